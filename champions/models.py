@@ -1,0 +1,181 @@
+"""Executive sponsors, learning champions, study groups, progress updates and learner
+stories: the people side of a program."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from programs.models import Collection, Course, LearningProgram, Organization
+
+
+class Appointment(models.Model):
+    """An employee appointed for an organization in a program. `is_confirmed` is False
+    for appointments carried over by a program clone until L&D confirms them."""
+
+    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="%(class)ss")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="%(class)ss")
+    employee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="%(class)ss")
+    is_confirmed = models.BooleanField(default=True)
+    appointed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["program", "organization__path"]
+
+    def __str__(self) -> str:
+        return f"{self.employee} for {self.organization} in {self.program}"
+
+
+class ExecutiveSponsor(Appointment):
+    launch_video_url = models.URLField(max_length=500, blank=True)
+
+    class Meta(Appointment.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["program", "organization", "employee"], name="sponsor_unique"),
+        ]
+        indexes = [models.Index(fields=["employee", "program"], name="sponsor_by_employee")]
+
+
+class LearningChampion(Appointment):
+    class Meta(Appointment.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["program", "organization", "employee"], name="champion_unique"),
+        ]
+        indexes = [models.Index(fields=["employee", "program"], name="champion_by_employee")]
+
+
+class StudyGroup(models.Model):
+    """A champion-run group working through a course or a collection together."""
+
+    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="study_groups")
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="study_groups",
+        help_text="Empty for a company-wide group.",
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    course = models.ForeignKey(Course, null=True, blank=True, on_delete=models.SET_NULL, related_name="study_groups")
+    collection = models.ForeignKey(
+        Collection, null=True, blank=True, on_delete=models.SET_NULL, related_name="study_groups"
+    )
+    champion = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="led_study_groups"
+    )
+    location = models.CharField(max_length=200, blank=True)
+    video_url = models.URLField(max_length=500, blank=True)
+    capacity = models.PositiveIntegerField(null=True, blank=True, help_text="Empty for no limit.")
+    is_open = models.BooleanField(default=True, help_text="Open to people from other organizations.")
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="StudyGroupMembership", related_name="study_groups"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["program", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(capacity__isnull=True) | Q(capacity__gte=1), name="group_capacity_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StudyGroupMembership(models.Model):
+    group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="memberships")
+    employee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "employee"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.employee} in {self.group}"
+
+
+class StudySession(models.Model):
+    group = models.ForeignKey(StudyGroup, on_delete=models.CASCADE, related_name="sessions")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    topic = models.CharField(max_length=200, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="session_ends_after_start"),
+        ]
+        indexes = [models.Index(fields=["group", "starts_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.group} {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+class Attendance(models.Model):
+    session = models.ForeignKey(StudySession, on_delete=models.CASCADE, related_name="attendances")
+    employee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attendances")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "employee"], name="attendance_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.employee} at {self.session}"
+
+
+class ProgressUpdate(models.Model):
+    """A post by a champion, sponsor or L&D to one organization or the whole company."""
+
+    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="updates")
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="updates",
+        help_text="Empty for a company-wide update.",
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    for_all_hands = models.BooleanField(default=False, help_text="Highlight in the All-Hands report.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["program", "organization", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class LearnerStory(models.Model):
+    """How a learner used a new skill. Shown beyond its author only with consent and
+    while not withdrawn."""
+
+    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="stories")
+    employee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stories")
+    course = models.ForeignKey(Course, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    consent_to_share = models.BooleanField(default=False)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "learner stories"
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_shareable(self) -> bool:
+        return self.consent_to_share and self.withdrawn_at is None

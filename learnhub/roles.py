@@ -1,0 +1,182 @@
+"""Who may do what: the one place every view, command and API asks.
+
+Roles (DESIGN.md, "Who uses it"):
+- L&D admin: holds the `programs.administer_learning` permission (usually through the
+  "L&D admins" group; superusers hold every permission).
+- Executive sponsor / learning champion: a confirmed appointment for an organization in
+  a program. An appointment covers that organization and every team below it.
+- Employee: everyone signed in.
+
+Privacy: a person's own completions are visible to themselves, to the champions and
+sponsor of their organization in that program, and to L&D admins. Everyone else sees
+aggregates only.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser, Group, Permission
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+
+from champions.models import ExecutiveSponsor, LearningChampion
+from programs.models import PATH_SEPARATOR, Employee, LearningProgram, Organization
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+
+    AnyUser = AbstractBaseUser | AnonymousUser
+
+LD_ADMIN_PERMISSION = "programs.administer_learning"
+LD_ADMIN_GROUP = "L&D admins"
+
+
+def is_ld_admin(user: AnyUser) -> bool:
+    return bool(user.is_authenticated and user.is_active and user.has_perm(LD_ADMIN_PERMISSION))
+
+
+def ld_admin_group() -> Group:
+    """The "L&D admins" group: the admin permission plus full use of the Django admin
+    for LearnHub's own models. Created on first use, kept in step on each call."""
+    group, _ = Group.objects.get_or_create(name=LD_ADMIN_GROUP)
+    perms = Permission.objects.filter(
+        content_type__app_label__in=["programs", "champions", "reports"]
+    ) | Permission.objects.filter(content_type__app_label="auth", codename__endswith="_group")
+    group.permissions.set(perms)
+    return group
+
+
+def ld_admin_grant(*, employee: Employee) -> None:
+    """Make `employee` an L&D admin: the group, and staff status for the Django admin."""
+    employee.groups.add(ld_admin_group())
+    if not employee.is_staff:
+        employee.is_staff = True
+        employee.save(update_fields=["is_staff"])
+
+
+def current_program() -> LearningProgram | None:
+    """The program pages show by default: the active one that started last, else the
+    most recent program of any status."""
+    return LearningProgram.objects.active().first() or LearningProgram.objects.first()
+
+
+def _covering(org: Organization) -> Q:
+    """Appointments whose organization is `org` or one of its ancestors."""
+    parts = org.path.split(PATH_SEPARATOR)
+    ancestor_paths = [PATH_SEPARATOR.join(parts[: i + 1]) for i in range(len(parts))]
+    return Q(organization__path__in=ancestor_paths)
+
+
+def sponsored_organizations(user: AnyUser, program: LearningProgram) -> QuerySet[Organization]:
+    if not user.is_authenticated:
+        return Organization.objects.none()
+    return Organization.objects.filter(
+        executivesponsors__program=program, executivesponsors__employee=user, executivesponsors__is_confirmed=True
+    )
+
+
+def championed_organizations(user: AnyUser, program: LearningProgram) -> QuerySet[Organization]:
+    if not user.is_authenticated:
+        return Organization.objects.none()
+    return Organization.objects.filter(
+        learningchampions__program=program,
+        learningchampions__employee=user,
+        learningchampions__is_confirmed=True,
+    )
+
+
+def is_sponsor_of(user: AnyUser, program: LearningProgram, org: Organization) -> bool:
+    """Sponsor of `org` or of an organization above it, in `program`."""
+    return (
+        user.is_authenticated
+        and ExecutiveSponsor.objects.filter(_covering(org), program=program, employee=user, is_confirmed=True).exists()
+    )
+
+
+def is_champion_of(user: AnyUser, program: LearningProgram, org: Organization) -> bool:
+    """Champion of `org` or of an organization above it, in `program`."""
+    return (
+        user.is_authenticated
+        and LearningChampion.objects.filter(_covering(org), program=program, employee=user, is_confirmed=True).exists()
+    )
+
+
+def can_see_people_of(user: AnyUser, program: LearningProgram, org: Organization) -> bool:
+    """Individual progress of an organization's people: its champions and sponsor (or
+    those of an organization above it) and L&D admins."""
+    return is_ld_admin(user) or is_sponsor_of(user, program, org) or is_champion_of(user, program, org)
+
+
+def can_view_person(viewer: AnyUser, person: Employee, program: LearningProgram) -> bool:
+    if not viewer.is_authenticated:
+        return False
+    if viewer.pk == person.pk or is_ld_admin(viewer):
+        return True
+    return person.organization is not None and can_see_people_of(viewer, program, person.organization)
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Everything navigation needs to know about one person in one program."""
+
+    is_ld_admin: bool = False
+    sponsor_of: list[Organization] = field(default_factory=list)
+    champion_of: list[Organization] = field(default_factory=list)
+
+    @property
+    def is_sponsor(self) -> bool:
+        return bool(self.sponsor_of)
+
+    @property
+    def is_champion(self) -> bool:
+        return bool(self.champion_of)
+
+
+def roles_for(user: AnyUser, program: LearningProgram | None) -> Roles:
+    if not user.is_authenticated:
+        return Roles()
+    if program is None:
+        return Roles(is_ld_admin=is_ld_admin(user))
+    return Roles(
+        is_ld_admin=is_ld_admin(user),
+        sponsor_of=list(sponsored_organizations(user, program)),
+        champion_of=list(championed_organizations(user, program)),
+    )
+
+
+def ld_admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed-out people go to the sign-in page; signed-in people without the role get 403."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_ld_admin(request.user):
+            raise PermissionDenied("This page is for L&D admins.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+__all__ = [
+    "LD_ADMIN_GROUP",
+    "LD_ADMIN_PERMISSION",
+    "Roles",
+    "can_see_people_of",
+    "can_view_person",
+    "championed_organizations",
+    "current_program",
+    "is_champion_of",
+    "is_ld_admin",
+    "is_sponsor_of",
+    "ld_admin_grant",
+    "ld_admin_group",
+    "ld_admin_required",
+    "roles_for",
+    "sponsored_organizations",
+]

@@ -1,0 +1,428 @@
+"""Organizations, employees, programs, the course catalog, curated collections and the
+provider-side records (connections, sync runs, enrollments) that feed progress.
+
+Rules the database can hold are constraints here; business rules live in services.py and
+selectors.py.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+PATH_SEPARATOR = "/"
+
+
+class OrganizationQuerySet(models.QuerySet["Organization"]):
+    def subtree(self, org: Organization) -> OrganizationQuerySet:
+        """The organization and every organization below it."""
+        return self.filter(Q(path=org.path) | Q(path__startswith=org.path + PATH_SEPARATOR))
+
+
+class Organization(models.Model):
+    """A node of the company tree (company > org > team). `path` is the full name path,
+    e.g. "Acme/Engineering/Platform", kept so a subtree is one indexed prefix query."""
+
+    name = models.CharField(max_length=120)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    path = models.CharField(max_length=1000, unique=True, editable=False)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="org_unique_name_per_parent"),
+            models.UniqueConstraint(fields=["name"], condition=Q(parent__isnull=True), name="org_unique_root_name"),
+            models.CheckConstraint(condition=~Q(name=""), name="org_name_not_empty"),
+            models.CheckConstraint(condition=~Q(name__contains=PATH_SEPARATOR), name="org_name_has_no_separator"),
+        ]
+
+    def __str__(self) -> str:
+        return self.path
+
+
+class EmployeeManager(BaseUserManager["Employee"]):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> Employee:
+        return self.get(email__iexact=username or "")
+
+    def create_user(self, email: str, password: str | None = None, **fields: object) -> Employee:
+        if not email:
+            raise ValueError("An employee needs an e-mail address.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields: object) -> Employee:
+        fields.setdefault("is_staff", True)
+        fields.setdefault("is_superuser", True)
+        return self.create_user(email, password, **fields)
+
+
+class Employee(AbstractBaseUser, PermissionsMixin):
+    """Everyone on the roster, whether or not they ever sign in: they are all in the
+    denominator of the goal. E-mail (stored lower-case) is the login."""
+
+    email = models.EmailField(max_length=254, unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    external_id = models.CharField(max_length=200, blank=True, help_text="HRIS / provider id")
+    title = models.CharField(max_length=200, blank=True)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="employees"
+    )
+    manager = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="direct_reports")
+    hired_on = models.DateField(null=True, blank=True)
+    departed_on = models.DateField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="Can sign in to the Django admin.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = EmployeeManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        permissions = [("administer_learning", "Is an L&D admin: runs programs, roster, providers and reports")]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="employee_email_ci_unique"),
+            models.UniqueConstraint(
+                fields=["external_id"], condition=~Q(external_id=""), name="employee_external_id_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(departed_on__isnull=True)
+                | Q(hired_on__isnull=True)
+                | Q(departed_on__gte=models.F("hired_on")),
+                name="employee_departed_after_hired",
+            ),
+            models.CheckConstraint(condition=~Q(manager=models.F("pk")), name="employee_not_own_manager"),
+        ]
+        indexes = [models.Index(fields=["organization", "hired_on", "departed_on"])]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return (self.full_name.split() or [self.email])[0]
+
+    @property
+    def has_claimed_account(self) -> bool:
+        return self.has_usable_password()
+
+
+class ProgramStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    CLOSED = "closed", "Closed"
+
+
+class LearningProgramQuerySet(models.QuerySet["LearningProgram"]):
+    def active(self) -> LearningProgramQuerySet:
+        return self.filter(status=ProgramStatus.ACTIVE)
+
+
+class LearningProgram(models.Model):
+    """A yearly program: window (inclusive dates in the company time zone), target rate
+    and the number of distinct completed courses each person needs."""
+
+    name = models.CharField(max_length=200, unique=True)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    target_rate = models.DecimalField(max_digits=4, decimal_places=3, help_text="0.900 means 90%")
+    required_completions = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=ProgramStatus.choices, default=ProgramStatus.DRAFT)
+    cloned_from = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_program"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LearningProgramQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gt=models.F("starts_on")), name="program_ends_after_start"),
+            models.CheckConstraint(condition=Q(target_rate__gt=0, target_rate__lte=1), name="program_target_0_1"),
+            models.CheckConstraint(condition=Q(required_completions__gte=1), name="program_requires_one_or_more"),
+            models.CheckConstraint(condition=Q(status__in=ProgramStatus.values), name="program_status_valid"),
+        ]
+        indexes = [models.Index(fields=["status", "-starts_on"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def target_percent(self) -> int:
+        return round(self.target_rate * 100)
+
+
+class ProgramExclusion(models.Model):
+    """An employee left out of a program's denominator (long leave, contractor, ...)."""
+
+    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="exclusions")
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="program_exclusions")
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "employee"], name="exclusion_unique_per_program"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee} excluded from {self.program}"
+
+
+class Provider(models.TextChoices):
+    COURSERA = "coursera", "Coursera"
+    UDEMY = "udemy", "Udemy Business"
+    LINKEDIN = "linkedin", "LinkedIn Learning"
+    EDX = "edx", "edX for Business"
+
+
+class Course(models.Model):
+    """A course of a provider's catalog, identified by (provider, provider course id)
+    whichever connection or file brought it."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider_course_id = models.CharField(max_length=200)
+    title = models.CharField(max_length=300, blank=True)
+    partner = models.CharField(max_length=300, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    hours = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "provider_course_id"], name="course_unique_per_provider"),
+            models.CheckConstraint(condition=~Q(provider_course_id=""), name="course_id_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"{self.get_provider_display()} {self.provider_course_id}"
+
+
+class ApprovalStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PENDING = "pending", "Waiting for the sponsor"
+    APPROVED = "approved", "Approved by the sponsor"
+    CHANGES_REQUESTED = "changes", "Changes requested"
+
+
+class Collection(models.Model):
+    """A curated, ordered list of courses for one organization (or the whole company
+    when `organization` is empty) in one program."""
+
+    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="collections")
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="collections"
+    )
+    name = models.CharField(max_length=200)
+    needs = models.TextField(blank=True, help_text="The skill needs this collection answers.")
+    launch_video_url = models.URLField(max_length=500, blank=True)
+    approval_status = models.CharField(max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.DRAFT)
+    approval_note = models.TextField(blank=True)
+    approved_by = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    courses = models.ManyToManyField(Course, through="CollectionItem", related_name="collections")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["program", "organization__path", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "organization", "name"],
+                condition=Q(organization__isnull=False),
+                name="collection_unique_name_per_org",
+            ),
+            models.UniqueConstraint(
+                fields=["program", "name"],
+                condition=Q(organization__isnull=True),
+                name="collection_unique_name_company_wide",
+            ),
+            models.CheckConstraint(condition=Q(approval_status__in=ApprovalStatus.values), name="collection_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_company_wide(self) -> bool:
+        return self.organization_id is None
+
+
+class CollectionItem(models.Model):
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="items")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="collection_items")
+    position = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["collection", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["collection", "course"], name="collection_item_unique_course"),
+        ]
+        indexes = [models.Index(fields=["course", "collection"])]
+
+    def __str__(self) -> str:
+        return f"{self.collection}: {self.position}. {self.course}"
+
+
+# --- Provider side: connections, sync runs, enrollments -------------------------------
+
+
+class ProviderConnection(models.Model):
+    """How LearnHub reaches one provider account. The client secret is write-only: it
+    is never rendered back on a page, in the admin or in a log."""
+
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=20, choices=Provider.choices, default=Provider.COURSERA)
+    base_url = models.URLField(max_length=500, blank=True)
+    token_url = models.URLField(max_length=500, blank=True)
+    provider_org_id = models.CharField(max_length=200, blank=True)
+    provider_program_ids = models.JSONField(default=list, blank=True)
+    client_id = models.CharField(max_length=300, blank=True)
+    client_secret = models.CharField(max_length=500, blank=True)
+    sync_interval_minutes = models.PositiveIntegerField(default=360)
+    is_active = models.BooleanField(default=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(sync_interval_minutes__gte=5), name="connection_interval_min_5"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:  # never the secret
+        return f"<ProviderConnection {self.pk} {self.name!r} {self.kind}>"
+
+
+class SyncStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class SyncRun(models.Model):
+    """One sync, scheduled, manual or a file import, with its counts."""
+
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.CASCADE, related_name="runs")
+    source = models.CharField(max_length=20, default="api", help_text="api, csv, ...")
+    full = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=SyncStatus.choices, default=SyncStatus.RUNNING)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    fetched = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    invalid = models.PositiveIntegerField(default=0)
+    unmatched = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    retries = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["connection", "-started_at"])]
+        constraints = [models.CheckConstraint(condition=Q(status__in=SyncStatus.values), name="syncrun_status")]
+
+    def __str__(self) -> str:
+        return f"{self.connection} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class Enrollment(models.Model):
+    """One provider learner x course, as last reported. Keyed by (connection, learner
+    key, provider course id) so re-reading the same data upserts, never duplicates."""
+
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.CASCADE, related_name="enrollments")
+    learner_key = models.CharField(max_length=254, help_text="Provider learner key (external id or e-mail)")
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="enrollments")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="enrollments")
+    enrolled_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    progress = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    is_completed = models.BooleanField(default=False)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    is_removed = models.BooleanField(default=False, help_text="Removed from the provider program")
+    raw = models.JSONField(default=dict)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "learner_key", "course"], name="enrollment_unique_key"),
+            models.CheckConstraint(
+                condition=Q(is_completed=False) | Q(completed_at__isnull=False), name="enrollment_completed_has_date"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["employee", "completed_at"], name="enrollment_completions"),
+            models.Index(fields=["course", "completed_at"], name="enrollment_course_completions"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee} - {self.course}"
+
+
+class UnmatchedRecord(models.Model):
+    """A valid provider record whose learner is not on the roster. Kept, not dropped,
+    and matched again when the roster gains that person."""
+
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.CASCADE, related_name="unmatched_records")
+    learner_key = models.CharField(max_length=254)
+    email = models.CharField(max_length=254, blank=True)
+    external_id = models.CharField(max_length=200, blank=True)
+    provider_course_id = models.CharField(max_length=200)
+    raw = models.JSONField(default=dict)
+    last_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "learner_key", "provider_course_id"], name="unmatched_unique_key"
+            ),
+        ]
+        indexes = [models.Index(Lower("email"), name="unmatched_email_ci"), models.Index(fields=["external_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.email or self.learner_key} / {self.provider_course_id}"
+
+
+class InvalidRecord(models.Model):
+    """A provider record that failed validation, with the reason, for L&D admins."""
+
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.CASCADE, related_name="invalid_records")
+    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="invalid_records")
+    line = models.PositiveIntegerField(null=True, blank=True, help_text="Line of the file, for CSV imports")
+    reason = models.CharField(max_length=500)
+    raw = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "line"]
+
+    def __str__(self) -> str:
+        return self.reason
