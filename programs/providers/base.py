@@ -1,0 +1,46 @@
+"""The one small interface every provider adapter implements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ProviderRecord:
+    """One learner x content record, normalized. Adapters fill what the source has and
+    never decide matching or validity beyond parsing; the pipeline validates.
+
+    `problem` is set by the adapter when the source record cannot be normalized at all
+    (a date that does not parse, a missing column value); the pipeline keeps such a
+    record as invalid with that reason.
+    """
+
+    raw: dict[str, Any]
+    email: str = ""
+    external_id: str = ""
+    full_name: str = ""
+    provider_course_id: str = ""
+    content_type: str = "course"  # lower-case: course, specialization, video, ...
+    course_title: str = ""
+    partner: str = ""
+    course_url: str = ""
+    course_hours: Decimal | None = None
+    enrolled_at: dt.datetime | None = None
+    last_activity_at: dt.datetime | None = None
+    is_completed: bool = False
+    completed_at: dt.datetime | None = None
+    progress: Decimal | None = None
+    is_removed: bool = False
+    line: int | None = None  # line in the source file, for file imports
+    problem: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Adapter(Protocol):
+    def pages(self) -> Iterator[list[ProviderRecord]]:
+        """Yield the records page by page, so memory stays flat whatever the size."""
+        ...
