@@ -40,7 +40,30 @@ class ProviderRecord:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class AdapterStats:
+    """What the adapter did on the wire, copied into the SyncRun."""
+
+    pages: int = 0
+    retries: int = 0
+
+
+class ProviderError(Exception):
+    """The provider could not be read; the message is written for an L&D admin."""
+
+
+class ProviderConfigurationError(ProviderError):
+    """Retrying will not help: bad credentials (401 after a refresh), no access (403),
+    unknown organization or program. An admin must fix the connection."""
+
+
+class ProviderUnavailableError(ProviderError):
+    """Still failing after the bounded retries (429, 5xx, timeouts): try again later."""
+
+
 class Adapter(Protocol):
+    stats: AdapterStats
+
     def pages(self) -> Iterator[list[ProviderRecord]]:
         """Yield the records page by page, so memory stays flat whatever the size."""
         ...
