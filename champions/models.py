@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from programs.models import Collection, Course, LearningProgram, Organization
+from programs.models import Collection, Course, Employee, LearningProgram, Organization
 
 
 class Appointment(models.Model):
@@ -71,7 +71,7 @@ class StudyGroup(models.Model):
     video_url = models.URLField(max_length=500, blank=True)
     capacity = models.PositiveIntegerField(null=True, blank=True, help_text="Empty for no limit.")
     is_open = models.BooleanField(default=True, help_text="Open to people from other organizations.")
-    members = models.ManyToManyField(
+    members: models.ManyToManyField[Employee, StudyGroupMembership] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="StudyGroupMembership", related_name="study_groups"
     )
     created_at = models.DateTimeField(auto_now_add=True)

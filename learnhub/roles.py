@@ -29,9 +29,7 @@ from champions.models import ExecutiveSponsor, LearningChampion
 from programs.models import PATH_SEPARATOR, Employee, LearningProgram, Organization
 
 if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
-
-    AnyUser = AbstractBaseUser | AnonymousUser
+    AnyUser = Employee | AnonymousUser
 
 LD_ADMIN_PERMISSION = "programs.administer_learning"
 LD_ADMIN_GROUP = "L&D admins"
@@ -57,6 +55,19 @@ def ld_admin_grant(*, employee: Employee) -> None:
     employee.groups.add(ld_admin_group())
     if not employee.is_staff:
         employee.is_staff = True
+        employee.save(update_fields=["is_staff"])
+
+
+def ld_admin_revoke(*, employee: Employee) -> None:
+    """Take the L&D admin role away: out of the "L&D admins" group, the admin permission
+    if it was given directly, and staff status. A superuser keeps every permission (and so
+    the role) until the superuser flag itself is removed."""
+    employee.groups.remove(*Group.objects.filter(name=LD_ADMIN_GROUP))
+    employee.user_permissions.remove(
+        *Permission.objects.filter(content_type__app_label="programs", codename="administer_learning")
+    )
+    if employee.is_staff and not employee.is_superuser:
+        employee.is_staff = False
         employee.save(update_fields=["is_staff"])
 
 
@@ -177,6 +188,7 @@ __all__ = [
     "ld_admin_grant",
     "ld_admin_group",
     "ld_admin_required",
+    "ld_admin_revoke",
     "roles_for",
     "sponsored_organizations",
 ]

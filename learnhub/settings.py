@@ -7,6 +7,7 @@ that production could run with: SECRET_KEY is required whenever DEBUG is off.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -101,6 +102,13 @@ ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mand
 ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[LearnHub] "
+ACCOUNT_FORMS = {
+    "signup": "programs.adapters.RosterSignupForm",
+    "request_login_code": "programs.adapters.RosterRequestLoginCodeForm",
+    "reset_password": "programs.adapters.RosterResetPasswordForm",
+}
+ACCOUNT_MAX_EMAIL_ADDRESSES = 1  # the roster owns each person's address (provider matching uses it)
+ACCOUNT_PREVENT_ENUMERATION = True  # an already claimed address gets an e-mail, not an on-page error
 # Company e-mail domains allowed to sign up; empty means any domain (the roster still decides).
 SIGNUP_EMAIL_DOMAINS = [d.lower().lstrip("@") for d in env.list("SIGNUP_EMAIL_DOMAINS", default=[])]
 
@@ -131,6 +139,16 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Daily progress snapshots, just after midnight in the company time zone (CELERY_TIMEZONE).
+CELERY_BEAT_SCHEDULE["reports-daily-snapshots"] = {
+    "task": "reports.tasks.snapshot_active_programs",
+    "schedule": crontab(minute=5, hour=0),
+}
+# Provider syncs: every 5 minutes, queue the connections whose own interval has elapsed.
+CELERY_BEAT_SCHEDULE["programs-sync-due-connections"] = {
+    "task": "programs.tasks.sync_due_connections",
+    "schedule": 300.0,
+}
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}

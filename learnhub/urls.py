@@ -1,10 +1,14 @@
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 admin.site.site_header = "LearnHub administration"
 admin.site.site_title = "LearnHub admin"
 
 urlpatterns = [
+    # Browsers ask for /favicon.ico on pages without an icon link (allauth's own layout, files).
+    path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("programs.urls")),

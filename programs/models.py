@@ -7,6 +7,8 @@ selectors.py.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models import Q
@@ -91,7 +93,7 @@ class Employee(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     class Meta:
         ordering = ["email"]
@@ -240,7 +242,9 @@ class Collection(models.Model):
     approval_note = models.TextField(blank=True)
     approved_by = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     approved_at = models.DateTimeField(null=True, blank=True)
-    courses = models.ManyToManyField(Course, through="CollectionItem", related_name="collections")
+    courses: models.ManyToManyField[Course, CollectionItem] = models.ManyToManyField(
+        Course, through="CollectionItem", related_name="collections"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -301,6 +305,9 @@ class ProviderConnection(models.Model):
     sync_interval_minutes = models.PositiveIntegerField(default=360)
     is_active = models.BooleanField(default=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    sync_claimed_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="A sync holds this connection until then (programs/sync.py)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -337,6 +344,8 @@ class SyncRun(models.Model):
     unchanged = models.PositiveIntegerField(default=0)
     invalid = models.PositiveIntegerField(default=0)
     unmatched = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0, help_text="Not course-level (specialization, video, ...)")
+    merged = models.PositiveIntegerField(default=0, help_text="Duplicates folded into another record of the run")
     pages = models.PositiveIntegerField(default=0)
     retries = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
@@ -393,6 +402,8 @@ class UnmatchedRecord(models.Model):
     email = models.CharField(max_length=254, blank=True)
     external_id = models.CharField(max_length=200, blank=True)
     provider_course_id = models.CharField(max_length=200)
+    reason = models.CharField(max_length=500, blank=True)
+    record = models.JSONField(default=dict, help_text="The normalized record, replayed when re-matched")
     raw = models.JSONField(default=dict)
     last_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     first_seen_at = models.DateTimeField(auto_now_add=True)

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from programs import views
 
@@ -6,4 +6,9 @@ app_name = "programs"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("collections/", views.collections, name="collections"),
+    path("collections/import/", views.collections_import_upload, name="collections_import"),
+    path("roster/", views.roster, name="roster"),
+    path("roster/import/", views.roster_import_upload, name="roster_import"),
+    path("providers/", include("programs.provider_urls")),
 ]

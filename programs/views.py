@@ -1,10 +1,84 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from learnhub.roles import current_program
+from learnhub.roles import current_program, ld_admin_required
+from programs.collections_import import collections_import
+from programs.forms import CollectionsImportForm, RosterFilterForm, RosterImportForm
+from programs.roster import RosterFileError, roster_employees, roster_import
+from programs.selectors import collections_visible
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "programs/home.html", {"program": current_program()})
+
+
+@ld_admin_required
+def collections_import_upload(request: HttpRequest) -> HttpResponse:
+    """Upload a collections CSV into a program; show the summary or every bad line."""
+    result = None
+    if request.method == "POST":
+        form = CollectionsImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            program = form.cleaned_data["program"]
+            result = collections_import(program=program, content=form.cleaned_data["file"].read())
+    else:
+        program = current_program()
+        form = CollectionsImportForm(initial={"program": program.pk if program else None})
+    return render(request, "programs/collections_import.html", {"form": form, "result": result})
+
+
+@login_required
+def collections(request: HttpRequest) -> HttpResponse:
+    """The current program's collections this person can browse, courses in order."""
+    program = current_program()
+    visible = collections_visible(program=program, user=request.user) if program else None
+    return render(request, "programs/collections_list.html", {"program": program, "collections": visible})
+
+
+ROSTER_PAGE_SIZE = 50
+
+
+@ld_admin_required
+def roster_import_upload(request: HttpRequest) -> HttpResponse:
+    """Upload a roster CSV (or check it with a dry run); show the summary and every bad line."""
+    result = None
+    if request.method == "POST":
+        form = RosterImportForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                result = roster_import(
+                    file=form.cleaned_data["file"],
+                    dry_run=form.cleaned_data["dry_run"],
+                    mark_missing_departed=form.cleaned_data["mark_missing_departed"],
+                )
+            except RosterFileError as exc:
+                form.add_error("file", str(exc))
+        if result is not None and result.errors:
+            messages.error(request, f"Nothing was imported: {result.error_count} error(s) in the file, listed below.")
+        elif result is not None and result.dry_run:
+            messages.info(request, "Dry run: the file is valid. Nothing was written.")
+        elif result is not None:
+            messages.success(
+                request,
+                f"Roster imported: {result.created} created, {result.updated} updated, "
+                f"{result.unchanged} unchanged, {result.departed} departed.",
+            )
+    else:
+        form = RosterImportForm()
+    return render(request, "programs/roster_import.html", {"form": form, "result": result})
+
+
+@ld_admin_required
+def roster(request: HttpRequest) -> HttpResponse:
+    """Everyone on the roster, searchable by name or e-mail and filtered by organization."""
+    form = RosterFilterForm(request.GET or None)
+    filters = form.cleaned_data if form.is_valid() else {}
+    employees = roster_employees(search=filters.get("q", ""), organization=filters.get("organization"))
+    page = Paginator(employees, ROSTER_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "programs/roster_list.html", {"form": form, "page": page, "query": query.urlencode()})

@@ -1,0 +1,379 @@
+"""Django admin for the programs app: organizations, the roster (the custom user model),
+programs, the course catalog, collections and the provider-side records.
+
+The admin stays available to L&D admins (DESIGN.md); the product pages are the main
+interface. Provider records (sync runs, enrollments, unmatched and invalid records) are
+written by the sync pipeline only, so they are read-only here. A connection's client
+secret is write-only: it is never rendered back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+
+from programs.models import (
+    Collection,
+    CollectionItem,
+    Course,
+    Employee,
+    Enrollment,
+    InvalidRecord,
+    LearningProgram,
+    Organization,
+    ProgramExclusion,
+    ProviderConnection,
+    SyncRun,
+    UnmatchedRecord,
+)
+from programs.services import organization_create
+
+# --- Organizations ----------------------------------------------------------------------
+
+
+ORG_CREATE_NOTE = "Path and depth are computed from the parent and the name."
+ORG_CHANGE_NOTE = (
+    "Name and parent cannot be changed here: the path of every organization below would change too. "
+    "Create the new organization and move its people instead."
+)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    """Name and parent are set once, at creation, through `organization_create` (which
+    computes path and depth). They are read-only afterwards because renaming or moving
+    an organization would change the path of every organization below it."""
+
+    list_display = ["path", "name", "parent", "depth", "employee_count"]
+    list_filter = ["depth"]
+    search_fields = ["path", "name"]
+    ordering = ["path"]
+    list_select_related = ["parent"]
+    autocomplete_fields = ["parent"]
+    readonly_fields = ["path", "depth"]
+
+    @admin.display(description="employees", ordering="employee_count")
+    def employee_count(self, obj: Organization) -> int:
+        return getattr(obj, "employee_count", 0)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
+        return super().get_queryset(request).annotate(employee_count=Count("employees"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None) -> list[str]:
+        if obj is None:
+            return ["path", "depth"]
+        return ["name", "parent", "path", "depth"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Organization | None = None) -> Any:
+        if obj is None:
+            return [(None, {"fields": ["name", "parent"], "description": ORG_CREATE_NOTE})]
+        return [(None, {"fields": ["name", "parent", "path", "depth"], "description": ORG_CHANGE_NOTE})]
+
+    def save_model(self, request: HttpRequest, obj: Organization, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            return  # nothing editable on change
+        created = organization_create(name=obj.name, parent=obj.parent)
+        obj.pk, obj.path, obj.depth = created.pk, created.path, created.depth
+        obj._state.adding = False
+
+
+# --- Employees (the custom user model) --------------------------------------------------
+
+
+def _clean_unique_email(form: forms.ModelForm) -> str:
+    email = (form.cleaned_data.get("email") or "").strip().lower()
+    others = Employee.objects.filter(email__iexact=email)
+    if form.instance.pk:
+        others = others.exclude(pk=form.instance.pk)
+    if email and others.exists():
+        raise ValidationError("An employee with this e-mail address already exists.")
+    return email
+
+
+class EmployeeCreationForm(AdminUserCreationForm):
+    """E-mail, name and organization; the password is optional (a roster employee
+    usually claims the account by signing up with the company e-mail)."""
+
+    class Meta:
+        model = Employee
+        fields = ("email", "full_name", "organization")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["usable_password"].initial = "false"
+
+    def clean_email(self) -> str:
+        return _clean_unique_email(self)
+
+
+class EmployeeChangeForm(UserChangeForm):
+    class Meta:
+        model = Employee
+        fields = "__all__"
+
+    def clean_email(self) -> str:
+        return _clean_unique_email(self)
+
+
+class ProgramExclusionInline(admin.TabularInline):
+    model = ProgramExclusion
+    extra = 0
+    autocomplete_fields = ["program"]
+    fields = ["program", "reason"]
+    fk_name = "employee"
+
+
+@admin.register(Employee)
+class EmployeeAdmin(UserAdmin):
+    form = EmployeeChangeForm
+    add_form = EmployeeCreationForm
+    list_display = ["email", "full_name", "title", "organization", "external_id", "hired_on", "departed_on", "is_staff"]
+    list_filter = ["is_staff", "is_superuser", "is_active", "groups", "organization__depth", "hired_on", "departed_on"]
+    search_fields = ["email", "full_name", "external_id", "title", "organization__path"]
+    ordering = ["email"]
+    list_select_related = ["organization"]
+    autocomplete_fields = ["organization", "manager"]
+    readonly_fields = ["last_login", "date_joined"]
+    filter_horizontal = ["groups", "user_permissions"]
+    inlines = [ProgramExclusionInline]
+
+    def get_inlines(self, request: HttpRequest, obj: Employee | None) -> list[type[admin.options.InlineModelAdmin]]:
+        return [] if obj is None else list(self.inlines)  # the add form stays e-mail + password
+
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (
+            "Roster",
+            {"fields": ("full_name", "title", "external_id", "organization", "manager", "hired_on", "departed_on")},
+        ),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "full_name", "organization", "usable_password", "password1", "password2"),
+            },
+        ),
+    )
+
+
+# --- Programs, catalog, collections -----------------------------------------------------
+
+
+@admin.register(LearningProgram)
+class LearningProgramAdmin(admin.ModelAdmin):
+    list_display = ["name", "starts_on", "ends_on", "target_rate", "required_completions", "status", "cloned_from"]
+    list_filter = ["status", "starts_on"]
+    search_fields = ["name"]
+    list_select_related = ["cloned_from"]
+    autocomplete_fields = ["cloned_from"]
+    date_hierarchy = "starts_on"
+
+
+@admin.register(ProgramExclusion)
+class ProgramExclusionAdmin(admin.ModelAdmin):
+    list_display = ["employee", "program", "reason", "created_at"]
+    list_filter = ["program"]
+    search_fields = ["employee__email", "employee__full_name", "reason"]
+    list_select_related = ["employee", "program"]
+    autocomplete_fields = ["program", "employee"]
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin):
+    list_display = ["title", "provider", "provider_course_id", "partner", "hours", "updated_at"]
+    list_filter = ["provider", "partner"]
+    search_fields = ["title", "provider_course_id", "partner"]
+
+
+class CollectionItemInline(admin.TabularInline):
+    model = CollectionItem
+    extra = 1
+    autocomplete_fields = ["course"]
+    fields = ["position", "course"]
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "program", "organization", "approval_status", "approved_by", "approved_at", "item_count"]
+    list_filter = ["program", "approval_status", "organization__depth"]
+    search_fields = ["name", "organization__path", "needs"]
+    list_select_related = ["program", "organization", "approved_by"]
+    autocomplete_fields = ["program", "organization", "approved_by"]
+    inlines = [CollectionItemInline]
+
+    @admin.display(description="courses", ordering="item_count")
+    def item_count(self, obj: Collection) -> int:
+        return getattr(obj, "item_count", 0)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Collection]:
+        return super().get_queryset(request).annotate(item_count=Count("items"))
+
+
+@admin.register(CollectionItem)
+class CollectionItemAdmin(admin.ModelAdmin):
+    list_display = ["collection", "position", "course"]
+    list_filter = ["collection__program"]
+    search_fields = ["collection__name", "course__title", "course__provider_course_id"]
+    list_select_related = ["collection", "course"]
+    autocomplete_fields = ["collection", "course"]
+
+
+# --- Provider side ----------------------------------------------------------------------
+
+
+def stored_state(value: str) -> str:
+    """What the admin shows about a write-only value: whether one is stored, never what."""
+    return "set" if value else "not set"
+
+
+class ProviderConnectionForm(forms.ModelForm):
+    """The client secret is write-only: the input never shows the stored value, and
+    leaving it empty keeps the stored secret."""
+
+    client_secret = forms.CharField(
+        label="Client secret",
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+    clear_client_secret = forms.BooleanField(label="Remove the stored client secret", required=False)
+
+    class Meta:
+        model = ProviderConnection
+        fields = [
+            "name",
+            "kind",
+            "is_active",
+            "sync_interval_minutes",
+            "base_url",
+            "token_url",
+            "provider_org_id",
+            "provider_program_ids",
+            "client_id",
+            "client_secret",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        state = stored_state(self.instance.client_secret)
+        self.fields["client_secret"].help_text = f"Currently {state}. Leave empty to keep the stored secret."
+
+    def clean_client_secret(self) -> str:
+        new_secret = self.cleaned_data.get("client_secret") or ""
+        return new_secret or self.instance.client_secret
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("clear_client_secret"):
+            if self.data.get(self.add_prefix("client_secret")):
+                self.add_error("clear_client_secret", "Either enter a new secret or remove it, not both.")
+            else:
+                cleaned["client_secret"] = ""
+        return cleaned
+
+
+@admin.register(ProviderConnection)
+class ProviderConnectionAdmin(admin.ModelAdmin):
+    form = ProviderConnectionForm
+    list_display = ["name", "kind", "provider_org_id", "is_active", "sync_interval_minutes", "last_synced_at", "secret"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name", "provider_org_id", "client_id"]
+    readonly_fields = ["last_synced_at", "created_at"]
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "is_active", "sync_interval_minutes")}),
+        (
+            "Provider account",
+            {
+                "fields": (
+                    "base_url",
+                    "token_url",
+                    "provider_org_id",
+                    "provider_program_ids",
+                    "client_id",
+                    "client_secret",
+                    "clear_client_secret",
+                )
+            },
+        ),
+        ("History", {"fields": ("last_synced_at", "created_at")}),
+    )
+
+    @admin.display(description="client secret")
+    def secret(self, obj: ProviderConnection) -> str:
+        return stored_state(obj.client_secret)
+
+
+class ReadOnlyRecordAdmin(admin.ModelAdmin):
+    """Records written by the sync pipeline: viewable and deletable, never added or edited
+    by hand (the next sync would overwrite a hand edit)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyRecordAdmin):
+    list_display = [
+        "started_at",
+        "connection",
+        "source",
+        "full",
+        "status",
+        "fetched",
+        "created",
+        "updated",
+        "unchanged",
+        "invalid",
+        "unmatched",
+        "finished_at",
+    ]
+    list_filter = ["status", "source", "full", "connection"]
+    search_fields = ["connection__name", "error"]
+    list_select_related = ["connection"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(Enrollment)
+class EnrollmentAdmin(ReadOnlyRecordAdmin):
+    list_display = ["employee", "course", "connection", "progress", "is_completed", "completed_at", "is_removed"]
+    list_filter = ["is_completed", "is_removed", "connection", "completed_at"]
+    search_fields = [
+        "employee__email",
+        "employee__full_name",
+        "learner_key",
+        "course__title",
+        "course__provider_course_id",
+    ]
+    list_select_related = ["employee", "course", "connection"]
+    date_hierarchy = "completed_at"
+    show_full_result_count = False
+
+
+@admin.register(UnmatchedRecord)
+class UnmatchedRecordAdmin(ReadOnlyRecordAdmin):
+    list_display = ["learner_key", "email", "external_id", "provider_course_id", "connection", "last_seen_at"]
+    list_filter = ["connection"]
+    search_fields = ["learner_key", "email", "external_id", "provider_course_id"]
+    list_select_related = ["connection"]
+
+
+@admin.register(InvalidRecord)
+class InvalidRecordAdmin(ReadOnlyRecordAdmin):
+    list_display = ["created_at", "connection", "run", "line", "reason"]
+    list_filter = ["connection"]
+    search_fields = ["reason"]
+    list_select_related = ["connection", "run", "run__connection"]

@@ -1,0 +1,93 @@
+"""Provider connections: creating / updating them, and reading them with their last run.
+
+The client secret is write-only: these functions take it, store it, and never return,
+print or log it.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db.models import OuterRef, QuerySet, Subquery
+
+from programs.models import Provider, ProviderConnection, SyncRun
+
+MIN_INTERVAL_MINUTES = 5
+
+
+def provider_connection_save(
+    *,
+    name: str,
+    kind: str | None = None,
+    base_url: str | None = None,
+    token_url: str | None = None,
+    org_id: str | None = None,
+    program_ids: list[str] | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    interval_minutes: int | None = None,
+    is_active: bool | None = None,
+) -> tuple[ProviderConnection, bool]:
+    """Create the connection called `name`, or update it: a value left as None keeps
+    what the connection has (on creation: the model's default). An empty secret never
+    replaces a stored one. Rules: a name; a known kind; http(s) URLs; program ids not
+    empty; an interval of at least 5 minutes; a new connection needs a secret. Every
+    broken rule is reported at once, as a ValidationError keyed by field.
+    Returns (connection, created)."""
+    name = name.strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors.setdefault("name", []).append("A connection needs a name.")
+    if kind is not None and kind not in Provider.values:
+        errors.setdefault("kind", []).append(f"Unknown kind {kind!r}: use one of {', '.join(Provider.values)}.")
+    url_ok = URLValidator(schemes=["http", "https"])
+    for field_name, url in (("base_url", base_url), ("token_url", token_url)):
+        if url:
+            try:
+                url_ok(url.strip())
+            except ValidationError:
+                errors.setdefault(field_name, []).append(f"{url!r} is not an http(s) URL.")
+    cleaned_programs = None if program_ids is None else [p.strip() for p in program_ids if p.strip()]
+    if program_ids is not None and not cleaned_programs:
+        errors.setdefault("program_ids", []).append("Give at least one provider program id.")
+    if interval_minutes is not None and interval_minutes < MIN_INTERVAL_MINUTES:
+        errors.setdefault("interval_minutes", []).append(
+            f"The sync interval must be at least {MIN_INTERVAL_MINUTES} minutes."
+        )
+    connection = ProviderConnection.objects.filter(name=name).first() if name else None
+    created = connection is None
+    if created and not (client_secret or "").strip():
+        errors.setdefault("client_secret", []).append(
+            "A new connection needs a client secret (PROVIDER_CLIENT_SECRET or standard input)."
+        )
+    if errors:
+        raise ValidationError(errors)
+    if connection is None:
+        connection = ProviderConnection(name=name)
+    for attr, value in (
+        ("kind", kind),
+        ("base_url", base_url.strip() if base_url else base_url),
+        ("token_url", token_url.strip() if token_url else token_url),
+        ("provider_org_id", org_id.strip() if org_id else org_id),
+        ("provider_program_ids", cleaned_programs),
+        ("client_id", client_id.strip() if client_id else client_id),
+        ("sync_interval_minutes", interval_minutes),
+        ("is_active", is_active),
+    ):
+        if value is not None:
+            setattr(connection, attr, value)
+    if client_secret and client_secret.strip():
+        connection.client_secret = client_secret.strip()
+    connection.save()
+    return connection, created
+
+
+def connections_with_last_run() -> QuerySet[ProviderConnection]:
+    """Every connection, annotated with `last_run_id` (its most recent run, if any)."""
+    latest = SyncRun.objects.filter(connection=OuterRef("pk")).order_by("-started_at", "-pk").values("pk")[:1]
+    return ProviderConnection.objects.annotate(last_run_id=Subquery(latest)).order_by("name")
+
+
+def latest_run_ids() -> QuerySet[ProviderConnection]:
+    """The id of each connection's most recent run (a values list), for filtering."""
+    return connections_with_last_run().exclude(last_run_id=None).values("last_run_id")

@@ -1,0 +1,70 @@
+"""Forms of the programs app: input checks only; the rules live in the domain functions."""
+
+from __future__ import annotations
+
+from django import forms
+
+from programs.models import LearningProgram, Organization
+
+COLLECTIONS_FILE_MAX_BYTES = 2 * 1024 * 1024
+
+
+class CollectionsImportForm(forms.Form):
+    program = forms.ModelChoiceField(
+        queryset=LearningProgram.objects.all(),
+        empty_label=None,
+        help_text="The collections are created or updated in this program.",
+    )
+    file = forms.FileField(
+        label="CSV file",
+        help_text="Columns: collection, organization, provider, course_id, course_title, position. "
+        "UTF-8, header on the first line.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def clean_file(self) -> object:
+        upload = self.cleaned_data["file"]
+        if upload.size > COLLECTIONS_FILE_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size // 1024} KB; a collections file can be at most "
+                f"{COLLECTIONS_FILE_MAX_BYTES // 1024 // 1024} MB."
+            )
+        return upload
+
+
+ROSTER_FILE_MAX_BYTES = 10 * 1024 * 1024
+
+
+class RosterImportForm(forms.Form):
+    file = forms.FileField(
+        label="Roster CSV file",
+        help_text="Columns: email, full_name, external_id, organization, title, manager_email, hired_on, "
+        "departed_on (dates as YYYY-MM-DD). UTF-8, header on the first line.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    dry_run = forms.BooleanField(label="Dry run (check only)", required=False)
+    mark_missing_departed = forms.BooleanField(
+        label="Mark people missing from the file as departed",
+        required=False,
+        help_text="People without a departure date who are not in the file depart today.",
+    )
+
+    def clean_file(self) -> object:
+        upload = self.cleaned_data["file"]
+        if upload.size > ROSTER_FILE_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size // 1024} KB; a roster file can be at most "
+                f"{ROSTER_FILE_MAX_BYTES // 1024 // 1024} MB."
+            )
+        return upload
+
+
+class RosterFilterForm(forms.Form):
+    q = forms.CharField(label="Name or e-mail", required=False, max_length=200)
+    organization = forms.ModelChoiceField(
+        label="Organization",
+        queryset=Organization.objects.all(),
+        required=False,
+        empty_label="All organizations",
+        to_field_name="path",
+    )

@@ -1,0 +1,17 @@
+"""Provider pages for L&D admins, included under /providers/ (namespace programs:providers)."""
+
+from django.urls import path
+
+from programs import provider_views
+
+app_name = "providers"
+
+urlpatterns = [
+    path("", provider_views.connection_list, name="connections"),
+    path("unmatched/", provider_views.unmatched_list, name="unmatched"),
+    path("unmatched/rematch/", provider_views.unmatched_rematch_request, name="unmatched_rematch"),
+    path("invalid/", provider_views.invalid_list, name="invalid"),
+    path("<int:pk>/", provider_views.connection_detail, name="detail"),
+    path("<int:pk>/sync/", provider_views.connection_sync, name="sync"),
+    path("<int:pk>/upload/", provider_views.connection_upload, name="upload"),
+]

@@ -1,0 +1,175 @@
+"""Provider pages for L&D admins: connections and their runs, "Sync now", CSV upload,
+unmatched and invalid records. Every view is `ld_admin_required`; the client secret is
+never rendered (templates show only whether one is stored)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from learnhub.roles import ld_admin_required
+from programs.connections import connections_with_last_run
+from programs.forms_providers import ProviderCsvUploadForm, SyncNowForm
+from programs.models import InvalidRecord, ProviderConnection, SyncRun, SyncStatus, UnmatchedRecord
+from programs.sync import SyncAlreadyRunningError, api_sync_problem, sync_csv, sync_request, sync_run_summary
+from programs.tasks import unmatched_rematch_task
+
+RUNS_PER_PAGE = 20
+RECORDS_PER_PAGE = 50
+
+
+def _page(request: HttpRequest, items: QuerySet, per_page: int) -> Page:
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def _int_param(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _filters_query(**filters: int | None) -> str:
+    """The active filters as a query-string prefix for the pagination links."""
+    active = {k: v for k, v in filters.items() if v is not None}
+    return f"{urlencode(active)}&" if active else ""
+
+
+def _is_syncing(connection: ProviderConnection) -> bool:
+    until = connection.sync_claimed_until
+    return until is not None and until > timezone.now()
+
+
+@ld_admin_required
+def connection_list(request: HttpRequest) -> HttpResponse:
+    connections = list(connections_with_last_run())
+    runs = SyncRun.objects.in_bulk([c.last_run_id for c in connections if c.last_run_id])  # type: ignore[attr-defined]
+    rows = [(c, runs.get(c.last_run_id), _is_syncing(c)) for c in connections]  # type: ignore[attr-defined]
+    return render(
+        request,
+        "programs/providers/connection_list.html",
+        {
+            "rows": rows,
+            "unmatched_count": UnmatchedRecord.objects.count(),
+        },
+    )
+
+
+@ld_admin_required
+def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(ProviderConnection, pk=pk)
+    return render(
+        request,
+        "programs/providers/connection_detail.html",
+        {
+            "connection": connection,
+            "has_secret": bool(connection.client_secret),
+            "is_syncing": _is_syncing(connection),
+            "api_problem": api_sync_problem(connection=connection),
+            "runs": _page(request, connection.runs.order_by("-started_at", "-pk"), RUNS_PER_PAGE),
+            "sync_form": SyncNowForm(),
+            "upload_form": ProviderCsvUploadForm(),
+            "unmatched_count": connection.unmatched_records.count(),
+        },
+    )
+
+
+@ld_admin_required
+@require_POST
+def connection_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(ProviderConnection, pk=pk)
+    form = SyncNowForm(request.POST)
+    full = form.is_valid() and form.cleaned_data["full"]
+    problem = api_sync_problem(connection=connection)
+    if problem:
+        messages.error(request, problem)
+    elif _is_syncing(connection):
+        messages.warning(request, f"A sync of {connection.name} is already running; its run appears below.")
+    else:
+        sync_request(connection=connection, full=full)
+        messages.success(
+            request,
+            f"{'Full sync' if full else 'Sync'} of {connection.name} queued. "
+            "Reload this page in a minute to see the run.",
+        )
+    return redirect("programs:providers:detail", pk=connection.pk)
+
+
+@ld_admin_required
+def connection_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(ProviderConnection, pk=pk)
+    form = ProviderCsvUploadForm(request.POST or None, request.FILES or None)
+    run = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = sync_csv(connection=connection, file=form.cleaned_data["file"])
+        except SyncAlreadyRunningError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if run.status == SyncStatus.SUCCEEDED:
+                messages.success(request, f"File imported: {sync_run_summary(run=run)}.")
+                if run.invalid:
+                    return redirect(f"{reverse('programs:providers:invalid')}?run={run.pk}")
+                return redirect("programs:providers:detail", pk=connection.pk)
+            form.add_error("file", f"The file was not imported: {run.error}")
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "programs/providers/connection_upload.html",
+        {"connection": connection, "form": form, "run": run},
+        status=status,
+    )
+
+
+@ld_admin_required
+def unmatched_list(request: HttpRequest) -> HttpResponse:
+    connection_id = _int_param(request, "connection")
+    records = UnmatchedRecord.objects.select_related("connection").order_by("-last_seen_at", "-pk")
+    if connection_id is not None:
+        records = records.filter(connection_id=connection_id)
+    return render(
+        request,
+        "programs/providers/unmatched_list.html",
+        {
+            "records": _page(request, records, RECORDS_PER_PAGE),
+            "connections": ProviderConnection.objects.order_by("name"),
+            "connection_id": connection_id,
+            "pagination_query": _filters_query(connection=connection_id),
+        },
+    )
+
+
+@ld_admin_required
+@require_POST
+def unmatched_rematch_request(request: HttpRequest) -> HttpResponse:
+    unmatched_rematch_task.delay_on_commit(employee_ids=None)
+    messages.success(request, "Matching the unmatched records against the roster again. Reload in a minute.")
+    return redirect("programs:providers:unmatched")
+
+
+@ld_admin_required
+def invalid_list(request: HttpRequest) -> HttpResponse:
+    connection_id = _int_param(request, "connection")
+    run_id = _int_param(request, "run")
+    records = InvalidRecord.objects.select_related("connection", "run").order_by("-run__started_at", "line", "pk")
+    if connection_id is not None:
+        records = records.filter(connection_id=connection_id)
+    if run_id is not None:
+        records = records.filter(run_id=run_id)
+    return render(
+        request,
+        "programs/providers/invalid_list.html",
+        {
+            "records": _page(request, records, RECORDS_PER_PAGE),
+            "connections": ProviderConnection.objects.order_by("name"),
+            "connection_id": connection_id,
+            "run_id": run_id,
+            "pagination_query": _filters_query(connection=connection_id, run=run_id),
+        },
+    )

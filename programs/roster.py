@@ -1,0 +1,455 @@
+"""The roster: importing the HR file of everyone in the company, and listing it.
+
+One function, `roster_import`, serves the `import_roster` command and the upload page.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import secrets
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from programs import sync_hooks
+from programs.models import PATH_SEPARATOR, Employee, Organization
+from programs.services import organization_ensure, organization_path_split
+
+ROSTER_COLUMNS = (
+    "email",
+    "full_name",
+    "external_id",
+    "organization",
+    "title",
+    "manager_email",
+    "hired_on",
+    "departed_on",
+)
+# A file without one of the other columns leaves that field of existing people as it is.
+REQUIRED_COLUMNS = ("email", "full_name", "organization")
+OPTIONAL_FIELDS = {  # column -> Employee field
+    "external_id": "external_id",
+    "title": "title",
+    "manager_email": "manager",
+    "hired_on": "hired_on",
+    "departed_on": "departed_on",
+}
+CREATE_BATCH_SIZE = 1000
+UPDATE_BATCH_SIZE = 500
+
+
+def _max_length(model: type[models.Model], name: str) -> int:
+    length: int = getattr(model._meta.get_field(name), "max_length", 0)
+    return length
+
+
+MAX_LENGTHS = {name: _max_length(Employee, name) for name in ("email", "full_name", "external_id", "title")}
+ORG_NAME_MAX_LENGTH = _max_length(Organization, "name")
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class RosterFileError(ValueError):
+    """The file as a whole cannot be read as a roster (encoding, header); no row was looked at."""
+
+
+@dataclass(frozen=True)
+class RosterRowError:
+    line: int  # physical line of the file where the row starts; the header is line 1
+    reason: str
+
+
+@dataclass
+class RosterImportResult:
+    """What an import did, or (dry run, or any bad row) would have done.
+
+    `applied` is True only when the changes were written."""
+
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    departed: int = 0
+    errors: list[RosterRowError] = field(default_factory=list)
+    dry_run: bool = False
+    applied: bool = False
+
+    @property
+    def error_count(self) -> int:
+        return len(self.errors)
+
+
+@dataclass
+class _Row:
+    line: int
+    email: str
+    full_name: str = ""
+    external_id: str = ""
+    org_path: str = ""
+    title: str = ""
+    manager_email: str = ""
+    hired_on: dt.date | None = None
+    departed_on: dt.date | None = None
+
+
+@dataclass
+class _ParsedFile:
+    rows: list[_Row]  # the rows without errors so far
+    errors: list[RosterRowError]
+    columns: set[str]  # the roster columns the header names
+    emails: set[str]  # every valid e-mail of the file, good row or not
+    row_count: int
+
+
+def roster_import(*, file: IO[bytes], dry_run: bool = False, mark_missing_departed: bool = False) -> RosterImportResult:
+    """Bring the employees in line with a roster CSV file (UTF-8, with or without BOM).
+
+    Columns are found by header name (case and surrounding spaces ignored): email,
+    full_name and organization are required; external_id, title, manager_email,
+    hired_on and departed_on are optional (a missing column leaves that field as it is;
+    an empty cell empties it). A person is identified by e-mail, compared ignoring case
+    and stored lower-case.
+
+    Rules:
+    - A row is bad, and reported with its line (the header is line 1), when it has no
+      e-mail or an invalid one, a date that is not YYYY-MM-DD, a departure before the
+      hire date, an empty organization, the e-mail or external id of an earlier row, an
+      external id another employee holds in LearnHub, its own e-mail as manager, or a
+      manager who is neither in the file (before or after the row) nor an employee.
+    - Any bad row means nothing is written; a dry run writes nothing either. Both still
+      count what the good rows would do.
+    - Otherwise, in one transaction: missing organizations are created, new people are
+      created with an unusable password (they claim the account by signing up), changed
+      people are updated, and a row equal to the stored person writes nothing.
+    - With `mark_missing_departed`, every employee not in the file who has no departure
+      date departs today (company time zone), except people hired after today.
+    - After the commit, `programs.sync_hooks.roster_changed` gets the created and
+      updated employees.
+
+    Raises RosterFileError when the file as a whole cannot be read (encoding, header).
+    """
+    parsed = _read_file(file)
+    org_cache = {org.path: org for org in Organization.objects.all()}
+    org_path_by_id: dict[int | None, str] = {org.pk: path for path, org in org_cache.items()}
+    known = {
+        employee.email.lower(): employee
+        for employee in Employee.objects.only(
+            "email", "full_name", "organization", *OPTIONAL_FIELDS.values()
+        ).order_by()
+    }
+    email_by_id: dict[int | None, str] = {employee.pk: email for email, employee in known.items()}
+    rows = _check_against_employees(parsed, known)
+
+    new_rows = [row for row in rows if row.email not in known]
+    changed: list[tuple[Employee, dict[str, Any]]] = []
+    for row in rows:
+        if row.email in known:
+            changes = _changes(row, known[row.email], parsed.columns, org_path_by_id, email_by_id)
+            if changes:
+                changed.append((known[row.email], changes))
+    today = timezone.localdate()
+    in_file = {row.email for row in rows}
+    leaving = [
+        employee.pk
+        for email, employee in known.items()
+        if mark_missing_departed
+        and email not in in_file
+        and employee.departed_on is None
+        and (employee.hired_on is None or employee.hired_on <= today)
+    ]
+    result = RosterImportResult(
+        rows=parsed.row_count,
+        created=len(new_rows),
+        updated=len(changed),
+        unchanged=len(rows) - len(new_rows) - len(changed),
+        departed=len(leaving),
+        errors=sorted(parsed.errors, key=lambda error: error.line),
+        dry_run=dry_run,
+    )
+    if dry_run or result.errors:
+        return result
+    if new_rows or changed or leaving:
+        try:
+            with transaction.atomic():
+                created_ids, result.departed = _apply(
+                    new_rows=new_rows,
+                    changed=changed,
+                    leaving=leaving,
+                    known=known,
+                    org_cache=org_cache,
+                    today=today,
+                )
+                touched = created_ids + [employee.pk for employee, _ in changed]
+                if touched:
+                    transaction.on_commit(lambda: sync_hooks.roster_changed(employee_ids=touched))
+        except IntegrityError as exc:
+            raise RosterFileError(
+                "People changed in LearnHub while this file was being imported (another import or an edit at "
+                "the same time). Nothing was written; import the file again."
+            ) from exc
+    result.applied = True
+    return result
+
+
+def roster_employees(*, search: str = "", organization: Organization | None = None) -> QuerySet[Employee]:
+    """The roster page's people: name or e-mail containing `search` (ignoring case), in
+    `organization` or any organization below it, ordered by e-mail."""
+    employees = Employee.objects.select_related("organization", "manager").order_by("email")
+    search = search.strip()
+    if search:
+        employees = employees.filter(Q(full_name__icontains=search) | Q(email__icontains=search))
+    if organization is not None:
+        employees = employees.filter(organization__in=Organization.objects.subtree(organization))
+    return employees
+
+
+def _read_file(file: IO[bytes]) -> _ParsedFile:
+    """Decode the file, find the columns, and check each row on its own."""
+    try:
+        text = file.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RosterFileError(
+            f"The file is not UTF-8 text (byte {exc.start + 1} cannot be read). Save it as CSV UTF-8 and try again."
+        ) from exc
+    lines = _csv_rows(text)
+    try:
+        header_line, header = next(lines)
+    except StopIteration:
+        raise RosterFileError(
+            f"The file is empty. Its first line must name the columns: {', '.join(ROSTER_COLUMNS)}."
+        ) from None
+    position: dict[str, int] = {}
+    for index, name in enumerate(header):
+        key = name.strip().lower()
+        if key in position:
+            raise RosterFileError(f"The column '{key}' appears twice in the header (line {header_line}).")
+        if key:
+            position[key] = index
+    missing = [name for name in REQUIRED_COLUMNS if name not in position]
+    if missing:
+        raise RosterFileError(
+            f"The header (line {header_line}) has no {' / '.join(missing)} column. "
+            f"The columns are: {', '.join(ROSTER_COLUMNS)} (the first three are required)."
+        )
+    parsed = _ParsedFile(
+        rows=[], errors=[], columns={name for name in ROSTER_COLUMNS if name in position}, emails=set(), row_count=0
+    )
+    line_of_email: dict[str, int] = {}
+    line_of_external_id: dict[str, int] = {}
+    for line, cells in lines:
+        parsed.row_count += 1
+        values = {
+            name: cells[index].strip() if index < len(cells) else ""
+            for name, index in position.items()
+            if name in parsed.columns
+        }
+        row, problems = _parse_row(line, values)
+        if row.email:
+            if row.email in line_of_email:
+                problems.append(f"duplicate e-mail {row.email} (also on line {line_of_email[row.email]})")
+            else:
+                line_of_email[row.email] = line
+        if row.external_id:
+            if row.external_id in line_of_external_id:
+                problems.append(
+                    f"duplicate external id {row.external_id} (also on line {line_of_external_id[row.external_id]})"
+                )
+            else:
+                line_of_external_id[row.external_id] = line
+        parsed.errors.extend(RosterRowError(line=line, reason=reason) for reason in problems)
+        if not problems:
+            parsed.rows.append(row)
+    parsed.emails = set(line_of_email)
+    return parsed
+
+
+def _parse_row(line: int, values: dict[str, str]) -> tuple[_Row, list[str]]:
+    """One row on its own. An invalid e-mail is reported and left out of the row."""
+    problems: list[str] = []
+    email = values.get("email", "").lower()
+    if not email:
+        problems.append("no e-mail")
+    elif not _is_email(email):
+        problems.append(f"invalid e-mail '{email}'")
+        email = ""
+    org_parts = organization_path_split(values.get("organization", ""))
+    if not org_parts:
+        problems.append("empty organization")
+    elif any(len(part) > ORG_NAME_MAX_LENGTH for part in org_parts):
+        problems.append(f"an organization name is longer than {ORG_NAME_MAX_LENGTH} characters")
+    for name, limit in MAX_LENGTHS.items():
+        if len(values.get(name, "")) > limit:
+            problems.append(f"{name} is longer than {limit} characters")
+    dates: dict[str, dt.date | None] = {}
+    for name in ("hired_on", "departed_on"):
+        value = values.get(name, "")
+        dates[name] = _parse_date(value)
+        if value and dates[name] is None:
+            problems.append(f"bad date in {name}: '{value}' (expected YYYY-MM-DD)")
+    hired_on, departed_on = dates["hired_on"], dates["departed_on"]
+    if hired_on and departed_on and departed_on < hired_on:
+        problems.append(f"departed before hired (departed_on {departed_on} is before hired_on {hired_on})")
+    manager_email = values.get("manager_email", "").lower()
+    if email and manager_email == email:
+        problems.append("own manager (manager_email is the person's own e-mail)")
+    row = _Row(
+        line=line,
+        email=email,
+        full_name=values.get("full_name", ""),
+        external_id=values.get("external_id", ""),
+        org_path=PATH_SEPARATOR.join(org_parts),
+        title=values.get("title", ""),
+        manager_email=manager_email,
+        hired_on=hired_on,
+        departed_on=departed_on,
+    )
+    return row, problems
+
+
+def _check_against_employees(parsed: _ParsedFile, known: dict[str, Employee]) -> list[_Row]:
+    """The checks that need the stored employees: external ids held by someone else,
+    managers on the roster, and (when the file lacks a date column) the departure against
+    the stored hire date or the reverse. Returns the rows that pass."""
+    holder_of_external_id = {employee.external_id: email for email, employee in known.items() if employee.external_id}
+    good: list[_Row] = []
+    for row in parsed.rows:
+        problems: list[str] = []
+        holder = holder_of_external_id.get(row.external_id) if row.external_id else None
+        if holder is not None and holder != row.email:
+            problems.append(f"duplicate external id {row.external_id}: it belongs to another employee ({holder})")
+        if row.manager_email and row.manager_email not in parsed.emails and row.manager_email not in known:
+            problems.append(f"manager {row.manager_email} is not on the roster")
+        stored = known.get(row.email)
+        if stored is not None and not {"hired_on", "departed_on"} <= parsed.columns:
+            hired_on = row.hired_on if "hired_on" in parsed.columns else stored.hired_on
+            departed_on = row.departed_on if "departed_on" in parsed.columns else stored.departed_on
+            if hired_on and departed_on and departed_on < hired_on:
+                problems.append(f"departed before hired (departed_on {departed_on} is before hired_on {hired_on})")
+        parsed.errors.extend(RosterRowError(line=row.line, reason=reason) for reason in problems)
+        if not problems:
+            good.append(row)
+    return good
+
+
+def _changes(
+    row: _Row,
+    employee: Employee,
+    columns: set[str],
+    org_path_by_id: dict[int | None, str],
+    email_by_id: dict[int | None, str],
+) -> dict[str, Any]:
+    """The fields writing `row` would change on the stored `employee`, with the wanted
+    values; the organization as a path and the manager as an e-mail ("" for none)."""
+    wanted: dict[str, Any] = {"email": row.email, "full_name": row.full_name}
+    stored: dict[str, Any] = {"email": employee.email, "full_name": employee.full_name}
+    wanted["organization_id"], stored["organization_id"] = row.org_path, org_path_by_id.get(employee.organization_id)
+    for column in ("external_id", "title", "hired_on", "departed_on"):
+        if column in columns:
+            wanted[column], stored[column] = getattr(row, column), getattr(employee, column)
+    if "manager_email" in columns:
+        wanted["manager_id"] = row.manager_email
+        stored["manager_id"] = email_by_id.get(employee.manager_id, "")
+    return {name: value for name, value in wanted.items() if stored[name] != value}
+
+
+def _apply(
+    *,
+    new_rows: list[_Row],
+    changed: list[tuple[Employee, dict[str, Any]]],
+    leaving: list[int],
+    known: dict[str, Employee],
+    org_cache: dict[str, Organization],
+    today: dt.date,
+) -> tuple[list[int], int]:
+    """Write the import: organizations, new people, then every change (a manager may be
+    new too) and departures. Returns the new ids and the number departed.
+
+    Updates are grouped by identical changes, one UPDATE for each group: an organization
+    move, a new manager or a new title of many people costs one query, and fields that a
+    constraint ties together (hired_on, departed_on) always change in the same statement.
+    """
+    created: list[Employee] = []
+    for row in new_rows:
+        manager = known.get(row.manager_email)
+        created.append(
+            Employee(
+                email=row.email,
+                full_name=row.full_name,
+                external_id=row.external_id,
+                organization=organization_ensure(path=row.org_path, cache=org_cache),
+                title=row.title,
+                manager=manager,
+                hired_on=row.hired_on,
+                departed_on=row.departed_on,
+                # What set_unusable_password() stores, without its slower random string.
+                password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),
+            )
+        )
+    Employee.objects.bulk_create(created, batch_size=CREATE_BATCH_SIZE)
+    by_email = {**known, **{employee.email: employee for employee in created}}
+
+    groups: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
+    for row, employee in zip(new_rows, created, strict=True):
+        if row.manager_email and employee.manager is None:  # the manager is new too
+            groups[(("manager_id", by_email[row.manager_email].pk),)].append(employee.pk)
+    for employee, changes in changed:
+        values = dict(changes)
+        if "organization_id" in values:
+            values["organization_id"] = organization_ensure(path=values["organization_id"], cache=org_cache).pk
+        if "manager_id" in values:
+            values["manager_id"] = by_email[values["manager_id"]].pk if values["manager_id"] else None
+        groups[tuple(sorted(values.items()))].append(employee.pk)
+    for group, ids in groups.items():
+        for start in range(0, len(ids), UPDATE_BATCH_SIZE):
+            Employee.objects.filter(pk__in=ids[start : start + UPDATE_BATCH_SIZE]).update(**dict(group))
+
+    departed = 0
+    for start in range(0, len(leaving), UPDATE_BATCH_SIZE):
+        departed += Employee.objects.filter(
+            pk__in=leaving[start : start + UPDATE_BATCH_SIZE], departed_on__isnull=True
+        ).update(departed_on=today)
+    return [employee.pk for employee in created], departed
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(physical line where the row starts, cells) for each row that is not blank."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    last_line = 0
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise RosterFileError(f"Line {reader.line_num} is not valid CSV: {exc}.") from exc
+        start, last_line = last_line + 1, reader.line_num
+        if any(cell.strip() for cell in cells):
+            yield start, cells
+
+
+def _parse_date(value: str) -> dt.date | None:
+    if not _DATE.fullmatch(value):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _is_email(value: str) -> bool:
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return True

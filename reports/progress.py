@@ -1,0 +1,397 @@
+"""The progress engine: the one definition of LearnHub's numbers (DESIGN.md, "The
+numbers, exactly"). Pages, the API, tasks, snapshots and the `progress` command all call
+`program_progress`; nothing else computes a rate.
+
+The database does the counting: a fixed number of queries (pinned by the tests) whatever
+the number of employees, organizations or enrollments. Only the organization tree, which
+is small, is rolled up in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from champions.models import ExecutiveSponsor
+from programs.models import (
+    CollectionItem,
+    Course,
+    Employee,
+    Enrollment,
+    LearningProgram,
+    Organization,
+    ProgramExclusion,
+)
+from reports.models import ProgressSnapshot
+
+PROJECTION_WINDOW_DAYS = 28
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Raw counts of one organization's subtree (or the company)."""
+
+    eligible: int = 0
+    met: int = 0
+    completions: int = 0
+    curated_completions: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            eligible=self.eligible + other.eligible,
+            met=self.met + other.met,
+            completions=self.completions + other.completions,
+            curated_completions=self.curated_completions + other.curated_completions,
+        )
+
+    @property
+    def rate(self) -> float | None:
+        """Met / eligible; None (shown as a dash) when no one is eligible."""
+        return self.met / self.eligible if self.eligible else None
+
+    @property
+    def curated_share(self) -> float | None:
+        """Curated completions / completions; None when there are no completions."""
+        return self.curated_completions / self.completions if self.completions else None
+
+
+@dataclass(frozen=True)
+class OrgProgress:
+    """Progress of an organization: its own people and everyone below it."""
+
+    organization_id: int
+    path: str
+    name: str
+    depth: int
+    parent_id: int | None
+    eligible: int
+    met: int
+    rate: float | None
+    completions: int
+    curated_completions: int
+    curated_share: float | None
+
+
+@dataclass(frozen=True)
+class CompanyProgress:
+    """The whole company: every organization, plus roster employees with no organization."""
+
+    eligible: int
+    met: int
+    rate: float | None
+    completions: int
+    curated_completions: int
+    curated_share: float | None
+    pace: float
+    on_track: bool
+    projection: float | None
+
+
+@dataclass(frozen=True)
+class ExecutiveCommitment:
+    """A confirmed sponsor of the program and whether they met the goal themselves."""
+
+    employee_id: int
+    email: str
+    full_name: str
+    organization_id: int
+    organization_path: str
+    completed_courses: int
+    met: bool
+
+
+@dataclass(frozen=True)
+class ProgramProgress:
+    program: LearningProgram
+    as_of: dt.date
+    target: float
+    required: int
+    company: CompanyProgress
+    organizations: list[OrgProgress]
+    executives: list[ExecutiveCommitment]
+
+    @property
+    def goal_reached(self) -> bool:
+        return self.company.rate is not None and self.company.rate >= self.target
+
+    def for_organization(self, organization_id: int) -> OrgProgress | None:
+        return next((o for o in self.organizations if o.organization_id == organization_id), None)
+
+
+# --- The rules, one function each -------------------------------------------------------
+
+
+def company_time_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def company_today() -> dt.date:
+    """Today's date in the company time zone (settings.TIME_ZONE)."""
+    return timezone.now().astimezone(company_time_zone()).date()
+
+
+def progress_day(*, program: LearningProgram, as_of: dt.date | None = None) -> dt.date:
+    """The day the numbers are computed for: D = min(as_of or today in the company time
+    zone, program end)."""
+    return min(as_of or company_today(), program.ends_on)
+
+
+def completion_window(*, program: LearningProgram, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Completions count when completed_at lies in [start 00:00, D+1 00:00) in the
+    company time zone, i.e. the completion's local date is in [P.start, D]. Aware
+    datetimes so the comparison is on the indexed column and every database agrees."""
+    tz = company_time_zone()
+    start = dt.datetime.combine(program.starts_on, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return start, max(start, end)
+
+
+def eligible_employees(*, program: LearningProgram, day: dt.date) -> QuerySet[Employee]:
+    """Employees in the denominator on `day`: hired on or before the day (or no hire
+    date), not departed on or before the day, not excluded from the program. Restrict to
+    an organization's subtree with `organization__in=Organization.objects.subtree(org)`."""
+    excluded = ProgramExclusion.objects.filter(program=program, employee=OuterRef("pk"))
+    return Employee.objects.filter(
+        Q(hired_on__isnull=True) | Q(hired_on__lte=day),
+        Q(departed_on__isnull=True) | Q(departed_on__gt=day),
+    ).filter(~Exists(excluded))
+
+
+def _course_level() -> Q:
+    """Only course-level content counts. Enrollment rows are course-level today (the sync
+    pipeline skips specializations, videos, paths); should Course gain a content type,
+    only "course" rows count."""
+    if any(f.name == "content_type" for f in Course._meta.get_fields()):
+        return Q(course__content_type="course")
+    return Q()
+
+
+def counted_completions(*, program: LearningProgram, day: dt.date) -> QuerySet[Enrollment]:
+    """Enrollments whose completion counts for the program as of `day` (see
+    `completion_window`). Several rows may name the same employee x course (completed
+    twice, two connections): count DISTINCT course per employee."""
+    start, end = completion_window(program=program, day=day)
+    return Enrollment.objects.filter(
+        _course_level(),
+        is_completed=True,
+        completed_at__gte=start,
+        completed_at__lt=end,
+    )
+
+
+def curated_course_ids(*, program: LearningProgram) -> QuerySet[CollectionItem, Any]:
+    """Courses in any collection of the program (company-wide or an organization's)."""
+    return CollectionItem.objects.filter(collection__program=program).values("course_id")
+
+
+def _distinct_courses(*, program: LearningProgram, day: dt.date, employee_ref: str, curated: bool = False) -> Coalesce:
+    """Correlated subquery: the number of distinct counted courses of one employee."""
+    completions = counted_completions(program=program, day=day).filter(employee=OuterRef(employee_ref))
+    if curated:
+        completions = completions.filter(course_id__in=curated_course_ids(program=program))
+    per_employee = completions.order_by().values("employee").annotate(n=Count("course", distinct=True)).values("n")
+    return Coalesce(Subquery(per_employee, output_field=IntegerField()), Value(0))
+
+
+def _counts_by_home_organization(*, program: LearningProgram, day: dt.date) -> dict[int | None, Counts]:
+    """One aggregate query: per home organization (None = no organization), eligible
+    employees, those who met the goal, and their counted and curated completions."""
+    rows = (
+        eligible_employees(program=program, day=day)
+        .annotate(
+            n_courses=_distinct_courses(program=program, day=day, employee_ref="pk"),
+            n_curated=_distinct_courses(program=program, day=day, employee_ref="pk", curated=True),
+        )
+        .order_by()
+        .values("organization_id")
+        .annotate(
+            n_eligible=Count("pk"),
+            n_met=Sum(Case(When(n_courses__gte=program.required_completions, then=Value(1)), default=Value(0))),
+            n_completions=Sum("n_courses"),
+            n_curated_completions=Sum("n_curated"),
+        )
+    )
+    return {
+        row["organization_id"]: Counts(
+            eligible=row["n_eligible"],
+            met=row["n_met"] or 0,
+            completions=row["n_completions"] or 0,
+            curated_completions=row["n_curated_completions"] or 0,
+        )
+        for row in rows
+    }
+
+
+def _roll_up(*, organizations: list[Organization], own: dict[int | None, Counts]) -> list[OrgProgress]:
+    """Each organization's counts are its own people's plus those of every organization
+    below it (path prefix). The tree is small; employees never reach Python."""
+    by_id = {o.pk: o for o in organizations}
+    totals: dict[int, Counts] = {o.pk: Counts() for o in organizations}
+    for org_id, counts in own.items():
+        node = by_id.get(org_id) if org_id is not None else None
+        while node is not None:
+            totals[node.pk] = totals[node.pk] + counts
+            node = by_id.get(node.parent_id) if node.parent_id is not None else None
+    return [
+        OrgProgress(
+            organization_id=o.pk,
+            path=o.path,
+            name=o.name,
+            depth=o.depth,
+            parent_id=o.parent_id,
+            eligible=totals[o.pk].eligible,
+            met=totals[o.pk].met,
+            rate=totals[o.pk].rate,
+            completions=totals[o.pk].completions,
+            curated_completions=totals[o.pk].curated_completions,
+            curated_share=totals[o.pk].curated_share,
+        )
+        for o in organizations
+    ]
+
+
+def program_pace(*, program: LearningProgram, day: dt.date) -> float:
+    """The rate expected on `day` on a straight line from 0 on the start day to the
+    target on the end day: target x (day - start) / (end - start), in whole days (so 0 on
+    the first day, the full target on the last), clamped to [0, target]."""
+    target = float(program.target_rate)
+    span = (program.ends_on - program.starts_on).days
+    elapsed = (day - program.starts_on).days
+    return target * min(max(elapsed, 0), span) / span
+
+
+def trend_projection(*, program: LearningProgram, day: dt.date) -> float | None:
+    """The least-squares line through the company snapshots of the last 28 days up to
+    `day`, carried to the program's end and capped to [0, 1]. None with fewer than two
+    snapshots that have a rate."""
+    rows = ProgressSnapshot.objects.filter(
+        program=program,
+        organization__isnull=True,
+        day__lte=day,
+        day__gt=day - dt.timedelta(days=PROJECTION_WINDOW_DAYS),
+        rate__isnull=False,
+    ).values_list("day", "rate")
+    points = [(d, r) for d, r in rows if r is not None]
+    if len(points) < 2:
+        return None
+    xs = [float((d - day).days) for d, _ in points]
+    ys = [float(r) for _, r in points]
+    mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx
+    projected = mean_y + slope * ((program.ends_on - day).days - mean_x)
+    return min(max(projected, 0.0), 1.0)
+
+
+def executive_commitments(*, program: LearningProgram, day: dt.date) -> list[ExecutiveCommitment]:
+    """Each confirmed sponsor of the program, with whether they met the goal by the
+    same rule as everyone (>= required distinct counted courses), whatever their own
+    eligibility. One query."""
+    sponsors = (
+        ExecutiveSponsor.objects.filter(program=program, is_confirmed=True)
+        .annotate(n_courses=_distinct_courses(program=program, day=day, employee_ref="employee_id"))
+        .order_by("organization__path", "employee__email")
+        .values_list(
+            "employee_id",
+            "employee__email",
+            "employee__full_name",
+            "organization_id",
+            "organization__path",
+            "n_courses",
+        )
+    )
+    return [
+        ExecutiveCommitment(
+            employee_id=employee_id,
+            email=email,
+            full_name=full_name,
+            organization_id=organization_id,
+            organization_path=path,
+            completed_courses=n,
+            met=n >= program.required_completions,
+        )
+        for employee_id, email, full_name, organization_id, path, n in sponsors
+    ]
+
+
+def program_progress(*, program: LearningProgram, as_of: dt.date | None = None) -> ProgramProgress:
+    """Progress of `program` as of day D = min(as_of or today in the company time zone,
+    program end), for the company, every organization of the tree (rolled up through the
+    tree) and each executive sponsor.
+
+    - Eligible (org O): home organization O or below; hired on or before D (or no hire
+      date); not departed on or before D; not excluded from the program. Employees with no
+      organization are on the roster: they count in the company only.
+    - A completion counts when completed with a completion time whose local date (company
+      time zone) is in [P.start, D]; one per employee x course, however often reported.
+    - Met: at least `required_completions` distinct counted courses. Rate: met/eligible.
+    - Completions: counted completions of the eligible people; curated: those of courses
+      in any collection of the program.
+    - Pace, on track (company rate at or above pace) and projection (snapshot trend).
+
+    Five queries, whatever the size of the company.
+    """
+    day = progress_day(program=program, as_of=as_of)
+    organizations = list(Organization.objects.order_by("path").only("id", "path", "name", "depth", "parent_id"))
+    own = _counts_by_home_organization(program=program, day=day)
+    company_counts = sum(own.values(), Counts())
+    pace = program_pace(program=program, day=day)
+    company_rate = company_counts.rate
+    return ProgramProgress(
+        program=program,
+        as_of=day,
+        target=float(program.target_rate),
+        required=program.required_completions,
+        company=CompanyProgress(
+            eligible=company_counts.eligible,
+            met=company_counts.met,
+            rate=company_rate,
+            completions=company_counts.completions,
+            curated_completions=company_counts.curated_completions,
+            curated_share=company_counts.curated_share,
+            pace=pace,
+            on_track=company_rate is not None and company_rate >= pace,
+            projection=trend_projection(program=program, day=day),
+        ),
+        organizations=_roll_up(organizations=organizations, own=own),
+        executives=executive_commitments(program=program, day=day),
+    )
+
+
+def progress_as_dict(progress: ProgramProgress) -> dict:
+    """The JSON shape of `manage.py progress --format json` (and the API)."""
+
+    def numbers(block: OrgProgress | CompanyProgress) -> dict:
+        return {
+            "eligible": block.eligible,
+            "met": block.met,
+            "rate": block.rate,
+            "completions": block.completions,
+            "curated_completions": block.curated_completions,
+            "curated_share": block.curated_share,
+        }
+
+    company = progress.company
+    return {
+        "program": progress.program.name,
+        "as_of": progress.as_of.isoformat(),
+        "target": progress.target,
+        "required": progress.required,
+        "company": {
+            **numbers(company),
+            "pace": company.pace,
+            "on_track": company.on_track,
+            "projection": company.projection,
+        },
+        "organizations": [{"path": o.path, **numbers(o)} for o in progress.organizations],
+        "executives": [
+            {"email": e.email, "organization": e.organization_path, "met": e.met} for e in progress.executives
+        ],
+    }

@@ -1,0 +1,124 @@
+"""Browser tests: Debian's chromium driven by Playwright against pytest-django's live server.
+
+- One headless chromium per test session; a fresh browser context per test.
+- The `page` fixture records console errors and uncaught page errors and fails the test
+  when any happened, so a broken script or a missing asset cannot pass unnoticed.
+- `sign_in(page, person)` goes through the real sign-in form, as a person would.
+
+Without /usr/bin/chromium the browser tests are skipped with a reason, except under CI=true
+where a missing browser is an error (CI must not pass by skipping them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from allauth.account.models import EmailAddress
+
+from programs.models import Employee
+from tests.conftest import PASSWORD
+
+# Playwright's sync API runs an event loop in this thread; Django refuses ORM calls from
+# a thread with a running loop unless told it is safe (it is: the loop only drives the browser).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PHONE = {"width": 390, "height": 844}
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium chromium-driver)"
+        if _in_ci():
+            pytest.fail(f"CI=true and {message}", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class BrowserErrors:
+    console: list[str] = field(default_factory=list)
+    page: list[str] = field(default_factory=list)
+
+    def all(self) -> list[str]:
+        return [f"console: {m}" for m in self.console] + [f"page error: {m}" for m in self.page]
+
+
+@pytest.fixture
+def browser_errors() -> BrowserErrors:
+    return BrowserErrors()
+
+
+@pytest.fixture
+def page(browser, live_server, browser_errors: BrowserErrors) -> Iterator:
+    """A fresh page (own cookies) on the live server; fails the test on any JavaScript error."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.on(
+        "console",
+        lambda msg: (
+            browser_errors.console.append(f"{msg.text} ({msg.location.get('url', '')})")
+            if msg.type == "error"
+            else None
+        ),
+    )
+    page.on("pageerror", lambda error: browser_errors.page.append(str(error)))
+    yield page
+    context.close()
+    if browser_errors.all():
+        pytest.fail("JavaScript errors in the browser:\n" + "\n".join(browser_errors.all()), pytrace=False)
+
+
+def verified_email(person: Employee) -> EmailAddress:
+    """allauth requires a verified e-mail before sign-in (ACCOUNT_EMAIL_VERIFICATION=mandatory)."""
+    address, _ = EmailAddress.objects.update_or_create(
+        user=person, email=person.email, defaults={"verified": True, "primary": True}
+    )
+    return address
+
+
+def sign_in_through_form(page, person: Employee, password: str = PASSWORD) -> None:
+    """Sign in as `person` with the real form at /accounts/login/ and wait for the next page."""
+    verified_email(person)
+    page.goto("/accounts/login/")
+    form = page.locator("form[action$='/accounts/login/'], form:has(input[name='login'])").first
+    form.locator("input[name='login']").fill(person.email)
+    form.locator("input[name='password']").fill(password)
+    with page.expect_navigation():
+        form.locator("button[type='submit'], input[type='submit']").first.click()
+    if "/accounts/login/" in page.url:
+        raise AssertionError(f"sign-in as {person.email} failed; the page says: {page.inner_text('main, body')[:500]}")
+
+
+@pytest.fixture
+def sign_in() -> Callable[..., None]:
+    return sign_in_through_form
+
+
+def horizontal_overflow(page) -> int:
+    """Pixels the document is wider than the viewport (0 when nothing scrolls sideways)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))

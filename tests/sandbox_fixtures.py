@@ -1,0 +1,70 @@
+"""The Coursera sandbox as pytest fixtures: a real HTTP server on a free port, in a
+thread, stopped after the test (PYTEST_DONT_REWRITE: no assertions here). A test
+module that uses them declares
+
+    pytest_plugins = ["tests.sandbox_fixtures"]
+
+`sandbox_factory(records=[...], **faults)` starts a server (org "demo-org", program
+"demo-program", client "demo"/"demo") and returns it; `sandbox.base_url` and
+`sandbox.token_url` go into the adapter or a ProviderConnection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from programs.sandbox import SandboxData, SandboxFaults, SandboxServer, sandbox_data_from_records
+
+CLIENT_ID = "demo"
+CLIENT_SECRET = "demo-secret"
+ORG_ID = "demo-org"
+PROGRAM_ID = "demo-program"
+
+
+class FakeClock:
+    """A clock tests move by hand, for token lifetimes (shared by sandbox and adapter)."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Sleeps(list[float]):
+    """Records the delays an adapter asked for instead of waiting them."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sandbox_factory() -> Iterator[Any]:
+    started: list[SandboxServer] = []
+
+    def start(
+        *,
+        records: list[dict[str, Any]] | None = None,
+        data: SandboxData | None = None,
+        program_ids: tuple[str, ...] = (PROGRAM_ID,),
+        clock: Any = None,
+        **faults: Any,
+    ) -> SandboxServer:
+        if data is None:
+            data = sandbox_data_from_records(records=records or [], org_id=ORG_ID, program_ids=program_ids)
+        options: dict[str, Any] = {"clock": clock} if clock is not None else {}
+        server = SandboxServer(
+            data=data, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, faults=SandboxFaults(**faults), **options
+        ).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

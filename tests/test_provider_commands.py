@@ -1,0 +1,321 @@
+"""provider_connection, import_provider_csv and sync_provider, through call_command."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from programs.models import Enrollment, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
+from tests.factories import ConnectionFactory, EmployeeFactory
+from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID
+
+pytestmark = pytest.mark.django_db
+pytest_plugins = ["tests.sandbox_fixtures"]
+
+CONTRACT = Path("/work/shared/contract")
+SECRET = "s3cr3t-do-not-print-me"
+
+CONNECTION_ARGS = [
+    "--kind",
+    "coursera",
+    "--base-url",
+    "https://api.coursera.com/ent/api/",
+    "--token-url",
+    "https://api.coursera.com/oauth2/client_credentials/token",
+    "--org-id",
+    "org1",
+    "--program-id",
+    "prog1",
+    "--program-id",
+    "prog2",
+    "--client-id",
+    "client1",
+]
+
+
+def run_command(*args: str, **options: Any) -> tuple[str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    call_command(*args, stdout=out, stderr=err, **options)
+    return out.getvalue(), err.getvalue()
+
+
+# --- provider_connection ---------------------------------------------------------------
+
+
+def test_provider_connection_reads_the_secret_from_the_environment_and_never_prints_it(monkeypatch):
+    monkeypatch.setenv("PROVIDER_CLIENT_SECRET", SECRET)
+
+    out, err = run_command("provider_connection", "acme", *CONNECTION_ARGS, "--interval", "60")
+
+    assert SECRET not in out + err
+    assert out.strip() == (
+        "Created connection acme (coursera, active, every 60 minutes, programs: prog1, prog2). Client secret stored."
+    )
+    c = ProviderConnection.objects.get()
+    assert (c.name, c.kind, c.base_url, c.token_url, c.provider_org_id) == (
+        "acme",
+        "coursera",
+        "https://api.coursera.com/ent/api/",
+        "https://api.coursera.com/oauth2/client_credentials/token",
+        "org1",
+    )
+    assert (c.provider_program_ids, c.client_id, c.client_secret, c.sync_interval_minutes, c.is_active) == (
+        ["prog1", "prog2"],
+        "client1",
+        SECRET,
+        60,
+        True,
+    )
+    assert SECRET not in repr(c) and SECRET not in str(c)
+
+
+def test_provider_connection_reads_piped_stdin_and_updates_on_a_second_run(monkeypatch):
+    monkeypatch.delenv("PROVIDER_CLIENT_SECRET", raising=False)
+    run_command("provider_connection", "acme", *CONNECTION_ARGS, stdin=io.StringIO(SECRET + "\n"))
+    assert ProviderConnection.objects.get().client_secret == SECRET
+
+    # Re-run: only what is given changes; an empty stdin keeps the stored secret.
+    out, _ = run_command(
+        "provider_connection", "acme", "--interval", "30", "--inactive", "--program-id", "prog3", stdin=io.StringIO("")
+    )
+
+    assert out.strip() == (
+        "Updated connection acme (coursera, inactive, every 30 minutes, programs: prog3). Client secret kept."
+    )
+    c = ProviderConnection.objects.get()
+    assert (c.client_secret, c.sync_interval_minutes, c.is_active, c.provider_program_ids, c.client_id) == (
+        SECRET,
+        30,
+        False,
+        ["prog3"],
+        "client1",
+    )
+
+    out, _ = run_command("provider_connection", "acme", "--active", stdin=io.StringIO("rotated-secret\n"))
+    assert "Client secret replaced." in out and "rotated-secret" not in out
+    c.refresh_from_db()
+    assert (c.client_secret, c.is_active) == ("rotated-secret", True)
+    assert ProviderConnection.objects.count() == 1
+
+
+def test_provider_connection_refuses_the_secret_on_the_command_line(monkeypatch):
+    monkeypatch.setenv("PROVIDER_CLIENT_SECRET", SECRET)
+
+    with pytest.raises(CommandError, match="unrecognized arguments"):
+        call_command("provider_connection", "acme", *CONNECTION_ARGS, "--client-secret", "oops")
+
+    assert ProviderConnection.objects.count() == 0
+
+
+def test_provider_connection_without_a_secret_creates_nothing(monkeypatch):
+    monkeypatch.delenv("PROVIDER_CLIENT_SECRET", raising=False)
+
+    with pytest.raises(CommandError) as exc:
+        call_command("provider_connection", "acme", *CONNECTION_ARGS, stdin=io.StringIO(""))
+
+    assert str(exc.value) == "A new connection needs a client secret (PROVIDER_CLIENT_SECRET or standard input)."
+    assert ProviderConnection.objects.count() == 0
+
+
+def test_provider_connection_bad_input_changes_nothing(monkeypatch):
+    monkeypatch.setenv("PROVIDER_CLIENT_SECRET", SECRET)
+    run_command("provider_connection", "acme", *CONNECTION_ARGS)
+    before = list(ProviderConnection.objects.values())
+
+    with pytest.raises(CommandError) as exc:
+        call_command("provider_connection", "acme", "--base-url", "ftp://nope", "--interval", "2")
+
+    assert str(exc.value) == "'ftp://nope' is not an http(s) URL. The sync interval must be at least 5 minutes."
+    assert list(ProviderConnection.objects.values()) == before
+
+
+# --- import_provider_csv ---------------------------------------------------------------
+
+
+@pytest.fixture
+def contract_roster():
+    """The contract roster, through the roster import."""
+    call_command("import_roster", str(CONTRACT / "roster.csv"), stdout=io.StringIO())
+
+
+@pytest.fixture
+def contract_connection(monkeypatch) -> ProviderConnection:
+    return ConnectionFactory(name="contract", kind="coursera", client_secret=SECRET)
+
+
+def test_import_provider_csv_on_the_contract_export(contract_roster, contract_connection):
+    out, _ = run_command("import_provider_csv", str(CONTRACT / "CourseActivity.csv"), "--connection", "contract")
+
+    run = SyncRun.objects.get()
+    assert out.strip() == (
+        f"contract run {run.pk}: succeeded. fetched 9, created 7, updated 0, unchanged 0, merged 1, skipped 0, "
+        "invalid 0, unmatched 1 (pages 1, retries 0)"
+    )
+    assert (run.source, run.fetched, run.created, run.merged, run.invalid, run.unmatched) == ("csv", 9, 7, 1, 0, 1)
+    rows = {
+        e.employee.email: (e.course.provider_course_id, e.is_completed, e.completed_at, e.is_removed, e.progress)
+        for e in Enrollment.objects.select_related("employee", "course")
+    }
+    utc = dt.UTC
+    assert rows == {
+        "ada@contoso.example": ("LEAD1", True, dt.datetime(2024, 2, 1, 10, tzinfo=utc), False, Decimal("100.00")),
+        "grace@contoso.example": ("ML101", True, dt.datetime(2024, 3, 3, 12, tzinfo=utc), False, Decimal("37.00")),
+        "linus@contoso.example": ("ST200", True, dt.datetime(2025, 1, 1, 6, tzinfo=utc), False, Decimal("100.00")),
+        "ken@contoso.example": ("PY101", True, dt.datetime(2024, 3, 1, tzinfo=utc), False, Decimal("100.00")),
+        "mary@contoso.example": ("PY101", False, None, False, Decimal("55.00")),
+        "joan@contoso.example": ("LEAD1", True, dt.datetime(2024, 12, 1, tzinfo=utc), False, Decimal("100.00")),
+        "barb@contoso.example": ("NG300", False, None, True, Decimal("10.00")),
+    }
+    assert Enrollment.objects.get(employee__email="grace@contoso.example").learner_key == "grace@contoso.example"
+    vendor = UnmatchedRecord.objects.get()
+    assert (vendor.email, vendor.external_id, vendor.provider_course_id) == ("vendor@elsewhere.example", "V1", "LEAD1")
+
+    # The same file again changes nothing.
+    before = list(Enrollment.objects.order_by("pk").values())
+    out, _ = run_command("import_provider_csv", str(CONTRACT / "CourseActivity.csv"), "--connection", "contract")
+    assert "created 0, updated 0, unchanged 7, merged 1, skipped 0, invalid 0, unmatched 1" in out
+    assert list(Enrollment.objects.order_by("pk").values()) == before
+
+
+def test_import_provider_csv_lists_invalid_lines(contract_roster, contract_connection, tmp_path):
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "Name,Email,External ID,Course,Course ID,Completed,Completion Time,Course Type\n"
+        "Ada,ada@contoso.example,C001,Leading People,LEAD1,Yes,2024-02-01T10:00:00.000Z,Course\n"
+        "Ada,ada@contoso.example,C001,Leading People,,No,,Course\n"
+        "Ada,ada@contoso.example,C001,Leading People,LEAD2,Yes,,Course\n"
+        "Ada,ada@contoso.example,C001,Data Science,DS,Yes,2024-02-01T10:00:00.000Z,Specialization\n",
+        encoding="utf-8",
+    )
+
+    out, _ = run_command("import_provider_csv", str(path), "--connection", "contract")
+
+    lines = out.strip().splitlines()
+    assert lines[0].endswith(
+        "created 1, updated 0, unchanged 0, merged 0, skipped 1, invalid 2, unmatched 0 (pages 1, retries 0)"
+    )
+    assert lines[1] == "line 3: Course ID is empty"
+    assert lines[2] == "line 4: Completed is Yes but Completion Time is empty"
+    assert len(lines) == 3
+    assert list(InvalidRecord.objects.order_by("line").values_list("line", flat=True)) == [3, 4]
+
+
+def test_import_provider_csv_file_level_error_exits_non_zero(contract_connection, tmp_path):
+    path = tmp_path / "not-an-export.csv"
+    path.write_text("first,second\n1,2\n", encoding="utf-8")
+
+    with pytest.raises(CommandError) as exc:
+        run_command("import_provider_csv", str(path), "--connection", "contract")
+
+    assert str(exc.value).startswith("The file was not imported: missing column(s): Email, Course ID.")
+    run = SyncRun.objects.get()
+    assert (run.status, run.fetched) == ("failed", 0)
+    assert Enrollment.objects.count() == 0
+
+
+def test_import_provider_csv_unknown_connection_or_missing_file(contract_connection, tmp_path):
+    with pytest.raises(CommandError, match=re.escape("No provider connection named 'nope' (known: contract).")):
+        call_command("import_provider_csv", str(CONTRACT / "CourseActivity.csv"), "--connection", "nope")
+    with pytest.raises(CommandError, match=r"Cannot read .*missing\.csv: No such file or directory\."):
+        call_command("import_provider_csv", str(tmp_path / "missing.csv"), "--connection", "contract")
+    assert SyncRun.objects.count() == 0
+
+
+# --- sync_provider ---------------------------------------------------------------------
+
+
+def coursera_element(n: int, email: str, **overrides: Any) -> dict[str, Any]:
+    element = {
+        "id": f"{email}~C{n}~{PROGRAM_ID}",
+        "externalId": email,
+        "email": email,
+        "fullName": f"Learner {n}",
+        "programId": PROGRAM_ID,
+        "contentId": f"C{n}",
+        "contentType": "Course",
+        "contentName": f"Course {n}",
+        "enrolledAt": 1704103200000,  # 2024-01-01T10:00Z
+        "isCompleted": True,
+        "completedAt": 1706781600000,  # 2024-02-01T10:00Z
+        "overallProgress": 100,
+    }
+    element.update(overrides)
+    return element
+
+
+def test_sync_provider_runs_the_pipeline_against_the_sandbox(sandbox_factory):
+    EmployeeFactory(email="ada@contoso.example", external_id="C001")
+    sandbox = sandbox_factory(
+        records=[
+            coursera_element(1, "ada@contoso.example"),
+            coursera_element(2, "ada@contoso.example", contentType="Specialization"),
+            coursera_element(3, "stranger@elsewhere.example"),
+        ]
+    )
+    ConnectionFactory(
+        name="sandbox",
+        base_url=sandbox.base_url,
+        token_url=sandbox.token_url,
+        provider_org_id=ORG_ID,
+        provider_program_ids=[PROGRAM_ID],
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
+
+    out, _ = run_command("sync_provider", "sandbox")
+
+    run = SyncRun.objects.get()
+    assert out.strip() == (
+        f"sandbox run {run.pk}: succeeded. fetched 3, created 1, updated 0, unchanged 0, merged 0, skipped 1, "
+        "invalid 0, unmatched 1 (pages 1, retries 0)"
+    )
+    assert CLIENT_SECRET not in out
+    row = Enrollment.objects.select_related("course").get()
+    assert (row.course.provider_course_id, row.completed_at) == ("C1", dt.datetime(2024, 2, 1, 10, tzinfo=dt.UTC))
+
+    out, _ = run_command("sync_provider", "--full")
+    assert "created 0, updated 0, unchanged 1" in out
+    assert SyncRun.objects.filter(full=True).count() == 1
+
+
+def test_sync_provider_failure_exits_non_zero_with_the_message(sandbox_factory):
+    sandbox = sandbox_factory(records=[])
+    ConnectionFactory(
+        name="sandbox",
+        base_url=sandbox.base_url,
+        token_url=sandbox.token_url,
+        provider_org_id=ORG_ID,
+        provider_program_ids=[PROGRAM_ID],
+        client_id=CLIENT_ID,
+        client_secret="wrong-secret",
+    )
+
+    with pytest.raises(CommandError, match=re.escape("1 of 1 sync failed.")):
+        run_command("sync_provider", "sandbox")
+
+    run = SyncRun.objects.get()
+    assert run.status == "failed"
+    assert run.error != "" and "wrong-secret" not in run.error
+
+
+def test_sync_provider_refuses_unknown_names_and_other_kinds():
+    ConnectionFactory(name="udemy", kind="udemy", client_secret="x")
+
+    with pytest.raises(CommandError, match=re.escape("No provider connection named 'nope' (known: udemy).")):
+        call_command("sync_provider", "nope")
+    with pytest.raises(CommandError) as exc:
+        call_command("sync_provider", "udemy")
+    assert str(exc.value) == (
+        "udemy: Udemy Business connections cannot be synced from the API yet: only Coursera is supported."
+    )
+    out, _ = run_command("sync_provider")
+    assert out.strip() == "No active connection can be synced from an API."
+    assert SyncRun.objects.count() == 0

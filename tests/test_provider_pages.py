@@ -1,0 +1,244 @@
+"""Provider pages for L&D admins: connections, runs, Sync now, CSV upload, unmatched and
+invalid records. Other people are refused and change nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone
+
+from programs.models import Enrollment, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
+from tests.factories import ConnectionFactory, EmployeeFactory
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "page-secret-never-rendered"
+CSV = (
+    "Name,Email,External ID,Course,Course ID,Completed,Completion Time\n"
+    "Bob,bob@acme.example,,Leading People,LEAD1,Yes,2026-02-01T10:00:00.000Z\n"
+    "Vendor,vendor@elsewhere.example,V1,Leading People,LEAD1,Yes,2026-02-20T00:00:00.000Z\n"
+    "Bob,bob@acme.example,,Statistics,,No,\n"
+)
+
+
+@pytest.fixture
+def conn() -> ProviderConnection:
+    return ConnectionFactory(
+        name="coursera-main",
+        kind="coursera",
+        base_url="http://127.0.0.1:9/api/",
+        token_url="http://127.0.0.1:9/oauth2/client_credentials/token",
+        provider_org_id="org1",
+        provider_program_ids=["prog1"],
+        client_id="client1",
+        client_secret=SECRET,
+    )
+
+
+@pytest.fixture
+def history(conn):
+    run = SyncRun.objects.create(
+        connection=conn,
+        source="api",
+        status="failed",
+        fetched=12,
+        created=7,
+        unchanged=3,
+        invalid=1,
+        unmatched=1,
+        error="Coursera refused the credentials (401): check the client id and secret.",
+        finished_at=timezone.now(),
+    )
+    InvalidRecord.objects.create(connection=conn, run=run, line=None, reason="unknown content type 'webinar'", raw={})
+    UnmatchedRecord.objects.create(
+        connection=conn,
+        learner_key="V1",
+        email="vendor@elsewhere.example",
+        external_id="V1",
+        provider_course_id="LEAD1",
+        reason="no employee on the roster with external id 'V1' or e-mail 'vendor@elsewhere.example'",
+        record={
+            "email": "vendor@elsewhere.example",
+            "external_id": "V1",
+            "full_name": "Vendor <b>Person</b>",
+            "provider_course_id": "LEAD1",
+            "course_title": "Leading People",
+            "is_completed": True,
+            "completed_at": "2026-02-20T00:00:00+00:00",
+        },
+    )
+    return run
+
+
+def urls(conn: ProviderConnection) -> list[str]:
+    return [
+        reverse("programs:providers:connections"),
+        reverse("programs:providers:detail", args=[conn.pk]),
+        reverse("programs:providers:upload", args=[conn.pk]),
+        reverse("programs:providers:unmatched"),
+        reverse("programs:providers:invalid"),
+    ]
+
+
+def test_admin_sees_connections_runs_unmatched_and_invalid(personas, conn, history):
+    client = personas.client_for(personas.admin)
+
+    page = client.get(reverse("programs:providers:connections")).content.decode()
+    assert "coursera-main" in page and "Failed" in page and "Coursera refused the credentials" in page
+    assert "1 record of people not on the roster" in page
+
+    detail = client.get(reverse("programs:providers:detail", args=[conn.pk])).content.decode()
+    assert "stored (never shown)" in detail
+    assert "Coursera refused the credentials (401): check the client id and secret." in detail
+    assert 'action="/providers/%d/sync/"' % conn.pk in detail
+
+    unmatched = client.get(reverse("programs:providers:unmatched")).content.decode()
+    assert "vendor@elsewhere.example" in unmatched
+    assert "no employee on the roster with external id &#x27;V1&#x27;" in unmatched
+    assert "Vendor &lt;b&gt;Person&lt;/b&gt;" in unmatched  # escaped
+
+    invalid = client.get(reverse("programs:providers:invalid"), {"connection": conn.pk}).content.decode()
+    assert "unknown content type &#x27;webinar&#x27;" in invalid
+
+    home = client.get(reverse("programs:home")).content.decode()
+    assert 'href="/providers/"' in home
+
+    for url in urls(conn):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert SECRET not in response.content.decode(), url
+
+
+def test_employee_and_anonymous_are_refused(personas, conn, history):
+    for url in urls(conn):
+        assert personas.client_for(personas.employee).get(url).status_code == 403, url
+        anonymous = personas.client_for(None).get(url)
+        assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/"), url
+    assert 'href="/providers/"' not in personas.client_for(personas.employee).get("/").content.decode()
+
+
+def test_sync_now_by_an_employee_queues_nothing(personas, conn, django_capture_on_commit_callbacks):
+    url = reverse("programs:providers:sync", args=[conn.pk])
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        refused = personas.client_for(personas.sponsor).post(url)
+        anonymous = personas.client_for(None).post(url)
+
+    assert refused.status_code == 403 and anonymous.status_code == 302
+    assert callbacks == []
+    assert SyncRun.objects.count() == 0
+
+
+def test_sync_now_by_an_admin_queues_one_sync(personas, conn, django_capture_on_commit_callbacks):
+    url = reverse("programs:providers:sync", args=[conn.pk])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = personas.client_for(personas.admin).post(url, {"full": "on"}, follow=True)
+
+    assert response.redirect_chain == [(reverse("programs:providers:detail", args=[conn.pk]), 302)]
+    assert "Full sync of coursera-main queued." in response.content.decode()
+    assert len(callbacks) == 1
+    assert SyncRun.objects.count() == 0  # queued, not run, until the transaction commits
+
+    # Tasks run in process here: the queued sync runs (and fails: nothing listens on port 9).
+    callbacks[0]()
+    run = SyncRun.objects.get()
+    assert (run.connection_id, run.full, run.status) == (conn.pk, True, "failed")
+
+
+def test_sync_now_refuses_while_a_sync_holds_the_connection(personas, conn, django_capture_on_commit_callbacks):
+    ProviderConnection.objects.filter(pk=conn.pk).update(sync_claimed_until=timezone.now() + dt.timedelta(minutes=5))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = personas.client_for(personas.admin).post(
+            reverse("programs:providers:sync", args=[conn.pk]), follow=True
+        )
+
+    assert "A sync of coursera-main is already running" in response.content.decode()
+    assert callbacks == []
+
+
+def test_sync_now_is_post_only(personas, conn):
+    assert (
+        personas.client_for(personas.admin).get(reverse("programs:providers:sync", args=[conn.pk])).status_code == 405
+    )
+
+
+def test_csv_upload_imports_through_the_pipeline(personas, conn):
+    upload = SimpleUploadedFile("CourseActivity.csv", CSV.encode(), content_type="text/csv")
+
+    response = personas.client_for(personas.admin).post(
+        reverse("programs:providers:upload", args=[conn.pk]), {"file": upload}, follow=True
+    )
+
+    run = SyncRun.objects.get()
+    assert (run.source, run.status, run.fetched, run.created, run.invalid, run.unmatched) == (
+        "csv",
+        "succeeded",
+        3,
+        1,
+        1,
+        1,
+    )
+    assert response.redirect_chain[-1][0] == f"{reverse('programs:providers:invalid')}?run={run.pk}"
+    page = response.content.decode()
+    assert "File imported: fetched 3, created 1" in page
+    assert "Course ID is empty" in page
+    assert Enrollment.objects.get().employee == personas.employee
+
+
+def test_csv_upload_with_a_bad_file_explains_and_imports_nothing(personas, conn):
+    upload = SimpleUploadedFile("export.csv", b"first,second\n1,2\n", content_type="text/csv")
+
+    response = personas.client_for(personas.admin).post(
+        reverse("programs:providers:upload", args=[conn.pk]), {"file": upload}
+    )
+
+    assert response.status_code == 400
+    assert "The file was not imported: missing column(s): Email, Course ID." in response.content.decode()
+    assert Enrollment.objects.count() == 0
+
+
+def test_csv_upload_without_a_file_shows_the_error_next_to_the_field(personas, conn):
+    response = personas.client_for(personas.admin).post(reverse("programs:providers:upload", args=[conn.pk]), {})
+
+    assert response.status_code == 400
+    assert '<ul class="errorlist"' in response.content.decode()
+    assert SyncRun.objects.count() == 0
+
+
+def test_csv_upload_by_an_employee_is_refused_and_imports_nothing(personas, conn):
+    upload = SimpleUploadedFile("CourseActivity.csv", CSV.encode(), content_type="text/csv")
+
+    response = personas.client_for(personas.employee).post(
+        reverse("programs:providers:upload", args=[conn.pk]), {"file": upload}
+    )
+
+    assert response.status_code == 403
+    assert SyncRun.objects.count() == 0 and Enrollment.objects.count() == 0
+
+
+def test_rematch_button_matches_people_added_to_the_roster(personas, conn, history, django_capture_on_commit_callbacks):
+    EmployeeFactory(email="vendor@elsewhere.example", external_id="V1")
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = personas.client_for(personas.employee).post(reverse("programs:providers:unmatched_rematch"))
+    assert refused.status_code == 403 and UnmatchedRecord.objects.count() == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        personas.client_for(personas.admin).post(reverse("programs:providers:unmatched_rematch"))
+
+    assert UnmatchedRecord.objects.count() == 0
+    assert Enrollment.objects.get().employee.email == "vendor@elsewhere.example"
+
+
+def test_lists_are_paginated(personas, conn, history):
+    for n in range(60):
+        InvalidRecord.objects.create(connection=conn, run=history, line=n + 2, reason=f"reason {n}", raw={})
+    client = personas.client_for(personas.admin)
+
+    first = client.get(reverse("programs:providers:invalid"), {"connection": conn.pk}).content.decode()
+    second = client.get(reverse("programs:providers:invalid"), {"connection": conn.pk, "page": 2}).content.decode()
+
+    assert "Page 1 of 2 (61 in all)" in first
+    assert f"?connection={conn.pk}&amp;page=2" in first
+    assert "Page 2 of 2 (61 in all)" in second

@@ -1,0 +1,437 @@
+"""Roster import (issue 2): the domain function, the import_roster command and the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from programs.models import Employee, Organization
+from programs.roster import RosterFileError, RosterImportResult, RosterRowError, roster_import
+from tests.factories import EmployeeFactory, org
+
+pytestmark = pytest.mark.django_db
+
+HEADER = "email,full_name,external_id,organization,title,manager_email,hired_on,departed_on\n"
+CONTOSO = (
+    HEADER
+    + "ada@contoso.example,Ada Lovelace,C001,Contoso,CEO,,2015-01-01,\n"
+    + "grace@contoso.example,Grace Hopper,C002,Contoso/Engineering,VP Engineering,ada@contoso.example,2016-03-01,\n"
+    + "linus@contoso.example,Linus Example,C003,Contoso/Engineering/Platform,Engineer,grace@contoso.example,,\n"
+    + "ken@contoso.example,Ken Example,C004,Contoso/Engineering,Engineer,grace@contoso.example,2020-07-01,2024-04-30\n"
+)
+WRITES = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+
+
+def import_text(text: str, **options: bool) -> RosterImportResult:
+    return roster_import(file=io.BytesIO(text.encode()), **options)
+
+
+def summary(result: RosterImportResult) -> tuple[int, int, int, int, int]:
+    return result.created, result.updated, result.unchanged, result.departed, result.error_count
+
+
+def roster_state() -> list[tuple]:
+    """Everything an import may change, to prove that nothing did."""
+    people = Employee.objects.order_by("email").values_list(
+        "email",
+        "full_name",
+        "external_id",
+        "organization__path",
+        "title",
+        "manager__email",
+        "hired_on",
+        "departed_on",
+        "password",
+    )
+    return [*people, *Organization.objects.order_by("path").values_list("path")]
+
+
+def test_import_creates_people_organizations_and_managers():
+    result = import_text(CONTOSO)
+
+    assert summary(result) == (4, 0, 0, 0, 0)
+    assert (result.rows, result.applied, result.dry_run) == (4, True, False)
+    assert list(Organization.objects.values_list("path", "depth")) == [
+        ("Contoso", 0),
+        ("Contoso/Engineering", 1),
+        ("Contoso/Engineering/Platform", 2),
+    ]
+    ada, grace, ken, linus = Employee.objects.order_by("email")
+    assert (grace.full_name, grace.external_id, grace.organization.path, grace.title) == (
+        "Grace Hopper",
+        "C002",
+        "Contoso/Engineering",
+        "VP Engineering",
+    )
+    assert (grace.manager, ada.manager, linus.manager) == (ada, None, grace)
+    assert (grace.hired_on, grace.departed_on) == (dt.date(2016, 3, 1), None)
+    assert (ken.hired_on, ken.departed_on) == (dt.date(2020, 7, 1), dt.date(2024, 4, 30))
+    assert (linus.hired_on, linus.departed_on) == (None, None)
+    assert [person.has_claimed_account for person in (ada, grace, ken, linus)] == [False] * 4
+
+
+def test_reimporting_the_same_file_changes_nothing_and_writes_nothing():
+    import_text(CONTOSO, mark_missing_departed=True)
+    before = roster_state()
+
+    with CaptureQueriesContext(connection) as queries:
+        result = import_text(CONTOSO, mark_missing_departed=True)
+
+    assert summary(result) == (0, 0, 4, 0, 0)
+    assert result.applied is True
+    assert [q["sql"] for q in queries.captured_queries if WRITES.match(q["sql"])] == []
+    assert len(queries.captured_queries) == 2  # the organizations, the employees
+    assert roster_state() == before
+
+
+def test_a_changed_row_updates_that_person_only():
+    import_text(CONTOSO)
+    changed = CONTOSO.replace(
+        "linus@contoso.example,Linus Example,C003,Contoso/Engineering/Platform,Engineer,grace@contoso.example,,",
+        "linus@contoso.example,Linus Torvalds,C003,Contoso/Research,Staff Engineer,ada@contoso.example,2019-05-01,",
+    )
+
+    result = import_text(changed)
+
+    assert summary(result) == (0, 1, 3, 0, 0)
+    linus = Employee.objects.get(email="linus@contoso.example")
+    assert (linus.full_name, linus.organization.path, linus.title, linus.manager.email, linus.hired_on) == (
+        "Linus Torvalds",
+        "Contoso/Research",
+        "Staff Engineer",
+        "ada@contoso.example",
+        dt.date(2019, 5, 1),
+    )
+    grace = Employee.objects.get(email="grace@contoso.example")
+    assert (grace.full_name, grace.title) == ("Grace Hopper", "VP Engineering")
+
+
+def test_empty_cells_clear_fields_and_missing_optional_columns_keep_them():
+    import_text(CONTOSO)
+
+    cleared = import_text(HEADER + "grace@contoso.example,Grace Hopper,,Contoso/Engineering,,,,\n")
+    grace = Employee.objects.get(email="grace@contoso.example")
+    assert summary(cleared)[:3] == (0, 1, 0)
+    assert (grace.external_id, grace.title, grace.manager, grace.hired_on) == ("", "", None, None)
+
+    import_text(CONTOSO)
+    kept = import_text("email,full_name,organization\ngrace@contoso.example,Grace B. Hopper,Contoso/Engineering\n")
+    grace.refresh_from_db()
+    assert summary(kept)[:3] == (0, 1, 0)
+    assert (grace.full_name, grace.external_id, grace.title, grace.manager.email, grace.hired_on) == (
+        "Grace B. Hopper",
+        "C002",
+        "VP Engineering",
+        "ada@contoso.example",
+        dt.date(2016, 3, 1),
+    )
+
+
+def test_emails_compare_ignoring_case_and_are_stored_lower_case():
+    EmployeeFactory(email="Dana@Acme.example", full_name="Dana Scully", external_id="", organization=org("Acme"))
+    EmployeeFactory(email="fox@acme.example", full_name="Fox Mulder", external_id="", organization=org("Acme"))
+
+    result = import_text(
+        "email,full_name,organization,manager_email\n"
+        "DANA@ACME.EXAMPLE,Dana Scully,Acme,\n"
+        "Fox@Acme.Example,Fox Mulder,Acme,DANA@acme.example\n"
+        "Walter@ACME.example,Walter Skinner,Acme,\n"
+    )
+
+    assert summary(result) == (1, 2, 0, 0, 0)  # Dana: e-mail case; Fox: manager
+    assert list(Employee.objects.order_by("email").values_list("email", "manager__email")) == [
+        ("dana@acme.example", None),
+        ("fox@acme.example", "dana@acme.example"),
+        ("walter@acme.example", None),
+    ]
+
+
+def test_a_manager_may_come_later_in_the_file_or_be_on_the_roster_already():
+    EmployeeFactory(email="boss@acme.example", external_id="B1", organization=org("Acme"))
+
+    result = import_text(
+        HEADER
+        + "new@acme.example,New Person,N1,Acme/Sales,,lead@acme.example,2024-01-01,\n"
+        + "lead@acme.example,Team Lead,N2,Acme/Sales,,boss@acme.example,2023-01-01,\n"
+    )
+
+    assert summary(result) == (2, 0, 0, 0, 0)
+    assert list(Employee.objects.order_by("email").values_list("email", "manager__email")) == [
+        ("boss@acme.example", None),
+        ("lead@acme.example", "boss@acme.example"),
+        ("new@acme.example", "lead@acme.example"),
+    ]
+
+
+def test_bad_rows_are_reported_with_their_physical_line_and_nothing_is_applied():
+    EmployeeFactory(email="holder@acme.example", external_id="TAKEN", organization=org("Acme"))
+    before = roster_state()
+    text = (
+        HEADER  # line 1
+        + "good@acme.example,Good Person,G1,Acme/Sales,,later@acme.example,2020-01-01,\n"  # 2
+        + ',No Email,X1,Acme,"A title\nover two lines",,,\n'  # 3-4
+        + "not-an-email,Bad Email,X2,Acme,,,,\n"  # 5
+        + "date@acme.example,Bad Date,X3,Acme,,,2020-13-01,\n"  # 6
+        + "early@acme.example,Early Leaver,X4,Acme,,,2021-05-01,2021-04-30\n"  # 7
+        + "orphan@acme.example,Orphan,X5,Acme,,nobody@acme.example,,\n"  # 8
+        + "GOOD@acme.example,Duplicate,X6,Acme,,,,\n"  # 9
+        + "dupid@acme.example,Duplicate Id,G1,Acme,,,,\n"  # 10
+        + "taker@acme.example,Taker,TAKEN,Acme,,,,\n"  # 11
+        + "self@acme.example,Self Managed,X7,Acme,,SELF@acme.example,,\n"  # 12
+        + "noorg@acme.example,No Org,X8, / ,,,,\n"  # 13
+        + "\n"  # 14: blank, skipped
+        + "later@acme.example,Later Lead,X9,Acme,,,01/02/2020,\n"  # 15
+    )
+
+    result = import_text(text, mark_missing_departed=True)
+
+    assert result.errors == [
+        RosterRowError(3, "no e-mail"),
+        RosterRowError(5, "invalid e-mail 'not-an-email'"),
+        RosterRowError(6, "bad date in hired_on: '2020-13-01' (expected YYYY-MM-DD)"),
+        RosterRowError(7, "departed before hired (departed_on 2021-04-30 is before hired_on 2021-05-01)"),
+        RosterRowError(8, "manager nobody@acme.example is not on the roster"),
+        RosterRowError(9, "duplicate e-mail good@acme.example (also on line 2)"),
+        RosterRowError(10, "duplicate external id G1 (also on line 2)"),
+        RosterRowError(11, "duplicate external id TAKEN: it belongs to another employee (holder@acme.example)"),
+        RosterRowError(12, "own manager (manager_email is the person's own e-mail)"),
+        RosterRowError(13, "empty organization"),
+        RosterRowError(15, "bad date in hired_on: '01/02/2020' (expected YYYY-MM-DD)"),
+    ]
+    # Line 2 is good: its manager is on line 15, a bad row that is still in the file.
+    assert summary(result) == (1, 0, 0, 1, 11)
+    assert (result.rows, result.applied) == (12, False)
+    assert roster_state() == before
+
+
+def test_a_file_that_cannot_be_a_roster_is_refused_as_a_whole():
+    with pytest.raises(RosterFileError, match=r"The header \(line 1\) has no full_name / organization column"):
+        import_text("Email,Name,Org\nada@contoso.example,Ada,Contoso\n")
+    with pytest.raises(RosterFileError, match="The file is empty"):
+        import_text("\n\n")
+    with pytest.raises(RosterFileError, match=r"not UTF-8 text \(byte 49 cannot be read\)"):
+        roster_import(file=io.BytesIO(b"email,full_name,organization\nzoe@acme.example,Zo\xe9,Acme\n"))
+    with pytest.raises(RosterFileError, match="The column 'email' appears twice"):
+        import_text("email,full_name,organization,EMAIL\n")
+    assert Employee.objects.count() == 0
+
+
+def test_dry_run_counts_but_writes_nothing(personas):
+    before = roster_state()
+
+    result = import_text(
+        CONTOSO + "bob@acme.example,Bob Builder,,Acme/Engineering,,,,\n", dry_run=True, mark_missing_departed=True
+    )
+
+    # Bob is unchanged... except his external id, which the file empties.
+    assert summary(result) == (4, 1, 0, 4, 0)
+    assert (result.dry_run, result.applied) == (True, False)
+    assert roster_state() == before
+
+
+def test_utf8_bom_and_loose_header_names():
+    text = "\ufeff Email ,FULL_NAME,Organization , Manager_Email\r\nZoe@acme.example,Zoë Ørsted,Acme/R&D,\r\n"
+
+    result = roster_import(file=io.BytesIO(text.encode("utf-8")))
+
+    assert summary(result) == (1, 0, 0, 0, 0)
+    zoe = Employee.objects.get()
+    assert (zoe.email, zoe.full_name, zoe.organization.path) == ("zoe@acme.example", "Zoë Ørsted", "Acme/R&D")
+
+
+def test_mark_missing_departed_departs_only_active_people_missing_from_the_file():
+    today = timezone.localdate()
+    import_text(CONTOSO)
+    EmployeeFactory(email="gone@acme.example", departed_on=dt.date(2024, 1, 31))
+    EmployeeFactory(email="starter@acme.example", hired_on=today + dt.timedelta(days=30))
+    without_linus = "".join(line for line in CONTOSO.splitlines(keepends=True) if not line.startswith("linus@"))
+
+    assert import_text(without_linus).departed == 0
+    assert Employee.objects.filter(departed_on=today).count() == 0
+
+    result = import_text(without_linus, mark_missing_departed=True)
+
+    assert summary(result) == (0, 0, 3, 1, 0)
+    assert dict(Employee.objects.values_list("email", "departed_on")) == {
+        "ada@contoso.example": None,
+        "grace@contoso.example": None,
+        "ken@contoso.example": dt.date(2024, 4, 30),
+        "linus@contoso.example": today,
+        "gone@acme.example": dt.date(2024, 1, 31),
+        "starter@acme.example": None,  # hired after today: cannot depart before starting
+    }
+
+
+def test_the_sync_hook_is_queued_after_commit_only_when_people_changed(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        import_text(CONTOSO)
+    assert len(callbacks) == 1
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        import_text(CONTOSO)
+        import_text(CONTOSO.replace("Ada Lovelace", "Ada King"), dry_run=True)
+        import_text(CONTOSO.replace("Ada Lovelace", "Ada King") + ",,,,,,,\nbad,,,,,,,\n")
+    assert callbacks == []
+
+
+def test_a_large_roster_imports_in_a_fixed_number_of_queries():
+    rows = [
+        f"p{n}@acme.example,Person {n},E{n},Acme/Org{n % 7}/Team{n % 3},Engineer,"
+        f"{'p0@acme.example' if n else ''},2020-01-01,\n"
+        for n in range(2500)
+    ]
+    text = HEADER + "".join(rows)
+
+    with CaptureQueriesContext(connection) as creating:
+        created = import_text(text)
+    with CaptureQueriesContext(connection) as updating:
+        updated = import_text(text.replace(",Engineer,", ",Senior Engineer,"))
+
+    assert summary(created) == (2500, 0, 0, 0, 0)
+    assert summary(updated) == (0, 2500, 0, 0, 0)
+    # organizations: 1 load + 2 queries for each of the 1 + 7 + 21 new ones; employees: 1 load,
+    # 3 inserts, 5 manager updates; savepoint and release
+    assert len(creating.captured_queries) == 1 + 2 * 29 + 1 + 3 + 5 + 2
+    # 2 loads, 5 updates, savepoint and release
+    assert len(updating.captured_queries) == 2 + 5 + 2
+    assert Employee.objects.filter(title="Senior Engineer", manager__email="p0@acme.example").count() == 2499
+
+
+# The command
+
+
+def test_command_prints_the_summary(tmp_path: Path):
+    path = tmp_path / "roster.csv"
+    path.write_text(CONTOSO, encoding="utf-8")
+    out = io.StringIO()
+
+    call_command("import_roster", str(path), stdout=out)
+    call_command("import_roster", str(path), "--dry-run", "--mark-missing-departed", stdout=out)
+
+    assert out.getvalue().splitlines() == [
+        "rows: 4, created: 4, updated: 0, unchanged: 0, departed: 0, errors: 0",
+        "Roster imported.",
+        "rows: 4, created: 0, updated: 0, unchanged: 4, departed: 0, errors: 0",
+        "Dry run: nothing was written.",
+    ]
+    assert Employee.objects.count() == 4
+
+
+def test_command_lists_the_errors_and_fails(tmp_path: Path):
+    path = tmp_path / "roster.csv"
+    path.write_text(CONTOSO + "x@contoso.example,X,,Contoso,,,2020-02-30,\n", encoding="utf-8")
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match="1 error in the file; nothing was imported"):
+        call_command("import_roster", str(path), stdout=out)
+
+    assert out.getvalue().splitlines() == [
+        "rows: 5, created: 4, updated: 0, unchanged: 0, departed: 0, errors: 1",
+        "line 6: bad date in hired_on: '2020-02-30' (expected YYYY-MM-DD)",
+    ]
+    assert Employee.objects.count() == 0
+
+
+def test_command_reports_a_missing_file_or_column(tmp_path: Path):
+    with pytest.raises(CommandError, match="Cannot read .*missing.csv: No such file or directory"):
+        call_command("import_roster", str(tmp_path / "missing.csv"))
+    path = tmp_path / "roster.csv"
+    path.write_text("email,full_name\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="has no organization column"):
+        call_command("import_roster", str(path))
+
+
+# The pages
+
+
+def upload(text: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile("roster.csv", text.encode(), content_type="text/csv")
+
+
+def test_admin_imports_a_roster_from_the_page(personas):
+    client = personas.client_for(personas.admin)
+    assert client.get(reverse("programs:roster_import")).status_code == 200
+
+    response = client.post(reverse("programs:roster_import"), {"file": upload(CONTOSO)})
+
+    assert response.status_code == 200
+    assert summary(response.context["result"]) == (4, 0, 0, 0, 0)
+    html = response.content.decode()
+    assert "Roster imported: 4 created, 0 updated, 0 unchanged, 0 departed." in html
+    assert '<tr><th scope="row">Created</th><td class="num">4</td></tr>' in html
+    assert Employee.objects.filter(email__endswith="@contoso.example").count() == 4
+
+
+def test_page_shows_errors_and_dry_run_writes_nothing(personas):
+    client = personas.client_for(personas.admin)
+    before = roster_state()
+
+    checked = client.post(
+        reverse("programs:roster_import"), {"file": upload(CONTOSO), "dry_run": "on", "mark_missing_departed": "on"}
+    )
+    failed = client.post(reverse("programs:roster_import"), {"file": upload(CONTOSO + "<b>@x,,,Acme,,,,\n")})
+    refused = client.post(reverse("programs:roster_import"), {"file": upload("name\nAda\n")})
+
+    assert "Dry run: the file is valid. Nothing was written." in checked.content.decode()
+    assert summary(checked.context["result"]) == (4, 0, 0, 5, 0)
+    html = failed.content.decode()
+    assert "Nothing was imported: 1 error(s) in the file, listed below." in html
+    assert '<tr><td class="num">6</td><td>invalid e-mail &#x27;&lt;b&gt;@x&#x27;</td></tr>' in html
+    assert refused.context["form"].errors == {
+        "file": [
+            "The header (line 1) has no email / full_name / organization column. The columns are: email, full_name, "
+            "external_id, organization, title, manager_email, hired_on, departed_on (the first three are required)."
+        ]
+    }
+    assert roster_state() == before
+
+
+@pytest.mark.parametrize("who", ["employee", "champion", "sponsor", None])
+def test_roster_pages_are_refused_to_everyone_but_l_and_d_admins(personas, who):
+    client = personas.client_for(getattr(personas, who) if who else None)
+    before = roster_state()
+
+    posted = client.post(reverse("programs:roster_import"), {"file": upload(CONTOSO), "mark_missing_departed": "on"})
+    listed = client.get(reverse("programs:roster"))
+
+    if who is None:
+        assert posted.status_code == listed.status_code == 302
+        assert posted["Location"].startswith(reverse("account_login"))
+    else:
+        assert posted.status_code == listed.status_code == 403
+    assert roster_state() == before
+
+
+def test_roster_list_searches_filters_and_pages(personas):
+    client = personas.client_for(personas.admin)
+    personas.employee.manager = personas.sponsor
+    personas.employee.save(update_fields=["manager"])
+    for n in range(55):
+        EmployeeFactory(email=f"team{n:02d}@acme.example", organization=org("Acme/Engineering/Platform"))
+
+    everyone = client.get(reverse("programs:roster"))
+    engineering = client.get(reverse("programs:roster"), {"organization": "Acme/Engineering", "page": "2"})
+    bob = client.get(reverse("programs:roster"), {"q": "BUILDER"})
+
+    assert everyone.context["page"].paginator.count == 60
+    assert everyone.context["page"].number == 1
+    assert len(everyone.context["page"].object_list) == 50
+    assert 'href="?organization=Acme%2FEngineering&amp;page=1"' in engineering.content.decode()
+    assert engineering.context["page"].paginator.count == 58  # sponsor, champion, Bob and the 55 of Platform
+    assert [p.email for p in engineering.context["page"].object_list] == [
+        f"team{n:02d}@acme.example" for n in range(47, 55)
+    ]
+    assert [p.email for p in bob.context["page"].object_list] == ["bob@acme.example"]
+    html = bob.content.decode()
+    assert "<td>Sam Sponsor</td>" in html
+    assert '<span class="badge good">Claimed</span>' in html
