@@ -108,6 +108,9 @@ class EmployeeCreationForm(AdminUserCreationForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["usable_password"].initial = "false"
+        self.fields[
+            "usable_password"
+        ].help_text = "Disabled: the employee claims the account by signing up with their company e-mail address."
 
     def clean_email(self) -> str:
         return _clean_unique_email(self)
@@ -135,7 +138,15 @@ class EmployeeAdmin(UserAdmin):
     form = EmployeeChangeForm
     add_form = EmployeeCreationForm
     list_display = ["email", "full_name", "title", "organization", "external_id", "hired_on", "departed_on", "is_staff"]
-    list_filter = ["is_staff", "is_superuser", "is_active", "groups", "organization__depth", "hired_on", "departed_on"]
+    list_filter = [
+        "is_staff",
+        "is_superuser",
+        "is_active",
+        "groups",
+        ("organization", admin.RelatedOnlyFieldListFilter),
+        "hired_on",
+        "departed_on",
+    ]
     search_fields = ["email", "full_name", "external_id", "title", "organization__path"]
     ordering = ["email"]
     list_select_related = ["organization"]

@@ -79,6 +79,7 @@ class _Row:
     course_id: str
     title: str
     position: int | None
+    is_valid: bool  # False when the line has a problem of its own (its organization is checked anyway)
 
 
 CollectionKey = tuple[str, str]  # (organization path or "", collection name)
@@ -125,13 +126,11 @@ def _parse(text: str, errors: list[LineError]) -> list[_Row]:
         if not any(cell.strip() for cell in cells):
             continue
         values = {column: (cells[i].strip() if i < len(cells) else "") for column, i in index.items()}
-        row = _row(line, values, errors)
-        if row is not None:
-            rows.append(row)
+        rows.append(_row(line, values, errors))
     return rows
 
 
-def _row(line: int, values: dict[str, str], errors: list[LineError]) -> _Row | None:
+def _row(line: int, values: dict[str, str], errors: list[LineError]) -> _Row:
     problems: list[str] = []
     name = values["collection"]
     if not name:
@@ -158,8 +157,6 @@ def _row(line: int, values: dict[str, str], errors: list[LineError]) -> _Row | N
         else:
             problems.append(f"Bad position '{raw}': use a whole number from 1, or leave it empty.")
     errors.extend(LineError(line, problem) for problem in problems)
-    if problems:
-        return None
     return _Row(
         line=line,
         collection=name,
@@ -168,6 +165,7 @@ def _row(line: int, values: dict[str, str], errors: list[LineError]) -> _Row | N
         course_id=course_id,
         title=title,
         position=position,
+        is_valid=not problems,
     )
 
 
@@ -215,6 +213,8 @@ def collections_import(*, program: LearningProgram, content: bytes | str) -> Col
             result.errors.append(
                 LineError(row.line, f"Unknown organization '{row.org_path}'; add it to the roster first.")
             )
+            continue
+        if not row.is_valid:
             continue
         key: CollectionKey = (row.org_path, row.collection)
         course: CourseKey = (row.provider, row.course_id)

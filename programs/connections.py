@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from programs.models import Provider, ProviderConnection, SyncRun
+from programs.models import InvalidRecord, Provider, ProviderConnection, SyncRun, SyncStatus
 
 MIN_INTERVAL_MINUTES = 5
 
@@ -88,6 +88,15 @@ def connections_with_last_run() -> QuerySet[ProviderConnection]:
     return ProviderConnection.objects.annotate(last_run_id=Subquery(latest)).order_by("name")
 
 
-def latest_run_ids() -> QuerySet[ProviderConnection]:
-    """The id of each connection's most recent run (a values list), for filtering."""
-    return connections_with_last_run().exclude(last_run_id=None).values("last_run_id")
+def invalid_records_current() -> QuerySet[InvalidRecord]:
+    """Invalid records of the latest successful run of each connection and source (API
+    sync, CSV import): what is wrong now. Each run re-reports the problems still there,
+    so older runs' copies are left out; they stay readable per run."""
+    latest = (
+        SyncRun.objects.filter(
+            connection=OuterRef("connection_id"), source=OuterRef("run__source"), status=SyncStatus.SUCCEEDED
+        )
+        .order_by("-started_at", "-pk")
+        .values("pk")[:1]
+    )
+    return InvalidRecord.objects.filter(run_id=Subquery(latest))

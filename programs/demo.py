@@ -6,8 +6,9 @@ so the same seed gives the same people, organizations, appointments and completi
 Dates of the current program are laid out relative to today (in the company time zone).
 
 Completion history is produced as Coursera-shaped raw records (PROVIDERS.md section 1)
-by `demo_activity_records`; `seed_demo` writes Enrollment rows from them directly. A
-sandbox provider can serve the same records over HTTP so the real sync pipeline reads them.
+by `demo_activity_records`; `seed_demo` writes Enrollment rows from them directly (no
+sync run). `demo_seeded_records` returns exactly the records seed_demo wrote, so a sandbox
+provider can serve them over HTTP and the real sync pipeline reads the same history.
 """
 
 from __future__ import annotations
@@ -1071,6 +1072,19 @@ def _rng(seed: int, part: str) -> random.Random:
     return random.Random(f"{seed}:{part}")  # noqa: S311  # must repeat for a seed, need not be secret
 
 
+def demo_seeded_records(*, seed: int, programs: list[LearningProgram], as_of: dt.date) -> list[dict[str, Any]]:
+    """Exactly the records seed_demo writes as Enrollment rows for `seed` on day `as_of`:
+    `programs` are last year's and this year's, in that order (a learner x course appears
+    once across them). A sandbox provider serving these lets a real sync reproduce the
+    demo's enrollments."""
+    taken: set[tuple[str, str]] = set()
+    records: list[dict[str, Any]] = []
+    for index, program in enumerate(programs):
+        stream = "activity" if index == len(programs) - 1 else f"earlier activity {index}"
+        records += demo_activity_records(program=program, rng=_rng(seed, stream), as_of=as_of, taken=taken)
+    return records
+
+
 def demo_seed(*, seed: int = DEFAULT_SEED, employees: int = DEFAULT_EMPLOYEES) -> DemoResult:
     """Fill an empty database with the Acme demo, deterministically for `seed`.
 
@@ -1087,8 +1101,8 @@ def demo_seed(*, seed: int = DEFAULT_SEED, employees: int = DEFAULT_EMPLOYEES) -
             return result
         if Employee.objects.exists():
             raise DemoDataExistsError(
-                f"The database already holds a roster ({Employee.objects.count()} people); seed_demo only fills an empty "
-                "database. Use a fresh database (for example a new SQLite file, then migrate)."
+                f"The database already holds a roster ({Employee.objects.count()} people); seed_demo only fills "
+                "an empty database. Use a fresh database (for example a new SQLite file, then migrate)."
             )
         orgs = demo_organizations_create()
         courses = demo_courses_create()
@@ -1107,11 +1121,7 @@ def demo_seed(*, seed: int = DEFAULT_SEED, employees: int = DEFAULT_EMPLOYEES) -
             provider_program_ids=[_program_ref(last_program), _program_ref(program)],
             last_synced_at=timezone.now(),
         )
-        taken: set[tuple[str, str]] = set()
-        records = demo_activity_records(
-            program=last_program, rng=_rng(seed, "last year's activity"), as_of=today, taken=taken
-        )
-        records += demo_activity_records(program=program, rng=_rng(seed, "activity"), as_of=today, taken=taken)
+        records = demo_seeded_records(seed=seed, programs=[last_program, program], as_of=today)
         result.enrollments = enrollments_from_demo_records(connection=connection, records=records)
         demo_study_groups_create(
             program=program,

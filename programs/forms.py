@@ -46,7 +46,8 @@ class RosterImportForm(forms.Form):
     mark_missing_departed = forms.BooleanField(
         label="Mark people missing from the file as departed",
         required=False,
-        help_text="People without a departure date who are not in the file depart today.",
+        help_text="Everyone without a departure date who is not in the file departs today, L&D admins "
+        "included: departed people can no longer sign in.",
     )
 
     def clean_file(self) -> object:

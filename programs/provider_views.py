@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from learnhub.roles import ld_admin_required
-from programs.connections import connections_with_last_run
+from programs.connections import connections_with_last_run, invalid_records_current
 from programs.forms_providers import ProviderCsvUploadForm, SyncNowForm
 from programs.models import InvalidRecord, ProviderConnection, SyncRun, SyncStatus, UnmatchedRecord
 from programs.sync import SyncAlreadyRunningError, api_sync_problem, sync_csv, sync_request, sync_run_summary
@@ -104,7 +105,7 @@ def connection_sync(request: HttpRequest, pk: int) -> HttpResponse:
 @ld_admin_required
 def connection_upload(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(ProviderConnection, pk=pk)
-    form = ProviderCsvUploadForm(request.POST or None, request.FILES or None)
+    form = ProviderCsvUploadForm(request.POST, request.FILES) if request.method == "POST" else ProviderCsvUploadForm()
     run = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -148,7 +149,7 @@ def unmatched_list(request: HttpRequest) -> HttpResponse:
 @ld_admin_required
 @require_POST
 def unmatched_rematch_request(request: HttpRequest) -> HttpResponse:
-    unmatched_rematch_task.delay_on_commit(employee_ids=None)
+    transaction.on_commit(lambda: unmatched_rematch_task.delay(employee_ids=None))
     messages.success(request, "Matching the unmatched records against the roster again. Reload in a minute.")
     return redirect("programs:providers:unmatched")
 
@@ -157,7 +158,9 @@ def unmatched_rematch_request(request: HttpRequest) -> HttpResponse:
 def invalid_list(request: HttpRequest) -> HttpResponse:
     connection_id = _int_param(request, "connection")
     run_id = _int_param(request, "run")
-    records = InvalidRecord.objects.select_related("connection", "run").order_by("-run__started_at", "line", "pk")
+    show_all = request.GET.get("all") == "1"
+    records = InvalidRecord.objects.all() if run_id is not None or show_all else invalid_records_current()
+    records = records.select_related("connection", "run").order_by("-run__started_at", "line", "pk")
     if connection_id is not None:
         records = records.filter(connection_id=connection_id)
     if run_id is not None:
@@ -170,6 +173,7 @@ def invalid_list(request: HttpRequest) -> HttpResponse:
             "connections": ProviderConnection.objects.order_by("name"),
             "connection_id": connection_id,
             "run_id": run_id,
-            "pagination_query": _filters_query(connection=connection_id, run=run_id),
+            "show_all": show_all,
+            "pagination_query": _filters_query(connection=connection_id, run=run_id, all=1 if show_all else None),
         },
     )

@@ -159,12 +159,11 @@ def roster_import(*, file: IO[bytes], dry_run: bool = False, mark_missing_depart
             if changes:
                 changed.append((known[row.email], changes))
     today = timezone.localdate()
-    in_file = {row.email for row in rows}
     leaving = [
         employee.pk
         for email, employee in known.items()
         if mark_missing_departed
-        and email not in in_file
+        and email not in parsed.emails
         and employee.departed_on is None
         and (employee.hired_on is None or employee.hired_on <= today)
     ]
@@ -281,7 +280,7 @@ def _parse_row(line: int, values: dict[str, str]) -> tuple[_Row, list[str]]:
     if not email:
         problems.append("no e-mail")
     elif not _is_email(email):
-        problems.append(f"invalid e-mail '{email}'")
+        problems.append(f"invalid e-mail '{values['email']}'")
         email = ""
     org_parts = organization_path_split(values.get("organization", ""))
     if not org_parts:

@@ -63,6 +63,8 @@ class SandboxFaults:
       completedAt, no contentId, an unknown contentType.
     - timestamps: "as-is", "epoch" (milliseconds), "iso", or "mixed" (odd positions
       epoch, even positions ISO).
+    - max_limit: the largest page served, whatever `limit` asks (clients must follow
+      `next`, not compute offsets).
     """
 
     rate_limit_every: int = 0
@@ -74,6 +76,7 @@ class SandboxFaults:
     token_expires_in: int = 1800
     malformed_every: int = 0
     timestamps: str = "as-is"
+    max_limit: int = MAX_LIMIT
 
 
 @dataclass
@@ -182,14 +185,31 @@ def demo_elements(
 def sandbox_data_from_database(
     *, seed: int = 7, org_id: str = "demo-org", program_id: str = "demo-program", today: dt.date | None = None
 ) -> SandboxData:
-    """Roster employees (not departed) with generated activity in the current program's
-    window (start .. min(end, today)); courses are the Coursera courses curated in that
-    program's collections, then a fixed demo catalog. Without a program: the last 180 days."""
+    """Roster employees with generated activity in the current program's window
+    (start .. min(end, today)), the same for the same seed and day.
+
+    With a current program and a Coursera catalog in the database, the records come from
+    the demo generator (programs/demo.py `demo_activity_records`: org-by-org rates,
+    curated courses, sponsors). Otherwise `demo_elements` invents activity for employees
+    not departed, on the program's curated courses plus a fixed demo catalog; without a
+    program the window is the last 180 days. Every element gets `program_id`."""
     from learnhub.roles import current_program
     from programs.models import Course, Employee, Provider
 
     today = today or dt.datetime.now(dt.UTC).date()
     program = current_program()
+    if program is not None and Course.objects.filter(provider=Provider.COURSERA).exists():
+        from programs.demo import demo_activity_records
+
+        records = demo_activity_records(program=program, rng=random.Random(seed), as_of=today)  # noqa: S311
+        for record in records:
+            key = record.get("externalId") or record.get("email")
+            record.update(programId=program_id, id=f"{key}~{record.get('contentId')}~{program_id}")
+        return SandboxData(
+            org_id=org_id,
+            programs=[{"id": program_id, "name": program.name, "slug": program_id.lower()}],
+            elements=records,
+        )
     if program is not None:
         start, end, name = program.starts_on, min(program.ends_on, today), program.name
     else:
@@ -411,7 +431,7 @@ class SandboxServer:
         first = {k: v[0] for k, v in query.items() if v}
         try:
             start = int(first.get("start", "0") or "0")
-            limit = min(MAX_LIMIT, int(first.get("limit", str(DEFAULT_LIMIT)) or DEFAULT_LIMIT))
+            limit = min(faults.max_limit, int(first.get("limit", str(DEFAULT_LIMIT)) or DEFAULT_LIMIT))
         except ValueError:
             return Answer(400, {"errorCode": "BAD_REQUEST", "message": "start and limit must be integers"})
         if start < 0 or limit < 1:

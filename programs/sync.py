@@ -204,8 +204,7 @@ def record_better(current: ProviderRecord, other: ProviderRecord) -> ProviderRec
     completed, the latest activity (then the most progress, then the later record)."""
     if current.is_completed != other.is_completed:
         return current if current.is_completed else other
-    if current.is_completed:
-        assert current.completed_at is not None and other.completed_at is not None  # noqa: S101  # validated
+    if current.is_completed and current.completed_at and other.completed_at:  # both dated: validated
         return other if other.completed_at < current.completed_at else current
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
     mine = (current.last_activity_at or epoch, current.progress or Decimal(0))
@@ -392,11 +391,11 @@ def employees_match(*, records: Iterable[ProviderRecord]) -> dict[str, int]:
         by_email[email_ci] = pk
     matches: dict[str, int] = {}
     for record in records:
-        pk = by_external.get(record.external_id) if record.external_id else None
-        if pk is None and record.email:
-            pk = by_email.get(record.email)
-        if pk is not None:
-            matches[learner_key(record)] = pk
+        employee_id = by_external.get(record.external_id) if record.external_id else None
+        if employee_id is None and record.email:
+            employee_id = by_email.get(record.email)
+        if employee_id is not None:
+            matches[learner_key(record)] = employee_id
     return matches
 
 
@@ -410,6 +409,23 @@ def unmatched_reason(record: ProviderRecord) -> str:
         if part
     )
     return f"no employee on the roster with {who}"
+
+
+def unmatched_resolved_delete(*, connection: ProviderConnection, records: list[ProviderRecord]) -> None:
+    """Drop kept unmatched rows of records that now matched (the person joined the
+    roster without the roster hook, e.g. through the Django admin)."""
+    if not records:
+        return
+    pairs = {(learner_key(r), r.provider_course_id) for r in records}
+    stale = [
+        pk
+        for pk, key, course_id in UnmatchedRecord.objects.filter(
+            connection=connection, learner_key__in={k for k, _ in pairs}
+        ).values_list("pk", "learner_key", "provider_course_id")
+        if (key, course_id) in pairs
+    ]
+    if stale:
+        UnmatchedRecord.objects.filter(pk__in=stale).delete()
 
 
 _UNMATCHED_FIELDS = ["email", "external_id", "reason", "record", "raw", "last_run", "last_seen_at"]
@@ -524,6 +540,7 @@ def _page_process(
         unmatched = [r for r in records if learner_key(r) not in matches]
         counts = enrollments_upsert(connection=connection, provider=connection.kind, matched=matched)
         unmatched_upsert(connection=connection, run=run, records=unmatched)
+        unmatched_resolved_delete(connection=connection, records=[r for r, _ in matched])
         if counted:
             run.created += counts.created
             run.updated += counts.updated
@@ -550,6 +567,12 @@ def sync_run(*, connection: ProviderConnection, adapter: Adapter, source: str = 
     token = connection_claim(connection=connection)
     if token is None:
         raise SyncAlreadyRunningError(f"A sync of {connection.name} is already running; try again when it ends.")
+    # We hold the claim, so a run still marked running was cut short (a worker killed mid-sync).
+    SyncRun.objects.filter(connection=connection, status=SyncStatus.RUNNING).update(
+        status=SyncStatus.FAILED,
+        finished_at=timezone.now(),
+        error="The sync was interrupted (the worker stopped) before it finished; this run completes it.",
+    )
     run = SyncRun.objects.create(connection=connection, source=source, full=full, status=SyncStatus.RUNNING)
     seen: dict[tuple[str, str], ProviderRecord] = {}
     pages = 0
@@ -676,7 +699,8 @@ def sync_request(*, connection: ProviderConnection, full: bool = False) -> None:
     """Queue a sync of `connection` on the worker once the current transaction commits."""
     from programs.tasks import sync_connection
 
-    sync_connection.delay_on_commit(connection.pk, full=full)
+    connection_id = connection.pk
+    transaction.on_commit(lambda: sync_connection.delay(connection_id, full=full))
 
 
 def connections_due(*, now: dt.datetime) -> QuerySet[ProviderConnection]:

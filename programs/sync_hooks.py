@@ -11,8 +11,10 @@ def roster_changed(*, employee_ids: list[int]) -> None:
     the unmatched provider records that these people's e-mails or external ids now
     explain become enrollments (programs/sync.py, `unmatched_rematch`).
     """
+    from django.db import transaction
+
     from programs.tasks import unmatched_rematch_task
 
     ids = sorted({int(pk) for pk in employee_ids})
     if ids:
-        unmatched_rematch_task.delay_on_commit(employee_ids=ids)
+        transaction.on_commit(lambda: unmatched_rematch_task.delay(employee_ids=ids))

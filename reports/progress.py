@@ -15,8 +15,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from champions.models import ExecutiveSponsor
@@ -164,26 +175,24 @@ def eligible_employees(*, program: LearningProgram, day: dt.date) -> QuerySet[Em
     ).filter(~Exists(excluded))
 
 
-def _course_level() -> Q:
-    """Only course-level content counts. Enrollment rows are course-level today (the sync
-    pipeline skips specializations, videos, paths); should Course gain a content type,
-    only "course" rows count."""
+def counted_completion_q(*, program: LearningProgram, day: dt.date, prefix: str = "") -> Q:
+    """The enrollments whose completion counts for the program as of `day`: completed,
+    completion time in the window (see `completion_window`), course-level content only.
+    Enrollment rows are course-level today (the sync pipeline skips specializations,
+    videos, paths); should Course gain a content type, only "course" rows count.
+    `prefix` is the path from the queried model to Enrollment (e.g. "enrollments__").
+    Several rows may name the same employee x course (completed twice, two connections):
+    count DISTINCT course per employee."""
+    start, end = completion_window(program=program, day=day)
+    q = Q(**{f"{prefix}is_completed": True, f"{prefix}completed_at__gte": start, f"{prefix}completed_at__lt": end})
     if any(f.name == "content_type" for f in Course._meta.get_fields()):
-        return Q(course__content_type="course")
-    return Q()
+        q &= Q(**{f"{prefix}course__content_type": "course"})
+    return q
 
 
 def counted_completions(*, program: LearningProgram, day: dt.date) -> QuerySet[Enrollment]:
-    """Enrollments whose completion counts for the program as of `day` (see
-    `completion_window`). Several rows may name the same employee x course (completed
-    twice, two connections): count DISTINCT course per employee."""
-    start, end = completion_window(program=program, day=day)
-    return Enrollment.objects.filter(
-        _course_level(),
-        is_completed=True,
-        completed_at__gte=start,
-        completed_at__lt=end,
-    )
+    """Enrollments whose completion counts for the program as of `day`."""
+    return Enrollment.objects.filter(counted_completion_q(program=program, day=day))
 
 
 def curated_course_ids(*, program: LearningProgram) -> QuerySet[CollectionItem, Any]:
@@ -191,39 +200,66 @@ def curated_course_ids(*, program: LearningProgram) -> QuerySet[CollectionItem, 
     return CollectionItem.objects.filter(collection__program=program).values("course_id")
 
 
-def _distinct_courses(*, program: LearningProgram, day: dt.date, employee_ref: str, curated: bool = False) -> Coalesce:
-    """Correlated subquery: the number of distinct counted courses of one employee."""
-    completions = counted_completions(program=program, day=day).filter(employee=OuterRef(employee_ref))
-    if curated:
-        completions = completions.filter(course_id__in=curated_course_ids(program=program))
-    per_employee = completions.order_by().values("employee").annotate(n=Count("course", distinct=True)).values("n")
+def employees_who_met(*, program: LearningProgram, day: dt.date) -> QuerySet[Enrollment, Any]:
+    """Ids of the employees with at least `required_completions` distinct counted
+    courses as of `day` (whatever their eligibility): one GROUP BY ... HAVING."""
+    return (
+        counted_completions(program=program, day=day)
+        .order_by()
+        .values("employee_id")
+        .annotate(n_courses=Count("course_id", distinct=True))
+        .filter(n_courses__gte=program.required_completions)
+        .values("employee_id")
+    )
+
+
+def _distinct_courses(*, program: LearningProgram, day: dt.date, employee_ref: str) -> Coalesce:
+    """Correlated subquery: the number of distinct counted courses of one employee (used
+    for the few executive sponsors only)."""
+    per_employee = (
+        counted_completions(program=program, day=day)
+        .filter(employee=OuterRef(employee_ref))
+        .order_by()
+        .values("employee")
+        .annotate(n=Count("course", distinct=True))
+        .values("n")
+    )
     return Coalesce(Subquery(per_employee, output_field=IntegerField()), Value(0))
 
 
 def _counts_by_home_organization(*, program: LearningProgram, day: dt.date) -> dict[int | None, Counts]:
     """One aggregate query: per home organization (None = no organization), eligible
-    employees, those who met the goal, and their counted and curated completions."""
+    employees, those who met the goal, and their counted and curated completions (distinct
+    employee x course pairs). Eligible employees are joined to their counted enrollments
+    only; the set of employees who met is a hashed GROUP BY ... HAVING subquery."""
+    pair = Concat(
+        Cast("pk", CharField()), Value(":"), Cast("counted__course_id", CharField()), output_field=CharField()
+    )
+    has_counted = Q(counted__course_id__isnull=False)
     rows = (
         eligible_employees(program=program, day=day)
         .annotate(
-            n_courses=_distinct_courses(program=program, day=day, employee_ref="pk"),
-            n_curated=_distinct_courses(program=program, day=day, employee_ref="pk", curated=True),
+            counted=FilteredRelation(
+                "enrollments", condition=counted_completion_q(program=program, day=day, prefix="enrollments__")
+            )
         )
         .order_by()
         .values("organization_id")
         .annotate(
-            n_eligible=Count("pk"),
-            n_met=Sum(Case(When(n_courses__gte=program.required_completions, then=Value(1)), default=Value(0))),
-            n_completions=Sum("n_courses"),
-            n_curated_completions=Sum("n_curated"),
+            n_eligible=Count("pk", distinct=True),
+            n_met=Count("pk", distinct=True, filter=Q(pk__in=employees_who_met(program=program, day=day))),
+            n_completions=Count(pair, distinct=True, filter=has_counted),
+            n_curated_completions=Count(
+                pair, distinct=True, filter=has_counted & Q(counted__course_id__in=curated_course_ids(program=program))
+            ),
         )
     )
     return {
         row["organization_id"]: Counts(
             eligible=row["n_eligible"],
-            met=row["n_met"] or 0,
-            completions=row["n_completions"] or 0,
-            curated_completions=row["n_curated_completions"] or 0,
+            met=row["n_met"],
+            completions=row["n_completions"],
+            curated_completions=row["n_curated_completions"],
         )
         for row in rows
     }

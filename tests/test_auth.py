@@ -8,12 +8,23 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress
+from allauth.core import context
+from allauth.core.exceptions import ImmediateHttpResponse
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages.storage.fallback import FallbackStorage
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from programs.adapters import NOT_ON_ROSTER_MESSAGE
+from programs.adapters import (
+    NOT_ON_ROSTER_MESSAGE,
+    AccountAlreadyClaimedError,
+    AccountNotClaimableError,
+    RosterSignupForm,
+    employee_account_claim,
+)
 from programs.models import Employee
 from tests.conftest import PASSWORD
 from tests.factories import EmployeeFactory
@@ -191,6 +202,46 @@ def test_already_claimed_account_gets_an_on_page_error_without_enumeration_preve
     assert mailoutbox == []
 
 
+def test_a_sign_up_that_loses_the_race_for_a_row_changes_nothing(rf, mailoutbox):
+    """Two sign-ups for one address both pass validation; the row lock lets only the first set a password."""
+    dana = roster("dana@acme.example")
+    request = rf.post(SIGNUP_URL)
+    SessionMiddleware(lambda r: None).process_request(request)
+    request._messages = FallbackStorage(request)
+    request.user = AnonymousUser()
+    form = RosterSignupForm(data={"email": "dana@acme.example", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+
+    with context.request_context(request):
+        assert form.is_valid(), form.errors
+        employee_account_claim(email="dana@acme.example", password="First-Claimer-2026", today=timezone.localdate())
+        with pytest.raises(ImmediateHttpResponse) as stopped:
+            form.try_save(request)
+
+    assert stopped.value.response.status_code == 302
+    assert stopped.value.response.url == VERIFICATION_SENT_URL
+    dana.refresh_from_db()
+    assert dana.check_password("First-Claimer-2026") is True
+    assert EmailAddress.objects.count() == 0
+    assert Employee.objects.filter(email__iexact="dana@acme.example").count() == 1
+    assert [m.subject for m in mailoutbox] == ["[LearnHub] Account Already Exists"]
+
+
+def test_claim_refuses_claimed_departed_and_unknown_rows(personas):
+    today = timezone.localdate()
+    roster("gone@acme.example", departed_on=today)
+
+    with pytest.raises(AccountAlreadyClaimedError):
+        employee_account_claim(email="bob@acme.example", password=NEW_PASSWORD, today=today)
+    with pytest.raises(AccountNotClaimableError):
+        employee_account_claim(email="gone@acme.example", password=NEW_PASSWORD, today=today)
+    with pytest.raises(AccountNotClaimableError):
+        employee_account_claim(email="nobody@acme.example", password=NEW_PASSWORD, today=today)
+
+    assert Employee.objects.get(pk=personas.employee.pk).check_password(PASSWORD) is True
+    assert Employee.objects.get(email="gone@acme.example").has_usable_password() is False
+    assert not Employee.objects.filter(email="nobody@acme.example").exists()
+
+
 def test_bad_password_keeps_the_email_and_claims_nothing(client):
     dana = roster("dana@acme.example")
 
@@ -338,7 +389,8 @@ def test_account_pages_use_the_learnhub_layout(personas, name):
     assert response.status_code == 200
     html = response.content.decode()
     assert '<link rel="stylesheet" href="/static/css/learnhub.css">' in html
-    assert '<form class="stacked' in html
+    assert '<nav class="account-links" aria-label="Your account">' in html
+    assert html.count("<h1>") == 1
     assert "<script" not in html
 
 

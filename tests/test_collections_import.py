@@ -5,12 +5,20 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from programs.collections_import import LineError, collections_import
 from programs.models import Collection, CollectionItem, Course
-from tests.factories import CollectionFactory, CollectionItemFactory, CourseFactory, ProgramFactory, org
+from tests.factories import (
+    CollectionFactory,
+    CollectionItemFactory,
+    CourseFactory,
+    EmployeeFactory,
+    ProgramFactory,
+    org,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -197,7 +205,7 @@ def test_every_bad_line_is_reported_and_nothing_is_applied(personas):
     content = HEADER + (
         "Engineering essentials,Acme/Engineering,coursera,PY101,Python renamed,7\n"  # 2: fine
         ",Acme/Engineering,coursera,X1,,1\n"  # 3
-        "Engineering essentials,Acme/Enginering,coursera,X2,,1\n"  # 4
+        "Engineering essentials,Acme/Enginering,coursera,X2,,x\n"  # 4: two problems
         "Engineering essentials,Acme/Engineering,pluralsight,X3,,1\n"  # 5
         "Engineering essentials,Acme/Engineering,coursera,,,1\n"  # 6
         "Engineering essentials,Acme/Engineering,coursera,X4,,0\n"  # 7
@@ -213,6 +221,7 @@ def test_every_bad_line_is_reported_and_nothing_is_applied(personas):
 
     assert result.errors == [
         LineError(3, "The collection name is missing."),
+        LineError(4, "Bad position 'x': use a whole number from 1, or leave it empty."),
         LineError(4, "Unknown organization 'Acme/Enginering'; add it to the roster first."),
         LineError(5, "Unknown provider 'pluralsight'; use one of: coursera, udemy, linkedin, edx."),
         LineError(6, "The course id is missing."),
@@ -438,3 +447,19 @@ def test_nav_shows_the_collections_link_to_admins_only(personas):
     link = f'<a href="{IMPORT_URL}">Collections</a>'
     assert link in personas.client_for(personas.admin).get(LIST_URL).content.decode()
     assert link not in personas.client_for(personas.employee).get(LIST_URL).content.decode()
+
+
+def test_a_file_over_the_size_limit_is_refused_next_to_the_field(personas):
+    too_big = SimpleUploadedFile("big.csv", b"x" * (2 * 1024 * 1024 + 1), content_type="text/csv")
+    response = personas.client_for(personas.admin).post(IMPORT_URL, {"program": personas.program.pk, "file": too_big})
+    assert response.context["form"].errors == {"file": ["The file is 2048 KB; a collections file can be at most 2 MB."]}
+    assert totals() == (0, 0, 0)
+
+
+def test_collections_page_without_any_program(db):
+    client = Client()
+    client.force_login(EmployeeFactory())
+    response = client.get(LIST_URL)
+    assert response.status_code == 200
+    assert response.context["collections"] is None
+    assert "No learning program has been set up yet." in response.content.decode()

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
 
 from programs.models import Employee
 from programs.providers.base import (
@@ -18,7 +23,7 @@ from programs.providers.base import (
 from programs.providers.coursera_api import CourseraApiAdapter, parse_timestamp, record_from_element
 from programs.providers.http import retry_after_seconds, url_join
 from programs.sandbox import TOKEN_PATH, SandboxServer, sandbox_data_from_database
-from tests.factories import ConnectionFactory, ProgramFactory
+from tests.factories import ConnectionFactory, CourseFactory, ProgramFactory
 from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, FakeClock, Sleeps
 
 pytest_plugins = ["tests.sandbox_fixtures"]
@@ -93,8 +98,8 @@ def all_records(adapter: CourseraApiAdapter) -> list[ProviderRecord]:
 
 def test_pages_follow_string_next_offsets_across_programs(sandbox_factory):
     records = [element(n) for n in range(1, 8)] + [element(n, programId="second") for n in range(8, 10)]
-    sandbox = sandbox_factory(records=records, program_ids=(PROGRAM_ID, "second"))
-    adapter, sleeps = adapter_for(sandbox, program_ids=[PROGRAM_ID, "second"], page_size=3)
+    sandbox = sandbox_factory(records=records, program_ids=(PROGRAM_ID, "second"), max_limit=3)
+    adapter, sleeps = adapter_for(sandbox, program_ids=[PROGRAM_ID, "second"], page_size=5)
 
     pages = list(adapter.pages())
 
@@ -640,3 +645,82 @@ def test_database_sandbox_is_deterministic_and_reads_cleanly(sandbox_factory):
     assert all(window[0] <= r.completed_at <= window[1] for r in records if r.is_completed)
     assert all(r.completed_at is not None for r in records if r.is_completed)
     assert adapter.stats.pages == -(-len(records) // 25)
+
+
+@pytest.mark.django_db
+def test_database_sandbox_uses_the_demo_generator_when_there_is_a_catalog(sandbox_factory, personas):
+    for n in range(1, 6):
+        CourseFactory(provider_course_id=f"course-{n}", title=f"Course {n}", url=f"https://www.coursera.org/learn/c{n}")
+    roster = {p.email for p in (personas.admin, personas.sponsor, personas.champion, personas.employee)}
+    roster.add(personas.outsider.email)
+    today = dt.date(2026, 10, 31)
+
+    data = sandbox_data_from_database(seed=3, program_id="prog-x", today=today)
+    again = sandbox_data_from_database(seed=3, program_id="prog-x", today=today)
+    sandbox = sandbox_factory(data=data, timestamps="mixed")
+    adapter, _ = adapter_for(sandbox, program_ids=["prog-x"], page_size=2)
+    records = all_records(adapter)
+
+    assert data.elements == again.elements
+    assert len(records) == len(data.elements) > 0
+    assert {r.raw["programId"] for r in records} == {"prog-x"}
+    assert {r.problem for r in records} == {""}
+    assert {r.email for r in records} <= roster
+    assert {r.provider_course_id for r in records} <= {f"course-{n}" for n in range(1, 6)}
+    assert all(
+        dt.datetime(2026, 1, 1, tzinfo=dt.UTC) <= r.completed_at < dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+        for r in records
+        if r.is_completed
+    )
+
+
+# --- The command ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_run_sandbox_provider_command_serves_the_roster():
+    ProgramFactory(name="Program 2026", starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    Employee.objects.bulk_create(
+        [Employee(email=f"person{n:02d}@acme.example", full_name=f"Person {n}") for n in range(30)]
+    )
+    database = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+    }
+    command = [sys.executable, "manage.py", "run_sandbox_provider", "--port", "0", "--client-secret", "s3cret"]
+    command += ["--org-id", "acme", "--program-id", "p1", "--malformed-every", "5", "--quiet"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = [process.stdout.readline() for _ in range(3)]  # type: ignore[union-attr]
+        base_url = banner[1].split("base URL:")[1].strip()
+        token_url = banner[2].split("token URL:")[1].strip()
+        adapter = CourseraApiAdapter(
+            base_url=base_url,
+            token_url=token_url,
+            org_id="acme",
+            program_ids=["p1"],
+            client_id="demo",
+            client_secret="s3cret",
+            sleep=Sleeps(),
+        )
+        records = all_records(adapter)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+    assert banner[0].startswith("Coursera sandbox: ")
+    assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/api/")
+    assert token_url == base_url.removesuffix("/api/") + TOKEN_PATH
+    assert len(records) > 10
+    assert {r.email for r in records} <= {f"person{n:02d}@acme.example" for n in range(30)}
+    assert [bool(r.problem) for r in records[:10]] == [False] * 4 + [True] + [False] * 4 + [True]
+
+
+@pytest.mark.django_db
+def test_run_sandbox_provider_refuses_a_port_in_use(sandbox_factory):
+    busy = sandbox_factory(records=[])
+
+    with pytest.raises(CommandError, match=f"^Cannot listen on 127.0.0.1:{busy.port}: "):
+        call_command("run_sandbox_provider", "--port", str(busy.port), "--quiet")

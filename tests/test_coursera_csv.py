@@ -226,6 +226,17 @@ def test_removed_rows_are_flagged_and_duplicates_yielded_as_they_are():
     assert records[1].raw == records[2].raw
 
 
+def test_without_a_completed_column_a_completion_time_means_completed():
+    data = b"Email,Course ID,Completion Time\na@acme.example,C1,2024-02-01 00:00:00\nb@acme.example,C1,\n"
+
+    records = read(data)
+
+    assert [(r.is_completed, r.completed_at, r.problem) for r in records] == [
+        (True, utc(2024, 2, 1), ""),
+        (False, None, ""),
+    ]
+
+
 # --- Bad input ------------------------------------------------------------------------------------
 
 

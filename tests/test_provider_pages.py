@@ -12,8 +12,10 @@ from django.utils import timezone
 
 from programs.models import Enrollment, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
 from tests.factories import ConnectionFactory, EmployeeFactory
+from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID
 
 pytestmark = pytest.mark.django_db
+pytest_plugins = ["tests.sandbox_fixtures"]
 
 SECRET = "page-secret-never-rendered"
 CSV = (
@@ -93,14 +95,14 @@ def test_admin_sees_connections_runs_unmatched_and_invalid(personas, conn, histo
     detail = client.get(reverse("programs:providers:detail", args=[conn.pk])).content.decode()
     assert "stored (never shown)" in detail
     assert "Coursera refused the credentials (401): check the client id and secret." in detail
-    assert 'action="/providers/%d/sync/"' % conn.pk in detail
+    assert f'action="/providers/{conn.pk}/sync/"' in detail
 
     unmatched = client.get(reverse("programs:providers:unmatched")).content.decode()
     assert "vendor@elsewhere.example" in unmatched
     assert "no employee on the roster with external id &#x27;V1&#x27;" in unmatched
     assert "Vendor &lt;b&gt;Person&lt;/b&gt;" in unmatched  # escaped
 
-    invalid = client.get(reverse("programs:providers:invalid"), {"connection": conn.pk}).content.decode()
+    invalid = client.get(reverse("programs:providers:invalid"), {"connection": conn.pk, "all": 1}).content.decode()
     assert "unknown content type &#x27;webinar&#x27;" in invalid
 
     home = client.get(reverse("programs:home")).content.decode()
@@ -131,7 +133,16 @@ def test_sync_now_by_an_employee_queues_nothing(personas, conn, django_capture_o
     assert SyncRun.objects.count() == 0
 
 
-def test_sync_now_by_an_admin_queues_one_sync(personas, conn, django_capture_on_commit_callbacks):
+def test_sync_now_by_an_admin_queues_one_sync(personas, conn, django_capture_on_commit_callbacks, sandbox_factory):
+    sandbox = sandbox_factory(records=[])
+    ProviderConnection.objects.filter(pk=conn.pk).update(
+        base_url=sandbox.base_url,
+        token_url=sandbox.token_url,
+        provider_org_id=ORG_ID,
+        provider_program_ids=[PROGRAM_ID],
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
     url = reverse("programs:providers:sync", args=[conn.pk])
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = personas.client_for(personas.admin).post(url, {"full": "on"}, follow=True)
@@ -141,10 +152,10 @@ def test_sync_now_by_an_admin_queues_one_sync(personas, conn, django_capture_on_
     assert len(callbacks) == 1
     assert SyncRun.objects.count() == 0  # queued, not run, until the transaction commits
 
-    # Tasks run in process here: the queued sync runs (and fails: nothing listens on port 9).
+    # Tasks run in process here: the queued sync runs against the sandbox.
     callbacks[0]()
     run = SyncRun.objects.get()
-    assert (run.connection_id, run.full, run.status) == (conn.pk, True, "failed")
+    assert (run.connection_id, run.source, run.full, run.status, run.fetched) == (conn.pk, "api", True, "succeeded", 0)
 
 
 def test_sync_now_refuses_while_a_sync_holds_the_connection(personas, conn, django_capture_on_commit_callbacks):
@@ -236,9 +247,38 @@ def test_lists_are_paginated(personas, conn, history):
         InvalidRecord.objects.create(connection=conn, run=history, line=n + 2, reason=f"reason {n}", raw={})
     client = personas.client_for(personas.admin)
 
-    first = client.get(reverse("programs:providers:invalid"), {"connection": conn.pk}).content.decode()
-    second = client.get(reverse("programs:providers:invalid"), {"connection": conn.pk, "page": 2}).content.decode()
+    first = client.get(reverse("programs:providers:invalid"), {"run": history.pk}).content.decode()
+    second = client.get(reverse("programs:providers:invalid"), {"run": history.pk, "page": 2}).content.decode()
 
     assert "Page 1 of 2 (61 in all)" in first
-    assert f"?connection={conn.pk}&amp;page=2" in first
+    assert f"?run={history.pk}&amp;page=2" in first
     assert "Page 2 of 2 (61 in all)" in second
+
+
+def test_invalid_list_shows_the_current_problems_by_default(personas, conn, history):
+    other = ConnectionFactory(name="other", client_secret="x")
+    runs = {}
+    for label, connection, source, status, minutes_ago in [
+        ("old-api", conn, "api", "succeeded", 30),
+        ("new-api", conn, "api", "succeeded", 20),
+        ("failed-api", conn, "api", "failed", 10),
+        ("csv", conn, "csv", "succeeded", 25),
+        ("other-api", other, "api", "succeeded", 40),
+    ]:
+        runs[label] = SyncRun.objects.create(
+            connection=connection,
+            source=source,
+            status=status,
+            started_at=timezone.now() - dt.timedelta(minutes=minutes_ago),
+        )
+        InvalidRecord.objects.create(connection=connection, run=runs[label], reason=f"problem of {label}", raw={})
+    client = personas.client_for(personas.admin)
+
+    current = client.get(reverse("programs:providers:invalid")).content.decode()
+    everything = client.get(reverse("programs:providers:invalid"), {"all": 1}).content.decode()
+    one_run = client.get(reverse("programs:providers:invalid"), {"run": runs["old-api"].pk}).content.decode()
+
+    shown = {label for label in runs if f"problem of {label}<" in current}
+    assert shown == {"new-api", "csv", "other-api"}
+    assert {label for label in runs if f"problem of {label}<" in everything} == set(runs)
+    assert {label for label in runs if f"problem of {label}<" in one_run} == {"old-api"}

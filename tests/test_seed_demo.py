@@ -24,7 +24,7 @@ from champions.models import (
     StudySession,
 )
 from learnhub.roles import is_champion_of, is_ld_admin, is_sponsor_of
-from programs.demo import DEMO_PASSWORD, demo_activity_records
+from programs.demo import DEMO_PASSWORD, demo_activity_records, demo_seeded_records
 from programs.models import (
     Collection,
     CollectionItem,
@@ -152,7 +152,7 @@ def test_collections_sponsors_champions_groups_and_stories(demo):
     collections = Collection.objects.filter(program=program)
 
     per_org = Counter(collections.values_list("organization__path", flat=True))
-    assert per_org == {path: 1 for path in [None, *ALL_ORGS[1:]]}
+    assert per_org == dict.fromkeys([None, *ALL_ORGS[1:]], 1)
     sizes = [c.items.count() for c in collections]
     assert min(sizes) >= 5
     assert max(sizes) <= 8
@@ -269,6 +269,14 @@ def test_activity_records_repeat_for_the_same_random_stream(demo):
     assert {r["contentType"] for r in first} == {"Course"}
     latest = max(r["completedAt"] for r in first if r["isCompleted"])
     assert latest < int(timezone.now().timestamp() * 1000)
+
+
+@pytest.mark.django_db
+def test_seeded_records_reproduce_the_enrollments(demo):
+    programs = list(LearningProgram.objects.order_by("starts_on"))
+    records = demo_seeded_records(seed=42, programs=programs, as_of=timezone.localdate())
+    assert sorted(r["id"] for r in records) == sorted(Enrollment.objects.values_list("raw__id", flat=True))
+    assert len(records) == Enrollment.objects.count()
 
 
 def seeded_data(seed_value: int) -> tuple[list, list, list]:

@@ -25,6 +25,7 @@ DECIDED = {
     "SECURE_SSL_REDIRECT",
     "SECURE_HSTS_SECONDS",
     "DJANGO_SETTINGS_MODULE",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # the browser tests set it in this process; production never does
 }
 
 

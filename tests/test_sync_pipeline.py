@@ -4,6 +4,7 @@ adapter: a real implementation of the adapter interface that yields given pages.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -481,3 +482,58 @@ def test_connections_due(conn):
 
     assert sorted(c.name for c in connections_due(now=now)) == ["coursera", "old"]
     assert paused.pk not in {c.pk for c in connections_due(now=now)}
+
+
+def test_a_roster_import_matches_kept_records_of_new_people(conn, tmp_path, django_capture_on_commit_callbacks):
+    from django.core.management import call_command
+
+    sync_run(
+        connection=conn,
+        adapter=PagesAdapter([rec("newbie@acme.example", "LEAD1", is_completed=True, completed_at=at(2))]),
+    )
+    assert UnmatchedRecord.objects.count() == 1
+    roster = tmp_path / "roster.csv"
+    roster.write_text(
+        "email,full_name,external_id,organization,title,manager_email,hired_on,departed_on\n"
+        "Newbie@Acme.example,New Person,N001,Acme/Engineering,Engineer,,2026-01-01,\n",
+        encoding="utf-8",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_roster", str(roster), stdout=io.StringIO())
+
+    assert UnmatchedRecord.objects.count() == 0
+    row = Enrollment.objects.select_related("employee").get()
+    assert (row.employee.email, row.completed_at) == ("newbie@acme.example", at(2))
+
+
+def test_the_periodic_task_queues_the_due_connections(conn, django_capture_on_commit_callbacks):
+    from programs.tasks import sync_due_connections
+
+    ConnectionFactory(name="paused", is_active=False)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        queued = sync_due_connections()
+
+    assert queued == [conn.pk]
+    assert len(callbacks) == 1
+
+
+def test_a_record_that_matches_now_leaves_the_unmatched_list(conn):
+    sync_run(connection=conn, adapter=PagesAdapter([rec("late@acme.example", "A1"), rec("late@acme.example", "A2")]))
+    assert UnmatchedRecord.objects.count() == 2
+    EmployeeFactory(email="late@acme.example", external_id="")  # added without the roster hook
+
+    run = sync_run(connection=conn, adapter=PagesAdapter([rec("late@acme.example", "A1")]))
+
+    assert (run.created, run.unmatched) == (1, 0)
+    assert list(UnmatchedRecord.objects.values_list("provider_course_id", flat=True)) == ["A2"]
+
+
+def test_a_run_cut_short_by_a_dead_worker_is_closed_by_the_next_run(conn, ada):
+    stale = SyncRun.objects.create(connection=conn, status="running", started_at=at(1))
+
+    run = sync_run(connection=conn, adapter=PagesAdapter([rec("ada@contoso.example", "A1")]))
+
+    stale.refresh_from_db()
+    assert (stale.status, run.status) == ("failed", "succeeded")
+    assert stale.error == "The sync was interrupted (the worker stopped) before it finished; this run completes it."

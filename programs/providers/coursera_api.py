@@ -345,7 +345,7 @@ class CourseraApiAdapter:
         while True:
             response = self.http.send("GET", url, params=params, headers=self._auth_header())
             if response.status_code == 401:
-                if False:
+                if fresh_token_rejected:
                     raise ProviderConfigurationError(
                         "Coursera credentials rejected: a freshly issued access token was refused (HTTP 401). "
                         "Check the client id and secret of this connection."

@@ -134,7 +134,7 @@ def _text_stream(file: IO[bytes] | IO[str]) -> tuple[IO[str], Any]:
     try:
         wrapper = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")  # type: ignore[type-var]
     except (AttributeError, TypeError, ValueError):
-        return codecs.getreader("utf-8-sig")(file), lambda: None  # type: ignore[return-value]
+        return codecs.getreader("utf-8-sig")(file), lambda: None  # type: ignore[arg-type, return-value]
     return wrapper, wrapper.detach
 
 
@@ -176,7 +176,8 @@ def _record_from_row(row: list[str], *, positions: dict[str, int], names: list[s
     enrolled_at = when("enrolled_at")
     last_activity_at = when("last_activity_at")
     completed_at = when("completed_at")
-    is_completed = flag("completed")
+    # Without a Completed column (a trimmed export), a completion time is the completion.
+    is_completed = flag("completed") if "completed" in positions else completed_at is not None
     progress = number("progress")
     hours = number("course_hours")
     is_removed = flag("removed")

@@ -1,0 +1,204 @@
+"""A REAL Celery worker (subprocess, Redis broker, the test database) runs the sync task
+against the Coursera sandbox. Needs Redis at REDIS_URL: outside CI a missing Redis skips
+these tests with the reason; under CI=true it fails them."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection as db_connection
+
+from learnhub.celery import app
+from programs.models import Enrollment, ProviderConnection, SyncRun
+from programs.tasks import sync_connection
+from tests.factories import ConnectionFactory, EmployeeFactory
+from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytest_plugins = ["tests.sandbox_fixtures"]
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT_SECONDS = 60
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _require_redis() -> None:
+    import redis
+
+    url = settings.REDIS_URL
+    try:
+        if not url:
+            raise redis.ConnectionError("REDIS_URL is not set")
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        message = f"the worker tests need Redis at REDIS_URL ({url or 'unset'}): {exc}"
+        if _in_ci():
+            pytest.fail(f"CI=true and {message}", pytrace=False)
+        pytest.skip(message)
+
+
+def _test_database_url() -> str:
+    db = db_connection.settings_dict
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("the worker tests share the PostgreSQL test database with the worker process")
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Worker:
+    def __init__(self, process: subprocess.Popen, logfile: Path) -> None:
+        self.process = process
+        self.logfile = logfile
+
+    def log(self) -> str:
+        return self.logfile.read_text(errors="replace") if self.logfile.exists() else ""
+
+    def wait_for(self, pattern: str, count: int = 1) -> list[str]:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            found = re.findall(pattern, self.log())
+            if len(found) >= count:
+                return found
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        pytest.fail(f"worker log never showed {count} x {pattern!r}:\n{self.log()[-3000:]}")
+
+
+@pytest.fixture
+def worker(tmp_path) -> Iterator[Worker]:
+    """`celery -A learnhub worker` on a queue of its own, against the test database."""
+    _require_redis()
+    queue = f"learnhub-test-{uuid.uuid4().hex[:12]}"
+    logfile = tmp_path / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "CONN_MAX_AGE": "0",
+    }
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "learnhub",
+            "worker",
+            "--loglevel=INFO",
+            f"--logfile={logfile}",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+            "--concurrency=2",
+            "--pool=prefork",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    w = Worker(process, logfile)
+    try:
+        w.wait_for(r"ready\.")
+        yield w
+    finally:
+        app.conf.task_default_queue = previous_queue
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def element(n: int, email: str, **overrides: Any) -> dict[str, Any]:
+    record = {
+        "id": f"{email}~C{n}~{PROGRAM_ID}",
+        "externalId": email,
+        "email": email,
+        "fullName": f"Learner {n}",
+        "programId": PROGRAM_ID,
+        "contentId": f"C{n}",
+        "contentType": "Course",
+        "contentName": f"Course {n}",
+        "enrolledAt": 1704103200000,
+        "isCompleted": True,
+        "completedAt": 1706781600000,
+        "overallProgress": 100,
+    }
+    record.update(overrides)
+    return record
+
+
+def sandbox_connection(sandbox) -> ProviderConnection:
+    return ConnectionFactory(
+        name="sandbox",
+        base_url=sandbox.base_url,
+        token_url=sandbox.token_url,
+        provider_org_id=ORG_ID,
+        provider_program_ids=[PROGRAM_ID],
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
+
+
+def test_a_queued_sync_runs_on_the_worker(worker, sandbox_factory):
+    people = [EmployeeFactory(email=f"learner{n}@acme.example", external_id="") for n in range(5)]
+    sandbox = sandbox_factory(records=[element(n, p.email) for n, p in enumerate(people)])
+    conn = sandbox_connection(sandbox)
+
+    sync_connection.delay(conn.pk)
+
+    worker.wait_for(r"programs\.tasks\.sync_connection\[[^\]]+\] succeeded")
+    run = SyncRun.objects.get()
+    assert (run.status, run.source, run.fetched, run.created, run.unmatched, run.error) == (
+        "succeeded",
+        "api",
+        5,
+        5,
+        0,
+        "",
+    )
+    assert Enrollment.objects.filter(connection=conn, is_completed=True).count() == 5
+    conn.refresh_from_db()
+    assert conn.last_synced_at == run.started_at and conn.sync_claimed_until is None
+    assert CLIENT_SECRET not in worker.log()
+
+
+def test_two_syncs_of_one_connection_at_once_leave_the_rows_of_one(worker, sandbox_factory):
+    people = [EmployeeFactory(email=f"learner{n}@acme.example", external_id="") for n in range(8)]
+    # Slow answers keep the first sync busy while the second one starts on the other worker process.
+    sandbox = sandbox_factory(records=[element(n, p.email) for n, p in enumerate(people)], slow_seconds=1.0)
+    conn = sandbox_connection(sandbox)
+
+    sync_connection.delay(conn.pk)
+    sync_connection.delay(conn.pk)
+
+    finished = worker.wait_for(r"programs\.tasks\.sync_connection\[[^\]]+\] succeeded in [0-9.]+s: (\S+)", count=2)
+    assert sorted(finished) == sorted([str(SyncRun.objects.get().pk), "None"])
+    run = SyncRun.objects.get()
+    assert (run.status, run.fetched, run.created, run.updated, run.unchanged) == ("succeeded", 8, 8, 0, 0)
+    assert Enrollment.objects.filter(connection=conn).count() == 8
+    assert "skipped: another sync holds it" in worker.log()
+    conn.refresh_from_db()
+    assert conn.sync_claimed_until is None
