@@ -22,12 +22,6 @@ from tests.factories import EmployeeFactory, org
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Factories and personas set real passwords; hashing them slowly proves nothing here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 HEADER = "email,full_name,external_id,organization,title,manager_email,hired_on,departed_on\n"
 CONTOSO = (
     HEADER
