@@ -10,13 +10,13 @@ from django.db import transaction
 
 from programs.models import LearningProgram
 from reports.models import ProgressSnapshot
-from reports.progress import ProgramProgress, program_progress, progress_day
+from reports.progress import ProgressCounts, progress_counts, progress_day
 
 BACKFILL_BATCH_SIZE = 2000
 
 
-def _rows(*, progress: ProgramProgress) -> list[ProgressSnapshot]:
-    program, day, company = progress.program, progress.as_of, progress.company
+def _rows(*, program: LearningProgram, progress: ProgressCounts) -> list[ProgressSnapshot]:
+    day, company = progress.as_of, progress.company
     rows = [
         ProgressSnapshot(
             program=program,
@@ -57,8 +57,8 @@ def snapshots_write(*, program: LearningProgram, day: dt.date | None = None) -> 
     The day is clamped like the numbers (min(day, program end)), so after the end the
     final day is rewritten rather than a new one added. Idempotent; concurrent runs of
     the same program wait for each other."""
-    progress = program_progress(program=program, as_of=day)
-    rows = _rows(progress=progress)
+    progress = progress_counts(program=program, as_of=day)
+    rows = _rows(program=program, progress=progress)
     with transaction.atomic():
         _lock_program(program)
         ProgressSnapshot.objects.filter(program=program, day=progress.as_of).delete()
@@ -70,7 +70,8 @@ def snapshots_backfill(*, program: LearningProgram, start: dt.date | None = None
     """Rebuild the snapshot history of `program` day by day over [start, end] (default
     the program start to min(today, program end)), each day computed by
     `program_progress` as of that day from the enrollment dates. Replaces the rows of
-    those days; returns the number of days written."""
+    those days; returns the number of days written. The numbers are those of
+    `reports.progress.program_progress` (its counts part, `progress_counts`)."""
     first = max(start or program.starts_on, program.starts_on)
     last = min(end or dt.date.max, program.ends_on)
     last = min(last, progress_day(program=program))
@@ -79,7 +80,7 @@ def snapshots_backfill(*, program: LearningProgram, start: dt.date | None = None
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     rows: list[ProgressSnapshot] = []
     for day in days:
-        rows += _rows(progress=program_progress(program=program, as_of=day))
+        rows += _rows(program=program, progress=progress_counts(program=program, as_of=day))
     with transaction.atomic():
         _lock_program(program)
         ProgressSnapshot.objects.filter(program=program, day__gte=first, day__lte=last).delete()
