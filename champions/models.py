@@ -179,3 +179,20 @@ class LearnerStory(models.Model):
     @property
     def is_shareable(self) -> bool:
         return self.consent_to_share and self.withdrawn_at is None
+
+
+class PracticeNote(models.Model):
+    """A practice that worked, shared on the champions' network board of a program."""
+
+    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="practice_notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    title = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["program", "-created_at"], name="practice_note_board")]
+
+    def __str__(self) -> str:
+        return self.title

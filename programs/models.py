@@ -190,6 +190,26 @@ class ProgramExclusion(models.Model):
         return f"{self.employee} excluded from {self.program}"
 
 
+class ProgramChange(models.Model):
+    """The audit trail of a program: one row per changed field (target, window, required
+    completions, status), with who changed it, when, and the old and new values as shown
+    to people. Written by programs/program_services.py, never edited."""
+
+    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="changes")
+    field = models.CharField(max_length=40)
+    old_value = models.CharField(max_length=200, blank=True)
+    new_value = models.CharField(max_length=200, blank=True)
+    changed_by = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["program", "-changed_at"], name="programchange_by_program")]
+
+    def __str__(self) -> str:
+        return f"{self.program}: {self.field} {self.old_value} -> {self.new_value}"
+
+
 class Provider(models.TextChoices):
     COURSERA = "coursera", "Coursera"
     UDEMY = "udemy", "Udemy Business"

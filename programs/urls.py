@@ -11,4 +11,5 @@ urlpatterns = [
     path("roster/", views.roster, name="roster"),
     path("roster/import/", views.roster_import_upload, name="roster_import"),
     path("providers/", include("programs.provider_urls")),
+    path("manage/", include("programs.admin_urls")),
 ]

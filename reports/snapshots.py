@@ -55,8 +55,11 @@ def snapshots_write(*, program: LearningProgram, day: dt.date | None = None) -> 
     """Write the snapshots of `program` for `day` (default today in the company time
     zone): one row per organization and one for the company, replacing that day's rows.
     The day is clamped like the numbers (min(day, program end)), so after the end the
-    final day is rewritten rather than a new one added. Idempotent; concurrent runs of
-    the same program wait for each other."""
+    final day is rewritten rather than a new one added. Before the program starts there
+    is nothing to record: no rows, nothing written. Idempotent; concurrent runs of the
+    same program wait for each other."""
+    if progress_day(program=program, as_of=day) < program.starts_on:
+        return []
     progress = progress_counts(program=program, as_of=day)
     rows = _rows(program=program, progress=progress)
     with transaction.atomic():

@@ -448,3 +448,17 @@ def test_query_count_does_not_grow_with_the_company(la, program, django_assert_n
     assert progress.company.curated_completions == size * size
     assert len(progress.organizations) == {1: 3, 10: 13}[size]
     assert len(progress.executives) == size
+
+
+def test_as_of_before_the_start_counts_nothing(la, program):
+    done(EmployeeFactory(organization=org("Acme")), CourseFactory(), utc(2023, 12, 15))
+    progress = program_progress(program=program, as_of=dt.date(2023, 12, 31))
+    assert company(progress) == {
+        "eligible": 1,
+        "met": 0,
+        "rate": 0.0,
+        "completions": 0,
+        "curated_completions": 0,
+        "curated_share": None,
+    }
+    assert (progress.as_of, progress.company.pace, progress.company.on_track) == (dt.date(2023, 12, 31), 0.0, True)

@@ -4,6 +4,7 @@ the daily beat entry."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from io import StringIO
 
 import pytest
@@ -228,3 +229,36 @@ def test_daily_beat_entry_names_the_registered_task():
     app.loader.import_default_modules()
     assert "reports.tasks.snapshot_active_programs" in app.tasks
     assert (entry["schedule"].hour, entry["schedule"].minute) == ({0}, {5})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_writes_at_once_leave_one_set_of_rows(january):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    barrier, errors = threading.Barrier(4), []
+
+    def write() -> None:
+        try:
+            barrier.wait()
+            snapshots_write(program=january, day=dt.date(2024, 1, 3))
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert ProgressSnapshot.objects.filter(program=january).count() == 5
+    assert ("company", dt.date(2024, 1, 3), 3, 2, 2, 0, 2 / 3) in rows(january)
+
+
+def test_nothing_is_written_before_the_program_starts(january):
+    assert snapshots_write(program=january, day=dt.date(2023, 12, 31)) == []
+    assert ProgressSnapshot.objects.count() == 0

@@ -41,8 +41,8 @@ def test_anonymous_visitor_is_sent_to_sign_in(page, db):
 def test_page_fixture_records_javascript_errors(page, browser_errors, db):
     page.goto("/accounts/login/")
     page.evaluate("console.error('logged by the page')")
-    page.evaluate("setTimeout(() => { throw new Error('thrown by the page') }, 0)")
-    page.wait_for_timeout(200)
+    with page.expect_event("pageerror"):
+        page.evaluate("setTimeout(() => { throw new Error('thrown by the page') }, 0)")
 
     assert [message.split(" (")[0] for message in browser_errors.console] == ["logged by the page"]
     assert browser_errors.page == ["thrown by the page"]

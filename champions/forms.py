@@ -1,0 +1,110 @@
+"""Forms of the champions pages: input shape only. The rules live in services.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from programs.models import Collection, Course, Organization
+
+DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+
+
+class LocalDateTimeInput(forms.DateTimeInput):
+    """A phone-friendly date and time picker; the value is in the company time zone."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format=DATETIME_LOCAL, **kwargs)
+
+
+class StudyGroupForm(forms.Form):
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), empty_label=None)
+    name = forms.CharField(max_length=200)
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    course = forms.ModelChoiceField(
+        queryset=Course.objects.none(), required=False, empty_label="(none)", help_text="A course or a collection."
+    )
+    collection = forms.ModelChoiceField(queryset=Collection.objects.none(), required=False, empty_label="(none)")
+    location = forms.CharField(max_length=200, required=False, help_text="A room, or leave empty for video only.")
+    video_url = forms.URLField(max_length=500, required=False, label="Video link", assume_scheme="https")
+    capacity = forms.IntegerField(min_value=1, required=False, help_text="Empty for no limit.")
+    is_open = forms.BooleanField(required=False, label="Open to people from other organizations")
+
+    def __init__(
+        self,
+        *args: Any,
+        organizations: QuerySet[Organization],
+        courses: QuerySet[Course],
+        collections: QuerySet[Collection],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations  # type: ignore[attr-defined]
+        self.fields["course"].queryset = courses  # type: ignore[attr-defined]
+        self.fields["collection"].queryset = collections  # type: ignore[attr-defined]
+
+
+class StudySessionForm(forms.Form):
+    starts_at = forms.DateTimeField(
+        label="Starts", widget=LocalDateTimeInput(), input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"]
+    )
+    ends_at = forms.DateTimeField(
+        label="Ends", widget=LocalDateTimeInput(), input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"]
+    )
+    topic = forms.CharField(max_length=200, required=False)
+    location = forms.CharField(max_length=200, required=False, help_text="Empty: the group's usual place.")
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Session notes")
+
+
+class ProgressUpdateForm(forms.Form):
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), empty_label=None)
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Update")
+    for_all_hands = forms.BooleanField(required=False, label="Also for the All Hands report")
+
+    def __init__(self, *args: Any, organizations: QuerySet[Organization], all_hands: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = organizations  # type: ignore[attr-defined]
+        if not all_hands:
+            del self.fields["for_all_hands"]
+
+
+class LearnerStoryForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label="How did you use the new skill?")
+    course = forms.ModelChoiceField(queryset=Course.objects.none(), required=False, empty_label="(none)")
+    consent_to_share = forms.BooleanField(
+        required=False, label="Show my story in updates and the All-Hands report (with my name)"
+    )
+
+    def __init__(self, *args: Any, courses: QuerySet[Course], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["course"].queryset = courses  # type: ignore[attr-defined]
+
+
+class CollectionReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve"), ("changes", "Request changes")], widget=forms.RadioSelect
+    )
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="Required when you request changes."
+    )
+
+
+class LaunchVideoForm(forms.Form):
+    launch_video_url = forms.URLField(
+        max_length=500, required=False, label="Launch video link", assume_scheme="https", help_text="Empty to remove."
+    )
+
+
+class PracticeNoteForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="What worked")
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(max_length=100, required=False, label="Search")

@@ -1,0 +1,409 @@
+"""Reads for the people side of a program: an employee's own status, their home page,
+study groups they can see, the "not yet completed" list, the champions' network.
+
+Every number comes from reports/progress.py (the one metric definition); nothing here
+re-implements a rule.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from champions.models import (
+    ExecutiveSponsor,
+    LearnerStory,
+    LearningChampion,
+    PracticeNote,
+    ProgressUpdate,
+    StudyGroup,
+    StudyGroupMembership,
+    StudySession,
+)
+from learnhub.roles import championed_organizations, is_ld_admin, sponsored_organizations
+from programs.models import PATH_SEPARATOR, Collection, CollectionItem, Course, Employee, Enrollment, LearningProgram, Organization
+from programs.selectors import collections_visible
+from reports.models import ProgressSnapshot
+from reports.progress import (
+    OrgProgress,
+    ProgramProgress,
+    company_today,
+    counted_completions,
+    eligible_employees,
+    employees_who_met,
+    progress_day,
+)
+
+if TYPE_CHECKING:
+    from learnhub.roles import AnyUser
+
+HOME_UPDATES = 5
+HOME_STORIES = 3
+HOME_GROUPS = 5
+TREND_DAYS = 28
+
+
+class CourseStatus:
+    NOT_STARTED = "not started"
+    IN_PROGRESS = "in progress"
+    COMPLETED = "completed"
+
+
+def ancestor_paths(org: Organization) -> list[str]:
+    """The paths of `org` and of every organization above it."""
+    parts = org.path.split(PATH_SEPARATOR)
+    return [PATH_SEPARATOR.join(parts[: i + 1]) for i in range(len(parts))]
+
+
+# --- My status ---------------------------------------------------------------------------
+
+
+def employee_counted_course_ids(*, program: LearningProgram, employee: Employee, day: dt.date) -> set[int]:
+    """The distinct courses of one employee whose completion counts for `program` as of
+    `day` (the rule is `reports.progress.counted_completions`: completed, in the window,
+    course-level; a course completed twice or reported twice counts once)."""
+    return set(
+        counted_completions(program=program, day=day)
+        .filter(employee=employee)
+        .order_by()
+        .values_list("course_id", flat=True)
+        .distinct()
+    )
+
+
+@dataclass(frozen=True)
+class MyStatus:
+    """One employee's own standing in a program as of `day`."""
+
+    day: dt.date
+    counted: int
+    required: int
+    deadline: dt.date
+    days_left: int
+
+    @property
+    def met(self) -> bool:
+        return self.counted >= self.required
+
+    @property
+    def shown_counted(self) -> int:
+        return min(self.counted, self.required)
+
+
+def employee_status(*, program: LearningProgram, employee: Employee, today: dt.date | None = None) -> MyStatus:
+    """Met when the employee has at least `required_completions` distinct counted courses
+    (same rule as the org rate). Days left: from today (company time zone) to the last
+    day of the program, inclusive of neither end, never negative."""
+    real_today = today or company_today()
+    day = progress_day(program=program, as_of=real_today)
+    counted = len(employee_counted_course_ids(program=program, employee=employee, day=day))
+    return MyStatus(
+        day=day,
+        counted=counted,
+        required=program.required_completions,
+        deadline=program.ends_on,
+        days_left=max((program.ends_on - real_today).days, 0),
+    )
+
+
+def course_statuses(*, program: LearningProgram, employee: Employee, course_ids: set[int]) -> dict[int, str]:
+    """My status on each course: completed (a counted completion in the program window),
+    in progress (enrolled with the provider, not counted yet), or not started."""
+    day = progress_day(program=program)
+    completed = employee_counted_course_ids(program=program, employee=employee, day=day) & course_ids
+    enrolled = set(
+        Enrollment.objects.filter(employee=employee, course_id__in=course_ids, is_removed=False).values_list(
+            "course_id", flat=True
+        )
+    )
+    return {
+        course_id: CourseStatus.COMPLETED
+        if course_id in completed
+        else CourseStatus.IN_PROGRESS
+        if course_id in enrolled
+        else CourseStatus.NOT_STARTED
+        for course_id in course_ids
+    }
+
+
+# --- My organization's rank ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrgStanding:
+    """An organization's progress and its rank among the top-level organizations (the
+    organizations right below the company). Rank 1 is the highest rate; equal rates share
+    a rank; an organization without a rate has no rank."""
+
+    progress: OrgProgress
+    rank: int | None
+    of: int
+
+
+def top_level_organization(org: Organization) -> Organization | None:
+    """The top-level organization (depth 1) `org` belongs to; None for the company itself."""
+    if org.depth == 0:
+        return None
+    return Organization.objects.get(path=ancestor_paths(org)[1])
+
+
+def org_standing(*, progress: ProgramProgress, organization: Organization) -> OrgStanding | None:
+    mine = progress.for_organization(organization.pk)
+    if mine is None:
+        return None
+    peers = [o for o in progress.organizations if o.depth == 1]
+    rank = None if mine.rate is None else 1 + sum(1 for o in peers if o.rate is not None and o.rate > mine.rate)
+    return OrgStanding(progress=mine, rank=rank, of=len(peers))
+
+
+# --- Collections -----------------------------------------------------------------------------
+
+
+def collections_for_person(*, program: LearningProgram, user: AnyUser, search: str = "") -> list[Collection]:
+    """The collections a person browses (`programs.selectors.collections_visible`), their
+    own organization's first (deepest first: team, then org), then company-wide ones.
+    `search` keeps the collections whose name, needs, or a course title or partner
+    contains it (ignoring case)."""
+    collections = collections_visible(program=program, user=user).select_related("organization")
+    search = search.strip()
+    if search:
+        matching = Q(name__icontains=search) | Q(needs__icontains=search)
+        matching |= Q(items__course__title__icontains=search) | Q(items__course__partner__icontains=search)
+        collections = collections.filter(pk__in=Collection.objects.filter(matching).values("pk"))
+    return sorted(
+        collections,
+        key=lambda c: (c.organization is None, -(c.organization.depth if c.organization else 0), c.name),
+    )
+
+
+def collection_course_matches(collection: Collection, search: str) -> list[int]:
+    """Ids of the collection's courses whose title or partner contains `search`."""
+    needle = search.strip().lower()
+    return [
+        item.course_id
+        for item in collection.items.all()
+        if needle and (needle in item.course.title.lower() or needle in item.course.partner.lower())
+    ]
+
+
+def program_courses(*, program: LearningProgram) -> QuerySet[Course]:
+    """Courses in any collection of the program."""
+    return Course.objects.filter(collection_items__collection__program=program).distinct().order_by("title")
+
+
+# --- Study groups ----------------------------------------------------------------------------
+
+
+def groups_visible(*, program: LearningProgram, user: AnyUser) -> QuerySet[StudyGroup]:
+    """Study groups a person sees: company-wide groups, groups open to everyone, groups of
+    their own organization and of the organizations above it, and groups of the
+    organizations they champion or sponsor (and below). L&D admins see them all."""
+    groups = (
+        StudyGroup.objects.filter(program=program)
+        .select_related("organization", "course", "collection", "champion")
+        .annotate(member_count=Count("memberships", distinct=True))
+        .order_by(F("organization__path").asc(nulls_first=True), "name")
+    )
+    if is_ld_admin(user):
+        return groups
+    visible = Q(organization__isnull=True) | Q(is_open=True)
+    own = getattr(user, "organization", None)
+    if own is not None:
+        visible |= Q(organization__path__in=ancestor_paths(own))
+    for org in [*championed_organizations(user, program), *sponsored_organizations(user, program)]:
+        visible |= Q(organization__path=org.path) | Q(organization__path__startswith=org.path + PATH_SEPARATOR)
+    return groups.filter(visible)
+
+
+def group_sessions(*, group: StudyGroup) -> QuerySet[StudySession]:
+    return group.sessions.annotate(attendee_count=Count("attendances")).order_by("starts_at")
+
+
+def member_ids(*, group: StudyGroup) -> set[int]:
+    return set(StudyGroupMembership.objects.filter(group=group).values_list("employee_id", flat=True))
+
+
+def groups_with_next_session(*, groups: QuerySet[StudyGroup], now: dt.datetime) -> list[StudyGroup]:
+    """The groups with a session still to come, soonest first, each with `next_session`."""
+    upcoming = StudySession.objects.filter(starts_at__gte=now).order_by("starts_at")
+    rows = list(
+        groups.filter(Exists(upcoming.filter(group=OuterRef("pk")))).prefetch_related(
+            Prefetch("sessions", queryset=upcoming, to_attr="upcoming_sessions")
+        )
+    )
+    for group in rows:
+        group.next_session = group.upcoming_sessions[0]  # type: ignore[attr-defined]
+    return sorted(rows, key=lambda g: g.next_session.starts_at)  # type: ignore[attr-defined]
+
+
+def attendance_candidates(*, group: StudyGroup, search: str) -> QuerySet[Employee]:
+    """People of the group's organization (and below) matching `search` by name or
+    e-mail, who are not members yet: added to the attendance list on demand."""
+    if group.organization is None or not search.strip():
+        return Employee.objects.none()
+    return (
+        Employee.objects.filter(organization__in=Organization.objects.subtree(group.organization), is_active=True)
+        .filter(Q(full_name__icontains=search.strip()) | Q(email__icontains=search.strip()))
+        .exclude(pk__in=member_ids(group=group))
+        .order_by("full_name", "email")[:20]
+    )
+
+
+# --- Updates and stories ---------------------------------------------------------------------
+
+
+def updates_for_person(*, program: LearningProgram, user: AnyUser, limit: int = HOME_UPDATES) -> list[ProgressUpdate]:
+    """The latest updates of my organization (and those above it) and company-wide ones."""
+    visible = Q(organization__isnull=True)
+    own = getattr(user, "organization", None)
+    if own is not None:
+        visible |= Q(organization__path__in=ancestor_paths(own))
+    return list(
+        ProgressUpdate.objects.filter(visible, program=program)
+        .select_related("organization", "author")
+        .order_by("-created_at")[:limit]
+    )
+
+
+def stories_shared(*, program: LearningProgram, limit: int = HOME_STORIES) -> list[LearnerStory]:
+    """Stories shown beyond their author: consent given and not withdrawn."""
+    return list(
+        LearnerStory.objects.filter(program=program, consent_to_share=True, withdrawn_at__isnull=True)
+        .select_related("employee", "course")
+        .order_by("-created_at")[:limit]
+    )
+
+
+# --- Not yet completed ------------------------------------------------------------------------
+
+
+def not_yet_completed(*, program: LearningProgram, organization: Organization) -> QuerySet[Employee]:
+    """Eligible people of the organization (and below) who have not met the goal as of D
+    (`reports.progress.eligible_employees` minus `employees_who_met`), with their team and
+    their last provider activity (latest activity, enrollment or completion time)."""
+    day = progress_day(program=program)
+    return (
+        eligible_employees(program=program, day=day)
+        .filter(organization__in=Organization.objects.subtree(organization))
+        .exclude(pk__in=employees_who_met(program=program, day=day))
+        .select_related("organization")
+        .annotate(
+            last_activity=Max("enrollments__last_activity_at"),
+            last_enrolled=Max("enrollments__enrolled_at"),
+            last_completed=Max("enrollments__completed_at"),
+        )
+        .order_by("organization__path", "full_name", "email")
+    )
+
+
+def last_activity(person: Employee) -> dt.datetime | None:
+    values = [
+        v
+        for v in (
+            getattr(person, "last_activity", None),
+            getattr(person, "last_enrolled", None),
+            getattr(person, "last_completed", None),
+        )
+        if v
+    ]
+    return max(values) if values else None
+
+
+# --- Network ------------------------------------------------------------------------------------
+
+
+@dataclass
+class NetworkEntry:
+    organization: Organization
+    champions: list[Employee] = field(default_factory=list)
+    progress: OrgProgress | None = None
+    trend: float | None = None
+    groups: list[StudyGroup] = field(default_factory=list)
+
+
+def org_trend(*, program: LearningProgram, organization: Organization, day: dt.date) -> float | None:
+    """Change of the organization's rate over the last 28 days of snapshots: the latest
+    snapshot's rate minus the oldest one in the window. None with fewer than two rates."""
+    rates = list(
+        ProgressSnapshot.objects.filter(
+            program=program,
+            organization=organization,
+            day__lte=day,
+            day__gt=day - dt.timedelta(days=TREND_DAYS),
+            rate__isnull=False,
+        )
+        .order_by("day")
+        .values_list("rate", flat=True)
+    )
+    if len(rates) < 2 or rates[0] is None or rates[-1] is None:
+        return None
+    return rates[-1] - rates[0]
+
+
+def champions_network(*, program: LearningProgram, progress: ProgramProgress) -> list[NetworkEntry]:
+    """Every organization with a confirmed champion in the program: its champions, rate
+    (`program_progress`), 28-day trend (snapshots) and study groups."""
+    entries: dict[int, NetworkEntry] = {}
+    appointments = (
+        LearningChampion.objects.filter(program=program, is_confirmed=True)
+        .select_related("organization", "employee")
+        .order_by("organization__path", "employee__full_name")
+    )
+    for appointment in appointments:
+        entry = entries.setdefault(appointment.organization_id, NetworkEntry(organization=appointment.organization))
+        entry.champions.append(appointment.employee)
+    groups = StudyGroup.objects.filter(program=program, organization_id__in=entries).order_by("name")
+    for group in groups:
+        if group.organization_id is not None:
+            entries[group.organization_id].groups.append(group)
+    for entry in entries.values():
+        entry.progress = progress.for_organization(entry.organization.pk)
+        entry.trend = org_trend(program=program, organization=entry.organization, day=progress.as_of)
+    return list(entries.values())
+
+
+def practice_notes(*, program: LearningProgram) -> QuerySet[PracticeNote]:
+    return PracticeNote.objects.filter(program=program).select_related("author").order_by("-created_at")
+
+
+def in_network(*, user: AnyUser, program: LearningProgram) -> bool:
+    """The champions' network: champions and sponsors of the program, and L&D admins."""
+    if not user.is_authenticated:
+        return False
+    return (
+        is_ld_admin(user)
+        or LearningChampion.objects.filter(program=program, employee=user, is_confirmed=True).exists()
+        or ExecutiveSponsor.objects.filter(program=program, employee=user, is_confirmed=True).exists()
+    )
+
+
+# --- Sponsor -------------------------------------------------------------------------------------
+
+
+def sponsor_completed_courses(*, program: LearningProgram, employee: Employee) -> list[Course]:
+    """The distinct courses the sponsor completed in the program window (counted rule)."""
+    day = progress_day(program=program)
+    ids = employee_counted_course_ids(program=program, employee=employee, day=day)
+    return list(Course.objects.filter(pk__in=ids).order_by("title"))
+
+
+def organization_collections(*, program: LearningProgram, organization: Organization) -> QuerySet[Collection]:
+    """The collections of the organization and of the teams below it."""
+    return (
+        Collection.objects.filter(program=program, organization__in=Organization.objects.subtree(organization))
+        .select_related("organization", "approved_by")
+        .prefetch_related(Prefetch("items", queryset=_items()))
+        .order_by("organization__path", "name")
+    )
+
+
+def _items() -> QuerySet[CollectionItem]:
+    return CollectionItem.objects.select_related("course").order_by("position", "id")
+
+
+def now() -> dt.datetime:
+    return timezone.now()

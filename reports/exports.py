@@ -1,0 +1,151 @@
+"""CSV exports: organization progress (everyone signed in) and person-level status
+(L&D admins, and sponsors and champions for their own organizations).
+
+Every cell goes through `spreadsheet_safe`, so a name such as "=HYPERLINK(...)" opens in a
+spreadsheet as text, never as a formula.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Protocol
+
+from django.utils.text import slugify
+
+from programs.models import LearningProgram, Organization
+from reports.progress import ProgramProgress
+from reports.selectors import CHANGE_DAYS, people_status, rate_change, snapshot_rates_on
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+Cell = str | int | float | None
+
+
+class Writable(Protocol):
+    def write(self, s: str, /) -> object: ...
+
+
+def spreadsheet_safe(value: Cell) -> str:
+    """The cell as text; text a spreadsheet would run as a formula (starting with =, +,
+    -, @, a tab or a carriage return) gets a leading single quote. Numbers are written
+    as numbers (a negative change is a number, not a formula); None is an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return str(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _rate_cell(rate: float | None) -> Cell:
+    return None if rate is None else round(rate, 4)
+
+
+def write_csv(*, out: Writable, header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> None:
+    """Write `header` and `rows` as CSV to `out`, every cell through `spreadsheet_safe`."""
+    writer = csv.writer(out)
+    writer.writerow([spreadsheet_safe(h) for h in header])
+    for row in rows:
+        writer.writerow([spreadsheet_safe(cell) for cell in row])
+
+
+def export_filename(
+    *, program: LearningProgram, what: str, day: dt.date, organization: Organization | None = None
+) -> str:
+    """e.g. "learning-program-2026-acme-engineering-people-2026-06-30.csv"."""
+    parts = [slugify(program.name)]
+    if organization is not None:
+        parts.append(slugify(organization.path.replace("/", " ")))
+    parts += [what, day.isoformat()]
+    return "-".join(parts) + ".csv"
+
+
+ORGANIZATION_HEADER = (
+    "organization",
+    "path",
+    "depth",
+    "eligible",
+    "met",
+    "rate",
+    "target",
+    "change_7_days",
+    "completions",
+    "curated_completions",
+    "curated_share",
+    "as_of",
+)
+
+
+def organization_rows(*, progress: ProgramProgress) -> Iterator[Sequence[Cell]]:
+    """The company, then every organization by path: the numbers of `program_progress`
+    and the change of rate since the snapshot a week before (empty when none)."""
+    before = snapshot_rates_on(program=progress.program, day=progress.as_of - dt.timedelta(days=CHANGE_DAYS))
+    company = progress.company
+    as_of = progress.as_of.isoformat()
+    yield (
+        "(company)",
+        "",
+        "",
+        company.eligible,
+        company.met,
+        _rate_cell(company.rate),
+        progress.target,
+        _rate_cell(rate_change(current=company.rate, before=before.get(None))),
+        company.completions,
+        company.curated_completions,
+        _rate_cell(company.curated_share),
+        as_of,
+    )
+    for o in progress.organizations:
+        yield (
+            o.name,
+            o.path,
+            o.depth,
+            o.eligible,
+            o.met,
+            _rate_cell(o.rate),
+            progress.target,
+            _rate_cell(rate_change(current=o.rate, before=before.get(o.organization_id))),
+            o.completions,
+            o.curated_completions,
+            _rate_cell(o.curated_share),
+            as_of,
+        )
+
+
+PEOPLE_HEADER = (
+    "full_name",
+    "email",
+    "external_id",
+    "organization",
+    "title",
+    "counted_courses",
+    "met_goal",
+    "last_activity_at",
+    "as_of",
+)
+
+
+def people_rows(
+    *, program: LearningProgram, day: dt.date, organizations: Iterable[Organization] | None
+) -> Iterator[Sequence[Cell]]:
+    """One row per eligible person of the organizations (None: the whole company) with
+    their counted courses, whether they met the goal and their last provider activity.
+    One query, streamed."""
+    people = people_status(program=program, day=day, organizations=organizations)
+    for person in people.iterator(chunk_size=2000):
+        yield (
+            person.full_name,
+            person.email,
+            person.external_id,
+            person.organization.path if person.organization else "",
+            person.title,
+            person.counted_courses,  # type: ignore[attr-defined]
+            bool(person.has_met),  # type: ignore[attr-defined]
+            person.last_activity_at.isoformat() if person.last_activity_at else None,  # type: ignore[attr-defined]
+            day.isoformat(),
+        )
