@@ -25,7 +25,16 @@ from champions.models import (
     StudySession,
 )
 from learnhub.roles import championed_organizations, is_ld_admin, sponsored_organizations
-from programs.models import PATH_SEPARATOR, Collection, CollectionItem, Course, Employee, Enrollment, LearningProgram, Organization
+from programs.models import (
+    PATH_SEPARATOR,
+    Collection,
+    CollectionItem,
+    Course,
+    Employee,
+    Enrollment,
+    LearningProgram,
+    Organization,
+)
 from programs.selectors import collections_visible
 from reports.models import ProgressSnapshot
 from reports.progress import (
@@ -35,6 +44,7 @@ from reports.progress import (
     counted_completions,
     eligible_employees,
     employees_who_met,
+    program_progress,
     progress_day,
 )
 
@@ -180,14 +190,12 @@ def collections_for_person(*, program: LearningProgram, user: AnyUser, search: s
     )
 
 
-def collection_course_matches(collection: Collection, search: str) -> list[int]:
-    """Ids of the collection's courses whose title or partner contains `search`."""
-    needle = search.strip().lower()
-    return [
-        item.course_id
-        for item in collection.items.all()
-        if needle and (needle in item.course.title.lower() or needle in item.course.partner.lower())
-    ]
+def with_my_status(collections: list[Collection], statuses: dict[int, str]) -> list[Collection]:
+    """Attach my status (see `course_statuses`) to each prefetched item as `my_status`."""
+    for collection in collections:
+        for item in collection.items.all():
+            item.my_status = statuses.get(item.course_id, CourseStatus.NOT_STARTED)  # type: ignore[attr-defined]
+    return collections
 
 
 def program_courses(*, program: LearningProgram) -> QuerySet[Course]:
@@ -407,3 +415,49 @@ def _items() -> QuerySet[CollectionItem]:
 
 def now() -> dt.datetime:
     return timezone.now()
+
+
+# --- Employee home -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HomePage:
+    """Everything the employee home shows, in one read."""
+
+    status: MyStatus
+    standing: OrgStanding | None
+    company_rate: float | None
+    target: float
+    collections: list[Collection]
+    groups: list[StudyGroup]
+    updates: list[ProgressUpdate]
+    stories: list[LearnerStory]
+
+
+def home_page(*, program: LearningProgram, employee: Employee) -> HomePage:
+    """My status, my top-level organization's bar and rank (`program_progress`), my
+    collections (mine first, then company-wide) with my status on each course, upcoming
+    study groups I can join (not yet a member, not full), the latest updates and a few
+    shareable stories."""
+    progress = program_progress(program=program)
+    top = top_level_organization(employee.organization) if employee.organization else None
+    collections = collections_for_person(program=program, user=employee)
+    course_ids = {item.course_id for c in collections for item in c.items.all()}
+    statuses = course_statuses(program=program, employee=employee, course_ids=course_ids)
+    mine = StudyGroupMembership.objects.filter(employee=employee).values("group_id")
+    joinable = groups_visible(program=program, user=employee).exclude(pk__in=mine)
+    upcoming = [
+        g
+        for g in groups_with_next_session(groups=joinable, now=now())
+        if g.capacity is None or g.member_count < g.capacity  # type: ignore[attr-defined]
+    ][:HOME_GROUPS]
+    return HomePage(
+        status=employee_status(program=program, employee=employee),
+        standing=org_standing(progress=progress, organization=top) if top else None,
+        company_rate=progress.company.rate,
+        target=progress.target,
+        collections=with_my_status(collections, statuses),
+        groups=upcoming,
+        updates=updates_for_person(program=program, user=employee),
+        stories=stories_shared(program=program),
+    )

@@ -196,7 +196,12 @@ def learner_story_save(
         raise ValidationError(errors)
     if story is None:
         story = LearnerStory(program=program, employee=employee)
-    story.title, story.body, story.course, story.consent_to_share = title.strip(), body.strip(), course, consent_to_share
+    story.title, story.body, story.course, story.consent_to_share = (
+        title.strip(),
+        body.strip(),
+        course,
+        consent_to_share,
+    )
     story.save()
     return story
 

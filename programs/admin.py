@@ -190,6 +190,26 @@ class LearningProgramAdmin(admin.ModelAdmin):
     autocomplete_fields = ["cloned_from"]
     date_hierarchy = "starts_on"
 
+    def save_model(self, request: HttpRequest, obj: LearningProgram, form: forms.ModelForm, change: bool) -> None:
+        """A change goes through program_update, so target, window and completions edits
+        are audited (programs/program_services.py) just as on the /manage/ pages."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        from programs.program_services import program_update
+
+        program_update(
+            program=obj,
+            changed_by=request.user,  # type: ignore[arg-type]
+            name=obj.name,
+            starts_on=obj.starts_on,
+            ends_on=obj.ends_on,
+            target_rate=obj.target_rate,
+            required_completions=obj.required_completions,
+            status=obj.status,
+        )
+        obj.save(update_fields=["cloned_from"])
+
 
 @admin.register(ProgramExclusion)
 class ProgramExclusionAdmin(admin.ModelAdmin):

@@ -99,7 +99,8 @@ def manage_home(request: HttpRequest) -> HttpResponse:
 @ld_admin_required
 def program_list(request: HttpRequest) -> HttpResponse:
     programs = LearningProgram.objects.select_related("cloned_from").order_by("-starts_on", "name")
-    return render(request, "programs/manage/program_list.html", {"programs": programs})
+    rows = [(program, services.target_label(program.target_rate)) for program in programs]
+    return render(request, "programs/manage/program_list.html", {"rows": rows})
 
 
 @ld_admin_required
@@ -120,7 +121,10 @@ def program_new(request: HttpRequest) -> HttpResponse:
 @ld_admin_required
 def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_object_or_404(LearningProgram.objects.select_related("cloned_from"), pk=pk)
-    changes = program.changes.select_related("changed_by")
+    changes = [
+        (change, services.AUDITED_FIELDS.get(change.field, change.field))
+        for change in program.changes.select_related("changed_by")
+    ]
     clone = LearningProgram.objects.filter(cloned_from=program).first()
     return render(
         request,
@@ -129,7 +133,6 @@ def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "program": program,
             "target": services.target_label(program.target_rate),
             "changes": changes,
-            "field_labels": services.AUDITED_FIELDS,
             "clone": clone,
             "collections": services.collections_of(program=program),
             "appointments": services.appointments_of(program=program),
@@ -369,6 +372,7 @@ def appointments(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("programs:manage_appointments", pk=program.pk)
     people_search = PeopleSearchForm(request.GET or None)
     query = people_search.cleaned_data["q"] if people_search.is_valid() else ""
+    found = services.appointments_of(program=program)
     return render(
         request,
         "programs/manage/appointments.html",
@@ -378,7 +382,10 @@ def appointments(request: HttpRequest, pk: int) -> HttpResponse:
             "people_search": people_search,
             "query": query,
             "people": services.employees_search(query=query),
-            "appointments": services.appointments_of(program=program),
+            "sections": [
+                ("sponsor", "Executive sponsors", found["sponsor"]),
+                ("champion", "Learning champions", found["champion"]),
+            ],
             "gaps": services.organizations_without_appointments(program=program),
         },
     )

@@ -123,12 +123,15 @@ def program_update(
     ends_on: dt.date,
     target_rate: Decimal,
     required_completions: int,
+    status: str | None = None,
 ) -> list[ProgramChange]:
     """Change a program's name, window, target or completions required, under the rules
     of program_create (see program_rule_errors). Every change to the target, the window
     or the completions required is written to the audit trail (ProgramChange: who, when,
     old -> new) in the same transaction; the values compared are those in the database
-    (the row is locked), not those of the object passed in. Returns the audit rows."""
+    (the row is locked), not those of the object passed in. `status`, when given, is set
+    too (the Django admin edits it with the rest; the pages use program_activate /
+    program_close) and audited. Returns the audit rows."""
     name = name.strip()
     errors = program_rule_errors(
         name=name,
@@ -138,15 +141,19 @@ def program_update(
         required_completions=required_completions,
         exclude_pk=program.pk,
     )
+    if status is not None and status not in ProgramStatus.values:
+        errors.setdefault("status", []).append(f"The status must be one of: {', '.join(ProgramStatus.values)}.")
     if errors:
         raise ValidationError(errors)
-    new_values = {
+    new_values: dict[str, object] = {
         "name": name,
         "starts_on": starts_on,
         "ends_on": ends_on,
         "target_rate": target_rate,
         "required_completions": required_completions,
     }
+    if status is not None:
+        new_values["status"] = status
     try:
         with transaction.atomic():
             locked = LearningProgram.objects.select_for_update().get(pk=program.pk)

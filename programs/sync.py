@@ -58,6 +58,7 @@ from programs.models import (
     UnmatchedRecord,
 )
 from programs.providers.base import Adapter, AdapterStats, ProviderConfigurationError, ProviderError, ProviderRecord
+from reports.hooks import progress_changed
 
 logger = logging.getLogger(__name__)
 
@@ -604,8 +605,6 @@ def sync_run(*, connection: ProviderConnection, adapter: Adapter, source: str = 
         ProviderConnection.objects.filter(pk=connection.pk).update(last_synced_at=run.started_at)
         connection.last_synced_at = run.started_at
     logger.info("Sync of %s (run %s, %s) succeeded: %s", connection.name, run.pk, source, sync_run_summary(run=run))
-    from reports.hooks import progress_changed
-
     progress_changed(program_ids=None)
     return run
 
@@ -762,8 +761,6 @@ def unmatched_rematch(*, employee_ids: Iterable[int] | None = None) -> int:
         with transaction.atomic():
             matched_total += _rematch_batch(batch)
     if matched_total:
-        from reports.hooks import progress_changed
-
         progress_changed(program_ids=None)
     return matched_total
 

@@ -4,16 +4,23 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from champions.selectors import home_page
 from learnhub.roles import current_program, ld_admin_required
 from programs.collections_import import collections_import
 from programs.forms import CollectionsImportForm, RosterFilterForm, RosterImportForm
+from programs.models import Employee
 from programs.roster import RosterFileError, roster_employees, roster_import
 from programs.selectors import collections_visible
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "programs/home.html", {"program": current_program()})
+    """The employee home: my status, my organization's progress and rank, my collections,
+    study groups to join, updates and stories (champions.selectors.home_page)."""
+    program = current_program()
+    user = request.user
+    page = home_page(program=program, employee=user) if program and isinstance(user, Employee) else None
+    return render(request, "programs/home.html", {"program": program, "page": page})
 
 
 @ld_admin_required
