@@ -82,7 +82,7 @@ fmt: $(STAMP)
 test: $(STAMP) browser-deps lint
 	$(NO_DB) DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	CHROMIUM_PATH=$(CHROMIUM) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A learnhub worker -l info

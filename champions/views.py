@@ -154,6 +154,7 @@ def group_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "is_member": is_member,
             "is_full": group.capacity is not None and len(members) >= group.capacity,
             "can_manage": can_manage_group(request.user, group),
+            "time_zone": timezone.get_current_timezone_name(),
         },
     )
 
@@ -595,8 +596,9 @@ def org_dashboard_url(organization: Organization) -> str | None:
     return None
 
 
-@login_required
-def sponsor(request: HttpRequest) -> HttpResponse:
+def _sponsor_page(
+    request: HttpRequest, *, bound_video_form: LaunchVideoForm | None = None, status: int = 200
+) -> HttpResponse:
     program = _program()
     me = _me(request)
     appointments = list(
@@ -613,8 +615,11 @@ def sponsor(request: HttpRequest) -> HttpResponse:
         appointment.collections = selectors.organization_collections(  # type: ignore[attr-defined]
             program=program, organization=appointment.organization
         )
-        appointment.video_form = LaunchVideoForm(  # type: ignore[attr-defined]
-            initial={"launch_video_url": appointment.launch_video_url}, prefix=f"video-{appointment.pk}"
+        prefix = f"video-{appointment.pk}"
+        appointment.video_form = (  # type: ignore[attr-defined]
+            bound_video_form
+            if bound_video_form is not None and bound_video_form.prefix == prefix
+            else LaunchVideoForm(initial={"launch_video_url": appointment.launch_video_url}, prefix=prefix)
         )
     completed = selectors.sponsor_completed_courses(program=program, employee=me)
     return render(
@@ -625,9 +630,16 @@ def sponsor(request: HttpRequest) -> HttpResponse:
             "appointments": appointments,
             "completed": completed,
             "met": len(completed) >= program.required_completions,
-            "review_form": CollectionReviewForm(),
+            "target": progress.target,
         },
+        status=status,
     )
+
+
+@login_required
+def sponsor(request: HttpRequest) -> HttpResponse:
+    """My sponsorship: my commitment, my organizations' progress, launch video, collections."""
+    return _sponsor_page(request)
 
 
 @login_required
@@ -636,8 +648,8 @@ def sponsor_video(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = get_object_or_404(ExecutiveSponsor, pk=pk, employee_id=request.user.pk, is_confirmed=True)
     form = LaunchVideoForm(request.POST, prefix=f"video-{appointment.pk}")
     if not form.is_valid():
-        messages.error(request, f"Launch video not saved: {form.errors['launch_video_url'][0]}")
-        return redirect("champions:sponsor")
+        messages.error(request, "Launch video not saved: see the error next to the field.")
+        return _sponsor_page(request, bound_video_form=form, status=400)
     services.sponsor_launch_video_set(appointment=appointment, url=form.cleaned_data["launch_video_url"])
     messages.success(request, "Launch video link saved.")
     return redirect("champions:sponsor")

@@ -40,6 +40,10 @@ INSTALLED_APPS = [
     "programs",
     "champions",
     "reports",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "learnhub.api",
 ]
 
 MIDDLEWARE = [
@@ -183,4 +187,48 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# The REST API (learnhub/api): session (CSRF enforced) or `Authorization: Bearer <token>`.
+# API_TOKEN_THROTTLE_RATE limits each token (DRF rate syntax: 1000/hour, 50/minute, ...).
+API_TOKEN_THROTTLE_RATE = env.str("API_TOKEN_THROTTLE_RATE", default="1000/hour")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "learnhub.api.authentication.BearerTokenAuthentication",
+        "learnhub.api.authentication.CsrfSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "learnhub.api.permissions.TokenScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["learnhub.api.throttling.ApiTokenRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "learnhub.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "learnhub.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LearnHub API",
+    "DESCRIPTION": (
+        "Programs, progress, snapshots, organizations, roster, collections, study groups and provider syncs. "
+        "Authenticate with the browser session or `Authorization: Bearer <token>` (tokens: /api/tokens/)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ProgramStatusEnum": "programs.models.ProgramStatus",
+        "SyncStatusEnum": "programs.models.SyncStatus",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "learnhub.api.schema.error_responses",
+    ],
 }

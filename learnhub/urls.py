@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("programs.urls")),
     path("champions/", include("champions.urls")),
     path("reports/", include("reports.urls")),
+    path("api/", include("learnhub.api.urls")),
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -25,8 +25,15 @@ from programs.forms_admin import (
     ProgramForm,
     errors_to_form,
 )
-from programs.models import Collection, Course, LearningProgram
+from programs.models import Collection, Course, Employee, LearningProgram
 from programs.services import program_create
+
+
+def _acting_admin(request: HttpRequest) -> Employee:
+    """The signed-in L&D admin (ld_admin_required has let only them through)."""
+    if not isinstance(request.user, Employee):
+        raise PermissionDenied("This page is for L&D admins.")
+    return request.user
 
 
 def _url_or_none(name: str) -> str | None:
@@ -147,7 +154,9 @@ def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ProgramForm(request.POST or None, initial=_program_initial(program))
     if request.method == "POST" and form.is_valid():
         try:
-            changes = services.program_update(program=program, changed_by=request.user, **_program_form_data(form))
+            changes = services.program_update(
+                program=program, changed_by=_acting_admin(request), **_program_form_data(form)
+            )
         except ValidationError as error:
             errors_to_form(form, error)
         else:
@@ -163,7 +172,7 @@ def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def program_activate(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_object_or_404(LearningProgram, pk=pk)
     try:
-        services.program_activate(program=program, changed_by=request.user)
+        services.program_activate(program=program, changed_by=_acting_admin(request))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -176,7 +185,7 @@ def program_activate(request: HttpRequest, pk: int) -> HttpResponse:
 def program_close(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_object_or_404(LearningProgram, pk=pk)
     try:
-        services.program_close(program=program, changed_by=request.user)
+        services.program_close(program=program, changed_by=_acting_admin(request))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -193,7 +202,9 @@ def program_clone(request: HttpRequest, pk: int) -> HttpResponse:
     form = CloneForm(request.POST or None, initial=_program_initial(defaults))
     if request.method == "POST" and form.is_valid():
         try:
-            clone = services.program_clone(program=program, cloned_by=request.user, **_program_form_data(form))
+            clone = services.program_clone(
+                program=program, cloned_by=_acting_admin(request), **_program_form_data(form)
+            )
         except services.ProgramAlreadyClonedError as error:
             messages.error(request, " ".join(error.messages))
             return redirect("programs:manage_program", pk=error.clone.pk)

@@ -457,3 +457,45 @@ class InvalidRecord(models.Model):
 
     def __str__(self) -> str:
         return self.reason
+
+
+# --- API tokens (learnhub/api) ----------------------------------------------------------
+
+
+class ApiTokenScope(models.TextChoices):
+    READ = "read", "Read only"
+    READ_WRITE = "read-write", "Read and write"
+
+
+class ApiToken(models.Model):
+    """A token an integration sends as `Authorization: Bearer <token>`. It acts as the
+    L&D admin who created it (their identity and roles, checked on every request),
+    limited by its scope. Only the sha256 of the secret is stored; `prefix` is public and
+    finds the row (learnhub/api/tokens.py)."""
+
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=10, choices=ApiTokenScope.choices, default=ApiTokenScope.READ)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False, help_text="sha256 hex of the secret part")
+    created_by = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="api_tokens")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(scope__in=ApiTokenScope.values), name="apitoken_scope_valid"),
+            models.CheckConstraint(condition=~Q(name=""), name="apitoken_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @property
+    def can_write(self) -> bool:
+        return self.scope == ApiTokenScope.READ_WRITE

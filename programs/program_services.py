@@ -82,7 +82,7 @@ def program_rule_errors(
     errors: dict[str, list[str]] = {}
     if not name:
         errors.setdefault("name", []).append("The program needs a name.")
-    elif LearningProgram.objects.filter(name__iexact=name).exclude(pk=exclude_pk).exists():
+    elif LearningProgram.objects.filter(name__iexact=name).exclude(pk=exclude_pk or 0).exists():
         errors.setdefault("name", []).append(f"A program named '{name}' already exists.")
     if ends_on <= starts_on:
         errors.setdefault("ends_on", []).append(
@@ -295,14 +295,19 @@ def program_clone(
         clone.cloned_from = source
         clone.save(update_fields=["cloned_from"])
         _collections_copy(source=source, target=clone)
-        for model in (ExecutiveSponsor, LearningChampion):
-            model.objects.bulk_create(
-                model(program=clone, organization_id=org_id, employee_id=employee_id, is_confirmed=False)
-                for org_id, employee_id in model.objects.filter(program=source)
-                .order_by("id")
-                .values_list("organization_id", "employee_id")
-            )
+        ExecutiveSponsor.objects.bulk_create(
+            ExecutiveSponsor(program=clone, organization_id=org_id, employee_id=employee_id, is_confirmed=False)
+            for org_id, employee_id in _appointment_keys(ExecutiveSponsor.objects.filter(program=source))
+        )
+        LearningChampion.objects.bulk_create(
+            LearningChampion(program=clone, organization_id=org_id, employee_id=employee_id, is_confirmed=False)
+            for org_id, employee_id in _appointment_keys(LearningChampion.objects.filter(program=source))
+        )
     return clone
+
+
+def _appointment_keys(appointments: QuerySet) -> list[tuple[int, int]]:
+    return list(appointments.order_by("id").values_list("organization_id", "employee_id"))
 
 
 def _collections_copy(*, source: LearningProgram, target: LearningProgram) -> None:
@@ -403,7 +408,7 @@ def _positions_write(items: list[CollectionItem]) -> None:
 
 def _locked_items(collection: Collection) -> list[CollectionItem]:
     """Lock the collection row (so concurrent edits queue up) and return its items in order."""
-    Collection.objects.select_for_update().filter(pk=collection.pk).first()
+    list(Collection.objects.select_for_update().filter(pk=collection.pk).order_by().values_list("pk"))
     return list(
         CollectionItem.objects.filter(collection=collection).select_related("course").order_by("position", "id")
     )
@@ -427,8 +432,9 @@ def collection_course_remove(*, collection: Collection, item_id: int) -> Course:
         item = next((item for item in items if item.pk == item_id), None)
         if item is None:
             raise ValidationError("That course is no longer in this collection.")
+        remaining = [other for other in items if other.pk != item_id]
         item.delete()
-        _positions_write([other for other in items if other.pk != item_id])
+        _positions_write(remaining)
     return item.course
 
 

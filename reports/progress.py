@@ -5,6 +5,15 @@ numbers, exactly"). Pages, the API, tasks, snapshots and the `progress` command 
 The database does the counting: a fixed number of queries (pinned by the tests) whatever
 the number of employees, organizations or enrollments. Only the organization tree, which
 is small, is rolled up in Python.
+
+Decisions where DESIGN.md is silent:
+- Employees with no organization are on the roster, so they are in the company's
+  numbers, and in no organization's.
+- A completion counts whatever the enrollment's `is_removed` flag (completed, then
+  removed from the provider program, is still completed); `Employee.is_active` (sign-in)
+  plays no part: the roster dates decide.
+- Pace counts whole days from the start: 0 on the first day, the target on the last.
+- A sponsor appointed for two organizations is listed once per appointment.
 """
 
 from __future__ import annotations
@@ -33,7 +42,6 @@ from django.utils import timezone
 from champions.models import ExecutiveSponsor
 from programs.models import (
     CollectionItem,
-    Course,
     Employee,
     Enrollment,
     LearningProgram,
@@ -177,17 +185,15 @@ def eligible_employees(*, program: LearningProgram, day: dt.date) -> QuerySet[Em
 
 def counted_completion_q(*, program: LearningProgram, day: dt.date, prefix: str = "") -> Q:
     """The enrollments whose completion counts for the program as of `day`: completed,
-    completion time in the window (see `completion_window`), course-level content only.
-    Enrollment rows are course-level today (the sync pipeline skips specializations,
-    videos, paths); should Course gain a content type, only "course" rows count.
+    with a completion time in the window (see `completion_window`). Only course-level
+    content counts: Enrollment rows are course-level by construction (the sync pipeline
+    skips specializations, videos and paths and counts them in SyncRun.skipped); should
+    Course ever gain a content type, this is the one place to filter on it.
     `prefix` is the path from the queried model to Enrollment (e.g. "enrollments__").
     Several rows may name the same employee x course (completed twice, two connections):
     count DISTINCT course per employee."""
     start, end = completion_window(program=program, day=day)
-    q = Q(**{f"{prefix}is_completed": True, f"{prefix}completed_at__gte": start, f"{prefix}completed_at__lt": end})
-    if any(f.name == "content_type" for f in Course._meta.get_fields()):
-        q &= Q(**{f"{prefix}course__content_type": "course"})
-    return q
+    return Q(**{f"{prefix}is_completed": True, f"{prefix}completed_at__gte": start, f"{prefix}completed_at__lt": end})
 
 
 def counted_completions(*, program: LearningProgram, day: dt.date) -> QuerySet[Enrollment]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import (
@@ -368,8 +368,8 @@ class OrganizationDashboard:
     headline: Headline
     chart: SafeString
     teams: list[TeamRow]
-    collections: list[Collection]
-    study_groups: list[StudyGroup]
+    collections: Sequence[Collection]
+    study_groups: Sequence[StudyGroup]
     updates: list[ProgressUpdate]
     champions: list[str]
     sponsors: list[str]

@@ -97,7 +97,7 @@ def organization(request: HttpRequest, organization_id: int) -> HttpResponse:
     if can_see_people_of(request.user, choice.program, org):
         people = people_not_met(program=choice.program, day=dashboard.progress.as_of, organization=org)
         not_met = list(people[:NOT_MET_SHOWN])
-        not_met_count = len(not_met) if len(not_met) < NOT_MET_SHOWN else people.count()
+        not_met_count = people.count()
     return render(
         request,
         "reports/organization.html",

@@ -1,0 +1,288 @@
+"""API representations. Input serializers only parse and type the input; the rules live in
+the domain functions the views call (programs.services, programs.program_services, ...)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from champions.models import StudyGroup
+from programs.models import (
+    ApiToken,
+    Collection,
+    Employee,
+    LearningProgram,
+    Organization,
+    ProgramStatus,
+    ProviderConnection,
+    SyncRun,
+)
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    target_rate = serializers.DecimalField(max_digits=4, decimal_places=3, coerce_to_string=False)
+
+    class Meta:
+        model = LearningProgram
+        fields = ["id", "name", "starts_on", "ends_on", "target_rate", "required_completions", "status", "created_at"]
+        read_only_fields = fields
+
+
+class ProgramCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    starts_on = serializers.DateField()
+    ends_on = serializers.DateField()
+    target_rate = serializers.DecimalField(
+        max_digits=4, decimal_places=3, min_value=Decimal("0.001"), max_value=Decimal(1), coerce_to_string=False
+    )
+    required_completions = serializers.IntegerField(min_value=1, max_value=32767, default=1)
+    status = serializers.ChoiceField(choices=ProgramStatus.choices, default=ProgramStatus.ACTIVE)
+
+
+class ProgramUpdateSerializer(serializers.Serializer):
+    """Every field optional (PATCH); a missing field keeps its value. Status moves only
+    draft -> active -> closed."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    starts_on = serializers.DateField(required=False)
+    ends_on = serializers.DateField(required=False)
+    target_rate = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=3,
+        min_value=Decimal("0.001"),
+        max_value=Decimal(1),
+        coerce_to_string=False,
+        required=False,
+    )
+    required_completions = serializers.IntegerField(min_value=1, max_value=32767, required=False)
+    status = serializers.ChoiceField(choices=ProgramStatus.choices, required=False)
+
+
+class ProgressBlockSerializer(serializers.Serializer):
+    eligible = serializers.IntegerField()
+    met = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True)
+    completions = serializers.IntegerField()
+    curated_completions = serializers.IntegerField()
+    curated_share = serializers.FloatField(allow_null=True)
+
+
+class CompanyProgressSerializer(ProgressBlockSerializer):
+    pace = serializers.FloatField()
+    on_track = serializers.BooleanField()
+    projection = serializers.FloatField(allow_null=True)
+
+
+class OrganizationProgressSerializer(ProgressBlockSerializer):
+    path = serializers.CharField()
+
+
+class ExecutiveSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    organization = serializers.CharField()
+    met = serializers.BooleanField()
+
+
+class ProgressSerializer(serializers.Serializer):
+    """The shape of `manage.py progress --format json` (reports.progress.progress_as_dict)."""
+
+    program = serializers.CharField()
+    as_of = serializers.DateField()
+    target = serializers.FloatField()
+    required = serializers.IntegerField()
+    company = CompanyProgressSerializer()
+    organizations = OrganizationProgressSerializer(many=True)
+    executives = ExecutiveSerializer(many=True)
+
+
+class SnapshotPointSerializer(serializers.Serializer):
+    day = serializers.DateField()
+    eligible = serializers.IntegerField()
+    met = serializers.IntegerField()
+    completions = serializers.IntegerField()
+    curated_completions = serializers.IntegerField()
+    rate = serializers.FloatField(allow_null=True)
+
+
+class SnapshotSeriesSerializer(serializers.Serializer):
+    program = serializers.IntegerField()
+    organization = serializers.IntegerField(allow_null=True)
+    organization_path = serializers.CharField(allow_null=True)
+    points = SnapshotPointSerializer(many=True)
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "path", "depth", "parent"]
+        read_only_fields = fields
+
+
+class EmployeeSerializer(serializers.ModelSerializer):
+    organization = serializers.CharField(source="organization.path", allow_null=True, default=None)
+    manager_email = serializers.EmailField(source="manager.email", allow_null=True, default=None)
+
+    class Meta:
+        model = Employee
+        fields = [
+            "id",
+            "email",
+            "full_name",
+            "external_id",
+            "title",
+            "organization",
+            "organization_id",
+            "manager_email",
+            "hired_on",
+            "departed_on",
+            "is_active",
+        ]
+        read_only_fields = fields
+
+
+class RosterRowSerializer(serializers.Serializer):
+    """For the schema only: the view passes rows as they came to the roster import, so
+    each bad row is reported with its index."""
+
+    email = serializers.CharField()
+    full_name = serializers.CharField()
+    organization = serializers.CharField(help_text='Full path, e.g. "Acme/Engineering/Platform".')
+    external_id = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    title = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    manager_email = serializers.CharField(required=False, allow_null=True, allow_blank=True)
+    hired_on = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="YYYY-MM-DD")
+    departed_on = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="YYYY-MM-DD")
+
+
+class RosterBulkSerializer(serializers.Serializer):
+    rows = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=100_000)
+    dry_run = serializers.BooleanField(default=False)
+    mark_missing_departed = serializers.BooleanField(
+        default=False, help_text="Everyone not in `rows` who has no departure date departs today."
+    )
+
+
+class RosterBulkUpsertSerializer(RosterBulkSerializer):
+    """The documented request of the bulk upsert (RosterBulkSerializer parses it)."""
+
+    rows = RosterRowSerializer(many=True, allow_empty=False)
+
+
+class RosterBulkResultSerializer(serializers.Serializer):
+    rows = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    departed = serializers.IntegerField()
+    dry_run = serializers.BooleanField()
+    applied = serializers.BooleanField()
+
+
+class CollectionCourseSerializer(serializers.Serializer):
+    position = serializers.IntegerField()
+    id = serializers.IntegerField(source="course.id")
+    provider = serializers.CharField(source="course.provider")
+    provider_course_id = serializers.CharField(source="course.provider_course_id")
+    title = serializers.CharField(source="course.title")
+    partner = serializers.CharField(source="course.partner")
+    url = serializers.CharField(source="course.url")
+    hours = serializers.DecimalField(source="course.hours", max_digits=6, decimal_places=1, allow_null=True)
+
+
+class CollectionSerializer(serializers.ModelSerializer):
+    organization_path = serializers.CharField(source="organization.path", allow_null=True, default=None)
+    courses = CollectionCourseSerializer(source="items", many=True)
+
+    class Meta:
+        model = Collection
+        fields = [
+            "id",
+            "program",
+            "organization",
+            "organization_path",
+            "name",
+            "needs",
+            "launch_video_url",
+            "approval_status",
+            "courses",
+        ]
+        read_only_fields = fields
+
+
+class StudyGroupSerializer(serializers.ModelSerializer):
+    organization_path = serializers.CharField(source="organization.path", allow_null=True, default=None)
+    champion = serializers.CharField(source="champion.get_full_name", allow_null=True, default=None)
+    member_count = serializers.IntegerField()
+
+    class Meta:
+        model = StudyGroup
+        fields = [
+            "id",
+            "program",
+            "organization",
+            "organization_path",
+            "name",
+            "description",
+            "course",
+            "collection",
+            "champion",
+            "location",
+            "capacity",
+            "is_open",
+            "member_count",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ConnectionSerializer(serializers.ModelSerializer):
+    """Never the client secret."""
+
+    class Meta:
+        model = ProviderConnection
+        fields = ["id", "name", "kind", "is_active", "sync_interval_minutes", "last_synced_at"]
+        read_only_fields = fields
+
+
+class SyncRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SyncRun
+        fields = [
+            "id",
+            "connection",
+            "source",
+            "full",
+            "status",
+            "started_at",
+            "finished_at",
+            "fetched",
+            "created",
+            "updated",
+            "unchanged",
+            "invalid",
+            "unmatched",
+            "skipped",
+            "merged",
+            "pages",
+            "retries",
+            "error",
+        ]
+        read_only_fields = fields
+
+
+class SyncStartSerializer(serializers.Serializer):
+    full = serializers.BooleanField(default=False, help_text="Everything, not only changes since the last sync.")
+
+
+class SyncQueuedSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    connection = serializers.IntegerField()
+    full = serializers.BooleanField()
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "scope", "prefix", "created_at", "last_used_at", "revoked_at"]
+        read_only_fields = fields

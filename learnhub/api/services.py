@@ -1,0 +1,253 @@
+"""Domain functions of the API: API tokens and the JSON roster upsert.
+
+Tokens: `lh_<prefix>_<secret>`. The prefix (public, unique) finds the row; only the
+sha256 of the secret (a `secrets.token_urlsafe(32)` value) is stored and compared in
+constant time. A token acts as the employee who created it, limited by its scope.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import hmac
+import io
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from learnhub.roles import is_ld_admin
+from programs.models import ApiToken, ApiTokenScope, Employee, LearningProgram, ProgramStatus
+from programs.program_services import program_activate, program_close, program_update
+from programs.roster import OPTIONAL_FIELDS, REQUIRED_COLUMNS, RosterImportResult, roster_import
+
+TOKEN_PREFIX = "lh"  # noqa: S105  # a public marker, not a secret
+PREFIX_BYTES = 6  # 12 hex characters
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)  # at most one write per token per minute
+
+
+def _secret_hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def api_token_secret_assign(*, token: ApiToken) -> str:
+    """Give `token` (not saved yet) a new public prefix and secret hash; returns the full
+    token, which is never stored and so can be shown only this once."""
+    secret = secrets.token_urlsafe(32)
+    token.prefix = secrets.token_hex(PREFIX_BYTES)
+    token.secret_hash = _secret_hash(secret)
+    return f"{TOKEN_PREFIX}_{token.prefix}_{secret}"
+
+
+def api_token_create(*, created_by: Employee, name: str, scope: str) -> tuple[ApiToken, str]:
+    """A new API token for an integration, created by an L&D admin. The name is trimmed
+    and must not be empty; the scope is read or read-write. Returns the token row and the
+    full token text (shown once: only its hash is stored)."""
+    name = name.strip()
+    errors: dict[str, list[str]] = {}
+    if not is_ld_admin(created_by):
+        raise ValidationError("Only L&D admins create API tokens.")
+    if not name:
+        errors["name"] = ["Give the token a name (what uses it, e.g. “Workday roster push”)."]
+    elif len(name) > ApiToken._meta.get_field("name").max_length:  # type: ignore[operator]
+        errors["name"] = ["Keep the name under 100 characters."]
+    if scope not in ApiTokenScope.values:
+        errors["scope"] = [f"The scope must be one of: {', '.join(ApiTokenScope.values)}."]
+    if errors:
+        raise ValidationError(errors)
+    token = ApiToken(name=name, scope=scope, created_by=created_by)
+    raw = api_token_secret_assign(token=token)
+    token.save()
+    return token, raw
+
+
+def api_token_revoke(*, token: ApiToken) -> bool:
+    """Revoke `token` from now on. Returns False when it was already revoked (the first
+    revocation time is kept)."""
+    now = timezone.now()
+    updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=now)
+    if updated:
+        token.revoked_at = now
+    return bool(updated)
+
+
+def api_token_find(*, raw: str) -> ApiToken | None:
+    """The active token whose text is `raw`, or None: unknown prefix, wrong secret
+    (compared in constant time) or revoked. Its creator must still be an active account."""
+    parts = raw.strip().split("_", 2)
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
+        return None
+    token = ApiToken.objects.select_related("created_by").filter(prefix=parts[1]).first()
+    if token is None or not hmac.compare_digest(token.secret_hash, _secret_hash(parts[2])):
+        return None
+    if token.revoked_at is not None or not token.created_by.is_active:
+        return None
+    return token
+
+
+def api_token_touch(*, token: ApiToken, now: dt.datetime | None = None) -> bool:
+    """Record that `token` was used now, at most once a minute (one conditional UPDATE,
+    so concurrent requests write once). Returns True when it wrote."""
+    now = now or timezone.now()
+    stale_before = now - LAST_USED_RESOLUTION
+    if token.last_used_at is not None and token.last_used_at > stale_before:
+        return False
+    written = ApiToken.objects.filter(pk=token.pk).exclude(last_used_at__gt=stale_before).update(last_used_at=now)
+    if written:
+        token.last_used_at = now
+    return bool(written)
+
+
+# --- Roster rows (JSON) -> the roster CSV import --------------------------------------
+
+ROSTER_FIELDS = (*REQUIRED_COLUMNS, *OPTIONAL_FIELDS)
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int  # index of the row in the request's `rows` (0-based)
+    message: str
+
+
+@dataclass
+class RosterRowsResult:
+    result: RosterImportResult
+    errors: list[RowError] = field(default_factory=list)
+
+    @property
+    def applied(self) -> bool:
+        return self.result.applied and not self.errors
+
+
+def _row_problems(row: object, columns: frozenset[str]) -> list[str]:
+    if not isinstance(row, Mapping):
+        return ["A row must be an object with the roster's fields."]
+    problems = []
+    unknown = sorted(set(row) - set(ROSTER_FIELDS))
+    if unknown:
+        problems.append(f"Unknown field(s): {', '.join(unknown)}. Fields: {', '.join(ROSTER_FIELDS)}.")
+    missing = sorted((columns - set(row)) & set(ROSTER_FIELDS))
+    if missing:
+        problems.append(
+            f"Missing field(s) {', '.join(missing)}: every row must carry the same fields "
+            "(null or an empty string empties an optional field)."
+        )
+    for name, value in row.items():
+        if name not in ROSTER_FIELDS:
+            continue
+        if value is not None and not isinstance(value, str):
+            problems.append(f"{name} must be a string (or null).")
+        elif isinstance(value, str) and any(ch in value for ch in "\r\n\x00"):
+            problems.append(f"{name} must be on one line.")
+    return problems
+
+
+def _row_index(kept: list[int], csv_line: int) -> int:
+    position = csv_line - 2
+    return kept[position] if 0 <= position < len(kept) else -1
+
+
+def roster_rows_import(
+    *, rows: Sequence[object], dry_run: bool = False, mark_missing_departed: bool = False
+) -> RosterRowsResult:
+    """Run `programs.roster.roster_import` on JSON rows carrying the roster CSV's fields
+    (email, full_name, organization required; external_id, title, manager_email,
+    hired_on, departed_on optional). The rules are those of the CSV import: an optional
+    field absent from every row leaves that field of existing people as it is; null or ""
+    empties it. Every row must carry the same fields. Errors name the row by its index in
+    `rows` ("line"); any bad row means nothing is written."""
+    columns = frozenset(REQUIRED_COLUMNS) | frozenset(
+        name for row in rows if isinstance(row, Mapping) for name in row if name in OPTIONAL_FIELDS
+    )
+    header = [name for name in ROSTER_FIELDS if name in columns]
+    errors: list[RowError] = []
+    kept: list[int] = []  # index in `rows` of each CSV data row
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for index, row in enumerate(rows):
+        problems = _row_problems(row, columns)
+        if problems:
+            errors.extend(RowError(line=index, message=message) for message in problems)
+            continue
+        assert isinstance(row, Mapping)  # noqa: S101  # _row_problems checked it
+        writer.writerow([row.get(name) or "" for name in header])
+        kept.append(index)
+    result = roster_import(
+        file=io.BytesIO(buffer.getvalue().encode()),
+        dry_run=dry_run or bool(errors),
+        mark_missing_departed=mark_missing_departed,
+    )
+    # CSV line 1 is the header and each row is one line (values are single-line).
+    errors.extend(RowError(line=_row_index(kept, error.line), message=error.reason) for error in result.errors)
+    errors.sort(key=lambda error: error.line)
+    result.dry_run = dry_run
+    return RosterRowsResult(result=result, errors=errors)
+
+
+# --- Programs ------------------------------------------------------------------------
+
+
+def program_change(
+    *,
+    program: LearningProgram,
+    changed_by: Employee,
+    name: str | None = None,
+    starts_on: dt.date | None = None,
+    ends_on: dt.date | None = None,
+    target_rate: Decimal | None = None,
+    required_completions: int | None = None,
+    status: str | None = None,
+) -> LearningProgram:
+    """Change the given fields of `program` (None keeps a field) through
+    programs.program_services.program_update (its rules and audit trail), then move the
+    status the only ways a program moves: draft -> active (program_activate) and
+    active -> closed (program_close); any other status change is refused."""
+    if status is not None and status != program.status:
+        allowed = {(ProgramStatus.DRAFT, ProgramStatus.ACTIVE), (ProgramStatus.ACTIVE, ProgramStatus.CLOSED)}
+        if (program.status, status) not in allowed:
+            raise ValidationError(
+                {"status": [f"A {program.status} program cannot become {status}: draft -> active -> closed only."]}
+            )
+    with transaction.atomic():
+        _program_change_fields(
+            program=program,
+            changed_by=changed_by,
+            name=name,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            target_rate=target_rate,
+            required_completions=required_completions,
+        )
+        if status == ProgramStatus.ACTIVE and program.status == ProgramStatus.DRAFT:
+            program_activate(program=program, changed_by=changed_by)
+        elif status == ProgramStatus.CLOSED and program.status == ProgramStatus.ACTIVE:
+            program_close(program=program, changed_by=changed_by)
+    program.refresh_from_db()
+    return program
+
+
+def _program_change_fields(
+    *,
+    program: LearningProgram,
+    changed_by: Employee,
+    name: str | None,
+    starts_on: dt.date | None,
+    ends_on: dt.date | None,
+    target_rate: Decimal | None,
+    required_completions: int | None,
+) -> None:
+    program_update(
+        program=program,
+        changed_by=changed_by,
+        name=program.name if name is None else name,
+        starts_on=program.starts_on if starts_on is None else starts_on,
+        ends_on=program.ends_on if ends_on is None else ends_on,
+        target_rate=program.target_rate if target_rate is None else target_rate,
+        required_completions=program.required_completions if required_completions is None else required_completions,
+    )

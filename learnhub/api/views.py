@@ -1,0 +1,347 @@
+"""API views: check the role (learnhub/roles.py through learnhub/api/permissions.py) and
+the object, parse the input, call one domain function, respond."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import filters, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from champions.models import StudyGroup
+from champions.selectors import groups_visible
+from learnhub.api import serializers as s
+from learnhub.api.errors import error_response
+from learnhub.api.permissions import LD_ADMINS, READ_OR_LD_ADMINS, SIGNED_IN
+from learnhub.api.selectors import EMPLOYEE_STATUSES, employees_filtered, snapshot_series
+from learnhub.api.services import program_change, roster_rows_import
+from learnhub.roles import current_program
+from programs.models import Collection, LearningProgram, Organization, ProviderConnection, SyncRun, SyncStatus
+from programs.roster import RosterFileError
+from programs.selectors import collections_visible
+from programs.services import program_create
+from programs.sync import api_sync_problem, sync_request
+from reports.progress import program_progress, progress_as_dict
+
+# --- Query parameters ------------------------------------------------------------------
+
+
+def _text_param(request: Request, name: str) -> str:
+    value = request.query_params.get(name, "")
+    if "\x00" in value:
+        raise ValidationError({name: ["must not contain NUL characters."]})
+    return value.strip()
+
+
+def _date_param(request: Request, name: str) -> dt.date | None:
+    value = _text_param(request, name)
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValidationError({name: [f"“{value}” is not a date: use {name}=YYYY-MM-DD."]}) from None
+
+
+def _id_param(request: Request, name: str) -> int | None:
+    value = _text_param(request, name)
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise ValidationError({name: [f"“{value}” is not an id: use a whole number."]})
+    return int(value)
+
+
+def _object_param(request: Request, name: str, queryset: QuerySet[Any]) -> Any:
+    pk = _id_param(request, name)
+    if pk is None:
+        return None
+    found = queryset.filter(pk=pk).first()
+    if found is None:
+        raise ValidationError({name: [f"There is no {queryset.model._meta.verbose_name} with id {pk}."]})
+    return found
+
+
+def _program_param(request: Request) -> LearningProgram | None:
+    """?program=<id>; without it, the current program (learnhub.roles.current_program)."""
+    return _object_param(request, "program", LearningProgram.objects.all()) or current_program()
+
+
+PROGRAM_PARAM = OpenApiParameter("program", OpenApiTypes.INT, description="Program id (default: the current program).")
+
+
+# --- Programs, progress, snapshots -----------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Programs (everyone signed in)"),
+    retrieve=extend_schema(summary="A program (everyone signed in)"),
+)
+class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = LearningProgram.objects.all()
+    serializer_class = s.ProgramSerializer
+    permission_classes = READ_OR_LD_ADMINS
+    filter_backends = [filters.OrderingFilter]
+    ordering_fields = ["starts_on", "name", "id"]
+    ordering = ["-starts_on", "name"]
+
+    @extend_schema(
+        summary="Create a program (L&D admins, read-write tokens)",
+        request=s.ProgramCreateSerializer,
+        responses={201: s.ProgramSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        data = s.ProgramCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        program = program_create(**data.validated_data)
+        return Response(s.ProgramSerializer(program).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Change a program (L&D admins, read-write tokens); audited",
+        request=s.ProgramUpdateSerializer,
+        responses={200: s.ProgramSerializer},
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        program = self.get_object()
+        data = s.ProgramUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        program = program_change(program=program, changed_by=request.user, **data.validated_data)
+        return Response(s.ProgramSerializer(program).data)
+
+    @extend_schema(
+        summary="Progress as of a day: exactly `manage.py progress --format json`",
+        parameters=[
+            OpenApiParameter(
+                "as_of", OpenApiTypes.DATE, description="YYYY-MM-DD (default today; never after the program end)."
+            )
+        ],
+        responses={200: s.ProgressSerializer},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def progress(self, request: Request, pk: str) -> Response:
+        program = self.get_object()
+        as_of = _date_param(request, "as_of")
+        return Response(progress_as_dict(program_progress(program=program, as_of=as_of)))
+
+    @extend_schema(
+        summary="Daily snapshots of one organization (or the company) as a time series",
+        parameters=[
+            OpenApiParameter("organization", OpenApiTypes.INT, description="Organization id (default: the company)."),
+            OpenApiParameter("from", OpenApiTypes.DATE, description="First day, YYYY-MM-DD."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, YYYY-MM-DD."),
+        ],
+        responses={200: s.SnapshotSeriesSerializer},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def snapshots(self, request: Request, pk: str) -> Response:
+        program = self.get_object()
+        organization = _object_param(request, "organization", Organization.objects.all())
+        start, end = _date_param(request, "from"), _date_param(request, "to")
+        if start and end and end < start:
+            raise ValidationError({"to": ["must not be before `from`."]})
+        points = snapshot_series(program=program, organization=organization, start=start, end=end)
+        series = {
+            "program": program.pk,
+            "organization": organization.pk if organization else None,
+            "organization_path": organization.path if organization else None,
+            "points": points,
+        }
+        return Response(s.SnapshotSeriesSerializer(series).data)
+
+
+# --- Organizations ---------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Organizations, as a tree by path (everyone signed in)",
+        parameters=[OpenApiParameter("within", OpenApiTypes.INT, description="Only this organization and below.")],
+    ),
+    retrieve=extend_schema(summary="An organization"),
+)
+class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Organization.objects.all()
+    serializer_class = s.OrganizationSerializer
+    permission_classes = SIGNED_IN
+    filter_backends = [filters.OrderingFilter]
+    ordering_fields = ["path", "name", "depth", "id"]
+    ordering = ["path"]
+
+    def get_queryset(self) -> QuerySet[Organization]:
+        organizations = Organization.objects.all()
+        if self.action == "list":
+            within = _object_param(self.request, "within", Organization.objects.all())
+            if within is not None:
+                organizations = organizations.subtree(within)
+        return organizations
+
+
+# --- Employees (L&D admins) --------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="The roster (L&D admins)",
+        parameters=[
+            OpenApiParameter("organization", OpenApiTypes.INT, description="This organization and below."),
+            OpenApiParameter("email", OpenApiTypes.STR, description="E-mail contains (ignoring case)."),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=list(EMPLOYEE_STATUSES), description="As of today."),
+        ],
+    ),
+    retrieve=extend_schema(summary="An employee (L&D admins)"),
+)
+class EmployeeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.EmployeeSerializer
+    permission_classes = LD_ADMINS
+    filter_backends = [filters.OrderingFilter]
+    ordering_fields = ["email", "full_name", "hired_on", "departed_on", "id"]
+    ordering = ["email"]
+
+    def get_queryset(self) -> QuerySet[Any]:
+        if self.action != "list":
+            return employees_filtered()
+        status_value = _text_param(self.request, "status")
+        if status_value and status_value not in EMPLOYEE_STATUSES:
+            raise ValidationError({"status": [f"must be one of: {', '.join(EMPLOYEE_STATUSES)}."]})
+        return employees_filtered(
+            organization=_object_param(self.request, "organization", Organization.objects.all()),
+            email=_text_param(self.request, "email"),
+            status=status_value,
+        )
+
+    @extend_schema(
+        summary="Bulk roster upsert (L&D admins, read-write tokens): the CSV roster import's rules",
+        description=(
+            "Rows carry the roster CSV's fields; each bad row is reported in `errors` with its index in `rows` "
+            "as `line`. Any bad row: 400 and nothing is applied. `dry_run` counts without writing."
+        ),
+        request=s.RosterBulkUpsertSerializer,
+        responses={200: s.RosterBulkResultSerializer},
+    )
+    @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
+    def bulk(self, request: Request) -> Response:
+        data = s.RosterBulkSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            outcome = roster_rows_import(**data.validated_data)
+        except RosterFileError as exc:
+            return error_response(detail=str(exc), errors=[], status_code=status.HTTP_409_CONFLICT)
+        if outcome.errors:
+            lines = {error.line for error in outcome.errors}
+            return error_response(
+                detail=f"{len(lines)} row(s) have errors; nothing was applied.",
+                errors=[{"line": error.line, "message": error.message} for error in outcome.errors],
+                status_code=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(s.RosterBulkResultSerializer(outcome.result).data)
+
+
+# --- Collections and study groups ------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Collections a person browses, with their ordered courses", parameters=[PROGRAM_PARAM]),
+    retrieve=extend_schema(summary="A collection and its ordered courses"),
+)
+class CollectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = Collection.objects.none()  # the visible ones come from get_queryset
+    serializer_class = s.CollectionSerializer
+    permission_classes = SIGNED_IN
+
+    def get_queryset(self) -> QuerySet[Collection]:
+        if self.action == "list":
+            program = _program_param(self.request)
+            if program is None:
+                return Collection.objects.none()
+            return collections_visible(program=program, user=self.request.user)
+        collection = get_object_or_404(Collection.objects.select_related("program"), pk=self.kwargs.get("pk"))
+        return collections_visible(program=collection.program, user=self.request.user)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Study groups a person sees", parameters=[PROGRAM_PARAM]),
+    retrieve=extend_schema(summary="A study group"),
+)
+class StudyGroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = StudyGroup.objects.none()  # the visible ones come from get_queryset
+    serializer_class = s.StudyGroupSerializer
+    permission_classes = SIGNED_IN
+
+    def get_queryset(self) -> QuerySet[Any]:
+        if self.action == "list":
+            program = _program_param(self.request)
+            if program is None:
+                return StudyGroup.objects.none()
+            return groups_visible(program=program, user=self.request.user)
+        group = get_object_or_404(StudyGroup.objects.select_related("program"), pk=self.kwargs.get("pk"))
+        return groups_visible(program=group.program, user=self.request.user)
+
+
+# --- Provider connections and syncs (L&D admins) ---------------------------------------
+
+
+@extend_schema_view(list=extend_schema(summary="Provider connections (L&D admins; never secrets)"))
+class ConnectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    queryset = ProviderConnection.objects.all()
+    serializer_class = s.ConnectionSerializer
+    permission_classes = LD_ADMINS
+
+    @extend_schema(
+        summary="Start a sync (L&D admins, read-write tokens): queued after commit",
+        request=s.SyncStartSerializer,
+        responses={202: s.SyncQueuedSerializer, 409: OpenApiResponse(description="This connection cannot sync.")},
+    )
+    @action(detail=True, methods=["post"], pagination_class=None, filter_backends=[])
+    def sync(self, request: Request, pk: str) -> Response:
+        connection = self.get_object()
+        data = s.SyncStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        problem = api_sync_problem(connection=connection) or (
+            "" if connection.is_active else "This connection is paused: activate it first."
+        )
+        if problem:
+            return error_response(detail=problem, errors=[], status_code=status.HTTP_409_CONFLICT)
+        full = data.validated_data["full"]
+        sync_request(connection=connection, full=full)
+        body = {"detail": "Sync queued.", "connection": connection.pk, "full": full}
+        return Response(s.SyncQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Sync runs, newest first (L&D admins)",
+        parameters=[
+            OpenApiParameter("connection", OpenApiTypes.INT, description="Only this connection's runs."),
+            OpenApiParameter("status", OpenApiTypes.STR, enum=list(SyncStatus.values)),
+        ],
+    ),
+    retrieve=extend_schema(summary="A sync run (L&D admins)"),
+)
+class SyncRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = s.SyncRunSerializer
+    permission_classes = LD_ADMINS
+    filter_backends = [filters.OrderingFilter]
+    ordering_fields = ["started_at", "id"]
+    ordering = ["-started_at", "-id"]
+
+    def get_queryset(self) -> QuerySet[SyncRun]:
+        runs = SyncRun.objects.all()
+        if self.action != "list":
+            return runs
+        connection = _object_param(self.request, "connection", ProviderConnection.objects.all())
+        if connection is not None:
+            runs = runs.filter(connection=connection)
+        status_value = _text_param(self.request, "status")
+        if status_value:
+            if status_value not in SyncStatus.values:
+                raise ValidationError({"status": [f"must be one of: {', '.join(SyncStatus.values)}."]})
+            runs = runs.filter(status=status_value)
+        return runs

@@ -1,0 +1,452 @@
+"""Learning Champion pages: study groups, sessions, attendance, updates, "not yet
+completed" with nudges, the champions' network. Every refused write changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+
+from champions.models import Attendance, PracticeNote, ProgressUpdate, StudyGroup, StudyGroupMembership, StudySession
+from champions.nudges import NudgeResult, nudge_request
+from reports.models import ProgressSnapshot
+from tests.factories import (
+    ChampionFactory,
+    CollectionFactory,
+    CollectionItemFactory,
+    ConnectionFactory,
+    CourseFactory,
+    EmployeeFactory,
+    EnrollmentFactory,
+    StudyGroupFactory,
+    StudySessionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+UTC = dt.UTC
+PERSONAS = ["anonymous", "employee", "outsider", "champion", "sponsor", "admin"]
+
+
+def client_of(personas, who):
+    return Client() if who == "anonymous" else personas.client_for(getattr(personas, who))
+
+
+def group_snapshot():
+    return sorted(
+        StudyGroup.objects.values_list(
+            "pk", "name", "organization_id", "capacity", "is_open", "location", "course_id", "collection_id"
+        )
+    )
+
+
+@pytest.fixture
+def course(personas):
+    course = CourseFactory(title="Machine Learning", url="https://c.example/ml")
+    collection = CollectionFactory(program=personas.program, organization=personas.engineering, name="Eng path")
+    CollectionItemFactory(collection=collection, course=course)
+    return course
+
+
+@pytest.fixture
+def eng_group(personas, course):
+    group = StudyGroupFactory(
+        program=personas.program,
+        organization=personas.engineering,
+        name="ML circle",
+        course=course,
+        capacity=5,
+        is_open=False,
+    )
+    StudyGroupMembership.objects.create(group=group, employee=personas.employee)
+    return group
+
+
+@pytest.fixture
+def sales_group(personas):
+    return StudyGroupFactory(program=personas.program, organization=personas.sales, name="Sales circle", is_open=False)
+
+
+# --- Every page with every persona --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("/", {"employee", "outsider", "champion", "sponsor", "admin"}),
+        ("/champions/collections/", {"employee", "outsider", "champion", "sponsor", "admin"}),
+        ("/champions/groups/", {"employee", "outsider", "champion", "sponsor", "admin"}),
+        ("/champions/groups/new/", {"champion", "admin"}),
+        ("/champions/groups/{eng}/", {"employee", "champion", "sponsor", "admin"}),
+        ("/champions/groups/{eng}/edit/", {"champion", "admin"}),
+        ("/champions/groups/{eng}/sessions/new/", {"champion", "admin"}),
+        ("/champions/sessions/{session}/attendance/", {"champion", "admin"}),
+        ("/champions/sessions/{session}/edit/", {"champion", "admin"}),
+        ("/champions/sessions/{session}/calendar.ics", {"employee", "champion", "sponsor", "admin"}),
+        ("/champions/stories/mine/", {"employee", "outsider", "champion", "sponsor", "admin"}),
+        ("/champions/updates/new/", {"champion", "sponsor", "admin"}),
+        ("/champions/not-yet/{engineering}/", {"champion", "sponsor", "admin"}),
+        ("/champions/network/", {"champion", "sponsor", "admin"}),
+        ("/champions/sponsor/", {"sponsor"}),
+    ],
+)
+@pytest.mark.parametrize("who", PERSONAS)
+def test_every_page_with_every_persona(personas, eng_group, url, allowed, who):
+    session = StudySessionFactory(group=eng_group)
+    url = url.format(eng=eng_group.pk, session=session.pk, engineering=personas.engineering.pk)
+
+    response = client_of(personas, who).get(url)
+
+    if who == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"].startswith("/accounts/login/?next=")
+    elif who in allowed:
+        assert response.status_code in (200, 302)
+        if response.status_code == 302:  # /champions/not-yet/ picks the champion's only org
+            assert response["Location"].startswith("/champions/")
+    else:
+        assert response.status_code in (403, 404)
+
+
+# --- Study groups ---------------------------------------------------------------------------------
+
+
+def test_champion_creates_a_study_group(personas, course):
+    response = personas.client_for(personas.champion).post(
+        "/champions/groups/new/",
+        {
+            "organization": personas.engineering.pk,
+            "name": "ML circle",
+            "course": course.pk,
+            "location": "Room 4",
+            "video_url": "https://meet.example/ml",
+            "capacity": "8",
+            "is_open": "on",
+        },
+    )
+    group = StudyGroup.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/champions/groups/{group.pk}/"
+    assert (group.program, group.organization, group.champion, group.course, group.capacity, group.is_open) == (
+        personas.program,
+        personas.engineering,
+        personas.champion,
+        course,
+        8,
+        True,
+    )
+
+
+def test_group_needs_a_course_or_collection_and_keeps_typed_text(personas, course):
+    response = personas.client_for(personas.champion).post(
+        "/champions/groups/new/", {"organization": personas.engineering.pk, "name": "My typed name", "capacity": "0"}
+    )
+    assert response.status_code == 200
+    assert StudyGroup.objects.count() == 0
+    assert response.context["form"].errors == {
+        "capacity": ["Ensure this value is greater than or equal to 1."],
+    }
+    response = personas.client_for(personas.champion).post(
+        "/champions/groups/new/", {"organization": personas.engineering.pk, "name": "My typed name"}
+    )
+    assert response.context["form"].errors == {"course": ["Choose a course or a collection for the group."]}
+    assert 'value="My typed name"' in response.content.decode()
+    assert StudyGroup.objects.count() == 0
+
+
+@pytest.mark.parametrize("who", ["employee", "outsider", "sponsor"])
+def test_non_champions_cannot_create_groups(personas, course, who):
+    response = personas.client_for(getattr(personas, who)).post(
+        "/champions/groups/new/", {"organization": personas.engineering.pk, "name": "Sneaky", "course": course.pk}
+    )
+    assert response.status_code == 403
+    assert StudyGroup.objects.count() == 0
+
+
+def test_champion_cannot_create_a_group_for_another_org(personas, course):
+    response = personas.client_for(personas.champion).post(
+        "/champions/groups/new/", {"organization": personas.sales.pk, "name": "Sneaky", "course": course.pk}
+    )
+    assert response.status_code == 200
+    assert "organization" in response.context["form"].errors
+    assert StudyGroup.objects.count() == 0
+
+
+def test_champion_of_engineering_cannot_edit_a_sales_group(personas, sales_group, course):
+    before = group_snapshot()
+    response = personas.client_for(personas.champion).post(
+        f"/champions/groups/{sales_group.pk}/edit/",
+        {"organization": personas.engineering.pk, "name": "Taken over", "course": course.pk},
+    )
+    assert response.status_code == 403
+    assert group_snapshot() == before
+
+
+def test_champion_edits_own_group_but_not_below_members(personas, eng_group, course):
+    StudyGroupMembership.objects.create(group=eng_group, employee=personas.sponsor)
+    client = personas.client_for(personas.champion)
+    data = {"organization": personas.engineering.pk, "name": "ML circle", "course": course.pk, "capacity": "1"}
+
+    refused = client.post(f"/champions/groups/{eng_group.pk}/edit/", data)
+    assert refused.context["form"].errors == {"capacity": ["The group already has 2 members; raise the capacity."]}
+    eng_group.refresh_from_db()
+    assert eng_group.capacity == 5
+
+    client.post(f"/champions/groups/{eng_group.pk}/edit/", {**data, "capacity": "", "name": "ML circle II"})
+    eng_group.refresh_from_db()
+    assert (eng_group.name, eng_group.capacity) == ("ML circle II", None)
+
+
+# --- Sessions and attendance --------------------------------------------------------------------------
+
+
+def test_champion_adds_a_session_in_the_company_time_zone(personas, eng_group, settings):
+    settings.TIME_ZONE = "America/New_York"
+    response = personas.client_for(personas.champion).post(
+        f"/champions/groups/{eng_group.pk}/sessions/new/",
+        {"starts_at": "2026-03-10T18:00", "ends_at": "2026-03-10T19:30", "topic": "Week 1", "notes": "Bring laptops"},
+    )
+    session = StudySession.objects.get()
+    assert response.status_code == 302
+    assert (session.starts_at, session.ends_at) == (
+        dt.datetime(2026, 3, 10, 22, 0, tzinfo=UTC),
+        dt.datetime(2026, 3, 10, 23, 30, tzinfo=UTC),
+    )
+    assert (session.topic, session.notes) == ("Week 1", "Bring laptops")
+    page = personas.client_for(personas.employee).get(f"/champions/groups/{eng_group.pk}/").content.decode()
+    assert "Tue 10 Mar 2026, 18:00\N{EN DASH}19:30" in page
+
+
+def test_session_ending_before_it_starts_is_refused_with_text_kept(personas, eng_group):
+    response = personas.client_for(personas.champion).post(
+        f"/champions/groups/{eng_group.pk}/sessions/new/",
+        {"starts_at": "2026-03-10T18:00", "ends_at": "2026-03-10T17:00", "topic": "My topic"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors == {"ends_at": ["The session must end after it starts."]}
+    assert 'value="My topic"' in response.content.decode()
+    assert StudySession.objects.count() == 0
+
+
+def test_champion_records_attendance_as_a_set(personas, eng_group):
+    session = StudySessionFactory(group=eng_group)
+    newcomer = EmployeeFactory(email="nina@acme.example", full_name="Nina New", organization=personas.engineering)
+    client = personas.client_for(personas.champion)
+
+    found = client.get(f"/champions/sessions/{session.pk}/attendance/", {"q": "nina"})
+    assert [p.email for p in found.context["people"]] == ["bob@acme.example", "nina@acme.example"]
+
+    client.post(f"/champions/sessions/{session.pk}/attendance/", {"attendees": [personas.employee.pk, newcomer.pk]})
+    assert sorted(Attendance.objects.filter(session=session).values_list("employee__email", flat=True)) == [
+        "bob@acme.example",
+        "nina@acme.example",
+    ]
+    client.post(f"/champions/sessions/{session.pk}/attendance/", {"attendees": [newcomer.pk]})
+    client.post(f"/champions/sessions/{session.pk}/attendance/", {"attendees": [newcomer.pk]})
+    assert list(Attendance.objects.filter(session=session).values_list("employee__email", flat=True)) == [
+        "nina@acme.example"
+    ]
+    page = client.get(f"/champions/sessions/{session.pk}/attendance/").content.decode()
+    assert '<ul class="attended"><li>Nina New</li></ul>' in page
+
+
+def test_attendance_refuses_people_from_another_org_and_saves_nothing(personas, eng_group):
+    session = StudySessionFactory(group=eng_group)
+    response = personas.client_for(personas.champion).post(
+        f"/champions/sessions/{session.pk}/attendance/",
+        {"attendees": [personas.employee.pk, personas.outsider.pk]},
+        follow=True,
+    )
+    assert "Nothing was saved." in response.content.decode()
+    assert Attendance.objects.count() == 0
+
+
+def test_champion_of_engineering_cannot_take_attendance_in_sales(personas, sales_group):
+    session = StudySessionFactory(group=sales_group)
+    StudyGroupMembership.objects.create(group=sales_group, employee=personas.outsider)
+    client = personas.client_for(personas.champion)
+    assert client.get(f"/champions/sessions/{session.pk}/attendance/").status_code == 403
+    assert (
+        client.post(f"/champions/sessions/{session.pk}/attendance/", {"attendees": [personas.outsider.pk]}).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/champions/groups/{sales_group.pk}/sessions/new/",
+            {"starts_at": "2026-03-10T18:00", "ends_at": "2026-03-10T19:00"},
+        ).status_code
+        == 403
+    )
+    assert Attendance.objects.count() == 0
+    assert StudySession.objects.count() == 1
+
+
+# --- Updates ----------------------------------------------------------------------------------------------
+
+
+def test_champion_posts_an_update_to_their_org(personas):
+    personas.client_for(personas.champion).post(
+        "/champions/updates/new/", {"organization": personas.engineering.pk, "title": "Halfway", "body": "50% done"}
+    )
+    update = ProgressUpdate.objects.get()
+    assert (update.organization, update.author, update.title, update.body, update.for_all_hands) == (
+        personas.engineering,
+        personas.champion,
+        "Halfway",
+        "50% done",
+        False,
+    )
+
+
+def test_champion_cannot_post_to_another_org_or_for_the_all_hands(personas):
+    client = personas.client_for(personas.champion)
+    wrong_org = client.post("/champions/updates/new/", {"organization": personas.sales.pk, "title": "t", "body": "b"})
+    assert "organization" in wrong_org.context["form"].errors
+    client.post(
+        "/champions/updates/new/",
+        {"organization": personas.engineering.pk, "title": "t", "body": "b", "for_all_hands": "on"},
+    )
+    assert list(ProgressUpdate.objects.values_list("for_all_hands", flat=True)) == [False]
+    refused = personas.client_for(personas.employee).post(
+        "/champions/updates/new/", {"organization": personas.engineering.pk, "title": "t", "body": "b"}
+    )
+    assert refused.status_code == 403
+    assert ProgressUpdate.objects.count() == 1
+
+
+# --- Not yet completed and nudges -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def progress_data(personas, course):
+    """Bob has not completed (activity in March); Dana completed; Pat in a team, no activity."""
+    platform_team = personas.engineering.children.create(name="Platform", path="Acme/Engineering/Platform", depth=2)
+    dana = EmployeeFactory(email="dana@acme.example", full_name="Dana Done", organization=personas.engineering)
+    pat = EmployeeFactory(email="pat@acme.example", full_name="Pat Platform", organization=platform_team)
+    connection = ConnectionFactory()
+    EnrollmentFactory(
+        connection=connection,
+        employee=personas.employee,
+        course=course,
+        last_activity_at=dt.datetime(2026, 3, 5, 9, tzinfo=UTC),
+    )
+    EnrollmentFactory(
+        connection=connection,
+        employee=dana,
+        course=course,
+        is_completed=True,
+        completed_at=dt.datetime(2026, 2, 1, 9, tzinfo=UTC),
+    )
+    return {"dana": dana, "pat": pat}
+
+
+def test_not_yet_lists_eligible_people_who_have_not_met_the_goal(personas, progress_data):
+    response = personas.client_for(personas.champion).get(f"/champions/not-yet/{personas.engineering.pk}/")
+    rows = [(p.email, p.organization.name, p.last_seen) for p in response.context["people"]]
+    assert rows == [
+        ("bob@acme.example", "Engineering", dt.datetime(2026, 3, 5, 9, tzinfo=UTC)),
+        ("chris@acme.example", "Engineering", None),
+        ("sam@acme.example", "Engineering", None),
+        ("pat@acme.example", "Platform", None),
+    ]
+    assert "Nudges will be e-mailed once e-mail reminders are switched on." in response.content.decode()
+
+
+def test_champion_of_engineering_cannot_see_sales_not_yet_list(personas, progress_data):
+    for who in ("champion", "employee", "outsider"):
+        response = personas.client_for(getattr(personas, who)).get(f"/champions/not-yet/{personas.sales.pk}/")
+        assert response.status_code == 403
+        nudge = personas.client_for(getattr(personas, who)).post(
+            f"/champions/not-yet/{personas.sales.pk}/", {"only": personas.outsider.pk}
+        )
+        assert nudge.status_code == 403
+
+
+def test_not_yet_index_redirects_a_champion_to_their_org(personas):
+    response = personas.client_for(personas.champion).get("/champions/not-yet/")
+    assert response["Location"] == f"/champions/not-yet/{personas.engineering.pk}/"
+
+
+def test_nudge_one_and_nudge_selected_say_how_many_and_send_nothing(personas, progress_data):
+    client = personas.client_for(personas.champion)
+    url = f"/champions/not-yet/{personas.engineering.pk}/"
+
+    one = client.post(url, {"only": personas.employee.pk}, follow=True).content.decode()
+    many = client.post(
+        url,
+        {"selected": [personas.employee.pk, progress_data["pat"].pk, progress_data["dana"].pk], "bulk": "1"},
+        follow=True,
+    ).content.decode()
+    none = client.post(url, {"bulk": "1"}, follow=True).content.decode()
+
+    assert "1 person would be nudged. Nothing was sent" in one
+    assert "2 people would be nudged. Nothing was sent" in many  # Dana met the goal: not nudged
+    assert "Select at least one person who has not completed yet." in none
+
+
+def test_nudge_request_counts_distinct_people(personas):
+    result = nudge_request(
+        sender=personas.champion,
+        employees=[personas.employee, personas.employee, personas.sponsor],
+        program=personas.program,
+    )
+    assert result == NudgeResult(would_send=2, sent=0, enabled=False)
+
+
+# --- Network ---------------------------------------------------------------------------------------------------
+
+
+def test_network_shows_champions_rate_trend_groups_and_practices(personas, progress_data, eng_group):
+    p = personas
+    sales_champion = EmployeeFactory(email="sara@acme.example", full_name="Sara Sales", organization=p.sales)
+    ChampionFactory(program=p.program, organization=p.sales, employee=sales_champion)
+    for day, rate in [(dt.date(2026, 11, 1), 0.10), (dt.date(2026, 11, 20), 0.25)]:
+        ProgressSnapshot.objects.create(
+            program=p.program,
+            organization=p.engineering,
+            day=day,
+            eligible=4,
+            met=1,
+            completions=1,
+            curated_completions=1,
+            rate=rate,
+        )
+    PracticeNote.objects.create(program=p.program, author=sales_champion, title="Lunch and learn", body="Fridays")
+
+    response = p.client_for(p.sponsor).get("/champions/network/")
+    entries = {e.organization.path: e for e in response.context["entries"]}
+
+    assert sorted(entries) == ["Acme/Engineering", "Acme/Sales"]
+    eng = entries["Acme/Engineering"]
+    assert ([c.email for c in eng.champions], eng.progress.eligible, eng.progress.met) == (["chris@acme.example"], 5, 1)
+    assert [g.name for g in eng.groups] == ["ML circle"]
+    assert entries["Acme/Sales"].trend is None
+    assert "Lunch and learn" in response.content.decode()
+    assert response.context["can_post"] is False
+
+
+def test_network_trend_is_the_change_over_the_snapshots(personas, settings):
+    from champions.selectors import org_trend
+
+    p = personas
+    for day, rate in [(dt.date(2026, 5, 1), 0.10), (dt.date(2026, 5, 20), 0.25), (dt.date(2026, 6, 10), 0.9)]:
+        ProgressSnapshot.objects.create(
+            program=p.program,
+            organization=p.engineering,
+            day=day,
+            eligible=4,
+            met=1,
+            completions=1,
+            curated_completions=1,
+            rate=rate,
+        )
+    assert org_trend(program=p.program, organization=p.engineering, day=dt.date(2026, 5, 25)) == pytest.approx(0.15)
+
+
+def test_champion_posts_a_practice_and_sponsor_cannot(personas):
+    personas.client_for(personas.champion).post("/champions/network/", {"title": "Pair up", "body": "Buddies finish"})
+    refused = personas.client_for(personas.sponsor).post("/champions/network/", {"title": "x", "body": "y"})
+    outsider = personas.client_for(personas.outsider).post("/champions/network/", {"title": "x", "body": "y"})
+    assert (refused.status_code, outsider.status_code) == (403, 403)
+    assert list(PracticeNote.objects.values_list("title", "author__email")) == [("Pair up", "chris@acme.example")]

@@ -1,0 +1,307 @@
+"""The L&D admin area (/manage/): who may open each page and post each form, program
+create / edit with its audit trail, activate / close, and the Django admin's audit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from champions.models import ExecutiveSponsor, LearningChampion
+from programs.models import Collection, CollectionItem, LearningProgram, ProgramChange, ProgramStatus
+from programs.program_services import target_percent
+from tests.factories import CollectionFactory, CollectionItemFactory, CourseFactory, ProgramFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _objects(personas):
+    collection = CollectionFactory(program=personas.program, organization=personas.engineering, name="Cloud skills")
+    item = CollectionItemFactory(collection=collection, course=CourseFactory(title="Kubernetes"), position=1)
+    CollectionItemFactory(collection=collection, course=CourseFactory(title="Terraform"), position=2)
+    course = CourseFactory(title="Go basics")
+    champion = LearningChampion.objects.get(program=personas.program, employee=personas.champion)
+    return collection, item, course, champion
+
+
+def page_urls(personas) -> list[str]:
+    collection, _, _, _ = _objects(personas)
+    program = personas.program.pk
+    return [
+        reverse("programs:manage"),
+        reverse("programs:manage_programs"),
+        reverse("programs:manage_program_new"),
+        reverse("programs:manage_program", args=[program]),
+        reverse("programs:manage_program_edit", args=[program]),
+        reverse("programs:manage_program_clone", args=[program]),
+        reverse("programs:manage_collections", args=[program]),
+        reverse("programs:manage_collection_new", args=[program]),
+        reverse("programs:manage_collection", args=[collection.pk]) + "?q=Go",
+        reverse("programs:manage_collection_edit", args=[collection.pk]),
+        reverse("programs:manage_appointments", args=[program]) + "?q=bob",
+    ]
+
+
+def write_requests(personas) -> list[tuple[str, dict]]:
+    collection, item, course, champion = _objects(personas)
+    program = personas.program.pk
+    program_form = {
+        "name": "Hijacked",
+        "starts_on": "2026-02-01",
+        "ends_on": "2026-11-30",
+        "target_percent": "50",
+        "required_completions": "3",
+    }
+    return [
+        (reverse("programs:manage_program_new"), program_form),
+        (reverse("programs:manage_program_edit", args=[program]), program_form),
+        (reverse("programs:manage_program_close", args=[program]), {}),
+        (reverse("programs:manage_program_clone", args=[program]), {**program_form, "name": "Learning Program 2027"}),
+        (reverse("programs:manage_collection_new", args=[program]), {"name": "Injected", "organization": ""}),
+        (reverse("programs:manage_collection_edit", args=[collection.pk]), {"name": "Renamed", "organization": ""}),
+        (reverse("programs:manage_collection_add", args=[collection.pk]), {"course": course.pk}),
+        (reverse("programs:manage_collection_remove", args=[collection.pk, item.pk]), {}),
+        (reverse("programs:manage_collection_move", args=[collection.pk, item.pk]), {"direction": "down"}),
+        (
+            reverse("programs:manage_appointments", args=[program]),
+            {"role": "sponsor", "organization": personas.sales.pk, "email": "charlie@acme.example"},
+        ),
+        (reverse("programs:manage_appointment_remove", args=[program, "champion", champion.pk]), {}),
+        (reverse("programs:manage_appointment_confirm", args=[program, "champion", champion.pk]), {}),
+    ]
+
+
+def state() -> dict:
+    """Everything the admin pages can change, to compare before and after a refused write."""
+    return {
+        "programs": list(
+            LearningProgram.objects.order_by("pk").values_list(
+                "pk", "name", "starts_on", "ends_on", "target_rate", "required_completions", "status", "cloned_from"
+            )
+        ),
+        "changes": ProgramChange.objects.count(),
+        "collections": list(
+            Collection.objects.order_by("pk").values_list("pk", "name", "organization", "needs", "approval_status")
+        ),
+        "items": list(CollectionItem.objects.order_by("pk").values_list("pk", "collection", "course", "position")),
+        "sponsors": list(ExecutiveSponsor.objects.order_by("pk").values_list("pk", "organization", "employee")),
+        "champions": list(
+            LearningChampion.objects.order_by("pk").values_list("pk", "organization", "employee", "is_confirmed")
+        ),
+    }
+
+
+def test_every_page_opens_for_the_ld_admin(personas):
+    client = personas.client_for(personas.admin)
+    for url in page_urls(personas):
+        response = client.get(url)
+        assert response.status_code == 200, url
+
+
+@pytest.mark.parametrize("who", ["employee", "outsider", "champion", "sponsor"])
+def test_every_page_is_refused_to_other_signed_in_people(personas, who):
+    client = personas.client_for(getattr(personas, who))
+    for url in page_urls(personas):
+        assert client.get(url).status_code == 403, url
+
+
+def test_every_page_sends_anonymous_visitors_to_sign_in(personas):
+    client = personas.client_for(None)
+    for url in page_urls(personas):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("account_login") + "?next="), url
+
+
+@pytest.mark.parametrize("who", [None, "employee", "outsider", "champion", "sponsor"])
+def test_every_refused_write_changes_nothing(personas, who):
+    requests = write_requests(personas)
+    before = state()
+    client = personas.client_for(getattr(personas, who) if who else None)
+    for url, data in requests:
+        response = client.post(url, data)
+        assert response.status_code == (302 if who is None else 403), url
+        if who is None:
+            assert response["Location"].startswith(reverse("account_login")), url
+    assert state() == before
+
+
+def test_writes_are_post_only(personas):
+    client = personas.client_for(personas.admin)
+    url = reverse("programs:manage_program_close", args=[personas.program.pk])
+    assert client.get(url).status_code == 405
+    assert LearningProgram.objects.get(pk=personas.program.pk).status == ProgramStatus.ACTIVE
+
+
+def test_home_links_every_admin_page_and_lists_organizations_missing_appointments(personas):
+    response = personas.client_for(personas.admin).get(reverse("programs:manage"))
+    html = response.content.decode()
+    for name in ["programs:manage_programs", "programs:roster", "programs:roster_import"]:
+        assert f'href="{reverse(name)}"' in html
+    assert f'href="{reverse("programs:collections_import")}"' in html
+    assert f'href="{reverse("programs:providers:connections")}"' in html
+    assert f'href="{reverse("admin:index")}"' in html
+    assert f'href="{reverse("programs:manage_collections", args=[personas.program.pk])}"' in html
+    gaps = [(gap.organization.path, gap.has_sponsor, gap.has_champion) for gap in response.context["gaps"]]
+    assert gaps == [("Acme/Sales", False, False)]
+
+
+def test_the_nav_shows_manage_to_ld_admins_only(personas):
+    manage = f'href="{reverse("programs:manage")}"'
+    assert manage in personas.client_for(personas.admin).get(reverse("programs:home")).content.decode()
+    assert manage not in personas.client_for(personas.sponsor).get(reverse("programs:home")).content.decode()
+
+
+def test_an_ld_admin_creates_a_program_with_a_90_percent_target(personas):
+    client = personas.client_for(personas.admin)
+    response = client.post(
+        reverse("programs:manage_program_new"),
+        {
+            "name": "  Learning Program 2030 ",
+            "starts_on": "2030-01-01",
+            "ends_on": "2030-12-31",
+            "target_percent": "90",
+            "required_completions": "2",
+        },
+    )
+    program = LearningProgram.objects.get(name="Learning Program 2030")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("programs:manage_program", args=[program.pk])
+    assert (program.starts_on, program.ends_on) == (dt.date(2030, 1, 1), dt.date(2030, 12, 31))
+    assert program.target_rate == Decimal("0.900")
+    assert program.required_completions == 2
+    assert program.status == ProgramStatus.DRAFT
+    page = client.get(response["Location"])
+    assert page.context["target"] == "90%"
+    assert '<p class="stat" data-testid="target">90%</p>' in page.content.decode()
+
+
+def test_a_target_with_one_decimal_is_kept_exactly(personas):
+    client = personas.client_for(personas.admin)
+    client.post(
+        reverse("programs:manage_program_new"),
+        {
+            "name": "Half points",
+            "starts_on": "2030-01-01",
+            "ends_on": "2030-12-31",
+            "target_percent": "87.5",
+            "required_completions": "1",
+        },
+    )
+    assert LearningProgram.objects.get(name="Half points").target_rate == Decimal("0.875")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"ends_on": "2029-12-31"}, "ends_on", "The program must end after it starts."),
+        ({"target_percent": "0"}, "target_percent", "Ensure this value is greater than or equal to 0.1."),
+        ({"target_percent": "101"}, "target_percent", "Ensure this value is less than or equal to 100."),
+        ({"target_percent": "87.55"}, "target_percent", "Ensure that there are no more than 1 decimal place."),
+        ({"required_completions": "0"}, "required_completions", "Ensure this value is greater than or equal to 1."),
+        ({"name": "learning program 2026"}, "name", "A program named 'learning program 2026' already exists."),
+    ],
+)
+def test_bad_program_input_is_explained_next_to_the_field_and_keeps_the_typed_text(personas, changes, field, message):
+    data = {
+        "name": "Learning Program 2030",
+        "starts_on": "2030-01-01",
+        "ends_on": "2030-12-31",
+        "target_percent": "90",
+        "required_completions": "1",
+        **changes,
+    }
+    before = state()
+    response = personas.client_for(personas.admin).post(reverse("programs:manage_program_new"), data)
+    assert response.status_code == 200
+    assert response.context["form"].errors[field] == [message]
+    html = response.content.decode()
+    assert f'value="{data["name"]}"' in html
+    assert f'value="{data["target_percent"]}"' in html
+    assert state() == before
+
+
+def _edit(client, program, **changes):
+    data = {
+        "name": program.name,
+        "starts_on": program.starts_on.isoformat(),
+        "ends_on": program.ends_on.isoformat(),
+        "target_percent": str(target_percent(program.target_rate)),
+        "required_completions": str(program.required_completions),
+        **changes,
+    }
+    return client.post(reverse("programs:manage_program_edit", args=[program.pk]), data)
+
+
+def test_editing_the_target_writes_the_audit_trail(personas):
+    client = personas.client_for(personas.admin)
+    response = _edit(client, personas.program, target_percent="87.5")
+    assert response.status_code == 302
+    program = LearningProgram.objects.get(pk=personas.program.pk)
+    assert program.target_rate == Decimal("0.875")
+    change = ProgramChange.objects.get(program=program)
+    assert (change.field, change.old_value, change.new_value) == ("target_rate", "90%", "87.5%")
+    assert change.changed_by == personas.admin
+    page = client.get(reverse("programs:manage_program", args=[program.pk])).content.decode()
+    assert "<td><strong>Target</strong>: 90% → 87.5%</td>" in page
+    assert '<span title="alice@acme.example">Alice Admin</span>' in page
+
+
+def test_editing_the_window_and_completions_writes_one_row_per_field(personas):
+    client = personas.client_for(personas.admin)
+    _edit(client, personas.program, starts_on="2026-02-01", ends_on="2026-11-30", required_completions="2")
+    rows = set(ProgramChange.objects.values_list("field", "old_value", "new_value", "changed_by"))
+    admin = personas.admin.pk
+    assert rows == {
+        ("starts_on", "2026-01-01", "2026-02-01", admin),
+        ("ends_on", "2026-12-31", "2026-11-30", admin),
+        ("required_completions", "1", "2", admin),
+    }
+
+
+def test_saving_without_a_change_or_only_renaming_writes_no_audit_row(personas):
+    client = personas.client_for(personas.admin)
+    _edit(client, personas.program)
+    _edit(client, personas.program, name="Learning Program 2026 (renamed)")
+    assert LearningProgram.objects.get(pk=personas.program.pk).name == "Learning Program 2026 (renamed)"
+    assert ProgramChange.objects.count() == 0
+
+
+def test_activate_and_close_are_audited_and_refused_from_the_wrong_status(personas):
+    client = personas.client_for(personas.admin)
+    draft = ProgramFactory(name="Draft 2027", status=ProgramStatus.DRAFT)
+    response = client.post(reverse("programs:manage_program_close", args=[draft.pk]), follow=True)
+    assert "Only an active program can be closed; this one is draft." in response.content.decode()
+    assert LearningProgram.objects.get(pk=draft.pk).status == ProgramStatus.DRAFT
+    client.post(reverse("programs:manage_program_activate", args=[draft.pk]))
+    assert LearningProgram.objects.get(pk=draft.pk).status == ProgramStatus.ACTIVE
+    client.post(reverse("programs:manage_program_close", args=[draft.pk]))
+    assert LearningProgram.objects.get(pk=draft.pk).status == ProgramStatus.CLOSED
+    assert list(ProgramChange.objects.order_by("id").values_list("field", "old_value", "new_value")) == [
+        ("status", "draft", "active"),
+        ("status", "active", "closed"),
+    ]
+
+
+def test_an_edit_through_the_django_admin_is_audited(personas):
+    client = personas.client_for(personas.admin)
+    program = personas.program
+    response = client.post(
+        reverse("admin:programs_learningprogram_change", args=[program.pk]),
+        {
+            "name": program.name,
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+            "target_rate": "0.950",
+            "required_completions": "1",
+            "status": "active",
+            "cloned_from": "",
+        },
+    )
+    assert response.status_code == 302
+    assert LearningProgram.objects.get(pk=program.pk).target_rate == Decimal("0.950")
+    assert list(ProgramChange.objects.values_list("field", "old_value", "new_value", "changed_by")) == [
+        ("target_rate", "90%", "95%", personas.admin.pk)
+    ]
