@@ -12,6 +12,7 @@ from champions.models import (
     ExecutiveSponsor,
     LearnerStory,
     LearningChampion,
+    PracticeNote,
     ProgressUpdate,
     StudyGroup,
     StudyGroupMembership,
@@ -133,3 +134,12 @@ class LearnerStoryAdmin(admin.ModelAdmin):
     list_select_related = ["employee", "program", "course"]
     autocomplete_fields = ["program", "employee", "course"]
     readonly_fields = ["created_at", "updated_at"]
+
+
+@admin.register(PracticeNote)
+class PracticeNoteAdmin(admin.ModelAdmin):
+    list_display = ["title", "program", "author", "created_at"]
+    list_filter = ["program"]
+    search_fields = ["title", "body", "author__email", "author__full_name"]
+    list_select_related = ["program", "author"]
+    autocomplete_fields = ["author"]

@@ -198,6 +198,20 @@ def with_my_status(collections: list[Collection], statuses: dict[int, str]) -> l
     return collections
 
 
+def with_launch_videos(*, program: LearningProgram, collections: list[Collection]) -> list[Collection]:
+    """Attach `video`: the collection's own launch video, else the launch video of a
+    sponsor of the collection's organization in the program."""
+    videos: dict[int | None, str] = dict(
+        ExecutiveSponsor.objects.filter(program=program, is_confirmed=True)
+        .exclude(launch_video_url="")
+        .order_by("appointed_at")
+        .values_list("organization_id", "launch_video_url")
+    )
+    for collection in collections:
+        collection.video = collection.launch_video_url or videos.get(collection.organization_id, "")  # type: ignore[attr-defined]
+    return collections
+
+
 def program_courses(*, program: LearningProgram) -> QuerySet[Course]:
     """Courses in any collection of the program."""
     return Course.objects.filter(collection_items__collection__program=program).distinct().order_by("title")
@@ -259,6 +273,17 @@ def attendance_candidates(*, group: StudyGroup, search: str) -> QuerySet[Employe
         .exclude(pk__in=member_ids(group=group))
         .order_by("full_name", "email")[:20]
     )
+
+
+def attendance_allowed(*, group: StudyGroup, session: StudySession, ids: set[int]) -> list[Employee] | None:
+    """The people with these ids, when every one of them may be recorded at the session:
+    a member of the group, already recorded, or (for an organization's group) someone of
+    that organization or below. None when any id is not allowed (nothing is saved)."""
+    allowed = Q(pk__in=member_ids(group=group)) | Q(attendances__session=session)
+    if group.organization is not None:
+        allowed |= Q(organization__in=Organization.objects.subtree(group.organization))
+    people = list(Employee.objects.filter(allowed, pk__in=ids).distinct())
+    return people if len(people) == len(ids) else None
 
 
 # --- Updates and stories ---------------------------------------------------------------------
@@ -456,7 +481,7 @@ def home_page(*, program: LearningProgram, employee: Employee) -> HomePage:
         standing=org_standing(progress=progress, organization=top) if top else None,
         company_rate=progress.company.rate,
         target=progress.target,
-        collections=with_my_status(collections, statuses),
+        collections=with_launch_videos(program=program, collections=with_my_status(collections, statuses)),
         groups=upcoming,
         updates=updates_for_person(program=program, user=employee),
         stories=stories_shared(program=program),

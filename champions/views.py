@@ -39,7 +39,7 @@ from learnhub.roles import (
     is_sponsor_of,
     sponsored_organizations,
 )
-from programs.models import Collection, Employee, LearningProgram, Organization
+from programs.models import PATH_SEPARATOR, Collection, Employee, LearningProgram, Organization
 from reports.progress import program_progress
 
 
@@ -75,17 +75,17 @@ def collections(request: HttpRequest) -> HttpResponse:
     rows = selectors.collections_for_person(program=program, user=request.user, search=search)
     course_ids = {item.course_id for c in rows for item in c.items.all()}
     statuses = selectors.course_statuses(program=program, employee=_me(request), course_ids=course_ids)
-    videos = dict(
-        ExecutiveSponsor.objects.filter(program=program, is_confirmed=True)
-        .exclude(launch_video_url="")
-        .values_list("organization_id", "launch_video_url")
-    )
-    for collection in rows:
-        collection.video = collection.launch_video_url or videos.get(collection.organization_id, "")  # type: ignore[attr-defined]
     return render(
         request,
         "champions/collections.html",
-        {"program": program, "form": form, "search": search, "collections": selectors.with_my_status(rows, statuses)},
+        {
+            "program": program,
+            "form": form,
+            "search": search,
+            "collections": selectors.with_launch_videos(
+                program=program, collections=selectors.with_my_status(rows, statuses)
+            ),
+        },
     )
 
 
@@ -116,9 +116,13 @@ def _managed_group(request: HttpRequest, pk: int) -> StudyGroup:
 
 
 def _group_organizations(request: HttpRequest, program: LearningProgram) -> QuerySet[Organization]:
+    """Organizations a person may run groups for: those they champion and the teams below."""
     if is_ld_admin(request.user):
         return Organization.objects.order_by("path")
-    return championed_organizations(request.user, program).order_by("path")
+    below = Q(pk__in=[])
+    for org in championed_organizations(request.user, program):
+        below |= Q(path=org.path) | Q(path__startswith=org.path + PATH_SEPARATOR)
+    return Organization.objects.filter(below).order_by("path")
 
 
 @login_required
@@ -331,11 +335,8 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
             ids = {int(v) for v in request.POST.getlist("attendees")}
         except ValueError:
             ids = None
-        allowed = Q(pk__in=selectors.member_ids(group=group) | attending)
-        if group.organization is not None:
-            allowed |= Q(organization__in=Organization.objects.subtree(group.organization))
-        people = list(Employee.objects.filter(allowed, pk__in=ids or []))
-        if ids is None or len(people) != len(ids):
+        people = None if ids is None else selectors.attendance_allowed(group=group, session=session, ids=ids)
+        if people is None:
             messages.error(request, "Some of the people ticked cannot be recorded for this group. Nothing was saved.")
         else:
             added, removed = services.attendance_record(session=session, employees=people)
@@ -500,9 +501,16 @@ def update_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def not_yet_index(request: HttpRequest) -> HttpResponse:
     program = _program()
-    organizations = list(championed_organizations(request.user, program).order_by("path"))
+    if is_ld_admin(request.user):
+        organizations = list(Organization.objects.filter(depth=1).order_by("path"))
+    else:
+        organizations = list(
+            (championed_organizations(request.user, program) | sponsored_organizations(request.user, program))
+            .distinct()
+            .order_by("path")
+        )
     if not organizations:
-        raise PermissionDenied("Learning Champions see who has not completed yet.")
+        raise PermissionDenied("Champions, sponsors and L&D admins see who has not completed yet.")
     if len(organizations) == 1:
         return redirect("champions:not_yet", org_pk=organizations[0].pk)
     return render(request, "champions/not_yet_index.html", {"organizations": organizations, "program": program})

@@ -153,6 +153,11 @@ CELERY_BEAT_SCHEDULE["programs-sync-due-connections"] = {
     "task": "programs.tasks.sync_due_connections",
     "schedule": 300.0,
 }
+# Communication (reports/messaging.py): hourly, send what each program's MessageSettings make due.
+CELERY_BEAT_SCHEDULE["reports-communications-tick"] = {
+    "task": "reports.tasks.communications_tick",
+    "schedule": crontab(minute=15),
+}
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -163,6 +168,15 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="LearnHub <learnhub@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Communication (reports/messaging.py). SITE_URL builds the links in e-mails (unsubscribe,
+# courses); webhook posts are retried WEBHOOK_MAX_RETRIES times with exponential backoff
+# (WEBHOOK_RETRY_BACKOFF seconds, doubling); a message claimed but not recorded as sent
+# after MESSAGE_CLAIM_STALE_MINUTES is reported as "unknown delivery", never resent.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+WEBHOOK_MAX_RETRIES = env.int("WEBHOOK_MAX_RETRIES", default=5)
+WEBHOOK_RETRY_BACKOFF = env.int("WEBHOOK_RETRY_BACKOFF", default=30)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+MESSAGE_CLAIM_STALE_MINUTES = env.int("MESSAGE_CLAIM_STALE_MINUTES", default=30)
 
 # Security: strict unless DEBUG. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

@@ -211,12 +211,12 @@ def program_close(*, program: LearningProgram, changed_by: Employee | None) -> L
 YEAR_IN_NAME = re.compile(r"\b(19|20)\d\d\b")
 
 
-def next_year_name(name: str, *, fallback_year: int) -> str:
+def next_year_name(name: str, *, fallback_year: int | None) -> str:
     """ "Learning Program 2026" -> "Learning Program 2027" (the last year in the name goes
-    up by one); a name without a year gets `fallback_year` appended."""
+    up by one); a name without a year gets `fallback_year` appended (None: kept as is)."""
     matches = list(YEAR_IN_NAME.finditer(name))
     if not matches:
-        return f"{name} {fallback_year}"
+        return name if fallback_year is None else f"{name} {fallback_year}"
     last = matches[-1]
     return f"{name[: last.start()]}{int(last.group()) + 1}{name[last.end() :]}"
 
@@ -315,7 +315,7 @@ def _collections_copy(*, source: LearningProgram, target: LearningProgram) -> No
         copy = Collection.objects.create(
             program=target,
             organization_id=collection.organization_id,
-            name=collection.name,
+            name=next_year_name(collection.name, fallback_year=None),
             needs=collection.needs,
             launch_video_url=collection.launch_video_url,
             approval_status=ApprovalStatus.DRAFT,

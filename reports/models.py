@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from programs.models import LearningProgram, Organization
 
@@ -44,3 +46,154 @@ class ProgressSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.program} {self.organization or 'company'} {self.day}"
+
+
+# --- Communication (issue 6): settings, webhooks, the sent-message ledger, unsubscribes ----
+
+
+class MessageKind(models.TextChoices):
+    DIGEST = "digest", "Weekly digest"
+    NUDGE = "nudge", "Nudge"
+    ESCALATION_CHAMPION = "escalation_champion", "Escalation to champion"
+    ESCALATION_SPONSOR = "escalation_sponsor", "Escalation to sponsor"
+    LEADERBOARD = "leaderboard", "Monthly leaderboard update"
+    MILESTONE = "milestone", "Milestone announcement"
+
+
+class WebhookKind(models.TextChoices):
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
+
+
+class MessageSettings(models.Model):
+    """Which messages a program sends, and when (company time zone). The company-wide
+    webhook URL is write-only: pages show a mask, never the stored value."""
+
+    program = models.OneToOneField(LearningProgram, on_delete=models.CASCADE, related_name="message_settings")
+    digest_enabled = models.BooleanField(default=True)
+    nudges_enabled = models.BooleanField(default=True)
+    escalations_enabled = models.BooleanField(default=True)
+    leaderboard_enabled = models.BooleanField(default=True)
+    milestones_enabled = models.BooleanField(default=True)
+    nudge_interval_days = models.PositiveSmallIntegerField(default=14)
+    escalate_after_nudges = models.PositiveSmallIntegerField(default=3)
+    escalate_after_weeks_behind = models.PositiveSmallIntegerField(default=3)
+    digest_weekday = models.PositiveSmallIntegerField(default=0, help_text="0 = Monday … 6 = Sunday")
+    digest_hour = models.PositiveSmallIntegerField(default=9)
+    nudge_hour = models.PositiveSmallIntegerField(default=10)
+    leaderboard_hour = models.PositiveSmallIntegerField(default=9)
+    company_webhook_url = models.URLField(max_length=500, blank=True)
+    company_webhook_kind = models.CharField(max_length=10, choices=WebhookKind.choices, default=WebhookKind.SLACK)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "message settings"
+        constraints = [
+            models.CheckConstraint(condition=Q(nudge_interval_days__gte=1), name="msgsettings_interval_1"),
+            models.CheckConstraint(condition=Q(escalate_after_nudges__gte=1), name="msgsettings_nudges_1"),
+            models.CheckConstraint(condition=Q(escalate_after_weeks_behind__gte=1), name="msgsettings_weeks_1"),
+            models.CheckConstraint(condition=Q(digest_weekday__lte=6), name="msgsettings_weekday"),
+            models.CheckConstraint(
+                condition=Q(digest_hour__lte=23, nudge_hour__lte=23, leaderboard_hour__lte=23),
+                name="msgsettings_hours",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Messages of {self.program}"
+
+    def __repr__(self) -> str:  # never the webhook URL
+        return f"<MessageSettings {self.pk} program={self.program_id}>"
+
+
+class OrgWebhook(models.Model):
+    """An organization's incoming-webhook URL (Slack or Teams) in a program: receives the
+    digest summary and milestone announcements. The URL is write-only."""
+
+    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="org_webhooks")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.URLField(max_length=500)
+    kind = models.CharField(max_length=10, choices=WebhookKind.choices, default=WebhookKind.SLACK)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["program", "organization__path"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "organization"], name="orgwebhook_unique_per_org"),
+            models.CheckConstraint(condition=Q(kind__in=WebhookKind.values), name="orgwebhook_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} webhook of {self.organization}"
+
+    def __repr__(self) -> str:  # never the URL
+        return f"<OrgWebhook {self.pk} org={self.organization_id} {self.kind}>"
+
+
+class MessageStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Unknown delivery"
+
+
+class MessageChannel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    WEBHOOK = "webhook", "Chat webhook"
+
+
+class SentMessage(models.Model):
+    """The ledger of every message: claimed (inserted, status pending) BEFORE it is sent,
+    so the unique key (kind, recipient, period) lets exactly one run send it. See
+    reports/messaging.py for what a crash between sending and recording means."""
+
+    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="sent_messages")
+    kind = models.CharField(max_length=24, choices=MessageKind.choices)
+    channel = models.CharField(max_length=10, choices=MessageChannel.choices, default=MessageChannel.EMAIL)
+    recipient_key = models.CharField(max_length=100, help_text="employee:<id>, webhook:<id> or company-webhook:<id>")
+    period = models.CharField(max_length=100, help_text="What the message is about and when, e.g. 2026-W48/org:3")
+    employee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="sent_messages"
+    )
+    webhook = models.ForeignKey(OrgWebhook, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recipient = models.CharField(max_length=254, help_text="E-mail address or masked webhook URL")
+    subject = models.CharField(max_length=300, blank=True)
+    payload = models.JSONField(default=dict, blank=True, help_text="A webhook's JSON body")
+    status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the message was claimed")
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "recipient_key", "period"], name="sentmessage_unique_key"),
+            models.CheckConstraint(condition=Q(status__in=MessageStatus.values), name="sentmessage_status"),
+            models.CheckConstraint(condition=Q(kind__in=MessageKind.values), name="sentmessage_kind"),
+        ]
+        indexes = [
+            models.Index(fields=["program", "kind", "employee", "-created_at"], name="sentmessage_by_person"),
+            models.Index(fields=["status", "created_at"], name="sentmessage_by_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.recipient} ({self.period}): {self.status}"
+
+
+class Unsubscribe(models.Model):
+    """An employee who asked to stop one kind of message, or all of them (kind "all")."""
+
+    ALL = "all"
+
+    employee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="unsubscribes")
+    kind = models.CharField(max_length=24)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["employee", "kind"], name="unsubscribe_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.employee} unsubscribed from {self.kind}"

@@ -13,7 +13,7 @@ import datetime as dt
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db.models import (
     BooleanField,
@@ -288,7 +288,7 @@ def biggest_movers(
     rising = sorted(
         (r for r in rows if r.change is not None and r.change > 0), key=lambda r: (-(r.change or 0), r.path)
     )
-    return [LeaderboardRow(**{**r.__dict__, "rank": i}) for i, r in enumerate(rising[:limit], start=1)]
+    return [replace(row, rank=i) for i, row in enumerate(rising[:limit], start=1)]
 
 
 def progress_chart(
@@ -385,8 +385,19 @@ def organization_dashboard(
     progress = program_progress(program=program, as_of=as_of)
     block = progress.for_organization(organization.pk)
     if block is None:  # created after the tree was read: nothing to show yet
-        block = OrgProgress(organization.pk, organization.path, organization.name, organization.depth,
-                            organization.parent_id, 0, 0, None, 0, 0, None)  # fmt: skip
+        block = OrgProgress(
+            organization_id=organization.pk,
+            path=organization.path,
+            name=organization.name,
+            depth=organization.depth,
+            parent_id=organization.parent_id,
+            eligible=0,
+            met=0,
+            rate=None,
+            completions=0,
+            curated_completions=0,
+            curated_share=None,
+        )
     by_id = {o.organization_id: o for o in progress.organizations}
     ancestors: list[OrgProgress] = []
     parent_id = block.parent_id

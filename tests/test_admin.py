@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
-from champions.models import Attendance, LearnerStory, ProgressUpdate, StudyGroupMembership
+from champions.models import Attendance, LearnerStory, PracticeNote, ProgressUpdate, StudyGroupMembership
 from programs.models import Employee, Organization, ProviderConnection, SyncRun
 from reports.models import ProgressSnapshot
 from tests.factories import (
@@ -51,6 +51,7 @@ ALL_OUR_MODELS = {
     "champions.attendance",
     "champions.progressupdate",
     "champions.learnerstory",
+    "champions.practicenote",
     "reports.progresssnapshot",
 }
 SECRET = "zq-very-secret-value-8842"
@@ -87,6 +88,7 @@ def some_of_everything(personas):
         program=program, organization=engineering, author=personas.sponsor, title="Go", body="!"
     )
     LearnerStory.objects.create(program=program, employee=personas.employee, title="Story", body="Body")
+    PracticeNote.objects.create(program=program, author=personas.champion, title="Pair up", body="Buddies finish")
     connection = ConnectionFactory(client_secret=SECRET)
     run = SyncRun.objects.create(connection=connection, fetched=3, created=2, invalid=1)
     run.invalid_records.create(connection=connection, reason="completedAt does not parse", raw={"a": 1})

@@ -124,3 +124,10 @@ def test_the_people_search_finds_e_mails_by_name(personas):
         reverse("programs:manage_appointments", args=[personas.program.pk]), {"email": "charlie@acme.example"}
     )
     assert 'value="charlie@acme.example"' in prefilled.content.decode()
+
+
+def test_the_appointments_shortcut_opens_the_current_program_for_admins_only(personas):
+    url = reverse("programs:manage_appointments_current")
+    response = personas.client_for(personas.admin).get(url)
+    assert response["Location"] == reverse("programs:manage_appointments", args=[personas.program.pk])
+    assert personas.client_for(personas.champion).get(url).status_code == 403

@@ -366,6 +366,9 @@ def test_champion_of_engineering_cannot_see_sales_not_yet_list(personas, progres
 def test_not_yet_index_redirects_a_champion_to_their_org(personas):
     response = personas.client_for(personas.champion).get("/champions/not-yet/")
     assert response["Location"] == f"/champions/not-yet/{personas.engineering.pk}/"
+    admin = personas.client_for(personas.admin).get("/champions/not-yet/")
+    assert [o.path for o in admin.context["organizations"]] == ["Acme/Engineering", "Acme/Sales"]
+    assert personas.client_for(personas.employee).get("/champions/not-yet/").status_code == 403
 
 
 def test_nudge_one_and_nudge_selected_say_how_many_and_send_nothing(personas, progress_data):
@@ -450,3 +453,36 @@ def test_champion_posts_a_practice_and_sponsor_cannot(personas):
     outsider = personas.client_for(personas.outsider).post("/champions/network/", {"title": "x", "body": "y"})
     assert (refused.status_code, outsider.status_code) == (403, 403)
     assert list(PracticeNote.objects.values_list("title", "author__email")) == [("Pair up", "chris@acme.example")]
+
+
+def test_navigation_shows_each_role_a_person_holds(personas):
+    from tests.factories import SponsorFactory
+
+    SponsorFactory(program=personas.program, organization=personas.sales, employee=personas.champion)
+    links = {
+        who: personas.client_for(getattr(personas, who)).get("/").content.decode()
+        for who in ("employee", "champion", "sponsor")
+    }
+
+    def nav(html):
+        return [
+            name
+            for name in ("Study groups", "My story", "Network", "Not yet completed", "My sponsorship")
+            if f">{name}</a>" in html
+        ]
+
+    assert nav(links["employee"]) == ["Study groups", "My story"]
+    assert nav(links["sponsor"]) == ["Study groups", "My story", "My sponsorship"]
+    assert nav(links["champion"]) == ["Study groups", "My story", "Network", "Not yet completed", "My sponsorship"]
+
+
+def test_champion_runs_groups_for_teams_below_their_org(personas, course):
+    from tests.factories import org
+
+    platform = org("Acme/Engineering/Platform")
+    personas.client_for(personas.champion).post(
+        "/champions/groups/new/", {"organization": platform.pk, "name": "Platform readers", "course": course.pk}
+    )
+    assert list(StudyGroup.objects.values_list("name", "organization__path")) == [
+        ("Platform readers", "Acme/Engineering/Platform")
+    ]

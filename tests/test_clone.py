@@ -55,6 +55,10 @@ def test_next_year_name_bumps_the_last_year(name, expected):
     assert next_year_name(name, fallback_year=2027) == expected
 
 
+def test_a_collection_name_without_a_year_is_kept():
+    assert next_year_name("Cloud skills", fallback_year=None) == "Cloud skills"
+
+
 def test_next_year_date_keeps_the_day_and_folds_29_february():
     assert next_year_date(dt.date(2026, 1, 1)) == dt.date(2027, 1, 1)
     assert next_year_date(dt.date(2028, 2, 29)) == dt.date(2029, 2, 28)
@@ -88,7 +92,7 @@ def _source_with_content(personas):
     CollectionItemFactory(collection=cloud, course=terraform, position=7)
     CollectionItemFactory(collection=cloud, course=kubernetes, position=2)
     CollectionItemFactory(collection=cloud, course=go, position=9)
-    company = CollectionFactory(program=program, organization=None, name="For everyone")
+    company = CollectionFactory(program=program, organization=None, name="For everyone 2026")
     CollectionItemFactory(collection=company, course=go, position=1)
     return cloud, company, (kubernetes, terraform, go)
 
@@ -113,7 +117,7 @@ def test_cloning_creates_one_draft_program_with_collections_to_review_and_propos
     assert (clone.target_rate, clone.required_completions, clone.status) == (Decimal("0.925"), 2, ProgramStatus.DRAFT)
 
     copies = {c.name: c for c in Collection.objects.filter(program=clone)}
-    assert sorted(copies) == ["Cloud skills", "For everyone"]
+    assert sorted(copies) == ["Cloud skills", "For everyone 2027"]
     cloud = copies["Cloud skills"]
     assert (cloud.organization, cloud.needs, cloud.launch_video_url) == (
         personas.engineering,
@@ -126,7 +130,7 @@ def test_cloning_creates_one_draft_program_with_collections_to_review_and_propos
         (2, terraform.pk),
         (3, go.pk),
     ]
-    assert list(copies["For everyone"].items.values_list("position", "course")) == [(1, go.pk)]
+    assert list(copies["For everyone 2027"].items.values_list("position", "course")) == [(1, go.pk)]
 
     assert list(
         ExecutiveSponsor.objects.filter(program=clone).values_list("organization", "employee", "is_confirmed")

@@ -191,6 +191,7 @@ class CollectionCourseSerializer(serializers.Serializer):
 
 
 class CollectionSerializer(serializers.ModelSerializer):
+    launch_video_url = serializers.CharField(help_text="A URL, or empty.")
     organization_path = serializers.CharField(source="organization.path", allow_null=True, default=None)
     courses = CollectionCourseSerializer(source="items", many=True)
 

@@ -126,6 +126,18 @@ def sign_in() -> Callable[..., None]:
     return sign_in_through_form
 
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+
+
+def screenshot(page, name: str) -> Path:
+    """Save a full-page screenshot as test-artifacts/browser/<name>.png (git-ignored; CI can
+    keep the folder) and return its path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
 def horizontal_overflow(page) -> int:
     """Pixels the document is wider than the viewport (0 when nothing scrolls sideways)."""
     return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))

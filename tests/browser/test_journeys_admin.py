@@ -20,6 +20,7 @@ def test_an_ld_admin_creates_a_program_clones_it_and_sees_the_target_edit_in_the
 
     page.get_by_role("link", name="Manage").click()
     assert page.locator("h1").inner_text() == "L&D admin"
+    page.screenshot(path=SCREENSHOTS.format("home-desktop"), full_page=True)
     page.locator("main").get_by_role("link", name="Programs", exact=True).click()
     page.get_by_role("link", name="New program").click()
 

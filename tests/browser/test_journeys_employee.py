@@ -4,6 +4,10 @@ checking what the page shows; screenshots at desktop and phone width go to /tmp/
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from champions.models import Attendance, StudyGroupMembership
@@ -13,12 +17,14 @@ from tests.factories import CollectionFactory, CollectionItemFactory, CourseFact
 
 pytestmark = pytest.mark.browser
 
+SCREENSHOTS = Path(os.environ.get("SCREENSHOT_DIR", tempfile.gettempdir()))
+
 
 def shoot(page, name: str) -> None:
     """Screenshots at desktop width and at 390 px; the phone view must not scroll sideways."""
-    page.screenshot(path=f"/tmp/h10-{name}-desktop.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS / f"h10-{name}-desktop.png", full_page=True)
     page.set_viewport_size(PHONE)
-    page.screenshot(path=f"/tmp/h10-{name}-phone.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS / f"h10-{name}-phone.png", full_page=True)
     assert horizontal_overflow(page) <= 0
     page.set_viewport_size({"width": 1280, "height": 800})
 

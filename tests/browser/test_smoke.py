@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import PHONE, horizontal_overflow
+from tests.browser.conftest import ARTIFACTS, PHONE, horizontal_overflow, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -27,6 +27,9 @@ def test_home_fits_a_phone_without_sideways_scrolling(page, personas, sign_in):
     assert page.evaluate("window.innerWidth") == 390
     assert horizontal_overflow(page) <= 0
     assert page.locator("h1").is_visible()
+    shot = screenshot(page, "smoke-home-phone")
+    assert shot == ARTIFACTS / "smoke-home-phone.png"
+    assert shot.read_bytes().startswith(b"\x89PNG")
 
 
 def test_anonymous_visitor_is_sent_to_sign_in(page, db):

@@ -1,0 +1,105 @@
+"""Forms of the communication pages: input checks only, no business rules. Webhook URLs
+are write-only: the inputs start empty and "empty" means "keep what is stored"."""
+
+from __future__ import annotations
+
+from django import forms
+
+from programs.models import Organization
+from reports.models import MessageKind, MessageSettings, MessageStatus, WebhookKind
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+HOURS = [(h, f"{h:02d}:00") for h in range(24)]
+
+
+def _webhook_url_field(label: str) -> forms.URLField:
+    return forms.URLField(
+        label=label,
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"autocomplete": "off", "placeholder": "https://hooks.slack.com/services/…"}),
+        help_text="Write-only: never shown again. Leave empty to keep the stored URL.",
+    )
+
+
+class MessageSettingsForm(forms.ModelForm):
+    digest_weekday = forms.TypedChoiceField(label="Weekly digest day", choices=WEEKDAYS, coerce=int)
+    digest_hour = forms.TypedChoiceField(label="Weekly digest time", choices=HOURS, coerce=int)
+    nudge_hour = forms.TypedChoiceField(label="Daily nudge time", choices=HOURS, coerce=int)
+    leaderboard_hour = forms.TypedChoiceField(
+        label="Monthly leaderboard time (1st of the month)", choices=HOURS, coerce=int
+    )
+    company_webhook_url = _webhook_url_field("Company-wide webhook URL")
+    remove_company_webhook = forms.BooleanField(label="Remove the company-wide webhook", required=False)
+
+    class Meta:
+        model = MessageSettings
+        fields = [
+            "digest_enabled",
+            "nudges_enabled",
+            "escalations_enabled",
+            "leaderboard_enabled",
+            "milestones_enabled",
+            "nudge_interval_days",
+            "escalate_after_nudges",
+            "escalate_after_weeks_behind",
+            "digest_weekday",
+            "digest_hour",
+            "nudge_hour",
+            "leaderboard_hour",
+            "company_webhook_kind",
+        ]
+        labels = {
+            "digest_enabled": "Send the weekly digest to champions and sponsors",
+            "nudges_enabled": "Nudge people who have not met the goal",
+            "escalations_enabled": "Escalate to champions and sponsors",
+            "leaderboard_enabled": "Send the monthly leaderboard update to everyone",
+            "milestones_enabled": "Announce when an organization or the company reaches the target",
+            "nudge_interval_days": "Days between two nudges to the same person",
+            "escalate_after_nudges": "Tell the champion about people still not done after this many nudges",
+            "escalate_after_weeks_behind": "Tell the sponsor when the organization is behind pace this many weeks",
+            "company_webhook_kind": "Company-wide webhook format",
+        }
+
+    def clean_nudge_interval_days(self) -> int:
+        value = self.cleaned_data["nudge_interval_days"]
+        if value < 1 or value > 365:
+            raise forms.ValidationError("Use a number of days from 1 to 365.")
+        return value
+
+    def clean_escalate_after_nudges(self) -> int:
+        value = self.cleaned_data["escalate_after_nudges"]
+        if value < 1 or value > 50:
+            raise forms.ValidationError("Use a number from 1 to 50.")
+        return value
+
+    def clean_escalate_after_weeks_behind(self) -> int:
+        value = self.cleaned_data["escalate_after_weeks_behind"]
+        if value < 1 or value > 52:
+            raise forms.ValidationError("Use a number of weeks from 1 to 52.")
+        return value
+
+
+class OrgWebhookForm(forms.Form):
+    organization = forms.ModelChoiceField(label="Organization", queryset=Organization.objects.none())
+    kind = forms.ChoiceField(label="Format", choices=WebhookKind.choices)
+    url = _webhook_url_field("Incoming-webhook URL")
+    remove = forms.BooleanField(label="Remove this organization's webhook", required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["organization"].queryset = Organization.objects.order_by("path")  # type: ignore[attr-defined]
+
+
+class MessageFilterForm(forms.Form):
+    kind = forms.ChoiceField(label="Kind", required=False, choices=[("", "Any kind"), *MessageKind.choices])
+    status = forms.ChoiceField(label="Status", required=False, choices=[("", "Any status"), *MessageStatus.choices])
