@@ -6,9 +6,12 @@ so the same seed gives the same people, organizations, appointments and completi
 Dates of the current program are laid out relative to today (in the company time zone).
 
 Completion history is produced as Coursera-shaped raw records (PROVIDERS.md section 1)
-by `demo_activity_records`; `seed_demo` writes Enrollment rows from them directly (no
-sync run). `demo_seeded_records` returns exactly the records seed_demo wrote, so a sandbox
-provider can serve them over HTTP and the real sync pipeline reads the same history.
+by `demo_activity_records`, but seed_demo writes no enrollments: it creates the
+"Coursera (demo)" connection pointing at the local Coursera sandbox
+(`manage.py run_sandbox_provider --org-id acme-demo --seed <seed>`), which serves
+`demo_sandbox_records` (exactly `demo_seeded_records` plus a few contractors who are
+not on the roster and a few malformed records), and the real sync pipeline
+(`manage.py sync_provider "Coursera (demo)"`) writes the enrollments over HTTP.
 """
 
 from __future__ import annotations
@@ -58,6 +61,10 @@ DEMO_PASSWORD = "learnhub-demo"  # noqa: S105  # printed on purpose: demo accoun
 DEMO_DOMAIN = "acme.example"
 DEMO_CONNECTION_NAME = "Coursera (demo)"
 DEMO_URL = "http://127.0.0.1:8000/"
+DEMO_ORG_ID = "acme-demo"  # the demo's Coursera business id, also how the sandbox recognises the demo
+DEMO_CLIENT_ID = "demo"  # the sandbox's default client credentials (programs/sandbox.py)
+DEMO_CLIENT_SECRET = "demo"  # noqa: S105  # the local sandbox's demo secret, not a real one
+DEFAULT_SANDBOX_PORT = 8765
 DEFAULT_SEED = 42
 DEFAULT_EMPLOYEES = 420
 MIN_EMPLOYEES = 60
@@ -474,10 +481,6 @@ def _epoch_ms(moment: dt.datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
 
-def _from_epoch_ms(value: int | None) -> dt.datetime | None:
-    return None if value is None else dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
-
-
 def _moment(day: dt.date, rng: random.Random) -> dt.datetime:
     """A working-hours time on `day` in the company time zone."""
     tz = timezone.get_default_timezone()
@@ -512,9 +515,10 @@ class DemoResult:
     organizations: int = 0
     courses: int = 0
     collections: int = 0
-    enrollments: int = 0
+    records: int = 0  # what the sandbox serves for the demo's roster (the sync writes them)
     completions: int = 0
     already_loaded: bool = False
+    connection_moved: bool = False  # an existing demo's connection now points at another sandbox port
     logins: list[tuple[str, str]] = field(default_factory=list)  # (role, e-mail)
 
 
@@ -886,30 +890,6 @@ def _pick_course(
     return rng.choice(others), None
 
 
-def enrollments_from_demo_records(*, connection: ProviderConnection, records: Iterable[dict[str, Any]]) -> int:
-    """Write Enrollment rows straight from demo records (learner by externalId, course by
-    contentId), as the sync pipeline would after matching. Returns the number written."""
-    employees = dict(Employee.objects.exclude(external_id="").values_list("external_id", "pk"))
-    courses = dict(Course.objects.filter(provider=connection.kind).values_list("provider_course_id", "pk"))
-    rows = [
-        Enrollment(
-            connection=connection,
-            learner_key=r["externalId"],
-            employee_id=employees[r["externalId"]],
-            course_id=courses[r["contentId"]],
-            enrolled_at=_from_epoch_ms(r["enrolledAt"]),
-            last_activity_at=_from_epoch_ms(r["lastActivityAt"]),
-            progress=Decimal(r["overallProgress"]),
-            is_completed=r["isCompleted"],
-            completed_at=_from_epoch_ms(r["completedAt"]),
-            raw=r,
-        )
-        for r in records
-    ]
-    Enrollment.objects.bulk_create(rows, batch_size=BATCH_SIZE)
-    return len(rows)
-
-
 def demo_study_groups_create(
     *,
     program: LearningProgram,
@@ -995,11 +975,12 @@ def demo_updates_and_stories_create(
     sponsors: dict[str, Employee],
     champions: dict[str, list[Employee]],
     ld_admin: Employee,
+    records: list[dict[str, Any]],
     rng: random.Random,
 ) -> None:
     """Progress updates from L&D (company-wide, for All Hands), sponsors and champions,
-    and learner stories from people who completed a course: most shared with consent,
-    two private, one withdrawn."""
+    and learner stories from people who completed a course of `program` in `records`
+    (what the sandbox serves): most shared with consent, two private, one withdrawn."""
     updates = [
         ProgressUpdate(
             program=program,
@@ -1045,23 +1026,27 @@ def demo_updates_and_stories_create(
     ):
         ProgressUpdate.objects.filter(pk=update.pk).update(created_at=now - dt.timedelta(days=age * 12))
 
-    completed = list(
-        Enrollment.objects.filter(is_completed=True, completed_at__year=program.starts_on.year)
-        .select_related("employee", "course")
-        .order_by("employee__email", "course__provider_course_id")
+    program_ref = _program_ref(program)
+    completed = sorted(
+        (r["email"], r["contentId"]) for r in records if r["isCompleted"] and r["programId"] == program_ref
     )
     authors = rng.sample(completed, min(len(STORIES), len(completed)))
+    people = {e.email: e for e in Employee.objects.filter(email__in={email for email, _ in authors})}
+    courses = {
+        c.provider_course_id: c
+        for c in Course.objects.filter(provider=Provider.COURSERA, provider_course_id__in={c for _, c in authors})
+    }
     stories = [
         LearnerStory(
             program=program,
-            employee=enrollment.employee,
-            course=enrollment.course,
+            employee=people[email],
+            course=courses[course_id],
             title=title,
             body=body,
             consent_to_share=index < len(STORIES) - 2,
             withdrawn_at=now - dt.timedelta(days=3) if index == 0 else None,
         )
-        for index, ((title, body), enrollment) in enumerate(zip(STORIES, authors, strict=False))
+        for index, ((title, body), (email, course_id)) in enumerate(zip(STORIES, authors, strict=False))
     ]
     LearnerStory.objects.bulk_create(stories)
 
