@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",  # company SSO (OIDC_* below); no provider is offered unless configured
+    "allauth.socialaccount.providers.openid_connect",
     "programs",
     "champions",
     "reports",
@@ -115,6 +117,38 @@ ACCOUNT_MAX_EMAIL_ADDRESSES = 1  # the roster owns each person's address (provid
 ACCOUNT_PREVENT_ENUMERATION = True  # an already claimed address gets an e-mail, not an on-page error
 # Company e-mail domains allowed to sign up; empty means any domain (the roster still decides).
 SIGNUP_EMAIL_DOMAINS = [d.lower().lstrip("@") for d in env.list("SIGNUP_EMAIL_DOMAINS", default=[])]
+
+# Optional company SSO (OpenID Connect, e.g. Okta, Entra ID, Google Workspace), off unless
+# configured. It only signs in people on the roster: programs.adapters.SocialAccountAdapter
+# links the IdP identity to the existing Employee by verified e-mail and never creates one.
+# Register this redirect URI at the IdP: <site>/accounts/oidc/<OIDC_PROVIDER_ID>/login/callback/
+SOCIALACCOUNT_ADAPTER = "programs.adapters.SocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # the adapter matches the roster itself (pre_social_login)
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_PROVIDERS: dict[str, dict] = {}
+_OIDC_REQUIRED = ("OIDC_SERVER_URL", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET")
+_oidc = {
+    name: env.str(name, default="").strip() for name in (*_OIDC_REQUIRED, "OIDC_PROVIDER_NAME", "OIDC_PROVIDER_ID")
+}
+if any(_oidc.values()):
+    _oidc_missing = [name for name in _OIDC_REQUIRED if not _oidc[name]]
+    if _oidc_missing:
+        raise ImproperlyConfigured(
+            f"Company SSO is partly configured: set {', '.join(_oidc_missing)} as well "
+            f"(or unset every OIDC_* variable to turn SSO off)."
+        )
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": _oidc["OIDC_PROVIDER_ID"] or "company",
+                "name": _oidc["OIDC_PROVIDER_NAME"] or "company SSO",
+                "client_id": _oidc["OIDC_CLIENT_ID"],
+                "secret": _oidc["OIDC_CLIENT_SECRET"],
+                "settings": {"server_url": _oidc["OIDC_SERVER_URL"], "fetch_userinfo": True},
+            }
+        ],
+    }
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")  # the company time zone: program dates use it

@@ -22,12 +22,17 @@ them, as STYLE.md asks of allauth hooks):
 - Sign-in codes and password-reset links are only e-mailed to employees who may sign
   in (active, claimed, not departed). Anyone else gets allauth's "no account with this
   address" e-mail, which points an unclaimed roster employee to the sign-up page.
+- Company SSO (optional, OIDC_* settings; `SocialAccountAdapter`): the identity provider
+  must vouch for the e-mail (`email_verified`), its domain must be allowed, and it must
+  belong to an active roster employee who has not departed: the same message as sign-up
+  otherwise. SSO never creates an employee; it links the identity to the roster row,
+  records the address as verified and signs that employee in, claimed or not.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NoReturn
 
 from allauth.account.adapter import DefaultAccountAdapter, get_adapter
 from allauth.account.forms import RequestLoginCodeForm, ResetPasswordForm, SignupForm
@@ -35,6 +40,9 @@ from allauth.account.internal.flows.signup import prevent_enumeration
 from allauth.account.internal.stagekit import clear_login
 from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.internal.flows.email_authentication import wipe_password
+from allauth.socialaccount.models import SocialLogin
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -51,6 +59,14 @@ NOT_ON_ROSTER_MESSAGE = (
     "Check the address, or ask your L&D team to add you."
 )
 
+SSO_EMAIL_NOT_VERIFIED_MESSAGE = (
+    "Your company sign-in did not confirm your e-mail address, so LearnHub cannot tell who you are. "
+    "Ask your IT team to verify the address at the company sign-in, or sign in with your password."
+)
+SSO_LINKED_ELSEWHERE_MESSAGE = (
+    "This company sign-in is already linked to another LearnHub account. Ask your L&D team to check the roster."
+)
+
 
 class AccountNotClaimableError(Exception):
     """The roster row cannot be claimed (any more): unknown, inactive or departed."""
@@ -64,6 +80,12 @@ def signup_domain_allowed(*, email: str) -> bool:
     """True when `email`'s domain is one of SIGNUP_EMAIL_DOMAINS, or that setting is empty."""
     domains: list[str] = settings.SIGNUP_EMAIL_DOMAINS
     return not domains or email.rpartition("@")[2].lower() in domains
+
+
+def email_domain_message() -> str:
+    """What to tell someone whose address is outside SIGNUP_EMAIL_DOMAINS."""
+    domains = ", ".join(f"@{d}" for d in settings.SIGNUP_EMAIL_DOMAINS)
+    return f"Use your company e-mail address ({domains})."
 
 
 def employee_has_departed(*, employee: Employee, today: dt.date) -> bool:
@@ -120,8 +142,7 @@ class AccountAdapter(DefaultAccountAdapter):
         """Sign-up, password reset: only the company's domains (SIGNUP_EMAIL_DOMAINS)."""
         email = super().clean_email(email).strip().lower()
         if not signup_domain_allowed(email=email):
-            domains = ", ".join(f"@{d}" for d in settings.SIGNUP_EMAIL_DOMAINS)
-            raise forms.ValidationError(f"Use your company e-mail address ({domains}).", code="email_domain")
+            raise forms.ValidationError(email_domain_message(), code="email_domain")
         return email
 
     def save_user(
@@ -146,6 +167,80 @@ class AccountAdapter(DefaultAccountAdapter):
             clear_login(request)
             return self.respond_user_inactive(request, user)
         return super().pre_login(request, user, **kwargs)
+
+
+def sso_roster_employee(*, email: str, email_verified: bool, today: dt.date) -> Employee:
+    """The roster employee a company SSO identity signs in as.
+
+    The identity provider must vouch for `email` (its `email_verified` claim), the domain
+    must be one of SIGNUP_EMAIL_DOMAINS (empty setting: any domain), and the address
+    (case-insensitive) must belong to an active employee who has not departed on or before
+    `today`. Whether the employee has set a password does not matter: SSO needs none.
+
+    Raises ValidationError: an unverified (or missing) address, a domain outside the list,
+    or NOT_ON_ROSTER_MESSAGE, the sign-up page's message, for unknown, inactive and departed."""
+    email = email.strip()
+    if not email or not email_verified:
+        raise forms.ValidationError(SSO_EMAIL_NOT_VERIFIED_MESSAGE, code="email_unverified")
+    if not signup_domain_allowed(email=email):
+        raise forms.ValidationError(email_domain_message(), code="email_domain")
+    return signup_roster_employee(email=email, today=today)
+
+
+def employee_sso_link(*, request: HttpRequest, sociallogin: SocialLogin, employee: Employee) -> None:
+    """Attach a company SSO sign-in to `employee`, the roster row it was matched to.
+
+    In one transaction: a password set on the row while its address was never verified is
+    wiped (allauth's rule: whoever typed this person's address at sign-up must not keep
+    access now that the real owner is here); the roster address is recorded as verified and
+    primary (the identity provider vouched for it); and the identity is connected to the
+    row (a SocialAccount), unless it already is. Never creates an employee."""
+    with transaction.atomic():
+        wipe_password(request, employee, employee.email)
+        address = EmailAddress.objects.filter(user=employee, email__iexact=employee.email).first()
+        if address is None:
+            EmailAddress.objects.filter(user=employee, primary=True).update(primary=False)
+            EmailAddress.objects.create(user=employee, email=employee.email.lower(), verified=True, primary=True)
+        elif not (address.verified and address.primary):
+            EmailAddress.objects.filter(user=employee, primary=True).exclude(pk=address.pk).update(primary=False)
+            address.verified = True
+            address.primary = True
+            address.save(update_fields=["verified", "primary"])
+        if not sociallogin.is_existing:
+            sociallogin.connect(request, employee)
+
+
+def sso_claimed_email(*, sociallogin: SocialLogin) -> tuple[str, bool]:
+    """The e-mail address the identity provider gave (its primary one) and whether it
+    says the address is verified. No address: ("", False)."""
+    addresses = sociallogin.email_addresses
+    address = next((a for a in addresses if a.primary), addresses[0] if addresses else None)
+    if address is None:
+        return "", False
+    return address.email, bool(address.verified)
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """Company SSO signs in roster employees only (see `sso_roster_employee`)."""
+
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: SocialLogin) -> bool:
+        """SSO never creates an employee: everyone it may sign in is already on the roster."""
+        return False
+
+    def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
+        """Every SSO sign-in, first or not: match the roster, refuse with a message, or link."""
+        email, email_verified = sso_claimed_email(sociallogin=sociallogin)
+        try:
+            employee = sso_roster_employee(email=email, email_verified=email_verified, today=timezone.localdate())
+        except forms.ValidationError as error:
+            self._refuse(request, error.messages[0])
+        if sociallogin.is_existing and sociallogin.user is not None and sociallogin.user.pk != employee.pk:
+            self._refuse(request, SSO_LINKED_ELSEWHERE_MESSAGE)
+        employee_sso_link(request=request, sociallogin=sociallogin, employee=employee)
+
+    def _refuse(self, request: HttpRequest, message: str) -> NoReturn:
+        messages.error(request, message)
+        raise ImmediateHttpResponse(redirect("account_login"))
 
 
 class RosterSignupForm(SignupForm):

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from learnhub.roles import current_program, ld_admin_required
@@ -34,13 +34,6 @@ def _acting_admin(request: HttpRequest) -> Employee:
     if not isinstance(request.user, Employee):
         raise PermissionDenied("This page is for L&D admins.")
     return request.user
-
-
-def _url_or_none(name: str) -> str | None:
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return None
 
 
 def _program_form_data(form: ProgramForm) -> dict:
@@ -77,7 +70,9 @@ def manage_home(request: HttpRequest) -> HttpResponse:
         ("Roster", reverse("programs:roster"), "Everyone on the roster."),
         ("Import the roster", reverse("programs:roster_import"), "Upload the HRIS roster file."),
         ("Import collections", reverse("programs:collections_import"), "Upload curated collections from a file."),
-        ("Providers", _url_or_none("programs:providers:connections"), "Provider connections and syncs."),
+        ("Providers", reverse("programs:providers:connections"), "Provider connections, syncs, unmatched records."),
+        ("Messages", reverse("reports:messages"), "Digests, nudges and announcements: what was sent and what failed."),
+        ("API tokens", reverse("api:tokens"), "Tokens for HR systems and BI tools."),
         ("Django admin", reverse("admin:index"), "Every record, for power use."),
     ]
     if program is not None:
@@ -96,7 +91,7 @@ def manage_home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "programs/manage/home.html",
-        {"program": program, "gaps": gaps, "links": [link for link in links if link[1]]},
+        {"program": program, "gaps": gaps, "links": links},
     )
 
 

@@ -20,7 +20,6 @@ import datetime as dt
 import hashlib
 import random
 import string
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -48,13 +47,13 @@ from programs.models import (
     CollectionItem,
     Course,
     Employee,
-    Enrollment,
     LearningProgram,
     Organization,
     ProgramStatus,
     Provider,
     ProviderConnection,
 )
+from programs.sandbox import API_PREFIX, TOKEN_PATH, SandboxData
 from programs.services import organization_create
 
 DEMO_PASSWORD = "learnhub-demo"  # noqa: S105  # printed on purpose: demo accounts only
@@ -1058,10 +1057,9 @@ def _rng(seed: int, part: str) -> random.Random:
 
 
 def demo_seeded_records(*, seed: int, programs: list[LearningProgram], as_of: dt.date) -> list[dict[str, Any]]:
-    """Exactly the records seed_demo writes as Enrollment rows for `seed` on day `as_of`:
-    `programs` are last year's and this year's, in that order (a learner x course appears
-    once across them). A sandbox provider serving these lets a real sync reproduce the
-    demo's enrollments."""
+    """The demo's completion history for its roster, for `seed` on day `as_of`: `programs`
+    are last year's and this year's, in that order (a learner x course appears once
+    across them). A sync of the sandbox turns exactly these into Enrollment rows."""
     taken: set[tuple[str, str]] = set()
     records: list[dict[str, Any]] = []
     for index, program in enumerate(programs):
@@ -1070,19 +1068,185 @@ def demo_seeded_records(*, seed: int, programs: list[LearningProgram], as_of: dt
     return records
 
 
-def demo_seed(*, seed: int = DEFAULT_SEED, employees: int = DEFAULT_EMPLOYEES) -> DemoResult:
+# People who take courses on the company's Coursera account but are not on the roster.
+CONTRACTORS: tuple[tuple[str, str], ...] = (
+    ("Robin Vale", "robin.vale@northwind-contracting.example"),
+    ("Kit Marlowe", "kit.marlowe@northwind-contracting.example"),
+    ("Sasha Ionescu", "sasha.ionescu@brightpath-staffing.example"),
+    ("Jules Okoye", "jules.okoye@brightpath-staffing.example"),
+    ("Morgan Blake", "m.blake@freelance.example"),
+)
+SPECIALIZATION = ("s12n:data-science", "Data Science Specialization", "jhu-data-science", "Johns Hopkins University")
+# What each malformed record breaks, in order (the pipeline's reason is in the comment).
+MALFORMED = (
+    "completedAt",  # completedAt: cannot parse '2026-13-45T25:00'
+    "contentId",  # contentId: missing
+    "contentType",  # unknown content type 'hologram'
+    "learner",  # no learner: email and externalId are both empty
+)
+DEMO_UNMATCHED = len(CONTRACTORS) + 1  # each completed one course; the first also has one in progress
+DEMO_INVALID = len(MALFORMED)
+DEMO_SKIPPED = 2  # specializations: valid Coursera content, but only courses count
+
+
+def demo_sandbox_extras(
+    *, seed: int, program: LearningProgram, seeded: list[dict[str, Any]], as_of: dt.date
+) -> list[dict[str, Any]]:
+    """What a real Coursera account also reports, in `program` (this year's): contractors
+    who are not on the roster (DEMO_UNMATCHED records, kept as unmatched), malformed
+    records (DEMO_INVALID, kept as invalid with a reason) and specializations
+    (DEMO_SKIPPED, counted as skipped). Built from copies of `seeded` records of the
+    program, so they look like the rest; deterministic for `seed` and `as_of`."""
+    rng = _rng(seed, "sandbox extras")
+    program_ref = _program_ref(program)
+    mine = [r for r in seeded if r["programId"] == program_ref and r["isCompleted"]]
+    if not mine:
+        return []
+    catalog = list(Course.objects.filter(provider=Provider.COURSERA).order_by("provider_course_id"))
+    last_day = max(program.starts_on, min(as_of - dt.timedelta(days=1), program.ends_on))
+    extras: list[dict[str, Any]] = []
+
+    def copy(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+        record = {**base, **changes}
+        key = record.get("externalId") or record.get("email") or "unknown"
+        record["id"] = f"{key}~{record.get('contentId', '')}~{program_ref}"
+        return record
+
+    for number, (full_name, email) in enumerate(CONTRACTORS):
+        course = rng.choice(catalog)
+        completed_at = _moment(_day_between(program.starts_on, last_day, rng, late_bias=0.6), rng)
+        enrolled_at = completed_at - dt.timedelta(days=rng.randint(7, 40))
+        base = copy(
+            rng.choice(mine),
+            externalId=email,  # Coursera's default external id is the e-mail
+            email=email,
+            fullName=full_name,
+            contentId=course.provider_course_id,
+            contentName=course.title,
+            contentSlug=_slug(course),
+            partnerNames=[course.partner],
+            collectionId=None,
+            collectionName=None,
+            enrolledAt=_epoch_ms(enrolled_at),
+            completedAt=_epoch_ms(completed_at),
+            lastActivityAt=_epoch_ms(completed_at),
+        )
+        extras.append(base)
+        if number == 0:
+            other = next(c for c in catalog if c.provider_course_id != course.provider_course_id)
+            extras.append(
+                copy(
+                    base,
+                    contentId=other.provider_course_id,
+                    contentName=other.title,
+                    contentSlug=_slug(other),
+                    partnerNames=[other.partner],
+                    isCompleted=False,
+                    completedAt=None,
+                    overallProgress=40,
+                    grade=None,
+                )
+            )
+    for what in MALFORMED:
+        base = rng.choice(mine)
+        if what == "completedAt":
+            extras.append(copy(base, completedAt="2026-13-45T25:00"))
+        elif what == "contentId":
+            broken = copy(base)
+            broken.pop("contentId")
+            extras.append(broken)
+        elif what == "contentType":
+            extras.append(copy(base, contentType="Hologram"))
+        else:
+            extras.append(copy(base, externalId="", email="", fullName=""))
+    content_id, title, slug, partner = SPECIALIZATION
+    for base in rng.sample(mine, DEMO_SKIPPED):
+        extras.append(
+            copy(
+                base,
+                contentId=coursera_id(content_id),
+                contentType="Specialization",
+                contentName=title,
+                contentSlug=slug,
+                partnerNames=[partner],
+                collectionId=None,
+                collectionName=None,
+            )
+        )
+    return extras
+
+
+def demo_programs_served(*, connection: ProviderConnection) -> list[LearningProgram]:
+    """The demo's programs the connection reads, oldest first."""
+    refs = set(connection.provider_program_ids or [])
+    return [p for p in LearningProgram.objects.order_by("starts_on", "pk") if _program_ref(p) in refs]
+
+
+def demo_sandbox_records(*, seed: int, programs: list[LearningProgram], as_of: dt.date) -> list[dict[str, Any]]:
+    """Everything the sandbox serves for the demo: `demo_seeded_records` (the roster's
+    history, which becomes the demo's enrollments) followed by `demo_sandbox_extras` in
+    the last (current) program."""
+    seeded = demo_seeded_records(seed=seed, programs=programs, as_of=as_of)
+    if not programs:
+        return seeded
+    return seeded + demo_sandbox_extras(seed=seed, program=programs[-1], seeded=seeded, as_of=as_of)
+
+
+def demo_sandbox_data(*, org_id: str, seed: int, as_of: dt.date | None = None) -> SandboxData | None:
+    """The sandbox's data for the demo when the demo is loaded and `org_id` is its
+    connection's org id (DEMO_ORG_ID), else None. Programs are the connection's, records
+    are `demo_sandbox_records` for `seed` (use the seed seed_demo used) on `as_of`
+    (default: today in the company time zone)."""
+    connection = ProviderConnection.objects.filter(name=DEMO_CONNECTION_NAME, provider_org_id=org_id).first()
+    if connection is None:
+        return None
+    programs = demo_programs_served(connection=connection)
+    records = demo_sandbox_records(seed=seed, programs=programs, as_of=as_of or timezone.localdate())
+    return SandboxData(
+        org_id=org_id,
+        programs=[{"id": _program_ref(p), "name": p.name, "slug": _program_ref(p).lower()} for p in programs],
+        elements=records,
+    )
+
+
+def demo_sandbox_urls(*, port: int) -> tuple[str, str]:
+    """(base URL, token URL) of the local sandbox on `port`."""
+    address = f"http://127.0.0.1:{port}"
+    return address + API_PREFIX, address + TOKEN_PATH
+
+
+def demo_connection_point(*, port: int) -> bool:
+    """Point the demo's connection at the sandbox on `port`; True when it moved."""
+    base_url, token_url = demo_sandbox_urls(port=port)
+    moved = (
+        ProviderConnection.objects.filter(name=DEMO_CONNECTION_NAME)
+        .exclude(base_url=base_url, token_url=token_url)
+        .update(base_url=base_url, token_url=token_url)
+    )
+    return moved > 0
+
+
+def demo_seed(
+    *, seed: int = DEFAULT_SEED, employees: int = DEFAULT_EMPLOYEES, sandbox_port: int = DEFAULT_SANDBOX_PORT
+) -> DemoResult:
     """Fill an empty database with the Acme demo, deterministically for `seed`.
 
+    No enrollments are written: the "Coursera (demo)" connection points at the local
+    Coursera sandbox on `sandbox_port` (demo client id and secret, org DEMO_ORG_ID, last
+    year's and this year's program), and a sync of it writes the completion history the
+    sandbox serves (`demo_sandbox_records`). Learner stories are drawn from that history.
+
     Idempotent: when the demo is already loaded (its "Coursera (demo)" connection exists)
-    nothing changes. A database that holds other people is refused
-    (DemoDataExistsError), so demo data never mixes with a real roster. All in one
-    transaction: a failure leaves nothing behind.
+    nothing changes except, when `sandbox_port` differs, the connection's URLs. A
+    database that holds other people is refused (DemoDataExistsError), so demo data
+    never mixes with a real roster. All in one transaction: a failure leaves nothing behind.
     """
     result = DemoResult(seed=seed, logins=demo_logins())
     today = timezone.localdate()
     with transaction.atomic():
         if demo_is_loaded():
             result.already_loaded = True
+            result.connection_moved = demo_connection_point(port=sandbox_port)
             return result
         if Employee.objects.exists():
             raise DemoDataExistsError(
@@ -1099,15 +1263,18 @@ def demo_seed(*, seed: int = DEFAULT_SEED, employees: int = DEFAULT_EMPLOYEES) -
         collections = demo_collections_create(
             program=program, orgs=orgs, sponsors=sponsors, courses=courses, rng=_rng(seed, "collections")
         )
-        connection = ProviderConnection.objects.create(
+        base_url, token_url = demo_sandbox_urls(port=sandbox_port)
+        ProviderConnection.objects.create(
             name=DEMO_CONNECTION_NAME,
             kind=Provider.COURSERA,
-            provider_org_id="acme-demo",
+            base_url=base_url,
+            token_url=token_url,
+            provider_org_id=DEMO_ORG_ID,
             provider_program_ids=[_program_ref(last_program), _program_ref(program)],
-            last_synced_at=timezone.now(),
+            client_id=DEMO_CLIENT_ID,
+            client_secret=DEMO_CLIENT_SECRET,
         )
         records = demo_seeded_records(seed=seed, programs=[last_program, program], as_of=today)
-        result.enrollments = enrollments_from_demo_records(connection=connection, records=records)
         demo_study_groups_create(
             program=program,
             orgs=orgs,
@@ -1123,11 +1290,13 @@ def demo_seed(*, seed: int = DEFAULT_SEED, employees: int = DEFAULT_EMPLOYEES) -
             sponsors=sponsors,
             champions=champions,
             ld_admin=ld_admin,
+            records=records,
             rng=_rng(seed, "stories"),
         )
     result.employees = len(people)
     result.organizations = len(orgs)
     result.courses = len(courses)
     result.collections = len(collections)
+    result.records = len(records)
     result.completions = sum(1 for r in records if r["isCompleted"])
     return result

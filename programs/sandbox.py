@@ -192,10 +192,19 @@ def sandbox_data_from_database(
     the demo generator (programs/demo.py `demo_activity_records`: org-by-org rates,
     curated courses, sponsors). Otherwise `demo_elements` invents activity for employees
     not departed, on the program's curated courses plus a fixed demo catalog; without a
-    program the window is the last 180 days. Every element gets `program_id`."""
+    program the window is the last 180 days. Every element gets `program_id`.
+
+    When `org_id` is the loaded Acme demo's (seed_demo: "acme-demo"), the sandbox serves
+    the demo exactly instead (programs/demo.py `demo_sandbox_data`: both demo programs,
+    the roster's designed history for `seed`, plus contractors and malformed records),
+    so a sync reproduces the numbers the demo was designed to show."""
     from learnhub.roles import current_program
+    from programs.demo import demo_sandbox_data
     from programs.models import Course, Employee, Provider
 
+    demo = demo_sandbox_data(org_id=org_id, seed=seed, as_of=today)
+    if demo is not None:
+        return demo
     today = today or dt.datetime.now(dt.UTC).date()
     program = current_program()
     if program is not None and Course.objects.filter(provider=Provider.COURSERA).exists():

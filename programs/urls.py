@@ -6,7 +6,6 @@ app_name = "programs"
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("collections/", views.collections, name="collections"),
     path("collections/import/", views.collections_import_upload, name="collections_import"),
     path("roster/", views.roster, name="roster"),
     path("roster/import/", views.roster_import_upload, name="roster_import"),

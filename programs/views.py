@@ -10,7 +10,6 @@ from programs.collections_import import collections_import
 from programs.forms import CollectionsImportForm, RosterFilterForm, RosterImportForm
 from programs.models import Employee
 from programs.roster import RosterFileError, roster_employees, roster_import
-from programs.selectors import collections_visible
 
 
 @login_required
@@ -36,14 +35,6 @@ def collections_import_upload(request: HttpRequest) -> HttpResponse:
         program = current_program()
         form = CollectionsImportForm(initial={"program": program.pk if program else None})
     return render(request, "programs/collections_import.html", {"form": form, "result": result})
-
-
-@login_required
-def collections(request: HttpRequest) -> HttpResponse:
-    """The current program's collections this person can browse, courses in order."""
-    program = current_program()
-    visible = collections_visible(program=program, user=request.user) if program else None
-    return render(request, "programs/collections_list.html", {"program": program, "collections": visible})
 
 
 ROSTER_PAGE_SIZE = 50

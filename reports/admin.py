@@ -46,7 +46,7 @@ class _WriteOnlyUrlForm(forms.ModelForm):
         self.initial[self.url_field] = ""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not data.get(self.url_field) and self.instance.pk:
             data[self.url_field] = (
                 type(self.instance).objects.values_list(self.url_field, flat=True).get(pk=self.instance.pk)

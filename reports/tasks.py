@@ -3,6 +3,8 @@ snapshot rows)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import requests
 from celery import Task, shared_task
 from django.conf import settings
@@ -30,12 +32,14 @@ def snapshot_active_programs(program_ids: list[int] | None = None) -> int:
 
 
 @shared_task(name="reports.tasks.communications_tick")
-def communications_tick(program_ids: list[int] | None = None) -> list[str]:
+def communications_tick(program_ids: list[int] | None = None, now: str | None = None) -> list[str]:
     """Hourly (beat): send the digests, nudges, escalations, leaderboard updates and
-    milestone announcements that are due now. Idempotent: each message's unique key
-    decides who sends it, so a second run (or two at once) sends nothing twice."""
+    milestone announcements that are due now (or at `now`, an aware ISO 8601 time, for
+    ops and tests). Idempotent: each message's unique key decides who sends it, so a
+    second run (or two at once) sends nothing twice."""
     programs = None if program_ids is None else list(LearningProgram.objects.filter(pk__in=program_ids))
-    return messaging.communications_tick(programs=programs).lines()
+    at = dt.datetime.fromisoformat(now) if now else None
+    return messaging.communications_tick(programs=programs, now=at).lines()
 
 
 @shared_task(

@@ -95,8 +95,7 @@ def test_a_digest_has_the_numbers_of_the_progress_engine_for_that_org_and_week(p
     assert (digest.rank, digest.ranked_of) == (1, 2)  # Engineering 2/7 ahead of Sales 0/1
     assert [(s.group, s.topic) for s in digest.sessions] == [("SQL circle", "Joins")]
     assert sorted(p.email for p in digest.people_not_met) == sorted(
-        [personas.sponsor.email, personas.champion.email, personas.employee.email]
-        + [e.email for e in engineers[2:]]
+        [personas.sponsor.email, personas.champion.email, personas.employee.email] + [e.email for e in engineers[2:]]
     )
 
 
@@ -394,7 +393,9 @@ def test_others_are_refused_the_message_pages_and_change_nothing(personas, who):
 
     assert client.get(reverse("reports:messages")).status_code == 403
     assert client.get(url).status_code == 403
-    response = client.post(url, {"form": "settings", "nudge_interval_days": 1, "company_webhook_url": "https://x.example/h"})
+    response = client.post(
+        url, {"form": "settings", "nudge_interval_days": 1, "company_webhook_url": "https://x.example/h"}
+    )
     assert response.status_code == 403
     assert 'href="/reports/messages/"' not in client.get("/").content.decode()
 
@@ -404,7 +405,15 @@ def test_others_are_refused_the_message_pages_and_change_nothing(personas, who):
 
 def test_anonymous_visitors_are_sent_to_sign_in_and_change_nothing(personas):
     url = reverse("reports:message_settings", args=[personas.program.pk])
-    response = personas.client_for(None).post(url, {"form": "webhook", "organization": personas.sales.pk, "kind": "slack", "url": "https://hooks.slack.com/services/T/B/secret"})
+    response = personas.client_for(None).post(
+        url,
+        {
+            "form": "webhook",
+            "organization": personas.sales.pk,
+            "kind": "slack",
+            "url": "https://hooks.slack.com/services/T/B/secret",
+        },
+    )
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert personas.client_for(None).get(reverse("reports:messages")).status_code == 302
     assert OrgWebhook.objects.count() == 0 and MessageSettings.objects.count() == 0
@@ -440,7 +449,12 @@ def test_the_admin_edits_settings_and_webhook_urls_are_never_shown_back(personas
     response = client.post(url, _settings_post(company_webhook_url=secret_url))
     assert response.status_code == 302
     row = MessageSettings.objects.get(program=personas.program)
-    assert (row.nudge_interval_days, row.digest_weekday, row.digest_hour, row.company_webhook_url) == (10, 4, 8, secret_url)
+    assert (row.nudge_interval_days, row.digest_weekday, row.digest_hour, row.company_webhook_url) == (
+        10,
+        4,
+        8,
+        secret_url,
+    )
 
     # Left empty: the stored URL is kept. The page shows a mask only.
     client.post(url, _settings_post(nudge_interval_days="21"))
@@ -449,7 +463,15 @@ def test_the_admin_edits_settings_and_webhook_urls_are_never_shown_back(personas
     page = client.get(url).content.decode()
     assert "SECRET123" not in page and "https://example.webhook.office.com/…/****" in page
 
-    client.post(url, {"form": "webhook", "organization": personas.sales.pk, "kind": "slack", "url": "https://hooks.slack.com/services/T0/B0/TOPSECRET"})
+    client.post(
+        url,
+        {
+            "form": "webhook",
+            "organization": personas.sales.pk,
+            "kind": "slack",
+            "url": "https://hooks.slack.com/services/T0/B0/TOPSECRET",
+        },
+    )
     client.post(url, {"form": "webhook", "organization": personas.sales.pk, "kind": "teams", "url": ""})
     hook = OrgWebhook.objects.get()
     assert (hook.kind, hook.url) == ("teams", "https://hooks.slack.com/services/T0/B0/TOPSECRET")

@@ -49,7 +49,9 @@ def test_the_link_in_a_nudge_asks_first_then_unsubscribes_at_once_without_sign_i
     assert list(Unsubscribe.objects.values_list("employee__email", "kind")) == [("bob@acme.example", "nudge")]
     # Honoured at once: the next nudge (next interval) skips Bob.
     mailoutbox.clear()
-    later = nudge_employees(program=personas.program, employees=[personas.employee], now=NUDGE_TIME + dt.timedelta(days=30))
+    later = nudge_employees(
+        program=personas.program, employees=[personas.employee], now=NUDGE_TIME + dt.timedelta(days=30)
+    )
     assert (later.sent, later.unsubscribed, mailoutbox) == ([], [personas.employee.pk], [])
 
 
@@ -96,7 +98,7 @@ def test_a_bad_signature_is_refused_and_changes_nothing(personas, client, token)
 
 def test_a_tampered_token_for_someone_else_is_refused(personas, client):
     good = unsubscribe_token(employee=personas.employee, kind="nudge")
-    payload, signature = good.rsplit(":", 1)
+    _payload, signature = good.rsplit(":", 1)
     forged = signing.dumps({"e": personas.outsider.pk, "k": "nudge"}, salt=UNSUBSCRIBE_SALT).rsplit(":", 1)[0]
 
     response = client.post(reverse("reports:unsubscribe", args=[f"{forged}:{signature}"]))

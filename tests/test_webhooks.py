@@ -4,57 +4,17 @@ receiver in the Slack or Teams format; failures are recorded and never block the
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from reports.messaging import digests_send, milestone_announcements, settings_for, webhook_post
 from reports.models import OrgWebhook, SentMessage
-from tests.factories import EnrollmentFactory, CourseFactory
+from tests.factories import CourseFactory, EnrollmentFactory
 
 pytestmark = pytest.mark.django_db
+pytest_plugins = ["tests.webhook_receiver"]
 
 MONDAY = dt.datetime(2026, 11, 30, 9, 30, tzinfo=dt.UTC)
-
-
-@dataclass
-class Receiver:
-    """A local incoming-webhook endpoint: records each POST (path, JSON body) and answers
-    with the next status of `statuses` (the last one repeats)."""
-
-    url: str
-    statuses: list[int]
-    posts: list[tuple[str, dict]] = field(default_factory=list)
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="", statuses=[200])
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.posts.append((self.path, json.loads(body)))
-            status = state.statuses.pop(0) if len(state.statuses) > 1 else state.statuses[0]
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain")
-            self.end_headers()
-            self.wfile.write(b"ok" if status < 400 else b"no")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture(autouse=True)
@@ -94,16 +54,21 @@ def test_the_digest_summary_reaches_the_org_slack_and_company_teams_webhooks(
     assert teams["text"] == "0 of 5 people met the goal (0%, target 90%).<br>Behind pace: 5 more people needed."
     rows = SentMessage.objects.filter(channel="webhook").order_by("recipient_key")
     assert [(r.status, r.attempts, r.recipient) for r in rows] == [
-        ("sent", 1, f"Company http://127.0.0.1/…/****"),
-        ("sent", 1, f"Slack http://127.0.0.1/…/****"),
+        ("sent", 1, "Company http://127.0.0.1/…/****"),
+        ("sent", 1, "Slack http://127.0.0.1/…/****"),
     ]
     assert "s3cret" not in "".join(rows.values_list("recipient", flat=True))
 
 
 def test_a_milestone_is_posted_once_to_the_org_webhook(personas, receiver, django_capture_on_commit_callbacks):
-    OrgWebhook.objects.create(program=personas.program, organization=personas.sales, url=f"{receiver.url}/sales", kind="slack")
+    OrgWebhook.objects.create(
+        program=personas.program, organization=personas.sales, url=f"{receiver.url}/sales", kind="slack"
+    )
     EnrollmentFactory(
-        employee=personas.outsider, course=CourseFactory(), is_completed=True, completed_at=MONDAY - dt.timedelta(days=3)
+        employee=personas.outsider,
+        course=CourseFactory(),
+        is_completed=True,
+        completed_at=MONDAY - dt.timedelta(days=3),
     )
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -115,7 +80,9 @@ def test_a_milestone_is_posted_once_to_the_org_webhook(personas, receiver, djang
     assert receiver.posts[0][1]["text"].startswith("Sales reached the Learning Program 2026 target: 100%\n")
 
 
-def test_a_failing_receiver_is_recorded_and_the_mail_still_goes(personas, receiver, mailoutbox, django_capture_on_commit_callbacks):
+def test_a_failing_receiver_is_recorded_and_the_mail_still_goes(
+    personas, receiver, mailoutbox, django_capture_on_commit_callbacks
+):
     receiver.statuses = [500]
     OrgWebhook.objects.create(program=personas.program, organization=personas.engineering, url=f"{receiver.url}/down")
 
