@@ -15,6 +15,10 @@ CHROMIUM ?= /usr/bin/chromium
 # `make run`: the embedded default, SQLite in the project and tasks run in process (no Redis).
 RUN_DATABASE_URL ?= sqlite:///$(CURDIR)/db.sqlite3
 RUN_ADDR ?= 127.0.0.1:8000
+# The demo's Coursera connection reads a local Coursera sandbox on this port, over HTTP.
+SANDBOX_PORT ?= 8765
+DEMO_SEED ?= 42
+SANDBOX_LOG ?= $${TMPDIR:-/tmp}/learnhub-sandbox-$(SANDBOX_PORT).log
 
 # Checks that only need settings, not a database, use an in-memory SQLite database.
 NO_DB := DATABASE_URL=sqlite://:memory: REDIS_URL=
@@ -44,15 +48,32 @@ $(STAMP): requirements.txt requirements-dev.txt | $(PY)
 
 install: $(STAMP)
 
+# The demo's completions arrive like real ones: seed_demo writes the roster and a Coursera
+# connection, the sandbox serves the provider's records over HTTP, sync_provider runs the
+# real pipeline. The sandbox keeps running with the server ("Sync now" works) and stops
+# with it (trap).
 run: $(STAMP)
 	@export DEBUG=true DATABASE_URL='$(RUN_DATABASE_URL)' REDIS_URL= CELERY_BROKER_URL=; \
 	$(PY) manage.py migrate --noinput; \
-	$(PY) manage.py seed_demo; \
+	seeded="$$($(PY) manage.py seed_demo --seed $(DEMO_SEED) --sandbox-port $(SANDBOX_PORT))"; \
+	echo "$$seeded"; \
+	$(PY) manage.py run_sandbox_provider --port $(SANDBOX_PORT) --org-id acme-demo --seed $(DEMO_SEED) \
+		--timestamps as-is --quiet >"$(SANDBOX_LOG)" 2>&1 & sandbox=$$!; \
+	trap 'kill $$sandbox 2>/dev/null || true' EXIT INT TERM; \
+	for _ in $$(seq 60); do \
+		kill -0 $$sandbox 2>/dev/null || { cat "$(SANDBOX_LOG)" >&2; echo "The Coursera sandbox did not start (port $(SANDBOX_PORT) in use? set SANDBOX_PORT=...)" >&2; exit 1; }; \
+		$(PY) -c 'import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=1)' \
+			http://127.0.0.1:$(SANDBOX_PORT)/api/businesses.v1/acme-demo/programs 2>&1 | grep -q 401 && break; \
+		sleep 0.5; \
+	done; \
+	$(PY) manage.py sync_provider "Coursera (demo)"; \
+	$(PY) manage.py backfill_snapshots; \
 	echo; \
-	echo "LearnHub is starting at http://$(RUN_ADDR)/"; \
-	echo "Sign in at http://$(RUN_ADDR)/accounts/login/ with one of the demo logins printed above."; \
+	echo "$$seeded" | grep -A8 '^Demo logins' | grep -v '^Open '; \
+	echo "Demo Coursera sandbox: http://127.0.0.1:$(SANDBOX_PORT)/api/ (log: $(SANDBOX_LOG)); \"Sync now\" on /providers/ reads it."; \
+	echo "LearnHub is starting at http://$(RUN_ADDR)/ (sign in at http://$(RUN_ADDR)/accounts/login/)"; \
 	echo; \
-	exec $(PY) manage.py runserver $(RUN_ADDR)
+	$(PY) manage.py runserver $(RUN_ADDR)
 
 # Browser tests drive Debian's chromium. Install it when missing and we are root; under
 # CI=true a missing browser is an error; elsewhere the browser tests skip with a reason.

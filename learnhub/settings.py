@@ -4,6 +4,7 @@ Every variable is listed in README.md ("Configuration"). Nothing secret has a de
 that production could run with: SECRET_KEY is required whenever DEBUG is off.
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -240,6 +241,11 @@ LOGGING = {
 # The REST API (learnhub/api): session (CSRF enforced) or `Authorization: Bearer <token>`.
 # API_TOKEN_THROTTLE_RATE limits each token (DRF rate syntax: 1000/hour, 50/minute, ...).
 API_TOKEN_THROTTLE_RATE = env.str("API_TOKEN_THROTTLE_RATE", default="1000/hour")
+if not re.fullmatch(r"[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)", API_TOKEN_THROTTLE_RATE):
+    raise ImproperlyConfigured(
+        f"API_TOKEN_THROTTLE_RATE must look like 1000/hour (a count / second, minute, hour or day), "
+        f"not {API_TOKEN_THROTTLE_RATE!r}."
+    )
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "learnhub.api.authentication.BearerTokenAuthentication",

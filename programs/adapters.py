@@ -40,6 +40,7 @@ from allauth.account.internal.flows.signup import prevent_enumeration
 from allauth.account.internal.stagekit import clear_login
 from allauth.account.models import EmailAddress
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.core.internal.datakit import parse_bool_safely
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.internal.flows.email_authentication import wipe_password
 from allauth.socialaccount.models import SocialLogin
@@ -211,13 +212,18 @@ def employee_sso_link(*, request: HttpRequest, sociallogin: SocialLogin, employe
 
 
 def sso_claimed_email(*, sociallogin: SocialLogin) -> tuple[str, bool]:
-    """The e-mail address the identity provider gave (its primary one) and whether it
-    says the address is verified. No address: ("", False)."""
-    addresses = sociallogin.email_addresses
-    address = next((a for a in addresses if a.primary), addresses[0] if addresses else None)
-    if address is None:
+    """The e-mail address the identity provider gave and whether its `email_verified`
+    claim says the address is verified, read from the claims themselves (the userinfo
+    response, else the ID token), not from allauth's list of addresses, which leaves out
+    any address our sign-up rules reject. No address: ("", False)."""
+    data = sociallogin.account.extra_data or {}
+    claims = data.get("userinfo") or data.get("id_token") or data
+    if not claims.get("email") and isinstance(data.get("id_token"), dict):
+        claims = data["id_token"]
+    email = claims.get("email")
+    if not isinstance(email, str) or not email.strip():
         return "", False
-    return address.email, bool(address.verified)
+    return email.strip(), parse_bool_safely(claims.get("email_verified"))
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

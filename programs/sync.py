@@ -38,7 +38,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -211,6 +211,39 @@ def record_better(current: ProviderRecord, other: ProviderRecord) -> ProviderRec
     mine = (current.last_activity_at or epoch, current.progress or Decimal(0))
     theirs = (other.last_activity_at or epoch, other.progress or Decimal(0))
     return current if mine > theirs else other
+
+
+class KeptRecord(NamedTuple):
+    """What a run remembers, per (learner, course) key, of the record it kept: only what
+    `record_better` compares, as plain numbers (a few dozen bytes instead of the whole
+    record and its raw JSON), so a run's memory grows by little more than its keys."""
+
+    is_completed: bool
+    completed_at: float | None  # POSIX seconds; exact to the microsecond at today's dates
+    last_activity_at: float
+    progress: float
+
+
+def record_kept(record: ProviderRecord) -> KeptRecord:
+    """The KeptRecord of a normalized, valid record."""
+    return KeptRecord(
+        is_completed=record.is_completed,
+        completed_at=record.completed_at.timestamp() if record.completed_at else None,
+        last_activity_at=record.last_activity_at.timestamp() if record.last_activity_at else float("-inf"),
+        progress=float(record.progress or 0),
+    )
+
+
+def record_replaces(kept: KeptRecord, record: ProviderRecord) -> bool:
+    """True when `record_better(previous, record)` would keep `record`, decided from what
+    was kept of `previous` (same rule: completed first, then the earliest completion,
+    then the latest activity and the most progress, ties to the later record)."""
+    new = record_kept(record)
+    if kept.is_completed != new.is_completed:
+        return new.is_completed
+    if kept.is_completed and kept.completed_at is not None and new.completed_at is not None:
+        return new.completed_at < kept.completed_at
+    return not (kept.last_activity_at, kept.progress) > (new.last_activity_at, new.progress)
 
 
 # --- Serializing a record for UnmatchedRecord.record (replayed on re-match) ---------------
@@ -496,13 +529,14 @@ def _page_process(
     connection: ProviderConnection,
     run: SyncRun,
     page: list[ProviderRecord],
-    seen: dict[tuple[str, str], ProviderRecord],
+    seen: dict[tuple[str, str], KeptRecord],
 ) -> None:
     """Validate, merge, match and write one page; add its counts to `run` (unsaved).
 
-    `seen` holds the run's kept record per (learner key, course id) across pages. A
-    duplicate counts as `merged` only; when it wins (`record_better`) the row written
-    for the first one is rewritten, without counting it a second time."""
+    `seen` holds what the run kept per (learner key, course id) across pages (a compact
+    KeptRecord, not the record: memory stays small as the data grows). A duplicate counts
+    as `merged` only; when it wins (`record_better`, via `record_replaces`) the row
+    written for the first one is rewritten, without counting it a second time."""
     run.fetched += len(page)
     invalid: list[InvalidRecord] = []
     fresh: dict[tuple[str, str], ProviderRecord] = {}  # first seen on this page: counted by the write
@@ -522,10 +556,9 @@ def _page_process(
         previous = seen.get(key)
         if previous is not None:
             run.merged += 1
-            record = record_better(previous, record)
-            if record is previous:
+            if not record_replaces(previous, record):
                 continue
-        seen[key] = record
+        seen[key] = record_kept(record)
         if key in fresh or previous is None:
             fresh[key] = record
         else:
@@ -575,7 +608,7 @@ def sync_run(*, connection: ProviderConnection, adapter: Adapter, source: str = 
         error="The sync was interrupted (the worker stopped) before it finished; this run completes it.",
     )
     run = SyncRun.objects.create(connection=connection, source=source, full=full, status=SyncStatus.RUNNING)
-    seen: dict[tuple[str, str], ProviderRecord] = {}
+    seen: dict[tuple[str, str], KeptRecord] = {}
     pages = 0
     stats: AdapterStats = getattr(adapter, "stats", AdapterStats())
     try:

@@ -40,7 +40,7 @@ class _WriteOnlyUrlForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields[self.url_field]
-        field.required = not (self.instance and self.instance.pk)
+        field.required = field.required and not self.instance.pk
         field.widget = forms.URLInput(attrs={"autocomplete": "off", "size": 60})
         field.help_text = "Write-only: never shown. Leave empty to keep the stored URL."
         self.initial[self.url_field] = ""

@@ -522,6 +522,10 @@ def _appointments(model: type[LearningChampion] | type[ExecutiveSponsor], progra
     )
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def _percent(rate: float | None) -> str:
     return "\N{EN DASH}" if rate is None else f"{round(rate * 100)}%"
 
@@ -768,8 +772,8 @@ def escalations(*, program: LearningProgram, now: dt.datetime | None = None) -> 
                 kind=MessageKind.ESCALATION_CHAMPION,
                 employee=appointment.employee,
                 period=f"p{program.pk}/{week}/org:{org.pk}",
-                subject=f"{len(people)} people in {org.name} still not done after "
-                f"{message_settings.escalate_after_nudges} reminders",
+                subject=f"{_count(len(people), 'person', 'people')} in {org.name} still not done after "
+                f"{_count(message_settings.escalate_after_nudges, 'reminder', 'reminders')}",
                 template="escalation_champion",
                 context={
                     "program": program,

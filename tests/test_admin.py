@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from champions.models import Attendance, LearnerStory, PracticeNote, ProgressUpdate, StudyGroupMembership
+from learnhub.api.services import api_token_create
 from programs.models import Employee, Organization, ProviderConnection, SyncRun
 from reports.models import ProgressSnapshot
 from tests.factories import (
@@ -53,6 +54,7 @@ ALL_OUR_MODELS = {
     "champions.learnerstory",
     "champions.practicenote",
     "reports.progresssnapshot",
+    "programs.apitoken",
 }
 SECRET = "zq-very-secret-value-8842"
 
@@ -106,6 +108,7 @@ def some_of_everything(personas):
         program=program, organization=engineering, day=dt.date(2026, 3, 1), eligible=4, met=1, completions=1,
         curated_completions=1, rate=0.25,
     )  # fmt: skip
+    api_token_create(created_by=personas.admin, name="BI", scope="read")
     return personas
 
 

@@ -344,6 +344,20 @@ def test_snapshot_curated_le_all():
     assert snapshot(program=program, completions=2, curated_completions=2).pk
 
 
+def test_apitoken_constraints():
+    from programs.models import ApiToken
+
+    admin = EmployeeFactory()
+
+    def token(**fields):
+        values = {"name": "BI", "scope": "read", "prefix": "p1", "secret_hash": "h", "created_by": admin, **fields}
+        return ApiToken.objects.create(**values)
+
+    refused("apitoken_name_not_empty", lambda: token(name=""))
+    refused("apitoken_scope_valid", lambda: token(scope="admin"))
+    assert token().pk
+
+
 def test_every_named_constraint_has_a_test():
     """A constraint added to these apps without a `refused(...)` test here fails this test."""
     source = Path(__file__).read_text(encoding="utf-8")

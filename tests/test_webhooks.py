@@ -115,3 +115,29 @@ def test_a_5xx_before_the_last_attempt_raises_for_the_retry_and_a_4xx_fails_at_o
     webhook_post(message_id=message.pk, final=False)
     message.refresh_from_db()
     assert (message.status, message.attempts, message.error) == ("failed", 2, "HTTP 404 from the webhook: no")
+
+
+def test_the_django_admin_never_shows_a_webhook_url_and_keeps_it_when_left_empty(personas):
+    hook = OrgWebhook.objects.create(
+        program=personas.program, organization=personas.sales, url="https://hooks.slack.com/services/T/B/ADMINSECRET"
+    )
+    client = personas.client_for(personas.admin)
+    url = f"/admin/reports/orgwebhook/{hook.pk}/change/"
+
+    page = client.get(url)
+    assert page.status_code == 200 and "ADMINSECRET" not in page.content.decode()
+
+    response = client.post(
+        url,
+        {
+            "program": personas.program.pk,
+            "organization": personas.sales.pk,
+            "kind": "teams",
+            "url": "",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    hook.refresh_from_db()
+    assert (hook.kind, hook.url) == ("teams", "https://hooks.slack.com/services/T/B/ADMINSECRET")
+    assert client.get("/admin/reports/sentmessage/").status_code == 200

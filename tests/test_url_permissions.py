@@ -1,0 +1,712 @@
+"""The permission walk (issue 5): every URL of the app, with every persona, is either
+allowed or refused exactly as EXPECTATIONS says, and a refused request changes nothing.
+
+How it works:
+- `test_every_url_of_the_app_is_in_the_table` walks the project's URL resolver and fails
+  when a URL exists that the table does not name (a new page cannot skip the walk) or the
+  table names a URL that no longer exists. Only the Django admin (tests/test_admin.py),
+  allauth's account pages (tests/test_auth.py), the API (its own tests) and static files
+  are left out.
+- `test_permission_walk` runs each case of the table with each persona (anonymous, an
+  employee of Acme/Engineering, an employee of Acme/Sales, the champion and the sponsor
+  of Acme/Engineering, an L&D admin) against one object of each kind in Engineering and
+  in Sales, and checks the status. Every GET, and every refused request (sign-in
+  redirect, 400, 403, 404, 405, or a form that refused the input), must leave every
+  LearnHub row (apps programs, champions, reports) exactly as it was.
+
+Outcomes: an int is the exact status code; LOGIN is a redirect to the sign-in page;
+DONE is a redirect anywhere else (a write that succeeded, or a page that forwards).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.apps import apps
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.shortcuts import resolve_url
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from champions.models import (
+    ExecutiveSponsor,
+    LearnerStory,
+    LearningChampion,
+    ProgressUpdate,
+    StudyGroup,
+    StudyGroupMembership,
+    StudySession,
+)
+from programs.models import Collection, CollectionItem, Course, Employee, ProviderConnection, SyncRun
+from reports.messaging import settings_for, unsubscribe_token
+from tests.conftest import Personas
+from tests.factories import (
+    ChampionFactory,
+    CollectionFactory,
+    CollectionItemFactory,
+    ConnectionFactory,
+    CourseFactory,
+    EmployeeFactory,
+    SponsorFactory,
+    StudyGroupFactory,
+    StudySessionFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+# --- Personas and outcomes ------------------------------------------------------------------
+
+ANONYMOUS, EMPLOYEE, OUTSIDER, CHAMPION, SPONSOR, ADMIN = (
+    "anonymous",
+    "employee",
+    "outsider",
+    "champion",
+    "sponsor",
+    "admin",
+)
+PERSONAS = (ANONYMOUS, EMPLOYEE, OUTSIDER, CHAMPION, SPONSOR, ADMIN)
+SIGNED_IN = PERSONAS[1:]
+
+LOGIN = "redirect to sign-in"
+DONE = "redirect (done)"
+Outcome = int | str
+
+# URL prefixes the walk leaves to other tests (see the module docstring).
+SKIPPED_PREFIXES = ("admin/", "accounts/", "api/", "static/", "media/")
+
+
+def outcomes(default: Outcome, *, anonymous: Outcome = LOGIN, **overrides: Outcome) -> dict[str, Outcome]:
+    """Outcome per persona: `default` for every signed-in persona unless overridden."""
+    unknown = set(overrides) - set(SIGNED_IN)
+    assert not unknown, f"unknown personas {unknown}"
+    table: dict[str, Outcome] = {ANONYMOUS: anonymous}
+    for persona in SIGNED_IN:
+        table[persona] = overrides.get(persona, default)
+    return table
+
+
+def admin_only(allowed: Outcome) -> dict[str, Outcome]:
+    return outcomes(403, admin=allowed)
+
+
+# --- The world: one object of each kind in Acme/Engineering (A) and Acme/Sales (B) ----------
+
+
+@dataclass
+class World:
+    p: Personas
+    course_a: Course
+    course_b: Course
+    collection_a: Collection
+    collection_b: Collection
+    item_a: CollectionItem
+    group_a: StudyGroup
+    group_b: StudyGroup
+    session_a: StudySession
+    session_b: StudySession
+    story_a: LearnerStory
+    story_b: LearnerStory
+    update_a: ProgressUpdate
+    update_b: ProgressUpdate
+    connection: ProviderConnection
+    run: SyncRun
+    sponsorship_a: ExecutiveSponsor
+    sponsorship_b: ExecutiveSponsor
+    proposal_b: LearningChampion
+    sales_champion: Employee
+    unsubscribe_token: str = field(default="")
+
+
+@pytest.fixture
+def world(personas: Personas) -> World:
+    p = personas
+    sales_champion = EmployeeFactory(email="dana@acme.example", full_name="Dana Deals", organization=p.sales)
+    sales_sponsor = EmployeeFactory(email="vic@acme.example", full_name="Vic Sales", organization=p.sales)
+    ChampionFactory(program=p.program, organization=p.sales, employee=sales_champion)
+    sponsorship_b = SponsorFactory(program=p.program, organization=p.sales, employee=sales_sponsor)
+    proposal_b = ChampionFactory(program=p.program, organization=p.sales, employee=p.outsider, is_confirmed=False)
+    course_a = CourseFactory(provider_course_id="ML101", title="Machine Learning")
+    course_b = CourseFactory(provider_course_id="NEG1", title="Negotiation")
+    collection_a = CollectionFactory(program=p.program, organization=p.engineering, name="Engineering essentials")
+    collection_b = CollectionFactory(program=p.program, organization=p.sales, name="Sales craft")
+    item_a = CollectionItemFactory(collection=collection_a, course=course_a, position=1)
+    CollectionItemFactory(collection=collection_a, course=course_b, position=2)
+    CollectionItemFactory(collection=collection_b, course=course_b, position=1)
+    group_a = StudyGroupFactory(
+        program=p.program, organization=p.engineering, champion=p.champion, name="ML circle", is_open=False
+    )
+    group_b = StudyGroupFactory(
+        program=p.program, organization=p.sales, champion=sales_champion, name="Deal clinic", is_open=False
+    )
+    StudyGroupMembership.objects.create(group=group_a, employee=p.employee)
+    StudyGroupMembership.objects.create(group=group_b, employee=p.outsider)
+    session_a = StudySessionFactory(group=group_a, topic="Week 1")
+    session_b = StudySessionFactory(group=group_b, topic="Pipeline review")
+    story_a = LearnerStory.objects.create(
+        program=p.program, employee=p.employee, title="Bob's model", body="Shipped it.", consent_to_share=True
+    )
+    story_b = LearnerStory.objects.create(
+        program=p.program, employee=p.outsider, title="Charlie's deal", body="Private.", consent_to_share=False
+    )
+    update_a = ProgressUpdate.objects.create(
+        program=p.program, organization=p.engineering, author=p.champion, title="Eng at 40%", body="Go on."
+    )
+    update_b = ProgressUpdate.objects.create(
+        program=p.program, organization=p.sales, author=sales_champion, title="Sales at 20%", body="Push."
+    )
+    connection = ConnectionFactory(name="coursera", kind="coursera")
+    run = SyncRun.objects.create(
+        connection=connection, source="csv", status="succeeded", fetched=1, created=1, finished_at=timezone.now()
+    )
+    settings_for(program=p.program)  # the settings row exists after first use
+    return World(
+        p=p,
+        course_a=course_a,
+        course_b=course_b,
+        collection_a=collection_a,
+        collection_b=collection_b,
+        item_a=item_a,
+        group_a=group_a,
+        group_b=group_b,
+        session_a=session_a,
+        session_b=session_b,
+        story_a=story_a,
+        story_b=story_b,
+        update_a=update_a,
+        update_b=update_b,
+        connection=connection,
+        run=run,
+        sponsorship_a=ExecutiveSponsor.objects.get(program=p.program, employee=p.sponsor),
+        sponsorship_b=sponsorship_b,
+        proposal_b=proposal_b,
+        sales_champion=sales_champion,
+        unsubscribe_token=unsubscribe_token(employee=p.employee, kind="nudge"),
+    )
+
+
+# --- Payloads (valid, so an allowed write succeeds and a refusal is the view's doing) ------
+
+ROSTER_CSV = (
+    "email,full_name,external_id,organization,title,manager_email,hired_on,departed_on\n"
+    "erin@acme.example,Erin Engineer,E90001,Acme/Engineering,,,2024-03-01,\n"
+)
+COLLECTIONS_CSV = (
+    "collection,organization,provider,course_id,course_title,position\n"
+    "Data basics,Acme/Engineering,coursera,PY101,Python for Everybody,1\n"
+)
+COURSERA_CSV = (
+    "Name,Email,External ID,Course,Course ID,Completed,Completion Time\n"
+    "Bob,bob@acme.example,,Leading People,LEAD1,Yes,2026-02-01T10:00:00.000Z\n"
+)
+
+
+def _local(days: int, hour: int) -> str:
+    day = timezone.localtime() + dt.timedelta(days=days)
+    return day.replace(hour=hour, minute=0).strftime("%Y-%m-%dT%H:%M")
+
+
+def group_data(org_attr: str) -> Callable[[World], dict[str, Any]]:
+    collection_attr = "collection_a" if org_attr == "engineering" else "collection_b"
+    return lambda w: {
+        "organization": getattr(w.p, org_attr).pk,
+        "name": "Renamed group",
+        "description": "Weekly",
+        "collection": getattr(w, collection_attr).pk,
+    }
+
+
+def session_data(w: World) -> dict[str, Any]:
+    return {"starts_at": _local(10, 17), "ends_at": _local(10, 18), "topic": "Week 2", "location": "Room 4"}
+
+
+def story_data(w: World) -> dict[str, Any]:
+    return {"title": "What I built", "body": "A dashboard.", "consent_to_share": "on"}
+
+
+def program_data(w: World) -> dict[str, Any]:
+    return {
+        "name": "Learning Program 2027",
+        "starts_on": "2027-01-01",
+        "ends_on": "2027-12-31",
+        "target_percent": "90",
+        "required_completions": "1",
+    }
+
+
+def collection_data(w: World) -> dict[str, Any]:
+    return {"name": "Platform path", "organization": w.p.engineering.pk, "needs": "Cloud", "launch_video_url": ""}
+
+
+def message_settings_data(w: World) -> dict[str, Any]:
+    return {
+        "digest_enabled": "on",
+        "nudges_enabled": "on",
+        "nudge_interval_days": "7",
+        "escalate_after_nudges": "3",
+        "escalate_after_weeks_behind": "3",
+        "digest_weekday": "1",
+        "digest_hour": "9",
+        "nudge_hour": "10",
+        "leaderboard_hour": "9",
+        "company_webhook_kind": "slack",
+        "company_webhook_url": "",
+    }
+
+
+def upload(name: str, text: str) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, text.encode(), content_type="text/csv")
+
+
+# --- The table ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request: URL `name` (or the route of an unnamed URL) with `kwargs`, `method`,
+    `data` and the outcome per persona. `unchanged` names the personas whose POST gets past
+    the access check but must be refused by the form (e.g. another organization's people):
+    the nothing-changed check applies to them too."""
+
+    name: str
+    method: str
+    expect: dict[str, Outcome]
+    kwargs: Callable[[World], dict[str, Any]] = lambda w: {}
+    data: Callable[[World], dict[str, Any]] = lambda w: {}
+    query: str = ""
+    label: str = ""
+    unchanged: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        return f"{self.method} {self.name}{' ' + self.label if self.label else ''}"
+
+
+def get(name: str, expect: dict[str, Outcome], **more: Any) -> Case:
+    return Case(name=name, method="GET", expect=expect, **more)
+
+
+def post(name: str, expect: dict[str, Outcome], **more: Any) -> Case:
+    return Case(name=name, method="POST", expect=expect, **more)
+
+
+def post_only(name: str, expect: dict[str, Outcome], **more: Any) -> list[Case]:
+    """A POST-only URL of a signed-in page: the POST as `expect` says; a GET is refused
+    with 405 before any object or role check (login_required, then require_POST)."""
+    return [post(name, expect, **more), get(name, outcomes(405), **more)]
+
+
+def admin_post_only(name: str, **more: Any) -> list[Case]:
+    """A POST-only L&D admin URL: ld_admin_required runs first, so only the admin's GET
+    reaches require_POST (405)."""
+    return [post(name, admin_only(DONE), **more), get(name, admin_only(405), **more)]
+
+
+def admin_page(name: str, **more: Any) -> Case:
+    return get(name, admin_only(200), **more)
+
+
+def admin_form(name: str, on_post: Outcome, data: Callable[[World], dict[str, Any]], **more: Any) -> list[Case]:
+    return [admin_page(name, **more), post(name, admin_only(on_post), data=data, **more)]
+
+
+def pk(attr: str, key: str = "pk") -> Callable[[World], dict[str, Any]]:
+    """kwargs {key: world.<attr>.pk}; attr may be dotted (p.engineering)."""
+
+    def build(w: World) -> dict[str, Any]:
+        obj: Any = w
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        return {key: obj.pk}
+
+    return build
+
+
+ALL_SIGNED_IN = outcomes(200)
+GROUP_A_VISIBLE = outcomes(200, outsider=404)  # closed Engineering group: hidden from Sales
+GROUP_B_VISIBLE = outcomes(404, outsider=200, admin=200)  # closed Sales group
+GROUP_A_MANAGERS = outcomes(403, champion=200, admin=200)
+GROUP_B_MANAGERS = admin_only(200)
+PEOPLE_OF_A = outcomes(403, champion=200, sponsor=200, admin=200)
+PEOPLE_OF_B = admin_only(200)
+
+EXPECTATIONS: list[Case] = [
+    # --- Site ---
+    get("favicon.ico", outcomes(301, anonymous=301)),
+    # --- programs: employee pages ---
+    get("programs:home", ALL_SIGNED_IN),
+    # --- programs: L&D admin pages (imports, roster, providers) ---
+    admin_page("programs:collections_import"),
+    post(
+        "programs:collections_import",
+        admin_only(200),
+        data=lambda w: {"program": w.p.program.pk, "file": upload("collections.csv", COLLECTIONS_CSV)},
+    ),
+    admin_page("programs:roster"),
+    admin_page("programs:roster_import"),
+    post("programs:roster_import", admin_only(200), data=lambda w: {"file": upload("roster.csv", ROSTER_CSV)}),
+    admin_page("programs:providers:connections"),
+    admin_page("programs:providers:unmatched"),
+    *admin_post_only("programs:providers:unmatched_rematch"),
+    admin_page("programs:providers:invalid"),
+    admin_page("programs:providers:detail", kwargs=pk("connection")),
+    *admin_post_only("programs:providers:sync", kwargs=pk("connection")),
+    admin_page("programs:providers:upload", kwargs=pk("connection")),
+    post(
+        "programs:providers:upload",
+        admin_only(DONE),
+        kwargs=pk("connection"),
+        data=lambda w: {"file": upload("CourseActivity.csv", COURSERA_CSV)},
+    ),
+    # --- programs: the L&D admin area (/manage/) ---
+    admin_page("programs:manage"),
+    admin_page("programs:manage_programs"),
+    *admin_form("programs:manage_program_new", DONE, program_data),
+    admin_page("programs:manage_program", kwargs=pk("p.program")),
+    *admin_form(
+        "programs:manage_program_edit",
+        DONE,
+        lambda w: {
+            **program_data(w),
+            "name": "Learning Program 2026",
+            "starts_on": "2026-01-01",
+            "ends_on": "2026-12-31",
+        },
+        kwargs=pk("p.program"),
+    ),
+    *admin_post_only("programs:manage_program_activate", kwargs=pk("p.program")),
+    *admin_post_only("programs:manage_program_close", kwargs=pk("p.program")),
+    *admin_form("programs:manage_program_clone", DONE, program_data, kwargs=pk("p.program")),
+    admin_page("programs:manage_collections", kwargs=pk("p.program")),
+    *admin_form("programs:manage_collection_new", DONE, collection_data, kwargs=pk("p.program")),
+    *admin_form(
+        "programs:manage_appointments",
+        DONE,
+        lambda w: {"role": "champion", "organization": w.p.sales.pk, "email": "vic@acme.example"},
+        kwargs=pk("p.program"),
+    ),
+    *admin_post_only(
+        "programs:manage_appointment_confirm",
+        kwargs=lambda w: {"pk": w.p.program.pk, "role": "champion", "appointment_pk": w.proposal_b.pk},
+    ),
+    *admin_post_only(
+        "programs:manage_appointment_remove",
+        kwargs=lambda w: {"pk": w.p.program.pk, "role": "champion", "appointment_pk": w.proposal_b.pk},
+    ),
+    get("programs:manage_appointments_current", admin_only(DONE)),
+    admin_page("programs:manage_collection", kwargs=pk("collection_a")),
+    *admin_form("programs:manage_collection_edit", DONE, collection_data, kwargs=pk("collection_a")),
+    *admin_post_only(
+        "programs:manage_collection_add",
+        kwargs=pk("collection_b"),
+        data=lambda w: {"course": w.course_a.pk},
+    ),
+    *admin_post_only(
+        "programs:manage_collection_remove",
+        kwargs=lambda w: {"pk": w.collection_a.pk, "item_pk": w.item_a.pk},
+    ),
+    *admin_post_only(
+        "programs:manage_collection_move",
+        kwargs=lambda w: {"pk": w.collection_a.pk, "item_pk": w.item_a.pk},
+        data=lambda w: {"direction": "down"},
+    ),
+    # --- champions: collections and study groups ---
+    get("champions:collections", ALL_SIGNED_IN),
+    get("champions:groups", ALL_SIGNED_IN),
+    get("champions:group_new", outcomes(403, champion=200, admin=200)),
+    post("champions:group_new", outcomes(403, champion=DONE, admin=DONE), data=group_data("engineering")),
+    post(
+        "champions:group_new",
+        outcomes(403, champion=200, admin=DONE),
+        data=group_data("sales"),
+        label="for another organization",
+        unchanged=(CHAMPION,),
+    ),
+    get("champions:group", GROUP_A_VISIBLE, kwargs=pk("group_a"), label="A"),
+    get("champions:group", GROUP_B_VISIBLE, kwargs=pk("group_b"), label="B"),
+    get("champions:group_edit", GROUP_A_MANAGERS, kwargs=pk("group_a"), label="A"),
+    post(
+        "champions:group_edit",
+        outcomes(403, champion=DONE, admin=DONE),
+        kwargs=pk("group_a"),
+        data=group_data("engineering"),
+        label="A",
+    ),
+    get("champions:group_edit", GROUP_B_MANAGERS, kwargs=pk("group_b"), label="B"),
+    post("champions:group_edit", admin_only(DONE), kwargs=pk("group_b"), data=group_data("sales"), label="B"),
+    *post_only("champions:group_join", outcomes(DONE, outsider=404), kwargs=pk("group_a"), label="A"),
+    *post_only("champions:group_join", outcomes(404, outsider=DONE, admin=DONE), kwargs=pk("group_b"), label="B"),
+    *post_only("champions:group_leave", outcomes(DONE, outsider=404), kwargs=pk("group_a"), label="A"),
+    *post_only("champions:group_leave", outcomes(404, outsider=DONE, admin=DONE), kwargs=pk("group_b"), label="B"),
+    get("champions:group_calendar", GROUP_A_VISIBLE, kwargs=pk("group_a"), label="A"),
+    get("champions:group_calendar", GROUP_B_VISIBLE, kwargs=pk("group_b"), label="B"),
+    get("champions:session_new", GROUP_A_MANAGERS, kwargs=pk("group_a", "group_pk"), label="A"),
+    post(
+        "champions:session_new",
+        outcomes(403, champion=DONE, admin=DONE),
+        kwargs=pk("group_a", "group_pk"),
+        data=session_data,
+        label="A",
+    ),
+    get("champions:session_new", GROUP_B_MANAGERS, kwargs=pk("group_b", "group_pk"), label="B"),
+    post("champions:session_new", admin_only(DONE), kwargs=pk("group_b", "group_pk"), data=session_data, label="B"),
+    get("champions:session_edit", GROUP_A_MANAGERS, kwargs=pk("session_a"), label="A"),
+    post(
+        "champions:session_edit",
+        outcomes(403, champion=DONE, admin=DONE),
+        kwargs=pk("session_a"),
+        data=session_data,
+        label="A",
+    ),
+    get("champions:session_edit", GROUP_B_MANAGERS, kwargs=pk("session_b"), label="B"),
+    post("champions:session_edit", admin_only(DONE), kwargs=pk("session_b"), data=session_data, label="B"),
+    get("champions:attendance", GROUP_A_MANAGERS, kwargs=pk("session_a"), label="A"),
+    post(
+        "champions:attendance",
+        outcomes(403, champion=DONE, admin=DONE),
+        kwargs=pk("session_a"),
+        data=lambda w: {"attendees": [w.p.employee.pk]},
+        label="A",
+    ),
+    post(
+        "champions:attendance",
+        outcomes(403, champion=200, admin=200),
+        kwargs=pk("session_a"),
+        data=lambda w: {"attendees": [w.p.outsider.pk]},
+        label="A, someone of another organization",
+        unchanged=(CHAMPION, ADMIN),
+    ),
+    get("champions:attendance", GROUP_B_MANAGERS, kwargs=pk("session_b"), label="B"),
+    post(
+        "champions:attendance",
+        admin_only(DONE),
+        kwargs=pk("session_b"),
+        data=lambda w: {"attendees": [w.p.outsider.pk]},
+        label="B",
+    ),
+    get("champions:session_calendar", GROUP_A_VISIBLE, kwargs=pk("session_a"), label="A"),
+    get("champions:session_calendar", GROUP_B_VISIBLE, kwargs=pk("session_b"), label="B"),
+    # --- champions: stories (only the author; anyone else gets 404: a story may be private) ---
+    get("champions:my_stories", ALL_SIGNED_IN),
+    post("champions:my_stories", outcomes(DONE), data=story_data),
+    get("champions:story_edit", outcomes(404, employee=200), kwargs=pk("story_a"), label="A"),
+    post("champions:story_edit", outcomes(404, employee=DONE), kwargs=pk("story_a"), data=story_data, label="A"),
+    get("champions:story_edit", outcomes(404, outsider=200), kwargs=pk("story_b"), label="B"),
+    post("champions:story_edit", outcomes(404, outsider=DONE), kwargs=pk("story_b"), data=story_data, label="B"),
+    *post_only("champions:story_withdraw", outcomes(404, employee=DONE), kwargs=pk("story_a"), label="A"),
+    *post_only("champions:story_withdraw", outcomes(404, outsider=DONE), kwargs=pk("story_b"), label="B"),
+    *post_only("champions:story_reshare", outcomes(404, employee=DONE), kwargs=pk("story_a"), label="A"),
+    *post_only("champions:story_reshare", outcomes(404, outsider=DONE), kwargs=pk("story_b"), label="B"),
+    # --- champions: updates, not-yet lists, network, sponsor ---
+    get("champions:update_new", outcomes(403, champion=200, sponsor=200, admin=200)),
+    post(
+        "champions:update_new",
+        outcomes(403, champion=DONE, sponsor=DONE, admin=DONE),
+        data=lambda w: {"organization": w.p.engineering.pk, "title": "Halfway", "body": "Keep going."},
+        label="A",
+    ),
+    post(
+        "champions:update_new",
+        outcomes(403, champion=200, sponsor=200, admin=DONE),
+        data=lambda w: {"organization": w.p.sales.pk, "title": "Halfway", "body": "Keep going."},
+        label="B",
+        unchanged=(CHAMPION, SPONSOR),
+    ),
+    post(
+        "champions:update_new",
+        outcomes(403, champion=DONE, sponsor=DONE, admin=DONE),
+        data=lambda w: {
+            "organization": w.p.engineering.pk,
+            "title": "All Hands",
+            "body": "Shout-out.",
+            "for_all_hands": "on",
+        },
+        label="A, for the All Hands (a champion's form has no such box: posted to the org only)",
+    ),
+    get("champions:not_yet_index", outcomes(403, champion=DONE, sponsor=DONE, admin=200)),
+    get("champions:not_yet", PEOPLE_OF_A, kwargs=pk("p.engineering", "org_pk"), label="A"),
+    post(
+        "champions:not_yet",
+        outcomes(403, champion=DONE, sponsor=DONE, admin=DONE),
+        kwargs=pk("p.engineering", "org_pk"),
+        data=lambda w: {"selected": [w.p.employee.pk]},
+        label="A",
+    ),
+    get("champions:not_yet", PEOPLE_OF_B, kwargs=pk("p.sales", "org_pk"), label="B"),
+    post(
+        "champions:not_yet",
+        admin_only(DONE),
+        kwargs=pk("p.sales", "org_pk"),
+        data=lambda w: {"selected": [w.p.outsider.pk]},
+        label="B",
+    ),
+    get("champions:network", outcomes(403, champion=200, sponsor=200, admin=200)),
+    post(
+        "champions:network",
+        outcomes(403, champion=DONE, admin=DONE),
+        data=lambda w: {"title": "Lunch and learn", "body": "Fridays work."},
+    ),
+    get("champions:sponsor", outcomes(403, sponsor=200)),
+    *post_only(
+        "champions:sponsor_video",
+        outcomes(404, sponsor=DONE),
+        kwargs=pk("sponsorship_a"),
+        data=lambda w: {f"video-{w.sponsorship_a.pk}-launch_video_url": "https://video.acme.example/launch"},
+        label="A",
+    ),
+    *post_only(
+        "champions:sponsor_video",
+        outcomes(404),
+        kwargs=pk("sponsorship_b"),
+        data=lambda w: {f"video-{w.sponsorship_b.pk}-launch_video_url": "https://video.acme.example/launch"},
+        label="B",
+    ),
+    *post_only(
+        "champions:collection_review",
+        outcomes(403, sponsor=DONE),
+        kwargs=pk("collection_a"),
+        data=lambda w: {"decision": "approve", "note": ""},
+        label="A",
+    ),
+    *post_only(
+        "champions:collection_review",
+        outcomes(403),
+        kwargs=pk("collection_b"),
+        data=lambda w: {"decision": "approve", "note": ""},
+        label="B",
+    ),
+    # --- reports: dashboards (aggregates for everyone signed in) and exports ---
+    get("reports:company", ALL_SIGNED_IN),
+    get("reports:org", ALL_SIGNED_IN, kwargs=pk("p.engineering", "organization_id"), label="A"),
+    get("reports:org", ALL_SIGNED_IN, kwargs=pk("p.sales", "organization_id"), label="B"),
+    get("reports:all_hands", ALL_SIGNED_IN),
+    get("reports:export_organizations", ALL_SIGNED_IN),
+    get("reports:export_people", PEOPLE_OF_A, label="own organizations"),
+    get("reports:export_people", PEOPLE_OF_A, query="org={engineering}", label="A"),
+    get("reports:export_people", PEOPLE_OF_B, query="org={sales}", label="B"),
+    # --- reports: communication (L&D admins; unsubscribe is public, the signed token is the credential) ---
+    admin_page("reports:messages"),
+    *admin_form("reports:message_settings", DONE, message_settings_data, kwargs=pk("p.program", "program_id")),
+    get(
+        "reports:unsubscribe",
+        outcomes(200, anonymous=200),
+        kwargs=lambda w: {"token": w.unsubscribe_token},
+        label="valid token",
+    ),
+    post(
+        "reports:unsubscribe",
+        outcomes(200, anonymous=200),
+        kwargs=lambda w: {"token": w.unsubscribe_token},
+        label="valid token",
+    ),
+    get("reports:unsubscribe", outcomes(400, anonymous=400), kwargs=lambda w: {"token": "forged"}, label="bad token"),
+    post(
+        "reports:unsubscribe",
+        outcomes(400, anonymous=400),
+        kwargs=lambda w: {"token": w.unsubscribe_token[:-2] + "xx"},
+        label="tampered token",
+    ),
+]
+
+
+# --- Walking the URL resolver ---------------------------------------------------------------
+
+
+def app_urls() -> dict[str, str]:
+    """Every URL of the project outside the skipped areas: {name (or route if unnamed): route}."""
+    found: dict[str, str] = {}
+
+    def walk(patterns: list[Any], prefix: str, namespace: str | None) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                inner = namespace
+                if pattern.namespace:
+                    inner = f"{namespace}:{pattern.namespace}" if namespace else pattern.namespace
+                walk(pattern.url_patterns, route, inner)
+            elif isinstance(pattern, URLPattern):
+                if route.startswith(SKIPPED_PREFIXES):
+                    continue
+                if pattern.name:
+                    key = f"{namespace}:{pattern.name}" if namespace else pattern.name
+                else:
+                    key = route
+                found[key] = route
+
+    walk(get_resolver().url_patterns, "", None)
+    return found
+
+
+def test_every_url_of_the_app_is_in_the_table():
+    urls = app_urls()
+    table = {case.name for case in EXPECTATIONS}
+
+    missing = sorted(f"{name} ({route})" for name, route in urls.items() if name not in table)
+    stale = sorted(table - set(urls))
+
+    assert missing == [], "URLs with no permission expectations: add them to EXPECTATIONS"
+    assert stale == [], "EXPECTATIONS names URLs that no longer exist"
+
+
+def test_every_case_names_every_persona_and_a_known_method():
+    for case in EXPECTATIONS:
+        assert set(case.expect) == set(PERSONAS), case.id
+        assert case.method in ("GET", "POST"), case.id
+
+
+# --- The walk ------------------------------------------------------------------------------
+
+
+def database_state() -> dict[str, list[dict[str, Any]]]:
+    """Every row of every LearnHub model (apps programs, champions, reports), by pk."""
+    state: dict[str, list[dict[str, Any]]] = {}
+    for label in ("programs", "champions", "reports"):
+        for model in apps.get_app_config(label).get_models():
+            state[model._meta.label] = list(model._default_manager.order_by("pk").values())
+    return state
+
+
+def persona_user(world: World, persona: str) -> Employee | None:
+    return None if persona == ANONYMOUS else getattr(world.p, persona)
+
+
+def request_url(case: Case, world: World) -> str:
+    if ":" not in case.name:  # an unnamed URL, keyed by its route
+        url = "/" + case.name
+    else:
+        url = reverse(case.name, kwargs=case.kwargs(world))
+    if case.query:
+        url += "?" + case.query.format(engineering=world.p.engineering.pk, sales=world.p.sales.pk)
+    return url
+
+
+def outcome_of(response: Any) -> Outcome:
+    if response.status_code == 302:
+        login = resolve_url("account_login")
+        return LOGIN if response["Location"].split("?")[0] == login else DONE
+    return response.status_code
+
+
+CASES = [pytest.param(case, persona, id=f"{case.id} as {persona}") for case in EXPECTATIONS for persona in PERSONAS]
+
+
+@pytest.mark.parametrize(("case", "persona"), CASES)
+def test_permission_walk(world: World, case: Case, persona: str):
+    client: Client = world.p.client_for(persona_user(world, persona))
+    url = request_url(case, world)
+    expected = case.expect[persona]
+    refused = expected in (LOGIN, 400, 403, 404, 405) or persona in case.unchanged
+    before = database_state()
+
+    if case.method == "GET":
+        response = client.get(url)
+    else:
+        response = client.post(url, case.data(world))
+
+    assert outcome_of(response) == expected, f"{case.method} {url} as {persona}: {response.status_code}"
+    if case.method == "GET" or refused:
+        assert database_state() == before, f"{case.method} {url} as {persona} changed the database"
