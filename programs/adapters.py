@@ -44,6 +44,7 @@ from allauth.core.internal.datakit import parse_bool_safely
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.internal.flows.email_authentication import wipe_password
 from allauth.socialaccount.models import SocialLogin
+from allauth.socialaccount.providers.base import AuthProcess
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -66,6 +67,10 @@ SSO_EMAIL_NOT_VERIFIED_MESSAGE = (
 )
 SSO_LINKED_ELSEWHERE_MESSAGE = (
     "This company sign-in is already linked to another LearnHub account. Ask your L&D team to check the roster."
+)
+
+SSO_OTHER_PERSON_MESSAGE = (
+    "This company sign-in belongs to someone else on the roster, so it cannot be linked to your account."
 )
 
 
@@ -242,6 +247,10 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             self._refuse(request, error.messages[0])
         if sociallogin.is_existing and sociallogin.user is not None and sociallogin.user.pk != employee.pk:
             self._refuse(request, SSO_LINKED_ELSEWHERE_MESSAGE)
+        connecting = sociallogin.state.get("process") == AuthProcess.CONNECT
+        if connecting and request.user.pk != employee.pk:
+            # Someone signed in links a company identity: only their own, never another person's.
+            self._refuse(request, SSO_OTHER_PERSON_MESSAGE)
         employee_sso_link(request=request, sociallogin=sociallogin, employee=employee)
 
     def _refuse(self, request: HttpRequest, message: str) -> NoReturn:

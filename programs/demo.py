@@ -1160,7 +1160,7 @@ def demo_sandbox_extras(
         else:
             extras.append(copy(base, externalId="", email="", fullName=""))
     content_id, title, slug, partner = SPECIALIZATION
-    for base in rng.sample(mine, DEMO_SKIPPED):
+    for base in rng.sample(mine, min(DEMO_SKIPPED, len(mine))):
         extras.append(
             copy(
                 base,

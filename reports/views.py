@@ -5,13 +5,14 @@ reports/selectors.py or reports/exports.py and renders."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from champions.selectors import groups_visible
 from learnhub.roles import (
     can_see_people_of,
     championed_organizations,
@@ -92,6 +93,9 @@ def organization(request: HttpRequest, organization_id: int) -> HttpResponse:
     if choice.program is None:
         return render(request, "reports/organization.html", {"choice": choice, "organization": org})
     dashboard = organization_dashboard(program=choice.program, organization=org, as_of=choice.day)
+    # Closed groups of another organization are hidden from its outsiders (groups_visible).
+    visible = set(groups_visible(program=choice.program, user=request.user).values_list("pk", flat=True))
+    dashboard = replace(dashboard, study_groups=[g for g in dashboard.study_groups if g.pk in visible])
     not_met = None
     not_met_count = 0
     if can_see_people_of(request.user, choice.program, org):

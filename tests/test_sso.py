@@ -33,7 +33,7 @@ from django.test import Client
 from django.utils import timezone
 from django.utils.html import escape
 
-from programs.adapters import NOT_ON_ROSTER_MESSAGE, SSO_EMAIL_NOT_VERIFIED_MESSAGE
+from programs.adapters import NOT_ON_ROSTER_MESSAGE, SSO_EMAIL_NOT_VERIFIED_MESSAGE, SSO_OTHER_PERSON_MESSAGE
 from programs.models import Employee
 from tests.conftest import PASSWORD
 from tests.factories import EmployeeFactory
@@ -199,10 +199,11 @@ def idp(settings) -> Iterator[FakeIdP]:
     thread.join(timeout=5)
 
 
-def sso_sign_in(client: Client, idp: FakeIdP, *, next_url: str | None = None):
+def sso_sign_in(client: Client, idp: FakeIdP, *, next_url: str | None = None, process: str | None = None):
     """The browser's part: press the SSO button, follow the redirect to the IdP's
     /authorize (a real HTTP request), then come back to LearnHub's callback."""
-    action = SSO_LOGIN_URL + (f"?{urlencode({'next': next_url})}" if next_url else "")
+    params = {k: v for k, v in {"next": next_url, "process": process}.items() if v}
+    action = SSO_LOGIN_URL + (f"?{urlencode(params)}" if params else "")
     response = client.post(action)
     assert response.status_code == 302
     assert response.url.startswith(f"{idp.base_url}/authorize?")
@@ -388,6 +389,32 @@ def test_the_idp_refusing_the_client_secret_signs_no_one_in(client, idp, setting
     assert idp.token_requests == 1
     assert signed_in_pk(client) is None
     assert SocialAccount.objects.count() == 0
+
+
+def test_signed_in_employee_links_only_their_own_company_identity(idp):
+    bob = EmployeeFactory(email="bob@acme.example")
+    EmailAddress.objects.create(user=bob, email="bob@acme.example", primary=True, verified=True)
+    dana = roster("dana@acme.example")
+    browser = Client()
+    browser.force_login(bob)
+
+    idp.sign_in_as(email="dana@acme.example", email_verified=True)
+    response = sso_sign_in(browser, idp, process="connect")
+
+    assert response.status_code == 302
+    assert response.url == LOGIN_URL
+    assert error_messages(response) == [SSO_OTHER_PERSON_MESSAGE]
+    assert SocialAccount.objects.count() == 0
+    assert EmailAddress.objects.filter(user=dana).count() == 0
+    assert signed_in_pk(browser) == str(bob.pk)
+
+    idp.sign_in_as(email="bob@acme.example", email_verified=True)
+    response = sso_sign_in(browser, idp, process="connect")
+
+    assert response.status_code == 302
+    assert response.url == "/accounts/3rdparty/"
+    assert list(SocialAccount.objects.values_list("user_id", "uid")) == [(bob.pk, "idp-bob@acme.example")]
+    assert signed_in_pk(browser) == str(bob.pk)
 
 
 def test_login_and_signup_pages_show_the_button_when_configured(client, idp):

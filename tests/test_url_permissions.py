@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.shortcuts import resolve_url
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -267,7 +267,7 @@ def upload(name: str, text: str) -> SimpleUploadedFile:
 
 @dataclass(frozen=True)
 class Case:
-    """One request: URL `name` (or the route of an unnamed URL) with `kwargs`, `method`,
+    """One request: URL `name` (or "/path" of an unnamed URL) with `kwargs`, `method`,
     `data` and the outcome per persona. `unchanged` names the personas whose POST gets past
     the access check but must be refused by the form (e.g. another organization's people):
     the nothing-changed check applies to them too."""
@@ -336,7 +336,7 @@ PEOPLE_OF_B = admin_only(200)
 
 EXPECTATIONS: list[Case] = [
     # --- Site ---
-    get("favicon.ico", outcomes(301, anonymous=301)),
+    get("/favicon.ico", outcomes(301, anonymous=301)),
     # --- programs: employee pages ---
     get("programs:home", ALL_SIGNED_IN),
     # --- programs: L&D admin pages (imports, roster, providers) ---
@@ -617,7 +617,7 @@ EXPECTATIONS: list[Case] = [
 
 
 def app_urls() -> dict[str, str]:
-    """Every URL of the project outside the skipped areas: {name (or route if unnamed): route}."""
+    """Every URL of the project outside the skipped areas: {name, or "/route" if unnamed: route}."""
     found: dict[str, str] = {}
 
     def walk(patterns: list[Any], prefix: str, namespace: str | None) -> None:
@@ -631,11 +631,8 @@ def app_urls() -> dict[str, str]:
             elif isinstance(pattern, URLPattern):
                 if route.startswith(SKIPPED_PREFIXES):
                     continue
-                if pattern.name:
-                    key = f"{namespace}:{pattern.name}" if namespace else pattern.name
-                else:
-                    key = route
-                found[key] = route
+                name = f"{namespace}:{pattern.name}" if namespace else pattern.name
+                found[name if pattern.name else "/" + route] = route
 
     walk(get_resolver().url_patterns, "", None)
     return found
@@ -675,10 +672,8 @@ def persona_user(world: World, persona: str) -> Employee | None:
 
 
 def request_url(case: Case, world: World) -> str:
-    if ":" not in case.name:  # an unnamed URL, keyed by its route
-        url = "/" + case.name
-    else:
-        url = reverse(case.name, kwargs=case.kwargs(world))
+    unnamed = case.name.startswith("/")  # keyed by its path
+    url = case.name if unnamed else reverse(case.name, kwargs=case.kwargs(world))
     if case.query:
         url += "?" + case.query.format(engineering=world.p.engineering.pk, sales=world.p.sales.pk)
     return url
@@ -702,10 +697,7 @@ def test_permission_walk(world: World, case: Case, persona: str):
     refused = expected in (LOGIN, 400, 403, 404, 405) or persona in case.unchanged
     before = database_state()
 
-    if case.method == "GET":
-        response = client.get(url)
-    else:
-        response = client.post(url, case.data(world))
+    response = client.get(url) if case.method == "GET" else client.post(url, case.data(world))
 
     assert outcome_of(response) == expected, f"{case.method} {url} as {persona}: {response.status_code}"
     if case.method == "GET" or refused:
