@@ -163,7 +163,9 @@ def world(personas: Personas) -> World:
     run = SyncRun.objects.create(
         connection=connection, source="csv", status="succeeded", fetched=1, created=1, finished_at=timezone.now()
     )
-    settings_for(program=p.program)  # the settings row exists after first use
+    # The message-settings page creates the row with the defaults on its first GET
+    # (reports.messaging.settings_for): reported; here it exists, as after first use.
+    settings_for(program=p.program)
     return World(
         p=p,
         course_a=course_a,
@@ -408,6 +410,13 @@ EXPECTATIONS: list[Case] = [
     *admin_post_only(
         "programs:manage_collection_remove",
         kwargs=lambda w: {"pk": w.collection_a.pk, "item_pk": w.item_a.pk},
+    ),
+    post(
+        "programs:manage_collection_remove",
+        admin_only(DONE),
+        kwargs=lambda w: {"pk": w.collection_b.pk, "item_pk": w.item_a.pk},
+        label="item of another collection",
+        unchanged=(ADMIN,),
     ),
     *admin_post_only(
         "programs:manage_collection_move",
@@ -702,3 +711,20 @@ def test_permission_walk(world: World, case: Case, persona: str):
     assert outcome_of(response) == expected, f"{case.method} {url} as {persona}: {response.status_code}"
     if case.method == "GET" or refused:
         assert database_state() == before, f"{case.method} {url} as {persona} changed the database"
+
+
+def test_an_organization_dashboard_lists_only_the_study_groups_the_viewer_may_see(world: World):
+    """Closed groups of an organization are hidden from other organizations' people on the
+    dashboard too, as on the group pages (champions.selectors.groups_visible)."""
+
+    def group_names(persona: str, org_attr: str) -> tuple[bool, bool]:
+        client = world.p.client_for(persona_user(world, persona))
+        url = reverse("reports:org", kwargs={"organization_id": getattr(world.p, org_attr).pk})
+        page = client.get(url).content.decode()
+        return "ML circle" in page, "Deal clinic" in page
+
+    assert group_names(EMPLOYEE, "engineering") == (True, False)
+    assert group_names(OUTSIDER, "engineering") == (False, False)
+    assert group_names(EMPLOYEE, "sales") == (False, False)
+    assert group_names(OUTSIDER, "sales") == (False, True)
+    assert group_names(ADMIN, "sales") == (False, True)
