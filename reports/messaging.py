@@ -18,7 +18,9 @@ a pending row is never sent again (its key is taken), and `claims_mark_unknown` 
 pending rows older than MESSAGE_CLAIM_STALE_MINUTES into status "unknown" ("unknown
 delivery") so the admin page shows them instead of silently resending; younger pending
 rows are left alone (their sender may still be working). A second reminder is worse
-than a lost one, and the next period's message follows anyway.
+than a lost one, and the next period's message follows anyway. An e-mail the backend
+refused (SMTP error) is recorded "failed" with the error and keeps its key: it shows on
+the admin page and is not retried automatically.
 
 Chat webhooks are AT-LEAST-ONCE: only the run that claimed the row queues the post
 (`reports.tasks.webhook_deliver`), which retries with exponential backoff on network
@@ -49,7 +51,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from champions.models import ExecutiveSponsor, LearningChampion, StudySession
-from programs.models import Employee, LearningProgram, Organization
+from programs.models import Employee, LearningProgram, Organization, ProgramStatus
 from programs.selectors import collections_visible
 from reports.models import (
     MessageChannel,
@@ -640,11 +642,14 @@ def nudge_employees(
       (sent, pending or of unknown delivery) less than the interval ago, and the ledger key
       is the interval bucket since the program start, so two runs at once send one;
     - never to anyone who unsubscribed from nudges or from all messages.
+
+    Call it outside a transaction (views run in autocommit): each claim must be committed
+    before its e-mail goes, or a rollback after sending would forget the send.
     """
     people = {e.pk: e for e in employees}
     local = local_now(now)
     today = local.date()
-    if program.status != "active" or not (program.starts_on <= today <= program.ends_on):
+    if program.status != ProgramStatus.ACTIVE or not (program.starts_on <= today <= program.ends_on):
         return NudgeOutcome(program_not_running=True)
     message_settings = settings_for(program=program)
     ids = list(people)
@@ -950,7 +955,7 @@ def communications_tick(
     report = TickReport(unknown_marked=claims_mark_unknown(now=now))
     chosen = LearningProgram.objects.active() if programs is None else programs
     for program in chosen:
-        if program.status != "active" or local.date() < program.starts_on:
+        if program.status != ProgramStatus.ACTIVE or local.date() < program.starts_on:
             continue
         s = settings_for(program=program)
         if s.milestones_enabled:

@@ -12,7 +12,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from champions.selectors import groups_visible
 from learnhub.roles import (
     can_see_people_of,
     championed_organizations,
@@ -84,6 +83,12 @@ def company(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/company.html", {"choice": choice, "dashboard": dashboard})
 
 
+def _belongs_to(user: object, org: Organization) -> bool:
+    """Whether the user's home organization is `org` or below it."""
+    own_id = getattr(user, "organization_id", None)
+    return own_id is not None and Organization.objects.subtree(org).filter(pk=own_id).exists()
+
+
 @login_required
 def organization(request: HttpRequest, organization_id: int) -> HttpResponse:
     """An organization's dashboard; its champions and sponsors (or those of an
@@ -93,12 +98,14 @@ def organization(request: HttpRequest, organization_id: int) -> HttpResponse:
     if choice.program is None:
         return render(request, "reports/organization.html", {"choice": choice, "organization": org})
     dashboard = organization_dashboard(program=choice.program, organization=org, as_of=choice.day)
-    # Closed groups of another organization are hidden from its outsiders (groups_visible).
-    visible = set(groups_visible(program=choice.program, user=request.user).values_list("pk", flat=True))
-    dashboard = replace(dashboard, study_groups=[g for g in dashboard.study_groups if g.pk in visible])
+    sees_people = can_see_people_of(request.user, choice.program, org)
+    if any(not g.is_open for g in dashboard.study_groups) and not (sees_people or _belongs_to(request.user, org)):
+        # The rule of champions.selectors.groups_visible: a closed group is for its own
+        # organization's people, its champions and sponsors and L&D admins.
+        dashboard = replace(dashboard, study_groups=[g for g in dashboard.study_groups if g.is_open])
     not_met = None
     not_met_count = 0
-    if can_see_people_of(request.user, choice.program, org):
+    if sees_people:
         people = people_not_met(program=choice.program, day=dashboard.progress.as_of, organization=org)
         not_met = list(people[:NOT_MET_SHOWN])
         not_met_count = people.count()

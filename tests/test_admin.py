@@ -13,7 +13,7 @@ from django.utils import timezone
 from champions.models import Attendance, LearnerStory, PracticeNote, ProgressUpdate, StudyGroupMembership
 from learnhub.api.services import api_token_create
 from programs.models import Employee, Organization, ProviderConnection, SyncRun
-from reports.models import ProgressSnapshot
+from reports.models import MessageSettings, OrgWebhook, ProgressSnapshot, SentMessage, Unsubscribe
 from tests.factories import (
     CollectionItemFactory,
     ConnectionFactory,
@@ -30,6 +30,7 @@ READ_ONLY_MODELS = {
     "programs.unmatchedrecord",
     "programs.invalidrecord",
     "reports.progresssnapshot",
+    "reports.sentmessage",
 }
 ALL_OUR_MODELS = {
     "programs.organization",
@@ -55,6 +56,10 @@ ALL_OUR_MODELS = {
     "champions.practicenote",
     "reports.progresssnapshot",
     "programs.apitoken",
+    "reports.messagesettings",
+    "reports.orgwebhook",
+    "reports.sentmessage",
+    "reports.unsubscribe",
 }
 SECRET = "zq-very-secret-value-8842"
 
@@ -109,6 +114,12 @@ def some_of_everything(personas):
         curated_completions=1, rate=0.25,
     )  # fmt: skip
     api_token_create(created_by=personas.admin, name="BI", scope="read")
+    MessageSettings.objects.create(program=program, company_webhook_url="https://hooks.slack.com/services/T/B/S")
+    OrgWebhook.objects.create(program=program, organization=engineering, url="https://hooks.slack.com/services/T/B/O")
+    SentMessage.objects.create(
+        program=program, kind="nudge", recipient_key="employee:1", period="p/n0", recipient="bob@acme.example"
+    )
+    Unsubscribe.objects.create(employee=personas.employee, kind="nudge")
     return personas
 
 

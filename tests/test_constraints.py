@@ -358,6 +358,61 @@ def test_apitoken_constraints():
     assert token().pk
 
 
+# --- reports: communication (issue 6) ------------------------------------------------------
+
+
+def test_message_settings_constraints():
+    from reports.models import MessageSettings
+
+    program = ProgramFactory()
+
+    def settings_row(**fields):
+        return MessageSettings.objects.create(program=program, **fields)
+
+    refused("msgsettings_interval_1", lambda: settings_row(nudge_interval_days=0))
+    refused("msgsettings_nudges_1", lambda: settings_row(escalate_after_nudges=0))
+    refused("msgsettings_weeks_1", lambda: settings_row(escalate_after_weeks_behind=0))
+    refused("msgsettings_weekday", lambda: settings_row(digest_weekday=7))
+    refused("msgsettings_hours", lambda: settings_row(nudge_hour=24))
+    assert settings_row(digest_weekday=6, digest_hour=23, nudge_interval_days=1).pk
+
+
+def test_org_webhook_constraints():
+    from reports.models import OrgWebhook
+
+    program, sales = ProgramFactory(), org("Acme/Sales")
+    OrgWebhook.objects.create(program=program, organization=sales, url="https://hooks.slack.com/services/a")
+    refused(
+        "orgwebhook_unique_per_org",
+        lambda: OrgWebhook.objects.create(program=program, organization=sales, url="https://hooks.slack.com/b"),
+    )
+    refused(
+        "orgwebhook_kind",
+        lambda: OrgWebhook.objects.create(
+            program=program, organization=org("Acme/HR"), url="https://x.example", kind="irc"
+        ),
+    )
+
+
+def test_sent_message_and_unsubscribe_constraints():
+    from reports.models import SentMessage, Unsubscribe
+
+    program, person = ProgramFactory(), EmployeeFactory()
+
+    def message(**fields):
+        values = {"program": program, "kind": "nudge", "recipient_key": "employee:1", "period": "p/n0"}
+        return SentMessage.objects.create(recipient="a@acme.example", **{**values, **fields})
+
+    assert message().pk
+    assert message(period="p/n1").pk  # valid: another period
+    refused("sentmessage_unique_key", lambda: message())
+    refused("sentmessage_status", lambda: message(period="p/n2", status="lost"))
+    refused("sentmessage_kind", lambda: message(period="p/n3", kind="spam"))
+    Unsubscribe.objects.create(employee=person, kind="nudge")
+    assert Unsubscribe.objects.create(employee=person, kind="all").pk
+    refused("unsubscribe_unique", lambda: Unsubscribe.objects.create(employee=person, kind="nudge"))
+
+
 def test_every_named_constraint_has_a_test():
     """A constraint added to these apps without a `refused(...)` test here fails this test."""
     source = Path(__file__).read_text(encoding="utf-8")

@@ -492,3 +492,35 @@ def test_bad_settings_input_gets_a_clear_message_and_keeps_what_was_typed(person
     no_url = client.post(url, {"form": "webhook", "organization": personas.sales.pk, "kind": "slack", "url": ""})
     assert no_url.status_code == 400 and "A new webhook needs its URL." in no_url.content.decode()
     assert OrgWebhook.objects.count() == 0
+
+
+def test_the_hourly_beat_entry_runs_the_task_and_the_task_twice_sends_once(personas, mailoutbox, settings):
+    from reports.tasks import communications_tick as task
+
+    assert settings.CELERY_BEAT_SCHEDULE["reports-communications-tick"]["task"] == "reports.tasks.communications_tick"
+
+    first = task.delay(now=NUDGE_TIME.isoformat()).get()
+    second = task.delay(program_ids=[personas.program.pk], now=NUDGE_TIME.isoformat()).get()
+
+    assert first == [
+        "Learning Program 2026: 2 digests sent",
+        "Learning Program 2026: 0 escalations sent",
+        "Learning Program 2026: 5 nudges sent",
+        "Learning Program 2026: 0 milestone announcements sent",
+    ]
+    assert second == [
+        "Learning Program 2026: 0 digests sent",
+        "Learning Program 2026: 0 escalations sent",
+        "Learning Program 2026: 0 nudges sent",
+        "Learning Program 2026: 0 milestone announcements sent",
+    ]
+    assert len(mailoutbox) == 7
+
+
+def test_a_draft_or_closed_program_sends_nothing(personas, mailoutbox):
+    personas.program.status = "closed"
+    personas.program.save()
+
+    report = communications_tick(now=NUDGE_TIME)
+
+    assert (report.lines(), mailoutbox, SentMessage.objects.count()) == ([], [], 0)

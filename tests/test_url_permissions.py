@@ -270,9 +270,10 @@ def upload(name: str, text: str) -> SimpleUploadedFile:
 @dataclass(frozen=True)
 class Case:
     """One request: URL `name` (or "/path" of an unnamed URL) with `kwargs`, `method`,
-    `data` and the outcome per persona. `unchanged` names the personas whose POST gets past
-    the access check but must be refused by the form (e.g. another organization's people):
-    the nothing-changed check applies to them too."""
+    `data` and the outcome per persona. An allowed POST must change the database, except
+    for the personas in `idempotent` (e.g. joining a group one is already in). `unchanged`
+    names the personas whose POST gets past the access check but must be refused by the
+    form (e.g. another organization's people): the nothing-changed check applies to them."""
 
     name: str
     method: str
@@ -282,6 +283,7 @@ class Case:
     query: str = ""
     label: str = ""
     unchanged: tuple[str, ...] = ()
+    idempotent: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -353,10 +355,12 @@ EXPECTATIONS: list[Case] = [
     post("programs:roster_import", admin_only(200), data=lambda w: {"file": upload("roster.csv", ROSTER_CSV)}),
     admin_page("programs:providers:connections"),
     admin_page("programs:providers:unmatched"),
-    *admin_post_only("programs:providers:unmatched_rematch"),
+    # Queued after commit: the test's transaction never commits, so nothing runs here.
+    *admin_post_only("programs:providers:unmatched_rematch", idempotent=(ADMIN,)),
     admin_page("programs:providers:invalid"),
     admin_page("programs:providers:detail", kwargs=pk("connection")),
-    *admin_post_only("programs:providers:sync", kwargs=pk("connection")),
+    # The connection has no API credentials: "Sync now" explains that and queues nothing.
+    *admin_post_only("programs:providers:sync", kwargs=pk("connection"), idempotent=(ADMIN,)),
     admin_page("programs:providers:upload", kwargs=pk("connection")),
     post(
         "programs:providers:upload",
@@ -377,10 +381,12 @@ EXPECTATIONS: list[Case] = [
             "name": "Learning Program 2026",
             "starts_on": "2026-01-01",
             "ends_on": "2026-12-31",
+            "target_percent": "85",
         },
         kwargs=pk("p.program"),
     ),
-    *admin_post_only("programs:manage_program_activate", kwargs=pk("p.program")),
+    # Already active: the admin is told so, nothing changes.
+    *admin_post_only("programs:manage_program_activate", kwargs=pk("p.program"), idempotent=(ADMIN,)),
     *admin_post_only("programs:manage_program_close", kwargs=pk("p.program")),
     *admin_form("programs:manage_program_clone", DONE, program_data, kwargs=pk("p.program")),
     admin_page("programs:manage_collections", kwargs=pk("p.program")),
@@ -447,10 +453,32 @@ EXPECTATIONS: list[Case] = [
     ),
     get("champions:group_edit", GROUP_B_MANAGERS, kwargs=pk("group_b"), label="B"),
     post("champions:group_edit", admin_only(DONE), kwargs=pk("group_b"), data=group_data("sales"), label="B"),
-    *post_only("champions:group_join", outcomes(DONE, outsider=404), kwargs=pk("group_a"), label="A"),
-    *post_only("champions:group_join", outcomes(404, outsider=DONE, admin=DONE), kwargs=pk("group_b"), label="B"),
-    *post_only("champions:group_leave", outcomes(DONE, outsider=404), kwargs=pk("group_a"), label="A"),
-    *post_only("champions:group_leave", outcomes(404, outsider=DONE, admin=DONE), kwargs=pk("group_b"), label="B"),
+    # Bob is in group A and Charlie in group B: joining again or leaving a group one is
+    # not in is told so and changes nothing.
+    *post_only(
+        "champions:group_join", outcomes(DONE, outsider=404), kwargs=pk("group_a"), label="A", idempotent=(EMPLOYEE,)
+    ),
+    *post_only(
+        "champions:group_join",
+        outcomes(404, outsider=DONE, admin=DONE),
+        kwargs=pk("group_b"),
+        label="B",
+        idempotent=(OUTSIDER,),
+    ),
+    *post_only(
+        "champions:group_leave",
+        outcomes(DONE, outsider=404),
+        kwargs=pk("group_a"),
+        label="A",
+        idempotent=(CHAMPION, SPONSOR, ADMIN),
+    ),
+    *post_only(
+        "champions:group_leave",
+        outcomes(404, outsider=DONE, admin=DONE),
+        kwargs=pk("group_b"),
+        label="B",
+        idempotent=(ADMIN,),
+    ),
     get("champions:group_calendar", GROUP_A_VISIBLE, kwargs=pk("group_a"), label="A"),
     get("champions:group_calendar", GROUP_B_VISIBLE, kwargs=pk("group_b"), label="B"),
     get("champions:session_new", GROUP_A_MANAGERS, kwargs=pk("group_a", "group_pk"), label="A"),
@@ -508,8 +536,13 @@ EXPECTATIONS: list[Case] = [
     post("champions:story_edit", outcomes(404, outsider=DONE), kwargs=pk("story_b"), data=story_data, label="B"),
     *post_only("champions:story_withdraw", outcomes(404, employee=DONE), kwargs=pk("story_a"), label="A"),
     *post_only("champions:story_withdraw", outcomes(404, outsider=DONE), kwargs=pk("story_b"), label="B"),
-    *post_only("champions:story_reshare", outcomes(404, employee=DONE), kwargs=pk("story_a"), label="A"),
-    *post_only("champions:story_reshare", outcomes(404, outsider=DONE), kwargs=pk("story_b"), label="B"),
+    # Neither story is withdrawn: re-sharing it changes nothing.
+    *post_only(
+        "champions:story_reshare", outcomes(404, employee=DONE), kwargs=pk("story_a"), label="A", idempotent=(EMPLOYEE,)
+    ),
+    *post_only(
+        "champions:story_reshare", outcomes(404, outsider=DONE), kwargs=pk("story_b"), label="B", idempotent=(OUTSIDER,)
+    ),
     # --- champions: updates, not-yet lists, network, sponsor ---
     get("champions:update_new", outcomes(403, champion=200, sponsor=200, admin=200)),
     post(
@@ -544,6 +577,7 @@ EXPECTATIONS: list[Case] = [
         kwargs=pk("p.engineering", "org_pk"),
         data=lambda w: {"selected": [w.p.employee.pk]},
         label="A",
+        idempotent=(CHAMPION, SPONSOR, ADMIN),  # nudges store nothing yet (champions.nudges)
     ),
     get("champions:not_yet", PEOPLE_OF_B, kwargs=pk("p.sales", "org_pk"), label="B"),
     post(
@@ -552,6 +586,7 @@ EXPECTATIONS: list[Case] = [
         kwargs=pk("p.sales", "org_pk"),
         data=lambda w: {"selected": [w.p.outsider.pk]},
         label="B",
+        idempotent=(ADMIN,),
     ),
     get("champions:network", outcomes(403, champion=200, sponsor=200, admin=200)),
     post(
@@ -711,6 +746,8 @@ def test_permission_walk(world: World, case: Case, persona: str):
     assert outcome_of(response) == expected, f"{case.method} {url} as {persona}: {response.status_code}"
     if case.method == "GET" or refused:
         assert database_state() == before, f"{case.method} {url} as {persona} changed the database"
+    elif persona not in case.idempotent:
+        assert database_state() != before, f"{case.method} {url} as {persona} was allowed but wrote nothing"
 
 
 def test_an_organization_dashboard_lists_only_the_study_groups_the_viewer_may_see(world: World):
@@ -728,3 +765,17 @@ def test_an_organization_dashboard_lists_only_the_study_groups_the_viewer_may_se
     assert group_names(EMPLOYEE, "sales") == (False, False)
     assert group_names(OUTSIDER, "sales") == (False, True)
     assert group_names(ADMIN, "sales") == (False, True)
+
+
+def test_no_page_lists_a_closed_study_group_to_another_organization(world: World):
+    """The closed Engineering group "ML circle" is named on no page Charlie (Sales) opens,
+    and on the pages that list groups for Bob (Engineering)."""
+    pages = [reverse("programs:home"), reverse("champions:groups"), reverse("reports:company")]
+    pages.append(reverse("reports:org", kwargs={"organization_id": world.p.engineering.pk}))
+    outsider, employee = world.p.client_for(world.p.outsider), world.p.client_for(world.p.employee)
+
+    shown_to_outsider = [url for url in pages if "ML circle" in outsider.get(url).content.decode()]
+    shown_to_employee = [url for url in pages if "ML circle" in employee.get(url).content.decode()]
+
+    assert shown_to_outsider == []
+    assert shown_to_employee == [pages[1], pages[3]]  # home lists groups to join: Bob is in it

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from programs.models import LearningProgram
+from programs.models import LearningProgram, ProgramStatus
 from reports.messaging import communications_tick
 from reports.progress import company_time_zone
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
             program = LearningProgram.objects.filter(name=options["program"]).first()
             if program is None:
                 raise CommandError(f"There is no program named {options['program']!r}.")
-            if program.status != "active":
+            if program.status != ProgramStatus.ACTIVE:
                 raise CommandError(f"{program.name} is not active: nothing is sent for it.")
             programs = [program]
         report = communications_tick(now=now, programs=programs)
