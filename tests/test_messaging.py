@@ -524,3 +524,19 @@ def test_a_draft_or_closed_program_sends_nothing(personas, mailoutbox):
     report = communications_tick(now=NUDGE_TIME)
 
     assert (report.lines(), mailoutbox, SentMessage.objects.count()) == ([], [], 0)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--now", "next monday"], "--now 'next monday' is not an ISO date-time (2026-11-30T09:30)."),
+        (["--program", "Nope"], "There is no program named 'Nope'."),
+    ],
+)
+def test_the_command_refuses_bad_input_clearly_and_sends_nothing(personas, mailoutbox, args, message):
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError) as error:
+        call_command("send_communications", *args)
+    assert str(error.value) == message
+    assert (mailoutbox, SentMessage.objects.count()) == ([], 0)
