@@ -29,7 +29,6 @@ from champions.forms import (
 )
 from champions.ics import sessions_calendar
 from champions.models import ExecutiveSponsor, LearnerStory, StudyGroup, StudySession
-from champions.nudges import nudge_request
 from learnhub.roles import (
     can_see_people_of,
     championed_organizations,
@@ -40,6 +39,7 @@ from learnhub.roles import (
     sponsored_organizations,
 )
 from programs.models import PATH_SEPARATOR, Collection, Employee, LearningProgram, Organization
+from reports.messaging import NudgeOutcome, nudge_employees
 from reports.progress import program_progress
 
 
@@ -516,6 +516,26 @@ def not_yet_index(request: HttpRequest) -> HttpResponse:
     return render(request, "champions/not_yet_index.html", {"organizations": organizations, "program": program})
 
 
+def _people(count: int) -> str:
+    return f"{count} {'person' if count == 1 else 'people'}"
+
+
+def nudge_outcome_messages(outcome: NudgeOutcome) -> list[tuple[int, str]]:
+    """What the champion reads after a nudge: who got one, and why the others did not."""
+    if outcome.program_not_running:
+        return [(messages.WARNING, "Nothing was sent: nudges go out only while the program is active.")]
+    said = [(messages.SUCCESS, f"Nudged {_people(outcome.sent_count)} by e-mail.")] if outcome.sent else []
+    reasons = [
+        (outcome.already_met, "already met the goal"),
+        (outcome.not_eligible, "not in the program's count today"),
+        (outcome.too_soon, "nudged recently (one nudge per person per interval)"),
+        (outcome.unsubscribed, "unsubscribed from nudges"),
+        (outcome.failed, "the e-mail could not be sent; see Messages"),
+    ]
+    said += [(messages.INFO, f"Not nudged, {_people(len(ids))}: {why}.") for ids, why in reasons if ids]
+    return said
+
+
 @login_required
 def not_yet(request: HttpRequest, org_pk: int) -> HttpResponse:
     """Eligible people of the organization who have not met the goal; nudge one or many."""
@@ -533,12 +553,9 @@ def not_yet(request: HttpRequest, org_pk: int) -> HttpResponse:
         if not targets:
             messages.error(request, "Select at least one person who has not completed yet.")
         else:
-            result = nudge_request(sender=_me(request), employees=targets, program=program)
-            messages.info(
-                request,
-                f"{result.would_send} {'person' if result.would_send == 1 else 'people'} would be nudged. "
-                "Nothing was sent: nudges will be e-mailed once e-mail reminders are switched on.",
-            )
+            outcome = nudge_employees(program=program, employees=targets, sender=_me(request))
+            for level, text in nudge_outcome_messages(outcome):
+                messages.add_message(request, level, text)
             return redirect("champions:not_yet", org_pk=organization.pk)
     return render(
         request,

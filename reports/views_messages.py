@@ -22,11 +22,10 @@ from reports.messaging import (
     message_settings_update,
     org_webhook_set,
     sent_messages,
-    settings_for,
     unsubscribe_apply,
     unsubscribe_read,
 )
-from reports.models import OrgWebhook
+from reports.models import MessageSettings, OrgWebhook
 
 MESSAGES_PER_PAGE = 50
 
@@ -58,7 +57,8 @@ def message_settings(request: HttpRequest, program_id: int) -> HttpResponse:
     """Which messages the program sends and when, escalation thresholds, webhooks (URLs
     write-only: shown masked, kept when the input is left empty)."""
     program = get_object_or_404(LearningProgram, pk=program_id)
-    current = settings_for(program=program)
+    # A GET never writes: show the defaults until the first save creates the row.
+    current = MessageSettings.objects.filter(program=program).first() or MessageSettings(program=program)
     settings_form = MessageSettingsForm(instance=current)
     webhook_form = OrgWebhookForm()
     if request.method == "POST" and request.POST.get("form") == "webhook":

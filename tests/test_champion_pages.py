@@ -9,7 +9,6 @@ import pytest
 from django.test import Client
 
 from champions.models import Attendance, PracticeNote, ProgressUpdate, StudyGroup, StudyGroupMembership, StudySession
-from champions.nudges import NudgeResult, nudge_request
 from reports.models import ProgressSnapshot
 from tests.factories import (
     ChampionFactory,
@@ -350,7 +349,7 @@ def test_not_yet_lists_eligible_people_who_have_not_met_the_goal(personas, progr
         ("sam@acme.example", "Engineering", None),
         ("pat@acme.example", "Platform", None),
     ]
-    assert "Nudges will be e-mailed once e-mail reminders are switched on." in response.content.decode()
+    assert "at most one nudge per interval" in response.content.decode()
 
 
 def test_champion_of_engineering_cannot_see_sales_not_yet_list(personas, progress_data):
@@ -371,7 +370,7 @@ def test_not_yet_index_redirects_a_champion_to_their_org(personas):
     assert personas.client_for(personas.employee).get("/champions/not-yet/").status_code == 403
 
 
-def test_nudge_one_and_nudge_selected_say_how_many_and_send_nothing(personas, progress_data):
+def test_nudge_one_and_nudge_selected_email_only_people_still_to_complete(personas, progress_data, mailoutbox):
     client = personas.client_for(personas.champion)
     url = f"/champions/not-yet/{personas.engineering.pk}/"
 
@@ -383,18 +382,22 @@ def test_nudge_one_and_nudge_selected_say_how_many_and_send_nothing(personas, pr
     ).content.decode()
     none = client.post(url, {"bulk": "1"}, follow=True).content.decode()
 
-    assert "1 person would be nudged. Nothing was sent" in one
-    assert "2 people would be nudged. Nothing was sent" in many  # Dana met the goal: not nudged
+    assert "Nudged 1 person by e-mail." in one
+    # Dana met the goal (not on the list, so never a target); Bob was nudged a moment ago.
+    assert "Nudged 1 person by e-mail." in many
+    assert "Not nudged, 1 person: nudged recently" in many
     assert "Select at least one person who has not completed yet." in none
+    assert sorted(m.to[0] for m in mailoutbox) == ["bob@acme.example", "pat@acme.example"]
 
 
-def test_nudge_request_counts_distinct_people(personas):
-    result = nudge_request(
-        sender=personas.champion,
-        employees=[personas.employee, personas.employee, personas.sponsor],
-        program=personas.program,
+def test_nudges_wait_for_an_active_program(personas, progress_data, mailoutbox):
+    personas.program.status = "draft"
+    personas.program.save(update_fields=["status"])
+    response = personas.client_for(personas.champion).post(
+        f"/champions/not-yet/{personas.engineering.pk}/", {"only": personas.employee.pk}, follow=True
     )
-    assert result == NudgeResult(would_send=2, sent=0, enabled=False)
+    assert "Nothing was sent: nudges go out only while the program is active." in response.content.decode()
+    assert mailoutbox == []
 
 
 # --- Network ---------------------------------------------------------------------------------------------------

@@ -577,7 +577,6 @@ EXPECTATIONS: list[Case] = [
         kwargs=pk("p.engineering", "org_pk"),
         data=lambda w: {"selected": [w.p.employee.pk]},
         label="A",
-        idempotent=(CHAMPION, SPONSOR, ADMIN),  # nudges store nothing yet (champions.nudges)
     ),
     get("champions:not_yet", PEOPLE_OF_B, kwargs=pk("p.sales", "org_pk"), label="B"),
     post(
@@ -586,7 +585,6 @@ EXPECTATIONS: list[Case] = [
         kwargs=pk("p.sales", "org_pk"),
         data=lambda w: {"selected": [w.p.outsider.pk]},
         label="B",
-        idempotent=(ADMIN,),
     ),
     get("champions:network", outcomes(403, champion=200, sponsor=200, admin=200)),
     post(
