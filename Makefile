@@ -53,7 +53,9 @@ install: $(STAMP)
 # real pipeline. The sandbox keeps running with the server ("Sync now" works) and stops
 # with it (trap).
 run: $(STAMP)
-	@export DEBUG=true DATABASE_URL='$(RUN_DATABASE_URL)' REDIS_URL= CELERY_BROKER_URL=; \
+	@export DEBUG=true DATABASE_URL='$(RUN_DATABASE_URL)' REDIS_URL= CELERY_BROKER_URL= \
+		EMAIL_URL='filemail:///$(CURDIR)/var/mail' SITE_URL='http://$(RUN_ADDR)'; \
+	mkdir -p var/mail; \
 	$(PY) manage.py migrate --noinput; \
 	seeded="$$($(PY) manage.py seed_demo --seed $(DEMO_SEED) --sandbox-port $(SANDBOX_PORT))"; \
 	echo "$$seeded"; \
@@ -71,6 +73,7 @@ run: $(STAMP)
 	echo; \
 	echo "$$seeded" | grep -A8 '^Demo logins' | grep -v '^Open '; \
 	echo "Demo Coursera sandbox: http://127.0.0.1:$(SANDBOX_PORT)/api/ (log: $(SANDBOX_LOG)); \"Sync now\" on /providers/ reads it."; \
+	echo "Demo e-mails (sign-in codes, password resets, digests, nudges) are written to var/mail/."; \
 	echo "LearnHub is starting at http://$(RUN_ADDR)/ (sign in at http://$(RUN_ADDR)/accounts/login/)"; \
 	echo; \
 	$(PY) manage.py runserver $(RUN_ADDR)
