@@ -34,7 +34,7 @@ from programs.models import (
     ProgramChange,
     ProgramStatus,
 )
-from programs.services import TARGET_RATE_PLACES, program_create
+from programs.services import program_create, program_rule_errors
 
 # --- Programs ---------------------------------------------------------------------------
 
@@ -65,36 +65,6 @@ def _audit_value(field: str, value: object) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
-
-
-def program_rule_errors(
-    *,
-    name: str,
-    starts_on: dt.date,
-    ends_on: dt.date,
-    target_rate: Decimal,
-    required_completions: int,
-    exclude_pk: int | None = None,
-) -> dict[str, list[str]]:
-    """The rules of programs.services.program_create, for an existing program too: a
-    unique non-empty name (ignoring case), an end after the start, a target in (0, 1]
-    with at most three decimals, at least one completion required."""
-    errors: dict[str, list[str]] = {}
-    if not name:
-        errors.setdefault("name", []).append("The program needs a name.")
-    elif LearningProgram.objects.filter(name__iexact=name).exclude(pk=exclude_pk or 0).exists():
-        errors.setdefault("name", []).append(f"A program named '{name}' already exists.")
-    if ends_on <= starts_on:
-        errors.setdefault("ends_on", []).append(
-            f"The program must end after it starts ({ends_on.isoformat()} is not after {starts_on.isoformat()})."
-        )
-    if not target_rate.is_finite() or not (0 < target_rate <= 1):
-        errors.setdefault("target_rate", []).append("The target must be more than 0% and at most 100%.")
-    elif target_rate != round(target_rate, TARGET_RATE_PLACES):
-        errors.setdefault("target_rate", []).append("The target can have at most one decimal place, like 87.5%.")
-    if required_completions < 1:
-        errors.setdefault("required_completions", []).append("Each person needs at least one completion.")
-    return errors
 
 
 def _record_changes(

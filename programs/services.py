@@ -39,28 +39,23 @@ def organization_ensure(*, path: str, cache: dict[str, Organization] | None = No
 TARGET_RATE_PLACES = 3  # LearningProgram.target_rate keeps 0.001 (0.1 percentage point)
 
 
-def program_create(
+def program_rule_errors(
     *,
     name: str,
     starts_on: dt.date,
     ends_on: dt.date,
     target_rate: Decimal,
-    required_completions: int = 1,
-    status: str = ProgramStatus.ACTIVE,
-) -> LearningProgram:
-    """Create a learning program.
-
-    Rules: the name is not empty and no other program has it (compared ignoring case and
-    surrounding spaces); the window ends after it starts (both dates inclusive); the
-    target rate lies in (0, 1] with at most three decimal places (87.5% is 0.875);
-    each person needs at least one completion; the status is draft, active or closed.
-    Every broken rule is reported at once, as a ValidationError keyed by field.
-    """
-    name = name.strip()
+    required_completions: int,
+    exclude_pk: int | None = None,
+) -> dict[str, list[str]]:
+    """The rules every program obeys, on creation and on each edit: a unique non-empty
+    name (ignoring case; `exclude_pk` is the program being edited), an end after the
+    start, a target in (0, 1] with at most three decimals, at least one completion
+    required. Returns the broken rules keyed by field (empty when all hold)."""
     errors: dict[str, list[str]] = {}
     if not name:
         errors.setdefault("name", []).append("The program needs a name.")
-    elif LearningProgram.objects.filter(name__iexact=name).exists():
+    elif LearningProgram.objects.filter(name__iexact=name).exclude(pk=exclude_pk or 0).exists():
         errors.setdefault("name", []).append(f"A program named '{name}' already exists.")
     if ends_on <= starts_on:
         errors.setdefault("ends_on", []).append(
@@ -72,6 +67,32 @@ def program_create(
         errors.setdefault("target_rate", []).append("The target can have at most one decimal place, like 87.5%.")
     if required_completions < 1:
         errors.setdefault("required_completions", []).append("Each person needs at least one completion.")
+    return errors
+
+
+def program_create(
+    *,
+    name: str,
+    starts_on: dt.date,
+    ends_on: dt.date,
+    target_rate: Decimal,
+    required_completions: int = 1,
+    status: str = ProgramStatus.ACTIVE,
+) -> LearningProgram:
+    """Create a learning program.
+
+    Rules: those of `program_rule_errors` (the name trimmed first; dates inclusive;
+    87.5% is 0.875), and the status is draft, active or closed. Every broken rule is
+    reported at once, as a ValidationError keyed by field.
+    """
+    name = name.strip()
+    errors = program_rule_errors(
+        name=name,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        target_rate=target_rate,
+        required_completions=required_completions,
+    )
     if status not in ProgramStatus.values:
         errors.setdefault("status", []).append(f"The status must be one of: {', '.join(ProgramStatus.values)}.")
     if errors:
