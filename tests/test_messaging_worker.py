@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection as db_connection
 
 from learnhub.celery import app
 from reports.messaging import digests_send, settings_for
 from reports.models import OrgWebhook, SentMessage
 from reports.tasks import communications_tick
+from tests.worker_support import require_redis, worker_database_url
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 pytest_plugins = ["tests.webhook_receiver"]
@@ -31,33 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 WAIT_SECONDS = 60
 MAX_RETRIES = 2
 NUDGE_TIME = dt.datetime(2026, 11, 30, 10, 30, tzinfo=dt.UTC)  # Monday: digests and nudges due
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-
-
-def _require_redis() -> None:
-    import redis
-
-    url = settings.REDIS_URL
-    try:
-        if not url:
-            raise redis.ConnectionError("REDIS_URL is not set")
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        message = f"the worker tests need Redis at REDIS_URL ({url or 'unset'}): {exc}"
-        if _in_ci():
-            pytest.fail(f"CI=true and {message}", pytrace=False)
-        pytest.skip(message)
-
-
-def _test_database_url() -> str:
-    db = db_connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("the worker tests share the PostgreSQL test database with the worker process")
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 class Worker:
@@ -90,14 +63,14 @@ class Worker:
 def worker(tmp_path) -> Iterator[Worker]:
     """`celery -A learnhub worker` on a queue of its own, against the test database, with
     mail written to files and fast webhook retries (2 retries, backoff 1 s then 2 s)."""
-    _require_redis()
+    require_redis()
     queue = f"learnhub-test-{uuid.uuid4().hex[:12]}"
     logfile = tmp_path / "worker.log"
     maildir = tmp_path / "mail"
     maildir.mkdir()
     env = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": worker_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "SECRET_KEY": settings.SECRET_KEY,
