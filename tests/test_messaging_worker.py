@@ -6,117 +6,37 @@ missing Redis skips these tests with the reason; under CI=true it fails them."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-from learnhub.celery import app
 from reports.messaging import digests_send, settings_for
 from reports.models import OrgWebhook, SentMessage
 from reports.tasks import communications_tick
-from tests.worker_support import require_redis, worker_database_url
+from tests.worker_support import WAIT_SECONDS, Worker, celery_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 pytest_plugins = ["tests.webhook_receiver"]
 
-ROOT = Path(__file__).resolve().parent.parent
-WAIT_SECONDS = 60
 MAX_RETRIES = 2
 NUDGE_TIME = dt.datetime(2026, 11, 30, 10, 30, tzinfo=dt.UTC)  # Monday: digests and nudges due
-
-
-class Worker:
-    def __init__(self, process: subprocess.Popen, logfile: Path, maildir: Path) -> None:
-        self.process = process
-        self.logfile = logfile
-        self.maildir = maildir
-
-    def log(self) -> str:
-        return self.logfile.read_text(errors="replace") if self.logfile.exists() else ""
-
-    def wait_for(self, pattern: str, count: int = 1) -> list[str]:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            found = re.findall(pattern, self.log())
-            if len(found) >= count:
-                return found
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.2)
-        pytest.fail(f"worker log never showed {count} x {pattern!r}:\n{self.log()[-3000:]}")
-
-    def mails(self) -> list[str]:
-        """The recipients of every e-mail the worker wrote (file backend)."""
-        text = "".join(p.read_text(errors="replace") for p in sorted(self.maildir.glob("*")))
-        return sorted(re.findall(r"^To: (.+)$", text, flags=re.MULTILINE))
 
 
 @pytest.fixture
 def worker(tmp_path) -> Iterator[Worker]:
     """`celery -A learnhub worker` on a queue of its own, against the test database, with
     mail written to files and fast webhook retries (2 retries, backoff 1 s then 2 s)."""
-    require_redis()
-    queue = f"learnhub-test-{uuid.uuid4().hex[:12]}"
-    logfile = tmp_path / "worker.log"
     maildir = tmp_path / "mail"
     maildir.mkdir()
     env = {
-        **os.environ,
-        "DATABASE_URL": worker_database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "SECRET_KEY": settings.SECRET_KEY,
-        "CONN_MAX_AGE": "0",
         "TIME_ZONE": "UTC",
         "EMAIL_URL": f"filemail:///{maildir}",
         "WEBHOOK_MAX_RETRIES": str(MAX_RETRIES),
         "WEBHOOK_RETRY_BACKOFF": "1",
     }
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "celery"),
-            "-A",
-            "learnhub",
-            "worker",
-            "--loglevel=INFO",
-            f"--logfile={logfile}",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}@%h",
-            "--concurrency=3",
-            "--pool=prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    previous_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
-    w = Worker(process, logfile, maildir)
-    try:
-        w.wait_for(r"ready\.")
-        yield w
-    finally:
-        app.conf.task_default_queue = previous_queue
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    with celery_worker(tmp_path, concurrency=3, env=env, maildir=maildir) as running:
+        yield running
 
 
 def wait_until(check, what: str, worker: Worker) -> None:

@@ -4,104 +4,26 @@ these tests with the reason; under CI=true it fails them."""
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-import time
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 
-from learnhub.celery import app
 from programs.models import Enrollment, ProviderConnection, SyncRun
 from programs.tasks import sync_connection
 from tests.factories import ConnectionFactory, EmployeeFactory
 from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID
-from tests.worker_support import require_redis, worker_database_url
+from tests.worker_support import Worker, celery_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 pytest_plugins = ["tests.sandbox_fixtures"]
-
-ROOT = Path(__file__).resolve().parent.parent
-WAIT_SECONDS = 60
-
-
-class Worker:
-    def __init__(self, process: subprocess.Popen, logfile: Path) -> None:
-        self.process = process
-        self.logfile = logfile
-
-    def log(self) -> str:
-        return self.logfile.read_text(errors="replace") if self.logfile.exists() else ""
-
-    def wait_for(self, pattern: str, count: int = 1) -> list[str]:
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            found = re.findall(pattern, self.log())
-            if len(found) >= count:
-                return found
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.2)
-        pytest.fail(f"worker log never showed {count} x {pattern!r}:\n{self.log()[-3000:]}")
 
 
 @pytest.fixture
 def worker(tmp_path) -> Iterator[Worker]:
     """`celery -A learnhub worker` on a queue of its own, against the test database."""
-    require_redis()
-    queue = f"learnhub-test-{uuid.uuid4().hex[:12]}"
-    logfile = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": worker_database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "SECRET_KEY": settings.SECRET_KEY,
-        "CONN_MAX_AGE": "0",
-    }
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "celery"),
-            "-A",
-            "learnhub",
-            "worker",
-            "--loglevel=INFO",
-            f"--logfile={logfile}",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}@%h",
-            "--concurrency=2",
-            "--pool=prefork",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    previous_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
-    w = Worker(process, logfile)
-    try:
-        w.wait_for(r"ready\.")
-        yield w
-    finally:
-        app.conf.task_default_queue = previous_queue
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    with celery_worker(tmp_path, concurrency=2) as running:
+        yield running
 
 
 def element(n: int, email: str, **overrides: Any) -> dict[str, Any]:

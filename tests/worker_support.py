@@ -4,10 +4,20 @@ under CI=true, a skip elsewhere) and the worker process must use the test databa
 from __future__ import annotations
 
 import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.db import connection as db_connection
+
+from learnhub.celery import app
 
 
 def in_ci() -> bool:
@@ -35,3 +45,74 @@ def worker_database_url() -> str:
         pytest.skip("the worker tests share the PostgreSQL test database with the worker process")
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+WAIT_SECONDS = 60
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Worker:
+    """A `celery -A learnhub worker` process and its log (and mail folder, if any)."""
+
+    def __init__(self, process: subprocess.Popen, logfile: Path, maildir: Path | None = None) -> None:
+        self.process = process
+        self.logfile = logfile
+        self.maildir = maildir
+
+    def log(self) -> str:
+        return self.logfile.read_text(errors="replace") if self.logfile.exists() else ""
+
+    def wait_for(self, pattern: str, count: int = 1) -> list[str]:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while time.monotonic() < deadline:
+            found = re.findall(pattern, self.log())
+            if len(found) >= count:
+                return found
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        pytest.fail(f"worker log never showed {count} x {pattern!r}:\n{self.log()[-3000:]}")
+
+    def mails(self) -> list[str]:
+        """The recipients of every e-mail the worker wrote (file backend)."""
+        assert self.maildir is not None
+        text = "".join(p.read_text(errors="replace") for p in sorted(self.maildir.glob("*")))
+        return sorted(re.findall(r"^To: (.+)$", text, flags=re.MULTILINE))
+
+
+@contextmanager
+def celery_worker(
+    tmp_path: Path, *, concurrency: int, env: dict[str, str] | None = None, maildir: Path | None = None
+) -> Iterator[Worker]:
+    """A real worker on a queue of its own, against the test database and Redis; tasks
+    queued meanwhile go to that queue. Stopped (and killed if need be) on exit."""
+    require_redis()
+    queue = f"learnhub-test-{uuid.uuid4().hex[:12]}"
+    logfile = tmp_path / "worker.log"
+    process_env = {
+        **os.environ,
+        "DATABASE_URL": worker_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "CONN_MAX_AGE": "0",
+        **(env or {}),
+    }
+    command = [str(Path(sys.executable).parent / "celery"), "-A", "learnhub", "worker", "--loglevel=INFO"]
+    command += [f"--logfile={logfile}", "-Q", queue, "-n", f"{queue}@%h", f"--concurrency={concurrency}"]
+    command += ["--pool=prefork", "--without-gossip", "--without-mingle", "--without-heartbeat"]
+    process = subprocess.Popen(command, cwd=ROOT, env=process_env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+    worker = Worker(process, logfile, maildir)
+    try:
+        worker.wait_for(r"ready\.")
+        yield worker
+    finally:
+        app.conf.task_default_queue = previous_queue
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
