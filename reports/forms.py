@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 
 from programs.models import Organization
+from reports.messaging import SETTINGS_FIELDS
 from reports.models import MessageKind, MessageSettings, MessageStatus, WebhookKind
 
 WEEKDAYS = [
@@ -43,21 +44,7 @@ class MessageSettingsForm(forms.ModelForm):
 
     class Meta:
         model = MessageSettings
-        fields = [
-            "digest_enabled",
-            "nudges_enabled",
-            "escalations_enabled",
-            "leaderboard_enabled",
-            "milestones_enabled",
-            "nudge_interval_days",
-            "escalate_after_nudges",
-            "escalate_after_weeks_behind",
-            "digest_weekday",
-            "digest_hour",
-            "nudge_hour",
-            "leaderboard_hour",
-            "company_webhook_kind",
-        ]
+        fields = SETTINGS_FIELDS  # the fields message_settings_update saves
         labels = {
             "digest_enabled": "Send the weekly digest to champions and sponsors",
             "nudges_enabled": "Nudge people who have not met the goal",
