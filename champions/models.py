@@ -3,6 +3,8 @@ stories: the people side of a program."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -10,15 +12,33 @@ from django.db.models import Q
 from programs.models import Collection, Course, Employee, LearningProgram, Organization
 
 
+class AppointmentQuerySet(models.QuerySet):
+    def confirmed(self) -> AppointmentQuerySet:
+        """Appointments L&D confirmed (a clone's proposals are not, until confirmed)."""
+        return self.filter(is_confirmed=True)
+
+    def held(self, day: dt.date) -> AppointmentQuerySet:
+        """Confirmed appointments whose employee is still here on `day`: a person who
+        left (on or before `day`) leaves the appointment vacant."""
+        return self.confirmed().filter(Q(employee__departed_on__isnull=True) | Q(employee__departed_on__gt=day))
+
+    def vacated(self, day: dt.date) -> AppointmentQuerySet:
+        """Confirmed appointments whose employee left on or before `day`."""
+        return self.confirmed().filter(employee__departed_on__lte=day)
+
+
 class Appointment(models.Model):
     """An employee appointed for an organization in a program. `is_confirmed` is False
-    for appointments carried over by a program clone until L&D confirms them."""
+    for appointments carried over by a program clone until L&D confirms them. When the
+    employee leaves, the appointment stays (L&D sees it as vacant) but grants nothing."""
 
     program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="%(class)ss")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="%(class)ss")
     employee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="%(class)ss")
     is_confirmed = models.BooleanField(default=True)
     appointed_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AppointmentQuerySet.as_manager()
 
     class Meta:
         abstract = True

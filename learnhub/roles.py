@@ -7,6 +7,9 @@ Roles (DESIGN.md, "Who uses it"):
   a program. An appointment covers that organization and every team below it.
 - Employee: everyone signed in.
 
+Access: a person keeps access (sessions, sign-in, API tokens) while their account is
+active and they have not departed (departure on or before today, company time zone).
+
 Privacy: a person's own completions are visible to themselves, to the champions and
 sponsor of their organization in that program, and to L&D admins. Everyone else sees
 aggregates only.
@@ -14,6 +17,7 @@ aggregates only.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +28,7 @@ from django.contrib.auth.models import AnonymousUser, Group, Permission
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from champions.models import ExecutiveSponsor, LearningChampion
 from programs.models import PATH_SEPARATOR, Employee, LearningProgram, Organization
@@ -33,6 +38,13 @@ if TYPE_CHECKING:
 
 LD_ADMIN_PERMISSION = "programs.administer_learning"
 LD_ADMIN_GROUP = "L&D admins"
+
+
+def has_access(employee: Employee, *, day: dt.date | None = None) -> bool:
+    """Whether `employee` may use LearnHub at all on `day` (default today, company time
+    zone): an active account of someone who has not departed on or before that day.
+    Sign-in, every request of an open session and every API token ask this."""
+    return employee.is_active and not employee.has_departed(day or timezone.localdate())
 
 
 def is_ld_admin(user: AnyUser) -> bool:
@@ -77,6 +89,11 @@ def current_program() -> LearningProgram | None:
     return LearningProgram.objects.active().first() or LearningProgram.objects.first()
 
 
+def _held(model: type[ExecutiveSponsor] | type[LearningChampion]) -> QuerySet:
+    """Appointments that grant their role today: confirmed, and the employee still here."""
+    return model.objects.held(timezone.localdate())
+
+
 def _covering(org: Organization) -> Q:
     """Appointments whose organization is `org` or one of its ancestors."""
     parts = org.path.split(PATH_SEPARATOR)
@@ -88,7 +105,7 @@ def sponsored_organizations(user: AnyUser, program: LearningProgram) -> QuerySet
     if not user.is_authenticated:
         return Organization.objects.none()
     return Organization.objects.filter(
-        executivesponsors__program=program, executivesponsors__employee=user, executivesponsors__is_confirmed=True
+        pk__in=_held(ExecutiveSponsor).filter(program=program, employee=user).values("organization_id")
     )
 
 
@@ -96,9 +113,7 @@ def championed_organizations(user: AnyUser, program: LearningProgram) -> QuerySe
     if not user.is_authenticated:
         return Organization.objects.none()
     return Organization.objects.filter(
-        learningchampions__program=program,
-        learningchampions__employee=user,
-        learningchampions__is_confirmed=True,
+        pk__in=_held(LearningChampion).filter(program=program, employee=user).values("organization_id")
     )
 
 
@@ -106,7 +121,7 @@ def is_sponsor_of(user: AnyUser, program: LearningProgram, org: Organization) ->
     """Sponsor of `org` or of an organization above it, in `program`."""
     return (
         user.is_authenticated
-        and ExecutiveSponsor.objects.filter(_covering(org), program=program, employee=user, is_confirmed=True).exists()
+        and _held(ExecutiveSponsor).filter(_covering(org), program=program, employee=user).exists()
     )
 
 
@@ -114,7 +129,7 @@ def is_champion_of(user: AnyUser, program: LearningProgram, org: Organization) -
     """Champion of `org` or of an organization above it, in `program`."""
     return (
         user.is_authenticated
-        and LearningChampion.objects.filter(_covering(org), program=program, employee=user, is_confirmed=True).exists()
+        and _held(LearningChampion).filter(_covering(org), program=program, employee=user).exists()
     )
 
 
@@ -182,6 +197,7 @@ __all__ = [
     "can_view_person",
     "championed_organizations",
     "current_program",
+    "has_access",
     "is_champion_of",
     "is_ld_admin",
     "is_sponsor_of",

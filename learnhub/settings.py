@@ -6,6 +6,7 @@ that production could run with: SECRET_KEY is required whenever DEBUG is off.
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -36,6 +37,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",  # company SSO (OIDC_* below); no provider is offered unless configured
@@ -58,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "allauth.account.middleware.AccountMiddleware",
 ]
 
@@ -86,10 +90,14 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "programs.Employee"
+# Both refuse an inactive or departed employee, at sign-in and on every request of a
+# session already open (programs/auth_backends.py).
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "programs.auth_backends.RosterModelBackend",
+    "programs.auth_backends.RosterAuthenticationBackend",
 ]
+# Database sessions that know their employee, so leaving ends them (programs/sessions.py).
+SESSION_ENGINE = "programs.sessions"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -116,6 +124,11 @@ ACCOUNT_FORMS = {
 }
 ACCOUNT_MAX_EMAIL_ADDRESSES = 1  # the roster owns each person's address (provider matching uses it)
 ACCOUNT_PREVENT_ENUMERATION = True  # an already claimed address gets an e-mail, not an on-page error
+# Failed sign-ins are limited per client address (10 a minute, whatever the account) and
+# per account *from one address* (5 in 5 minutes: programs.adapters.AccountAdapter keys
+# allauth's per-account limit by account and address). Someone guessing a password never
+# locks its owner out: a correct password from another address still signs in.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
 # Company e-mail domains allowed to sign up; empty means any domain (the roster still decides).
 SIGNUP_EMAIL_DOMAINS = [d.lower().lstrip("@") for d in env.list("SIGNUP_EMAIL_DOMAINS", default=[])]
 
@@ -159,6 +172,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files waiting for their import job (never served over HTTP). Web processes and
+# Celery workers must see the same folder: one machine, or a shared volume.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -178,6 +194,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
+# Departures: just after midnight in the company time zone, end the access (sessions, API
+# tokens) of everyone whose departure day has come (programs/access.py).
+CELERY_BEAT_SCHEDULE["programs-departures"] = {
+    "task": "programs.tasks.departures_apply",
+    "schedule": crontab(minute=1, hour=0),
+}
 # Daily progress snapshots, just after midnight in the company time zone (CELERY_TIMEZONE).
 CELERY_BEAT_SCHEDULE["reports-daily-snapshots"] = {
     "task": "reports.tasks.snapshot_active_programs",
@@ -212,6 +234,20 @@ WEBHOOK_MAX_RETRIES = env.int("WEBHOOK_MAX_RETRIES", default=5)
 WEBHOOK_RETRY_BACKOFF = env.int("WEBHOOK_RETRY_BACKOFF", default=30)
 WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 MESSAGE_CLAIM_STALE_MINUTES = env.int("MESSAGE_CLAIM_STALE_MINUTES", default=30)
+# Webhook URLs must be https to a public host. Only for development and tests: allow http
+# and loopback / private / link-local addresses.
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# An e-mail's unsubscribe link works for this many days after the e-mail was sent.
+UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", default=365)
+
+# Provider syncs hold their connection with a lease of SYNC_LEASE_SECONDS, renewed every
+# third of it while the run is alive: a run whose worker died is taken over within a lease.
+SYNC_LEASE_SECONDS = env.int("SYNC_LEASE_SECONDS", default=90)
+if SYNC_LEASE_SECONDS < 15:
+    raise ImproperlyConfigured("SYNC_LEASE_SECONDS must be at least 15.")
+
+# Uploaded roster and provider files are imported by a Celery task; larger files are refused.
+IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=200)
 
 # Security: strict unless DEBUG. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
@@ -223,6 +259,46 @@ SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): our own scripts, styles and images only; no inline
+# script or style, no framing. A company SSO sign-in posts to our site, which redirects to
+# the identity provider, so that origin is allowed as a form target.
+_form_action = ["'self'"]
+if _oidc["OIDC_SERVER_URL"]:
+    _idp = urlsplit(_oidc["OIDC_SERVER_URL"])
+    _form_action.append(f"{_idp.scheme}://{_idp.netloc}")
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": _form_action,
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Permissions-Policy (django-permissions-policy): no page needs these browser features.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "camera",
+        "display-capture",
+        "encrypted-media",
+        "fullscreen",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+}
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -264,6 +340,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "learnhub.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
 SPECTACULAR_SETTINGS = {
     "TITLE": "LearnHub API",
     "DESCRIPTION": (
@@ -272,6 +349,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and the docs page need a signed-in person unless API_DOCS_PUBLIC is on.
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny" if API_DOCS_PUBLIC else "rest_framework.permissions.IsAuthenticated"
+    ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -7,9 +7,11 @@ selectors.py.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -48,7 +50,18 @@ class Organization(models.Model):
         return self.path
 
 
-class EmployeeManager(BaseUserManager["Employee"]):
+class EmployeeQuerySet(models.QuerySet["Employee"]):
+    def departed(self, day: dt.date) -> EmployeeQuerySet:
+        """People who left on or before `day` (company time zone): one meaning of
+        "departed" for sign-in, access, appointments and the engine."""
+        return self.filter(departed_on__lte=day)
+
+    def not_departed(self, day: dt.date) -> EmployeeQuerySet:
+        """People still here on `day`: no departure date, or one after `day`."""
+        return self.filter(Q(departed_on__isnull=True) | Q(departed_on__gt=day))
+
+
+class EmployeeManager(BaseUserManager.from_queryset(EmployeeQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 
     def get_by_natural_key(self, username: str | None) -> Employee:
@@ -125,6 +138,24 @@ class Employee(AbstractBaseUser, PermissionsMixin):
     @property
     def has_claimed_account(self) -> bool:
         return self.has_usable_password()
+
+    def has_departed(self, day: dt.date) -> bool:
+        """Departed on or before `day` (the rule of `EmployeeQuerySet.departed`)."""
+        return self.departed_on is not None and self.departed_on <= day
+
+
+class EmployeeSession(AbstractBaseSession):
+    """A signed-in browser session, with the employee it belongs to, so that ending a
+    person's access (departure, deactivation) can delete their sessions in one query
+    (programs/sessions.py is the session engine that fills `employee`)."""
+
+    employee = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+
+    @classmethod
+    def get_session_store_class(cls) -> type:
+        from programs.sessions import SessionStore
+
+        return SessionStore
 
 
 class ProgramStatus(models.TextChoices):
@@ -328,6 +359,9 @@ class ProviderConnection(models.Model):
     sync_claimed_until = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="A sync holds this connection until then (programs/sync.py)"
     )
+    sync_requested_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="A sync was asked for then and has not started yet"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -481,6 +515,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_reason = models.CharField(max_length=200, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -499,3 +534,58 @@ class ApiToken(models.Model):
     @property
     def can_write(self) -> bool:
         return self.scope == ApiTokenScope.READ_WRITE
+
+
+# --- File imports run as jobs (programs/imports.py) ---------------------------------------
+
+
+class ImportKind(models.TextChoices):
+    ROSTER = "roster", "Roster"
+    PROVIDER_CSV = "provider_csv", "Provider completions file"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """An uploaded file (roster or provider completions) imported by a Celery task. The
+    file is kept in storage until the job ends; `rows_done` / `rows_total` drive the
+    progress bar and `result` keeps what the import did (counts, bad lines)."""
+
+    kind = models.CharField(max_length=20, choices=ImportKind.choices)
+    connection = models.ForeignKey(
+        ProviderConnection, null=True, blank=True, on_delete=models.CASCADE, related_name="import_jobs"
+    )
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True, max_length=500)
+    file_name = models.CharField(max_length=255, help_text="The name of the file as uploaded")
+    file_size = models.PositiveBigIntegerField(default=0)
+    encoding = models.CharField(max_length=20, blank=True)
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    sync_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=ImportKind.values), name="importjob_kind"),
+            models.CheckConstraint(condition=Q(status__in=ImportStatus.values), name="importjob_status"),
+            models.CheckConstraint(
+                condition=Q(kind="roster") | Q(connection__isnull=False), name="importjob_provider_has_connection"
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "-created_at"], name="importjob_by_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.file_name} ({self.status})"

@@ -23,6 +23,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from programs import sync_hooks
+from programs.access import employee_access_end
 from programs.models import PATH_SEPARATOR, Employee, Organization
 from programs.services import organization_ensure, organization_path_split
 
@@ -135,7 +136,9 @@ def roster_import(*, file: IO[bytes], dry_run: bool = False, mark_missing_depart
     - With `mark_missing_departed`, every employee not in the file who has no departure
       date departs today (company time zone), except people hired after today.
     - After the commit, `programs.sync_hooks.roster_changed` gets the created and
-      updated employees.
+      updated employees, and everyone whose departure date is now today or earlier
+      loses access at once (`programs.access.employee_access_end`: sessions and API
+      tokens end); later dates are ended by the daily departures task.
 
     Raises RosterFileError when the file as a whole cannot be read (encoding, header).
     """
@@ -192,6 +195,17 @@ def roster_import(*, file: IO[bytes], dry_run: bool = False, mark_missing_depart
                 touched = created_ids + [employee.pk for employee, _ in changed]
                 if touched:
                     transaction.on_commit(lambda: sync_hooks.roster_changed(employee_ids=touched))
+                gone = leaving + [
+                    employee.pk
+                    for employee, changes in changed
+                    if changes.get("departed_on") is not None and changes["departed_on"] <= today
+                ]
+                if gone:
+                    transaction.on_commit(
+                        lambda: employee_access_end(
+                            employee_ids=gone, reason="Its creator left the company (roster import)."
+                        )
+                    )
         except IntegrityError as exc:
             raise RosterFileError(
                 "People changed in LearnHub while this file was being imported (another import or an edit at "

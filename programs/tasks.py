@@ -11,6 +11,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from programs.access import departures_apply as departures_apply_service
 from programs.models import ProviderConnection
 from programs.sync import SyncAlreadyRunningError, sync_api, sync_due_queue, unmatched_rematch
 
@@ -51,3 +52,11 @@ def sync_due_connections() -> list[int]:
 def unmatched_rematch_task(employee_ids: list[int] | None = None) -> int:
     """Match kept unmatched provider records again after a roster change."""
     return unmatched_rematch(employee_ids=employee_ids)
+
+
+@shared_task(acks_late=True, time_limit=300)
+def departures_apply() -> dict[str, int]:
+    """Periodic (Celery beat, daily just after midnight, company time zone): end the
+    sessions and API tokens of everyone whose departure day has come."""
+    ended = departures_apply_service()
+    return {"sessions": ended.sessions, "tokens": ended.tokens}

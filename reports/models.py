@@ -84,6 +84,9 @@ class MessageSettings(models.Model):
     leaderboard_hour = models.PositiveSmallIntegerField(default=9)
     company_webhook_url = models.URLField(max_length=500, blank=True)
     company_webhook_kind = models.CharField(max_length=10, choices=WebhookKind.choices, default=WebhookKind.SLACK)
+    company_webhook_connected_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current company webhook URL was set: it hears of later events only"
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -116,6 +119,9 @@ class OrgWebhook(models.Model):
     kind = models.CharField(max_length=10, choices=WebhookKind.choices, default=WebhookKind.SLACK)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    connected_at = models.DateTimeField(
+        default=timezone.now, help_text="When the current URL was set: the channel hears of later events only"
+    )
 
     class Meta:
         ordering = ["program", "organization__path"]
@@ -197,3 +203,34 @@ class Unsubscribe(models.Model):
 
     def __str__(self) -> str:
         return f"{self.employee} unsubscribed from {self.kind}"
+
+
+class Milestone(models.Model):
+    """An organization (or the whole company, `organization` empty) reaching its
+    program's target: recorded once per program and organization, when first seen, and
+    announced from that one row (reports/messaging.py)."""
+
+    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="milestones")
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="milestones"
+    )
+    rate = models.FloatField()
+    reached_on = models.DateField(help_text="The progress day (company time zone) it was first seen")
+    reached_at = models.DateTimeField(default=timezone.now)
+    announced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["program", "reached_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["program", "organization"],
+                condition=Q(organization__isnull=False),
+                name="milestone_unique_org",
+            ),
+            models.UniqueConstraint(
+                fields=["program"], condition=Q(organization__isnull=True), name="milestone_unique_company"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization or 'The company'} reached the target of {self.program}"

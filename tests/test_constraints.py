@@ -413,6 +413,37 @@ def test_sent_message_and_unsubscribe_constraints():
     refused("unsubscribe_unique", lambda: Unsubscribe.objects.create(employee=person, kind="nudge"))
 
 
+def test_import_job_constraints():
+    from programs.models import ImportJob
+
+    connection = ConnectionFactory()
+    assert ImportJob.objects.create(kind="roster", file_name="roster.csv").pk  # valid: a roster needs no connection
+    assert ImportJob.objects.create(kind="provider_csv", connection=connection, file_name="activity.csv").pk
+    refused("importjob_kind", lambda: ImportJob.objects.create(kind="payroll", file_name="x.csv"))
+    refused("importjob_status", lambda: ImportJob.objects.create(kind="roster", file_name="x.csv", status="lost"))
+    refused(
+        "importjob_provider_has_connection",
+        lambda: ImportJob.objects.create(kind="provider_csv", file_name="activity.csv"),
+    )
+
+
+def test_milestone_constraints():
+    from reports.models import Milestone
+
+    program, engineering = ProgramFactory(), org("Acme/Engineering")
+    assert Milestone.objects.create(program=program, organization=engineering, rate=0.9, reached_on=DAY).pk
+    assert Milestone.objects.create(program=program, organization=None, rate=0.9, reached_on=DAY).pk
+    assert Milestone.objects.create(program=program, organization=org("Acme/Sales"), rate=0.95, reached_on=DAY).pk
+    refused(
+        "milestone_unique_org",
+        lambda: Milestone.objects.create(program=program, organization=engineering, rate=0.95, reached_on=DAY),
+    )
+    refused(
+        "milestone_unique_company",
+        lambda: Milestone.objects.create(program=program, organization=None, rate=0.95, reached_on=DAY),
+    )
+
+
 def test_every_named_constraint_has_a_test():
     """A constraint added to these apps without a `refused(...)` test here fails this test."""
     source = Path(__file__).read_text(encoding="utf-8")

@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from learnhub.roles import is_ld_admin
+from learnhub.roles import has_access, is_ld_admin
 from programs.models import ApiToken, ApiTokenScope, Employee, LearningProgram, ProgramStatus
 from programs.program_services import program_activate, program_close, program_update
 from programs.roster import OPTIONAL_FIELDS, REQUIRED_COLUMNS, RosterImportResult, roster_import
@@ -78,14 +78,15 @@ def api_token_revoke(*, token: ApiToken) -> bool:
 
 def api_token_find(*, raw: str) -> ApiToken | None:
     """The active token whose text is `raw`, or None: unknown prefix, wrong secret
-    (compared in constant time) or revoked. Its creator must still be an active account."""
+    (compared in constant time) or revoked. Its creator must still have access
+    (`learnhub.roles.has_access`: active and not departed), whatever the token's state."""
     parts = raw.strip().split("_", 2)
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or not parts[1] or not parts[2]:
         return None
     token = ApiToken.objects.select_related("created_by").filter(prefix=parts[1]).first()
     if token is None or not hmac.compare_digest(token.secret_hash, _secret_hash(parts[2])):
         return None
-    if token.revoked_at is not None or not token.created_by.is_active:
+    if token.revoked_at is not None or not has_access(token.created_by):
         return None
     return token
 
