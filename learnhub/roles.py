@@ -53,11 +53,12 @@ def is_ld_admin(user: AnyUser) -> bool:
 
 def ld_admin_group() -> Group:
     """The "L&D admins" group: the admin permission plus full use of the Django admin
-    for LearnHub's own models. Created on first use, kept in step on each call."""
+    for LearnHub's own models, and a read-only look at groups (which hand out rights, so
+    only superusers change them). Created on first use, kept in step on each call."""
     group, _ = Group.objects.get_or_create(name=LD_ADMIN_GROUP)
     perms = Permission.objects.filter(
         content_type__app_label__in=["programs", "champions", "reports"]
-    ) | Permission.objects.filter(content_type__app_label="auth", codename__endswith="_group")
+    ) | Permission.objects.filter(content_type__app_label="auth", codename="view_group")
     group.permissions.set(perms)
     return group
 

@@ -301,6 +301,9 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 }
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front of the app append to X-Forwarded-For: the sign-in limits count
+# per client address, which is read from that header only when this is set (0: REMOTE_ADDR).
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 # Uploads: rosters and provider exports can be large, but not unbounded.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

@@ -19,6 +19,11 @@ them, as STYLE.md asks of allauth hooks):
   refused for a departed employee (`AccountAdapter.pre_login`, allauth's "inactive
   account" page). `is_active` stays an admin switch, not a date rule, so an employee
   whose departure is recorded in advance can sign in until that day.
+- Failed sign-ins: allauth's limits (ACCOUNT_RATE_LIMITS "login_failed"), where the
+  per-account limit counts per account *and client address* (`AccountAdapter`), so
+  someone guessing a password from one address cannot lock the owner out: the owner's
+  correct password from another address still signs in. The per-address limit slows a
+  guesser whatever accounts they try.
 - Sign-in codes and password-reset links are only e-mailed to employees who may sign
   in (active, claimed, not departed). Anyone else gets allauth's "no account with this
   address" e-mail, which points an unclaimed roster employee to the sign-up page.
@@ -54,6 +59,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 
+from learnhub.roles import has_access
 from programs.models import Employee
 
 NOT_ON_ROSTER_MESSAGE = (
@@ -94,18 +100,10 @@ def email_domain_message() -> str:
     return f"Use your company e-mail address ({domains})."
 
 
-def employee_has_departed(*, employee: Employee, today: dt.date) -> bool:
-    """Departed: a departure date on or before `today` (company time zone)."""
-    return employee.departed_on is not None and employee.departed_on <= today
-
-
 def employee_may_sign_in(*, employee: Employee, today: dt.date) -> bool:
-    """Active, account claimed (a usable password) and not departed on or before `today`."""
-    return (
-        employee.is_active
-        and employee.has_claimed_account
-        and not employee_has_departed(employee=employee, today=today)
-    )
+    """Has access (`learnhub.roles.has_access`: active, not departed on or before `today`)
+    and has claimed the account (a usable password)."""
+    return has_access(employee, day=today) and employee.has_claimed_account
 
 
 def signup_roster_employee(*, email: str, today: dt.date) -> Employee:
@@ -115,7 +113,7 @@ def signup_roster_employee(*, email: str, today: dt.date) -> Employee:
     Raises ValidationError with one message for "not on the roster", "inactive" and
     "departed", so the sign-up page does not reveal which one it is."""
     employee = Employee.objects.filter(email__iexact=email.strip()).first()
-    if employee is None or not employee.is_active or employee_has_departed(employee=employee, today=today):
+    if employee is None or not has_access(employee, day=today):
         raise forms.ValidationError(NOT_ON_ROSTER_MESSAGE, code="not_on_roster")
     return employee
 
@@ -130,7 +128,7 @@ def employee_account_claim(*, email: str, password: str, today: dt.date) -> Empl
     has a password, AccountNotClaimableError when it is unknown, inactive or departed."""
     with transaction.atomic():
         employee = Employee.objects.select_for_update().filter(email__iexact=email.strip()).first()
-        if employee is None or not employee.is_active or employee_has_departed(employee=employee, today=today):
+        if employee is None or not has_access(employee, day=today):
             raise AccountNotClaimableError(email)
         if employee.has_claimed_account:
             raise AccountAlreadyClaimedError(email)
@@ -167,9 +165,14 @@ class AccountAdapter(DefaultAccountAdapter):
             messages.error(request, NOT_ON_ROSTER_MESSAGE)
             raise ImmediateHttpResponse(redirect("account_signup")) from None
 
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        """allauth's key of the per-account failed sign-in limit, made per account and
+        client address (see the module docstring)."""
+        return f"{super()._get_login_attempts_cache_key(request, **credentials)}:{self.get_client_ip(request)}"
+
     def pre_login(self, request: HttpRequest, user: AbstractBaseUser, **kwargs: Any) -> HttpResponse | None:
         """Departed employees cannot sign in, by any method."""
-        if isinstance(user, Employee) and employee_has_departed(employee=user, today=timezone.localdate()):
+        if isinstance(user, Employee) and user.has_departed(timezone.localdate()):
             clear_login(request)
             return self.respond_user_inactive(request, user)
         return super().pre_login(request, user, **kwargs)

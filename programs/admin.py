@@ -1,8 +1,10 @@
 """Django admin for the programs app: organizations, the roster (the custom user model),
 programs, the course catalog, collections and the provider-side records.
 
-The admin stays available to L&D admins (DESIGN.md); the product pages are the main
-interface. Provider records (sync runs, enrollments, unmatched and invalid records) are
+The admin stays available to L&D admins; the product pages are the main interface.
+Rights are not theirs to hand out: superuser, staff, group and permission fields, other
+people's passwords and superuser accounts are changed only by a superuser; an L&D admin
+sees them read-only (and groups too). Provider records (sync runs, enrollments, unmatched and invalid records) are
 written by the sync pipeline only, so they are read-only here. A connection's client
 secret is write-only: it is never rendered back.
 """
@@ -13,12 +15,18 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.core.exceptions import ValidationError
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
+from learnhub.roles import has_access
+from programs.access import access_end_reason, employee_access_end
 from programs.models import (
     Collection,
     CollectionItem,
@@ -84,7 +92,14 @@ class OrganizationAdmin(admin.ModelAdmin):
         obj._state.adding = False
 
 
-# --- Employees (the custom user model) --------------------------------------------------
+# --- Employees (the custom user model) and groups ----------------------------------------
+
+# What only a superuser changes: who is staff or superuser, and which rights a person has.
+PRIVILEGE_FIELDS = ["is_staff", "is_superuser", "groups", "user_permissions"]
+
+
+def is_superuser(request: HttpRequest) -> bool:
+    return bool(request.user.is_active and request.user.is_superuser)
 
 
 def _clean_unique_email(form: forms.ModelForm) -> str:
@@ -114,6 +129,25 @@ class EmployeeCreationForm(AdminUserCreationForm):
 
     def clean_email(self) -> str:
         return _clean_unique_email(self)
+
+
+class EmployeeRosterCreationForm(forms.ModelForm):
+    """The add form for L&D admins who are not superusers: a roster entry, never a
+    password (the employee claims the account by signing up with their e-mail)."""
+
+    class Meta:
+        model = Employee
+        fields = ("email", "full_name", "organization")
+
+    def clean_email(self) -> str:
+        return _clean_unique_email(self)
+
+    def save(self, commit: bool = True) -> Employee:
+        employee = super().save(commit=False)
+        employee.set_unusable_password()
+        if commit:
+            employee.save()
+        return employee
 
 
 class EmployeeChangeForm(UserChangeForm):
@@ -176,6 +210,79 @@ class EmployeeAdmin(UserAdmin):
             },
         ),
     )
+    roster_add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "organization")}),)
+
+    @admin.display(description="password")
+    def password_state(self, obj: Employee) -> str:
+        if obj.has_usable_password():
+            return "Set by the employee. Only a superuser can change it here."
+        return "Not set: the employee claims the account by signing up with their company e-mail."
+
+    def get_fieldsets(self, request: HttpRequest, obj: Employee | None = None) -> Any:
+        if is_superuser(request):
+            return super().get_fieldsets(request, obj)
+        if obj is None:
+            return self.roster_add_fieldsets
+        return tuple(
+            (name, {**options, "fields": tuple("password_state" if f == "password" else f for f in options["fields"])})
+            for name, options in self.fieldsets
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Employee | None = None) -> list[str]:
+        fields = list(self.readonly_fields)
+        if obj is not None and not is_superuser(request):
+            fields += ["password_state", *PRIVILEGE_FIELDS]
+            if obj.is_staff or obj.is_superuser:
+                fields.append("email")  # the login of a privileged account: a password reset would hand it over
+        return fields
+
+    def get_form(self, request: HttpRequest, obj: Employee | None = None, **kwargs: Any) -> Any:
+        if obj is None and not is_superuser(request):
+            kwargs["form"] = EmployeeRosterCreationForm
+        return super().get_form(request, obj, **kwargs)
+
+    def has_change_permission(self, request: HttpRequest, obj: Employee | None = None) -> bool:
+        if obj is not None and obj.is_superuser and not is_superuser(request):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Employee | None = None) -> bool:
+        if obj is not None and obj.is_superuser and not is_superuser(request):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """Only a superuser sets passwords here; everyone changes their own at
+        /accounts/password/change/."""
+        if not is_superuser(request):
+            raise PermissionDenied("Only a superuser can change passwords in the admin.")
+        return super().user_change_password(request, id, form_url)
+
+    def save_model(self, request: HttpRequest, obj: Employee, form: forms.ModelForm, change: bool) -> None:
+        """Deactivating someone, or recording a departure that has come, ends their
+        sessions and API tokens at once (programs.access)."""
+        super().save_model(request, obj, form, change)
+        if change and not has_access(obj):
+            reason = access_end_reason(obj, day=timezone.localdate())
+            transaction.on_commit(lambda: employee_access_end(employee_ids=[obj.pk], reason=reason))
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(auth_admin.GroupAdmin):
+    """Groups hand out permissions, so only superusers add, change or delete them; L&D
+    admins can look (they hold the view permission)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return is_superuser(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return is_superuser(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Group | None = None) -> bool:
+        return is_superuser(request)
 
 
 # --- Programs, catalog, collections -----------------------------------------------------

@@ -19,7 +19,8 @@ from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import BooleanField, Case, Count, F, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from champions.models import ExecutiveSponsor, LearningChampion
 from programs.models import (
@@ -449,14 +450,15 @@ def appointment_create(
     """Appoint the roster employee with this e-mail (ignoring case) as sponsor or champion
     of `organization` in `program`, confirmed. Someone is appointed once per role,
     organization and program: a second appointment is refused with a message (a proposal
-    carried over by a clone is confirmed instead). Departed people cannot be appointed."""
+    carried over by a clone is confirmed instead). People who have left (departed on or
+    before today) cannot be appointed; someone leaving later can, until that day."""
     model = APPOINTMENT_MODELS[role]
     email = email.strip()
     employee = Employee.objects.filter(email__iexact=email).first()
     if employee is None:
         raise ValidationError({"email": [f"Nobody on the roster has the e-mail address '{email}'."]})
-    if employee.departed_on is not None:
-        raise ValidationError({"email": [f"{employee} left on {employee.departed_on.isoformat()}."]})
+    if employee.has_departed(timezone.localdate()):
+        raise ValidationError({"email": [f"{employee} left on {employee.departed_on:%Y-%m-%d}."]})
     existing = model.objects.filter(program=program, organization=organization, employee=employee).first()
     if existing is not None:
         state = "already" if existing.is_confirmed else "already proposed as"
@@ -502,47 +504,67 @@ class OrgGaps:
     organization: Organization
     has_sponsor: bool
     has_champion: bool
+    vacated: tuple[str, ...] = ()  # "Executive sponsor Sam Sponsor left on 2026-11-30", ...
 
 
 def organizations_without_appointments(*, program: LearningProgram) -> list[OrgGaps]:
-    """Organizations (the level below the company) with no confirmed sponsor or no
-    confirmed champion in `program`. An appointment for the organization or for one
-    above it (the company) covers it; proposals not yet confirmed do not."""
+    """Organizations (the level below the company) with no sponsor or no champion holding
+    the appointment today in `program`. An appointment for the organization or for one
+    above it (the company) covers it; proposals not yet confirmed do not, and neither
+    does the appointment of someone who left (it is vacant)."""
+    today = timezone.localdate()
     orgs = list(Organization.objects.filter(depth=APPOINTMENT_ORG_DEPTH).order_by("path"))
     sponsor_paths = set(
-        ExecutiveSponsor.objects.filter(program=program, is_confirmed=True).values_list("organization__path", flat=True)
+        ExecutiveSponsor.objects.held(today).filter(program=program).values_list("organization__path", flat=True)
     )
     champion_paths = set(
-        LearningChampion.objects.filter(program=program, is_confirmed=True).values_list("organization__path", flat=True)
+        LearningChampion.objects.held(today).filter(program=program).values_list("organization__path", flat=True)
     )
 
     def covered(org: Organization, paths: set[str]) -> bool:
         parts = org.path.split(PATH_SEPARATOR)
         return any(PATH_SEPARATOR.join(parts[: i + 1]) in paths for i in range(len(parts)))
 
+    vacated: dict[int, list[str]] = {}
+    for role, model in APPOINTMENT_MODELS.items():
+        for appointment in model.objects.vacated(today).filter(program=program).select_related("employee"):
+            vacated.setdefault(appointment.organization_id, []).append(
+                f"{ROLE_LABELS[role].capitalize()} {appointment.employee} left on "
+                f"{appointment.employee.departed_on:%Y-%m-%d}"
+            )
     gaps = [
-        OrgGaps(org, has_sponsor=covered(org, sponsor_paths), has_champion=covered(org, champion_paths)) for org in orgs
+        OrgGaps(
+            org,
+            has_sponsor=covered(org, sponsor_paths),
+            has_champion=covered(org, champion_paths),
+            vacated=tuple(vacated.get(org.pk, ())),
+        )
+        for org in orgs
     ]
     return [gap for gap in gaps if not (gap.has_sponsor and gap.has_champion)]
 
 
 def appointments_of(*, program: LearningProgram) -> dict[str, QuerySet]:
-    """The sponsors and champions of `program`, proposals first, then by organization."""
+    """The sponsors and champions of `program`, proposals first, then vacant ones (the
+    employee left: `vacant` is True), then by organization."""
+    left = Q(employee__departed_on__lte=timezone.localdate())
     return {
         role: model.objects.filter(program=program)
         .select_related("organization", "employee")
-        .order_by("is_confirmed", "organization__path", "employee__email")
+        .annotate(vacant=Case(When(left, then=Value(True)), default=Value(False), output_field=BooleanField()))
+        .order_by("is_confirmed", "-vacant", "organization__path", "employee__email")
         for role, model in APPOINTMENT_MODELS.items()
     }
 
 
 def employees_search(*, query: str, limit: int = 20) -> QuerySet[Employee]:
-    """Current employees whose e-mail or name contains `query` (ignoring case)."""
+    """Employees still here today whose e-mail or name contains `query` (ignoring case)."""
     query = query.strip()
     if not query:
         return Employee.objects.none()
     return (
-        Employee.objects.filter(Q(email__icontains=query) | Q(full_name__icontains=query), departed_on__isnull=True)
+        Employee.objects.not_departed(timezone.localdate())
+        .filter(Q(email__icontains=query) | Q(full_name__icontains=query))
         .select_related("organization")
         .order_by("email")[:limit]
     )

@@ -54,7 +54,7 @@ def unmatched_rematch_task(employee_ids: list[int] | None = None) -> int:
     return unmatched_rematch(employee_ids=employee_ids)
 
 
-@shared_task(acks_late=True, time_limit=300)
+@shared_task(acks_late=True, time_limit=300, soft_time_limit=240)
 def departures_apply() -> dict[str, int]:
     """Periodic (Celery beat, daily just after midnight, company time zone): end the
     sessions and API tokens of everyone whose departure day has come."""

@@ -352,7 +352,8 @@ def test_adding_an_employee_without_a_password(personas):
 
 @pytest.mark.django_db
 def test_adding_an_employee_with_a_password_and_a_taken_email(personas):
-    client = personas.client_for(personas.admin)
+    root = EmployeeFactory(email="root@acme.example", is_staff=True, is_superuser=True)
+    client = personas.client_for(root)
     url = admin_url("programs.employee", "add")
     password = "a-long-demo-passphrase-42"
     created = client.post(

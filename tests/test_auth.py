@@ -428,3 +428,37 @@ def test_unconfirmed_address_gets_a_new_confirmation_link_from_the_email_page(pe
         (["bob@acme.example"], "[LearnHub] Please Confirm Your Email Address")
     ]
     assert EmailAddress.objects.filter(user=personas.employee).count() == 1
+
+
+# --- Failed sign-ins: throttled per address, without locking the owner out ----------------
+
+
+def sign_in_from(address: str, email: str, password: str) -> Client:
+    client = Client(REMOTE_ADDR=address)
+    client.post(LOGIN_URL, {"login": email, "password": password})
+    return client
+
+
+def test_five_wrong_passwords_do_not_lock_the_owner_out_from_another_address(personas):
+    EmailAddress.objects.create(user=personas.employee, email="bob@acme.example", primary=True, verified=True)
+    for _ in range(5):
+        assert signed_in_pk(sign_in_from("203.0.113.9", "bob@acme.example", "guess")) is None
+
+    guesser = Client(REMOTE_ADDR="203.0.113.9")
+    refused = guesser.post(LOGIN_URL, {"login": "bob@acme.example", "password": PASSWORD})
+    owner = sign_in_from("198.51.100.4", "bob@acme.example", PASSWORD)
+
+    assert "Too many failed login attempts" in refused.content.decode()
+    assert signed_in_pk(guesser) is None  # the guessing address is throttled, even with the right password
+    assert signed_in_pk(owner) == str(personas.employee.pk)  # the owner, elsewhere, gets in
+
+
+def test_one_address_trying_many_accounts_is_throttled(personas):
+    EmailAddress.objects.create(user=personas.employee, email="bob@acme.example", primary=True, verified=True)
+    for n in range(10):
+        sign_in_from("203.0.113.9", f"someone{n}@acme.example", "guess")
+
+    guesser = sign_in_from("203.0.113.9", "bob@acme.example", PASSWORD)
+
+    assert signed_in_pk(guesser) is None
+    assert signed_in_pk(sign_in_from("198.51.100.4", "bob@acme.example", PASSWORD)) == str(personas.employee.pk)

@@ -39,8 +39,9 @@ def test_progress_bar_include_marks_target_and_met():
     html = Template('{% include "includes/progress_bar.html" with rate=rate target=0.9 %}').render(
         Context({"rate": 0.95})
     )
-    assert 'class="fill met" style="width: 95.00%"' in html
-    assert 'style="left: 90.00%"' in html
+    assert '<rect class="fill met" width="95.00%" height="100%"/>' in html
+    assert 'x1="90.00%" x2="90.00%"' in html
+    assert "style=" not in html
     empty = Template('{% include "includes/progress_bar.html" with rate=None target=0.9 %}').render(Context({}))
     assert "fill" not in empty
     assert "Progress: \N{EN DASH} of a 90% target" in empty

@@ -1,8 +1,10 @@
 """Browser tests: Debian's chromium driven by Playwright against pytest-django's live server.
 
 - One headless chromium per test session; a fresh browser context per test.
-- The `page` fixture records console errors and uncaught page errors and fails the test
-  when any happened, so a broken script or a missing asset cannot pass unnoticed.
+- The `page` fixture records console errors, uncaught page errors and Content-Security-
+  Policy violations (the app's real policy is on, as in production) and fails the test
+  when any happened, so a broken script, a missing asset or an inline script or style
+  the policy blocks cannot pass unnoticed.
 - `sign_in(page, person)` goes through the real sign-in form, as a person would.
 
 Without /usr/bin/chromium the browser tests are skipped with a reason, except under CI=true
@@ -69,9 +71,24 @@ def browser() -> Iterator:
 class BrowserErrors:
     console: list[str] = field(default_factory=list)
     page: list[str] = field(default_factory=list)
+    policy: list[str] = field(default_factory=list)
 
     def all(self) -> list[str]:
-        return [f"console: {m}" for m in self.console] + [f"page error: {m}" for m in self.page]
+        return (
+            [f"console: {m}" for m in self.console]
+            + [f"page error: {m}" for m in self.page]
+            + [f"Content-Security-Policy violation: {m}" for m in self.policy]
+        )
+
+
+# Runs in every page before its own scripts (Playwright init scripts are not subject to the
+# page's policy): each `securitypolicyviolation` event is reported through a binding.
+REPORT_POLICY_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__lhReportViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"} `
+    + `at ${event.sourceFile || event.documentURI}:${event.lineNumber}`);
+});
+"""
 
 
 @pytest.fixture
@@ -84,6 +101,8 @@ def page(browser, live_server, browser_errors: BrowserErrors) -> Iterator:
     """A fresh page (own cookies) on the live server; fails the test on any JavaScript error."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
+    context.expose_binding("__lhReportViolation", lambda source, text: browser_errors.policy.append(text))
+    context.add_init_script(REPORT_POLICY_VIOLATIONS)
     page = context.new_page()
     page.on(
         "console",
