@@ -236,10 +236,10 @@ class EmployeeAdmin(UserAdmin):
                 fields.append("email")  # the login of a privileged account: a password reset would hand it over
         return fields
 
-    def get_form(self, request: HttpRequest, obj: Employee | None = None, **kwargs: Any) -> Any:
+    def get_form(self, request: HttpRequest, obj: Any | None = None, change: bool = False, **kwargs: Any) -> Any:
         if obj is None and not is_superuser(request):
             kwargs["form"] = EmployeeRosterCreationForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def has_change_permission(self, request: HttpRequest, obj: Employee | None = None) -> bool:
         if obj is not None and obj.is_superuser and not is_superuser(request):

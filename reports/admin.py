@@ -1,4 +1,6 @@
-"""Django admin for progress snapshots: computed by the progress engine, so read-only."""
+"""Django admin for progress snapshots (computed by the progress engine, so read-only) and
+for communication: webhook URLs follow the pages' rules (write-only, https to a public
+host, a new URL connects the channel now)."""
 
 from __future__ import annotations
 
@@ -6,8 +8,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
+from reports.messaging import WebhookUrlError, webhook_connection_time, webhook_url_check
 from reports.models import MessageSettings, OrgWebhook, ProgressSnapshot, SentMessage, Unsubscribe
 
 
@@ -33,7 +37,8 @@ class ProgressSnapshotAdmin(admin.ModelAdmin):
 
 
 class _WriteOnlyUrlForm(forms.ModelForm):
-    """Webhook URLs are write-only: the input starts empty; empty keeps the stored URL."""
+    """Webhook URLs are write-only: the input starts empty; empty keeps the stored URL. A
+    URL typed in must pass `webhook_url_check`, as on the message settings page."""
 
     url_field = "url"
 
@@ -42,12 +47,18 @@ class _WriteOnlyUrlForm(forms.ModelForm):
         field = self.fields[self.url_field]
         field.required = field.required and not self.instance.pk
         field.widget = forms.URLInput(attrs={"autocomplete": "off", "size": 60})
-        field.help_text = "Write-only: never shown. Leave empty to keep the stored URL."
+        field.help_text = "https to a public host. Write-only: never shown. Leave empty to keep the stored URL."
         self.initial[self.url_field] = ""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not data.get(self.url_field) and self.instance.pk:
+        typed = data.get(self.url_field)
+        if typed:
+            try:
+                webhook_url_check(typed)
+            except WebhookUrlError as exc:
+                self.add_error(self.url_field, str(exc))
+        elif self.instance.pk:
             data[self.url_field] = (
                 type(self.instance).objects.values_list(self.url_field, flat=True).get(pk=self.instance.pk)
             )
@@ -68,17 +79,40 @@ class OrgWebhookAdminForm(_WriteOnlyUrlForm):
         fields = ["program", "organization", "kind", "url", "is_active"]
 
 
+class _WebhookAdmin(admin.ModelAdmin):
+    """Saving a new or changed URL connects its channel now (`webhook_connection_time`):
+    it hears of milestones reached from then on."""
+
+    url_field = "url"
+    connected_field = "connected_at"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        stored = type(obj).objects.filter(pk=obj.pk).values_list(self.url_field, flat=True).first() if change else ""
+        connected_at = webhook_connection_time(
+            stored_url=stored or "",
+            new_url=getattr(obj, self.url_field),
+            connected_at=getattr(obj, self.connected_field),
+        )
+        setattr(obj, self.connected_field, connected_at)
+        super().save_model(request, obj, form, change)
+
+
 @admin.register(MessageSettings)
-class MessageSettingsAdmin(admin.ModelAdmin):
+class MessageSettingsAdmin(_WebhookAdmin):
     form = MessageSettingsAdminForm
     list_display = ["program", "digest_enabled", "nudges_enabled", "nudge_interval_days", "digest_weekday"]
+    readonly_fields = ["company_webhook_connected_at"]
+    url_field = "company_webhook_url"
+    connected_field = "company_webhook_connected_at"
 
 
 @admin.register(OrgWebhook)
-class OrgWebhookAdmin(admin.ModelAdmin):
+class OrgWebhookAdmin(_WebhookAdmin):
     form = OrgWebhookAdminForm
-    list_display = ["organization", "program", "kind", "is_active"]
+    list_display = ["organization", "program", "kind", "is_active", "connected_at"]
     list_filter = ["program", "kind"]
+    readonly_fields = ["connected_at"]
 
 
 @admin.register(SentMessage)

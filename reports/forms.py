@@ -1,12 +1,14 @@
 """Forms of the communication pages: input checks only, no business rules. Webhook URLs
-are write-only: the inputs start empty and "empty" means "keep what is stored"."""
+are write-only: the inputs start empty and "empty" means "keep what is stored"; a URL
+typed in is checked by the services' own rule (`webhook_url_check`: https to a public
+host), so the page says what is wrong before anything is saved."""
 
 from __future__ import annotations
 
 from django import forms
 
 from programs.models import Organization
-from reports.messaging import SETTINGS_FIELDS
+from reports.messaging import SETTINGS_FIELDS, WebhookUrlError, webhook_url_check
 from reports.models import MessageKind, MessageSettings, MessageStatus, WebhookKind
 
 WEEKDAYS = [
@@ -28,8 +30,17 @@ def _webhook_url_field(label: str) -> forms.URLField:
         max_length=500,
         assume_scheme="https",
         widget=forms.URLInput(attrs={"autocomplete": "off", "placeholder": "https://hooks.slack.com/services/…"}),
-        help_text="Write-only: never shown again. Leave empty to keep the stored URL.",
+        help_text="https to a public host. Write-only: never shown again. Leave empty to keep the stored URL.",
     )
+
+
+def _checked_webhook_url(value: str) -> str:
+    if value:
+        try:
+            webhook_url_check(value)
+        except WebhookUrlError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+    return value
 
 
 class MessageSettingsForm(forms.ModelForm):
@@ -56,6 +67,9 @@ class MessageSettingsForm(forms.ModelForm):
             "escalate_after_weeks_behind": "Tell the sponsor when the organization is behind pace this many weeks",
             "company_webhook_kind": "Company-wide webhook format",
         }
+
+    def clean_company_webhook_url(self) -> str:
+        return _checked_webhook_url(self.cleaned_data["company_webhook_url"])
 
     def clean_nudge_interval_days(self) -> int:
         value = self.cleaned_data["nudge_interval_days"]
@@ -85,6 +99,9 @@ class OrgWebhookForm(forms.Form):
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["organization"].queryset = Organization.objects.order_by("path")  # type: ignore[attr-defined]
+
+    def clean_url(self) -> str:
+        return _checked_webhook_url(self.cleaned_data["url"])
 
 
 class MessageFilterForm(forms.Form):

@@ -29,35 +29,76 @@ it (acks late), which may post twice. A missing milestone in the channel is wors
 doubled one. The row records each attempt, then "sent" or "failed" (4xx, or retries
 exhausted). Webhooks are posted from their own task, after commit: they never block or
 fail the e-mail.
+
+E-mails of one run go over ONE connection to the mail server (`emails_send`,
+`mail_connection`), each still claimed, sent and recorded on its own.
+
+Milestones
+----------
+An organization at the leaderboard's depth, or the whole company, reaching the target is
+recorded ONCE (`Milestone`, unique per program and organization) by the first tick that
+sees it, and announced from that row only: a rate that falls back and rises again
+announces nothing. Its e-mail goes to the eligible people it concerns (the
+organization's; the company's to everyone eligible), one e-mail per person per tick
+however many milestones concern them: such an e-mail holds one ledger row per milestone,
+so a tick that crashed halfway and runs again sends each person each milestone at most
+once. Its chat post goes only to webhooks connected before it was reached
+(`OrgWebhook.connected_at`, `MessageSettings.company_webhook_connected_at`): a channel
+added later never hears of an older milestone.
+
+What reaches a chat
+-------------------
+Names people typed (organizations, programs) are escaped for each format: Slack's
+control characters `&`, `<`, `>` as entities and no mrkdwn for them (`plain_text`, top-level
+`mrkdwn: false`), so a name cannot mention @channel or smuggle a link; Teams' card text
+(Markdown and limited HTML) with its markers backslashed and `&`, `<`, `>` as entities.
+Webhook URLs are https to a public host: checked when saved and again at each post (DNS
+answers change); a post connects to the very address it checked and never follows a
+redirect. WEBHOOK_ALLOW_PRIVATE_URLS (development and tests only) allows http and local
+addresses.
+
+Unsubscribe links
+-----------------
+Signed (employee, kind) and time-stamped: a link works for UNSUBSCRIBE_LINK_MAX_AGE_DAYS
+days after its e-mail was sent (default 365); an older one gets a page that says so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
+import ipaddress
 import logging
-from collections.abc import Iterable
+import re
+import socket
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from requests.adapters import HTTPAdapter
 
 from champions.models import ExecutiveSponsor, LearningChampion, StudySession
-from programs.models import Employee, LearningProgram, Organization, ProgramStatus
+from programs.models import PATH_SEPARATOR, Employee, LearningProgram, Organization, ProgramStatus
 from programs.selectors import collections_visible
 from reports.models import (
     MessageChannel,
     MessageKind,
     MessageSettings,
     MessageStatus,
+    Milestone,
     OrgWebhook,
     SentMessage,
     Unsubscribe,
@@ -144,9 +185,16 @@ def absolute_url(path: str) -> str:
 # --- Unsubscribe ------------------------------------------------------------------------------
 
 
-def unsubscribe_token(*, employee: Employee, kind: str) -> str:
-    """A signed, URL-safe token naming the employee and the kind of message (or "all")."""
-    return signing.dumps({"e": employee.pk, "k": kind}, salt=UNSUBSCRIBE_SALT, compress=True)
+class UnsubscribeLinkExpiredError(Exception):
+    """A genuine unsubscribe link older than UNSUBSCRIBE_LINK_MAX_AGE_DAYS."""
+
+
+def unsubscribe_token(*, employee: Employee, kind: str, signer: signing.TimestampSigner | None = None) -> str:
+    """A signed, time-stamped, URL-safe token naming the employee and the kind of message
+    (or "all"). `signer` (default: one on the current time, salted for unsubscribes) is
+    for a signer with another clock, e.g. a link signed a year ago."""
+    signer = signer or signing.TimestampSigner(salt=UNSUBSCRIBE_SALT)
+    return signer.sign_object({"e": employee.pk, "k": kind}, compress=True)
 
 
 @dataclass(frozen=True)
@@ -163,10 +211,15 @@ class UnsubscribeRequest:
 
 def unsubscribe_read(*, token: str) -> UnsubscribeRequest | None:
     """The employee and kind a token names; None for a bad signature, an unknown kind
-    or an employee who no longer exists."""
+    or an employee who no longer exists. A genuine token signed more than
+    UNSUBSCRIBE_LINK_MAX_AGE_DAYS days ago raises UnsubscribeLinkExpiredError (the
+    signature is checked first: a forged token is "not valid", never "expired")."""
+    max_age = dt.timedelta(days=settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS)
     try:
-        data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        data = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=max_age)
         employee_id, kind = int(data["e"]), str(data["k"])
+    except signing.SignatureExpired as exc:
+        raise UnsubscribeLinkExpiredError(str(exc)) from exc
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
     if kind != Unsubscribe.ALL and kind not in MessageKind.values:
@@ -262,76 +315,330 @@ def email_render(*, email: Email) -> tuple[str, str, str]:
         "site_url": settings.SITE_URL,
     }
     text = render_to_string(f"reports/email/{email.template}.txt", context)
-    html = render_to_string(f"reports/email/{email.template}.html", context)
-    return unsubscribe, text, html
+    html_body = render_to_string(f"reports/email/{email.template}.html", context)
+    return unsubscribe, text, html_body
 
 
-def email_send(*, program: LearningProgram, email: Email, now: dt.datetime | None = None) -> SentMessage | None:
-    """Send one e-mail exactly once: skipped when the person unsubscribed from its kind
-    (or from all) or when its key is already claimed; otherwise claimed, sent through
-    Django's e-mail backend with List-Unsubscribe headers (RFC 8058 one-click), and
-    recorded "sent" or "failed". Returns the ledger row, or None when skipped."""
-    if unsubscribed_ids(kind=email.kind, employee_ids=[email.employee.pk]):
-        return None
-    claim = message_claim(
+def _email_claim(
+    *, program: LearningProgram, kind: str, employee: Employee, period: str, subject: str, now: dt.datetime | None
+) -> SentMessage | None:
+    return message_claim(
         program=program,
-        kind=email.kind,
-        recipient_key=employee_key(email.employee.pk),
-        period=email.period,
-        recipient=email.employee.email,
-        subject=email.subject,
-        employee=email.employee,
+        kind=kind,
+        recipient_key=employee_key(employee.pk),
+        period=period,
+        recipient=employee.email,
+        subject=subject,
+        employee=employee,
         now=now,
     )
-    if claim is None:
-        return None
+
+
+def _email_deliver(*, email: Email, claims: Sequence[SentMessage], connection: BaseEmailBackend | None) -> str:
+    """Render and send one claimed e-mail with List-Unsubscribe headers (RFC 8058
+    one-click) and record its ledger rows "sent", or "failed" with the backend's error
+    (a failed send resets the batch's connection, which the server may have dropped).
+    Returns the status."""
+    ids = [claim.pk for claim in claims]
     try:
-        unsubscribe, text, html = email_render(email=email)
+        unsubscribe, text, html_body = email_render(email=email)
         message = EmailMultiAlternatives(
             subject=f"[LearnHub] {email.subject}",
             body=text,
             to=[email.employee.email],
             headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+            connection=connection,
         )
-        message.attach_alternative(html, "text/html")
+        message.attach_alternative(html_body, "text/html")
         message.send()
-    except Exception as exc:  # any backend error: recorded on the row, the run goes on
+    except Exception as exc:  # any backend error: recorded on the rows, the run goes on
         logger.warning("message %s to %s failed: %s", email.kind, email.employee.pk, exc)
-        SentMessage.objects.filter(pk=claim.pk).update(
+        SentMessage.objects.filter(pk__in=ids).update(
             status=MessageStatus.FAILED, attempts=1, error=str(exc)[:ERROR_MAX_CHARS]
         )
-        claim.status = MessageStatus.FAILED
-        return claim
-    SentMessage.objects.filter(pk=claim.pk).update(status=MessageStatus.SENT, attempts=1, sent_at=timezone.now())
-    claim.status = MessageStatus.SENT
+        if connection is not None:
+            _connection_reset(connection)
+        status = MessageStatus.FAILED
+    else:
+        SentMessage.objects.filter(pk__in=ids).update(status=MessageStatus.SENT, attempts=1, sent_at=timezone.now())
+        status = MessageStatus.SENT
+    for claim in claims:
+        claim.status = status
+    return status
+
+
+def _connection_reset(connection: BaseEmailBackend) -> None:
+    try:
+        connection.close()
+        connection.open()
+    except Exception as exc:  # the next e-mail tries again on its own and records its failure
+        logger.warning("mail connection could not be reopened: %s", exc)
+
+
+@contextmanager
+def mail_connection() -> Iterator[BaseEmailBackend]:
+    """One connection to the mail server for a batch of e-mails, opened once and closed at
+    the end. A server that cannot be reached now is logged, not raised: each e-mail then
+    tries on its own and records its failure, as a single e-mail would."""
+    connection = get_connection()
+    try:
+        connection.open()
+    except Exception as exc:
+        logger.warning("mail connection failed: %s", exc)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def email_send(
+    *,
+    program: LearningProgram,
+    email: Email,
+    now: dt.datetime | None = None,
+    connection: BaseEmailBackend | None = None,
+) -> SentMessage | None:
+    """Send one e-mail exactly once: skipped when the person unsubscribed from its kind
+    (or from all) or when its key is already claimed; otherwise claimed, sent through
+    Django's e-mail backend (over `connection` when a batch shares one) and recorded
+    "sent" or "failed". Returns the ledger row, or None when skipped."""
+    if unsubscribed_ids(kind=email.kind, employee_ids=[email.employee.pk]):
+        return None
+    claim = _email_claim(
+        program=program, kind=email.kind, employee=email.employee, period=email.period, subject=email.subject, now=now
+    )
+    if claim is None:
+        return None
+    _email_deliver(email=email, claims=[claim], connection=connection)
     return claim
 
 
-# --- Webhooks ---------------------------------------------------------------------------------
+def emails_send(*, program: LearningProgram, emails: Iterable[Email], now: dt.datetime | None = None) -> int:
+    """Send `emails`, each by the rules of `email_send`, over one mail connection (none
+    is opened for an empty batch). Returns how many were sent."""
+    batch = list(emails)
+    if not batch:
+        return 0
+    with mail_connection() as connection:
+        return sum(
+            _was_sent(email_send(program=program, email=email, now=now, connection=connection)) for email in batch
+        )
+
+
+def _was_sent(message: SentMessage | None) -> bool:
+    return message is not None and message.status == MessageStatus.SENT
+
+
+# --- Webhooks: what reaches a chat -------------------------------------------------------------
+
+_TEAMS_MARKERS = re.compile(r"([\\`*_~\[\]#|])")
+_TEAMS_LINE_MARKERS = re.compile(r"^(\s*)([-+])|^(\s*\d+)([.)])", re.MULTILINE)
+
+
+def slack_text(text: str) -> str:
+    """Text for any Slack text field, shown as typed: Slack's three control characters
+    `&`, `<`, `>` as HTML entities, nothing else ("Formatting text for app surfaces",
+    escaping). `<!channel>` or `<https://x|y>` in a name then shows as typed instead of
+    pinging the channel or linking. Put such text in `plain_text` objects (or in a message
+    with `mrkdwn: false`): mrkdwn has no escape for `*`, `_`, `~` or backticks."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def teams_text(text: str) -> str:
+    """Text for a Microsoft Teams MessageCard field, shown as typed: the card renders
+    Markdown and limited HTML in its text fields, so Markdown's markers (`\\`, backtick,
+    `*`, `_`, `~`, `[`, `]`, `#`, `|`, and a list marker starting a line) get a
+    backslash, then `&`, `<`, `>` become entities (no tag, link or image survives)."""
+    marked = _TEAMS_MARKERS.sub(r"\\\1", text)
+    marked = _TEAMS_LINE_MARKERS.sub(_backslash_line_marker, marked)
+    return html.escape(marked, quote=False)
+
+
+def _backslash_line_marker(match: re.Match[str]) -> str:
+    if match[2] is not None:  # "- item" or "+ item"
+        return f"{match[1]}\\{match[2]}"
+    return f"{match[3]}\\{match[4]}"  # "1. item": the dot is what makes the list
 
 
 def webhook_payload(*, kind: str, title: str, lines: list[str], link: str) -> dict[str, Any]:
-    """The JSON body for a Slack incoming webhook ({"text"} plus one mrkdwn section) or a
-    Microsoft Teams connector (a simple MessageCard)."""
-    text = "\n".join(lines)
+    """The JSON body for a Slack incoming webhook or a Microsoft Teams connector (a simple
+    MessageCard). `title` and `lines` are plain text that may hold names people typed:
+    each is escaped for the format (`slack_text`, `teams_text`); only `link`, our own
+    URL, is formatted as a link. Slack gets the text as `plain_text` plus a link in
+    mrkdwn, and a plain fallback `text` (`mrkdwn: false`) for notifications."""
     if kind == WebhookKind.TEAMS:
         return {
             "@type": "MessageCard",
             "@context": "https://schema.org/extensions",
-            "summary": title,
+            "summary": teams_text(title),
             "themeColor": "1F4E8C",
-            "title": title,
-            "text": "<br>".join(lines),
+            "title": teams_text(title),
+            "text": "<br>".join(teams_text(line) for line in lines),
             "potentialAction": [
                 {"@type": "OpenUri", "name": "Open LearnHub", "targets": [{"os": "default", "uri": link}]}
             ],
         }
+    text = "\n".join(slack_text(line) for line in [title, *lines])
     return {
-        "text": f"{title}\n{text}\n{link}",
+        "text": f"{text}\n{slack_text(link)}",
+        "mrkdwn": False,
         "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"*{title}*\n{text}\n<{link}|Open LearnHub>"}}
+            {"type": "section", "text": {"type": "plain_text", "text": text}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{slack_text(link)}|Open LearnHub>"}]},
         ],
     }
+
+
+# --- Webhooks: where a post may go ----------------------------------------------------------
+
+
+class WebhookUrlError(ValueError):
+    """A webhook URL LearnHub does not post to; the message says why, for the person who
+    typed it."""
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    """Where one post goes: the URL, its host and port, and the checked addresses the
+    connection is made to (in the resolver's order)."""
+
+    url: str
+    host: str
+    port: int
+    addresses: tuple[str, ...]
+
+    @property
+    def host_header(self) -> str:
+        name = f"[{self.host}]" if ":" in self.host else self.host
+        explicit_port = urlsplit(self.url).port
+        return name if explicit_port is None else f"{name}:{explicit_port}"
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def address_is_public(address: str) -> bool:
+    """A public unicast address. Refused: private, loopback, link-local, shared (carrier
+    NAT), reserved, documentation, benchmarking, multicast, unspecified and broadcast
+    addresses, their IPv6 equivalents (unique-local, site-local, link-local, ...) and
+    any IPv6 address wrapping an IPv4 one (IPv4-mapped, 6to4, Teredo, NAT64), whatever
+    it wraps. `ipaddress` follows the IANA special-purpose registries."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # without an IPv6 zone ("fe80::1%eth0")
+    if isinstance(ip, ipaddress.IPv6Address) and (
+        ip.ipv4_mapped or ip.sixtofour or ip.teredo or ip in _NAT64 or ip.is_site_local
+    ):
+        return False
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved or ip.is_private or ip.is_loopback)
+
+
+def webhook_target(url: str) -> WebhookTarget:
+    """Where a post to `url` goes, by the webhook rule: https, with a host whose every
+    address is public (`address_is_public`; all of them, since a connection may use any).
+    WEBHOOK_ALLOW_PRIVATE_URLS (development, tests) also allows http and local
+    addresses. Raises WebhookUrlError saying what is wrong, or OSError when the host name
+    does not resolve now (socket.gaierror)."""
+    allow_private = settings.WEBHOOK_ALLOW_PRIVATE_URLS
+    parts = urlsplit(url.strip())
+    schemes = ("https", "http") if allow_private else ("https",)
+    if parts.scheme.lower() not in schemes:
+        raise WebhookUrlError("Use an https:// address: a webhook post carries your organization's progress.")
+    try:
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError as exc:
+        raise WebhookUrlError("This address has an invalid port.") from exc
+    host = parts.hostname or ""
+    if not host:
+        raise WebhookUrlError("Enter the full webhook address, e.g. https://hooks.slack.com/services/…")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError as exc:
+        raise WebhookUrlError("This host name is not valid.") from exc
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    if not allow_private:
+        refused = [a for a in addresses if not address_is_public(a)]
+        if refused:
+            where = refused[0] if refused[0] == host else f"{host} ({refused[0]})"
+            raise WebhookUrlError(
+                f"{where} is a private, local or reserved address: webhooks are only posted to public hosts."
+            )
+    return WebhookTarget(url=url.strip(), host=host, port=port, addresses=tuple(addresses))
+
+
+def webhook_url_check(url: str) -> None:
+    """The rule for saving a webhook URL (pages, services, Django admin): that of
+    `webhook_target`, except that a host name that does not resolve now is accepted (DNS
+    may be briefly down; every post checks again). Raises WebhookUrlError."""
+    with suppress(OSError):
+        webhook_target(url)
+
+
+def webhook_connection_time(
+    *, stored_url: str, new_url: str, connected_at: dt.datetime | None, now: dt.datetime | None = None
+) -> dt.datetime | None:
+    """When a webhook counts as connected once `new_url` is saved over `stored_url`: a new
+    or changed URL now (its channel hears of milestones reached from then on), the same
+    URL keeps its time, no URL none."""
+    if not new_url:
+        return None
+    if new_url != stored_url:
+        return now or timezone.now()
+    return connected_at
+
+
+class _PinnedAddressAdapter(HTTPAdapter):
+    """Connects to `address`, one that `webhook_target` checked, whatever the host's DNS
+    answers a moment later (no second lookup to race); TLS still names and verifies the
+    host (SNI, certificate host name), and the Host header names it."""
+
+    def __init__(self, *, host: str, address: str) -> None:
+        self.host, self.address = host, address
+        super().__init__(max_retries=0)
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> Any:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        host_params["host"] = self.address
+        tls: dict[str, Any] = dict(pool_kwargs)
+        if host_params["scheme"] == "https":
+            tls |= {"server_hostname": self.host, "assert_hostname": self.host}
+        return host_params, tls
+
+
+def webhook_request(target: WebhookTarget, payload: dict[str, Any]) -> requests.Response:
+    """POST to the target's checked addresses in the resolver's order, moving to the next
+    only when no connection could be made (nothing was sent), as a plain client would."""
+    *others, last = target.addresses
+    for address in others:
+        try:
+            return _webhook_request_to(target, address, payload)
+        except requests.ConnectionError as exc:
+            if not _never_connected(exc):
+                raise
+    return _webhook_request_to(target, last, payload)
+
+
+def _webhook_request_to(target: WebhookTarget, address: str, payload: dict[str, Any]) -> requests.Response:
+    with requests.Session() as session:
+        session.trust_env = False  # no proxy from the environment: the connection goes to the checked address
+        adapter = _PinnedAddressAdapter(host=target.host, address=address)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session.post(
+            target.url,
+            json=payload,
+            headers={"Host": target.host_header},
+            timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,  # a redirect could lead anywhere, past the check
+        )
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.ConnectTimeout) or isinstance(reason, urllib3.exceptions.NewConnectionError)
+
+
+# --- Webhooks: claims and delivery ----------------------------------------------------------
 
 
 def webhooks_claim(
@@ -343,14 +650,21 @@ def webhooks_claim(
     lines: list[str],
     link: str,
     organization: Organization | None,
+    connected_by: dt.datetime | None = None,
     now: dt.datetime | None = None,
 ) -> list[SentMessage]:
     """Claim one post per webhook that should receive this message: the organization's
-    active webhook (when `organization` is given) and the company-wide one (when
-    `organization` is None, or `also_company`). The posts are queued after commit."""
+    active webhook when `organization` is given, else the company-wide one. With
+    `connected_by` (when a milestone was reached) only a webhook connected by then: a
+    channel added or changed later never hears of an earlier event (a company webhook
+    saved before connection times were kept counts as connected from the start). The
+    posts are queued after commit."""
     claims: list[SentMessage] = []
     if organization is not None:
-        for hook in OrgWebhook.objects.filter(program=program, organization=organization, is_active=True):
+        hooks = OrgWebhook.objects.filter(program=program, organization=organization, is_active=True)
+        if connected_by is not None:
+            hooks = hooks.filter(connected_at__lte=connected_by)
+        for hook in hooks:
             claim = message_claim(
                 program=program,
                 kind=kind,
@@ -367,7 +681,9 @@ def webhooks_claim(
                 claims.append(claim)
     else:
         message_settings = settings_for(program=program)
-        if message_settings.company_webhook_url:
+        connected_at = message_settings.company_webhook_connected_at
+        heard = connected_by is None or connected_at is None or connected_at <= connected_by
+        if message_settings.company_webhook_url and heard:
             claim = message_claim(
                 program=program,
                 kind=kind,
@@ -404,10 +720,13 @@ def _webhook_url(message: SentMessage) -> str:
 
 def webhook_post(*, message_id: int, final: bool = True) -> SentMessage | None:
     """One delivery attempt of a claimed webhook post: POST its JSON payload to the
-    webhook URL (read at send time, so a changed URL is used). 2xx: "sent". 5xx, 429 or
-    a network error: the error is recorded and WebhookServerError / the requests error
-    is raised for the task to retry, unless `final` (retries exhausted): then "failed".
-    Other 4xx: "failed" at once. A row no longer pending is left alone (idempotent)."""
+    webhook URL (read at send time, so a changed URL is used) after checking it again
+    (`webhook_target`: https to a public address; DNS answers change), to the address
+    checked, never following a redirect. 2xx: "sent". 5xx, 429, a network error or a host
+    that does not resolve: the error is recorded and WebhookServerError / the requests
+    error is raised for the task to retry, unless `final` (retries exhausted): then
+    "failed". A refused URL, a redirect or another 4xx: "failed" at once. A row no longer
+    pending is left alone (idempotent)."""
     message = SentMessage.objects.select_related("webhook", "program").filter(pk=message_id).first()
     if message is None or message.status != MessageStatus.PENDING:
         return message
@@ -416,9 +735,11 @@ def webhook_post(*, message_id: int, final: bool = True) -> SentMessage | None:
     try:
         if not url:
             raise WebhookRejectedError("The webhook URL was removed.")
-        response = requests.post(url, json=message.payload, timeout=settings.WEBHOOK_TIMEOUT_SECONDS)
+        response = webhook_request(_webhook_target_at_send(url), message.payload)
         if response.status_code >= 500 or response.status_code == 429:
             raise WebhookServerError(f"HTTP {response.status_code} from the webhook")
+        if 300 <= response.status_code < 400:
+            raise WebhookRejectedError(f"HTTP {response.status_code} from the webhook: redirects are not followed")
         if response.status_code >= 400:
             raise WebhookRejectedError(f"HTTP {response.status_code} from the webhook: {response.text[:300]}")
     except WebhookRejectedError as exc:
@@ -434,6 +755,18 @@ def webhook_post(*, message_id: int, final: bool = True) -> SentMessage | None:
         raise
     SentMessage.objects.filter(pk=message.pk).update(status=MessageStatus.SENT, sent_at=timezone.now(), error="")
     return message
+
+
+def _webhook_target_at_send(url: str) -> WebhookTarget:
+    """`webhook_target` for a post: a refused URL is final (WebhookRejectedError), a name
+    that does not resolve is a network error worth retrying."""
+    try:
+        return webhook_target(url)
+    except WebhookUrlError as exc:
+        raise WebhookRejectedError(f"Not posted: {exc}") from exc
+    except OSError as exc:
+        host = urlsplit(url).hostname or "the host"
+        raise requests.ConnectionError(f"{host} does not resolve: {exc}") from exc
 
 
 # --- Weekly digest ----------------------------------------------------------------------------
@@ -516,9 +849,15 @@ def digest_for_org(
     )
 
 
-def _appointments(model: type[LearningChampion] | type[ExecutiveSponsor], program: LearningProgram) -> QuerySet:
+def _appointments(
+    model: type[LearningChampion] | type[ExecutiveSponsor], program: LearningProgram, day: dt.date
+) -> QuerySet:
+    """The program's appointments held on `day`: confirmed, and the employee has not left
+    (someone who departed on or before `day` holds nothing and hears nothing as a champion
+    or sponsor)."""
     return (
-        model.objects.filter(program=program, is_confirmed=True)
+        model.objects.filter(program=program)
+        .held(day)
         .select_related("employee", "organization")
         .order_by("organization__path", "employee__email")
     )
@@ -534,34 +873,35 @@ def _percent(rate: float | None) -> str:
 
 def digests_send(*, program: LearningProgram, now: dt.datetime | None = None) -> int:
     """Send this week's digest (period: ISO week in the company time zone) to each
-    confirmed champion (with the people still to complete) and sponsor of each
-    organization, and post its summary to the organization's webhook; the company
-    summary goes to the company-wide webhook. Champions are served first, so someone both
-    champion and sponsor of an organization gets the champion's version, once. Returns
-    the number of e-mails sent."""
+    champion (with the people still to complete) and sponsor of each organization whose
+    appointment is held today (`_appointments`), and post its summary to the
+    organization's webhook; the company summary goes to the company-wide webhook.
+    Champions are served first, so someone both champion and sponsor of an organization
+    gets the champion's version, once. Returns the number of e-mails sent."""
     local = local_now(now)
     day = min(local.date(), program.ends_on)
     progress = program_progress(program=program, as_of=day)
     week = week_key(local.date())
     digests: dict[int, OrgDigest] = {}
-    sent = 0
-    recipients = [(a, True) for a in _appointments(LearningChampion, program)]
-    recipients += [(a, False) for a in _appointments(ExecutiveSponsor, program)]
+    emails: list[Email] = []
+    recipients = [(a, True) for a in _appointments(LearningChampion, program, local.date())]
+    recipients += [(a, False) for a in _appointments(ExecutiveSponsor, program, local.date())]
     for appointment, is_champion in recipients:
         org = appointment.organization
         if org.pk not in digests:
             digests[org.pk] = digest_for_org(program=program, organization=org, progress=progress)
         digest = digests[org.pk]
-        email = Email(
-            kind=MessageKind.DIGEST,
-            employee=appointment.employee,
-            period=f"p{program.pk}/{week}/org:{org.pk}",
-            subject=f"{org.name}: {_percent(digest.headline.rate)} this week",
-            template="digest",
-            context={"digest": digest, "is_champion": is_champion, "program": program},
+        emails.append(
+            Email(
+                kind=MessageKind.DIGEST,
+                employee=appointment.employee,
+                period=f"p{program.pk}/{week}/org:{org.pk}",
+                subject=f"{org.name}: {_percent(digest.headline.rate)} this week",
+                template="digest",
+                context={"digest": digest, "is_champion": is_champion, "program": program},
+            )
         )
-        result = email_send(program=program, email=email, now=now)
-        sent += result is not None and result.status == MessageStatus.SENT
+    sent = emails_send(program=program, emails=emails, now=now)
     link = absolute_url(reverse("reports:company"))
     for digest in digests.values():
         head = digest.headline
@@ -671,7 +1011,7 @@ def nudge_employees(
     stopped = unsubscribed_ids(kind=MessageKind.NUDGE, employee_ids=ids)
     bucket = (today - program.starts_on).days // message_settings.nudge_interval_days
     outcome = NudgeOutcome()
-    deadline_days = (program.ends_on - today).days
+    to_nudge: list[Employee] = []
     for pk, person in sorted(people.items()):
         if pk not in eligible:
             outcome.not_eligible.append(pk)
@@ -682,6 +1022,12 @@ def nudge_employees(
         elif pk in recent:
             outcome.too_soon.append(pk)
         else:
+            to_nudge.append(person)
+    if not to_nudge:
+        return outcome
+    deadline_days = (program.ends_on - today).days
+    with mail_connection() as connection:
+        for person in to_nudge:
             visible = list(collections_visible(program=program, user=person))
             collections = [c for c in visible if not c.is_company_wide] + [c for c in visible if c.is_company_wide]
             email = Email(
@@ -698,13 +1044,13 @@ def nudge_employees(
                     "collections_url": absolute_url(reverse("champions:collections")),
                 },
             )
-            result = email_send(program=program, email=email, now=now)
+            result = email_send(program=program, email=email, now=now, connection=connection)
             if result is None:
-                outcome.too_soon.append(pk)
+                outcome.too_soon.append(person.pk)
             elif result.status == MessageStatus.SENT:
-                outcome.sent.append(pk)
+                outcome.sent.append(person.pk)
             else:
-                outcome.failed.append(pk)
+                outcome.failed.append(person.pk)
     return outcome
 
 
@@ -755,25 +1101,25 @@ def weeks_behind_pace(
 
 
 def escalations(*, program: LearningProgram, now: dt.datetime | None = None) -> int:
-    """Weekly escalations (period: ISO week): to each confirmed champion, the people of
-    their organization still not done after `escalate_after_nudges` nudges (none to
-    list: no mail); to each confirmed sponsor, a flag when their organization has been
-    behind pace `escalate_after_weeks_behind` weeks in a row. Returns e-mails sent."""
+    """Weekly escalations (period: ISO week): to each champion holding the appointment
+    today, the people of their organization still not done after `escalate_after_nudges`
+    nudges (none to list: no mail); to each sponsor holding it today, a flag when their
+    organization has been behind pace `escalate_after_weeks_behind` weeks in a row.
+    Returns e-mails sent."""
     message_settings = settings_for(program=program)
     local = local_now(now)
     day = min(local.date(), program.ends_on)
     week = week_key(local.date())
     progress = program_progress(program=program, as_of=day)
     nudged = nudged_at_least(program=program, times=message_settings.escalate_after_nudges)
-    sent = 0
-    for appointment in _appointments(LearningChampion, program):
+    emails: list[Email] = []
+    for appointment in _appointments(LearningChampion, program, local.date()):
         org = appointment.organization
         people = list(people_not_met(program=program, day=day, organization=org).filter(pk__in=nudged))
         if not people:
             continue
-        result = email_send(
-            program=program,
-            email=Email(
+        emails.append(
+            Email(
                 kind=MessageKind.ESCALATION_CHAMPION,
                 employee=appointment.employee,
                 period=f"p{program.pk}/{week}/org:{org.pk}",
@@ -787,19 +1133,16 @@ def escalations(*, program: LearningProgram, now: dt.datetime | None = None) -> 
                     "nudges": message_settings.escalate_after_nudges,
                     "not_yet_url": absolute_url(reverse("champions:not_yet_index")),
                 },
-            ),
-            now=now,
+            )
         )
-        sent += result is not None and result.status == MessageStatus.SENT
-    for appointment in _appointments(ExecutiveSponsor, program):
+    for appointment in _appointments(ExecutiveSponsor, program, local.date()):
         org = appointment.organization
         weeks = message_settings.escalate_after_weeks_behind
         if not weeks_behind_pace(program=program, organization=org, progress=progress, weeks=weeks):
             continue
         digest = digest_for_org(program=program, organization=org, progress=progress)
-        result = email_send(
-            program=program,
-            email=Email(
+        emails.append(
+            Email(
                 kind=MessageKind.ESCALATION_SPONSOR,
                 employee=appointment.employee,
                 period=f"p{program.pk}/{week}/org:{org.pk}",
@@ -812,11 +1155,9 @@ def escalations(*, program: LearningProgram, now: dt.datetime | None = None) -> 
                     "weeks": weeks,
                     "org_url": absolute_url(reverse("reports:org", args=[org.pk])),
                 },
-            ),
-            now=now,
+            )
         )
-        sent += result is not None and result.status == MessageStatus.SENT
-    return sent
+    return emails_send(program=program, emails=emails, now=now)
 
 
 # --- Company updates --------------------------------------------------------------------------
@@ -834,84 +1175,182 @@ def leaderboard_update_send(*, program: LearningProgram, now: dt.datetime | None
     company = headline(progress=progress, block=progress.company, name="Company")
     month = f"{local.year}-{local.month:02d}"
     stopped = unsubscribed_ids(kind=MessageKind.LEADERBOARD)
-    sent = 0
-    for person in eligible_employees(program=program, day=day).exclude(pk__in=stopped).order_by("pk"):
-        result = email_send(
-            program=program,
-            email=Email(
-                kind=MessageKind.LEADERBOARD,
-                employee=person,
-                period=f"p{program.pk}/{month}",
-                subject=f"{program.name} leaderboard: {local:%B %Y}",
-                template="leaderboard",
-                context={
-                    "program": program,
-                    "company": company,
-                    "rows": rows,
-                    "month": local,
-                    "company_url": absolute_url(reverse("reports:company")),
-                },
-            ),
-            now=now,
+    people = eligible_employees(program=program, day=day).exclude(pk__in=stopped).order_by("pk")
+    context = {
+        "program": program,
+        "company": company,
+        "rows": rows,
+        "month": local,
+        "company_url": absolute_url(reverse("reports:company")),
+    }
+    emails = (
+        Email(
+            kind=MessageKind.LEADERBOARD,
+            employee=person,
+            period=f"p{program.pk}/{month}",
+            subject=f"{program.name} leaderboard: {local:%B %Y}",
+            template="leaderboard",
+            context=context,
         )
-        sent += result is not None and result.status == MessageStatus.SENT
-    return sent
+        for person in people
+    )
+    return emails_send(program=program, emails=emails, now=now)
+
+
+def milestones_record(*, program: LearningProgram, progress: ProgramProgress, now: dt.datetime | None = None) -> None:
+    """Record each organization at the leaderboard's depth (top level) and the company
+    whose rate reached the target in `progress` (rate >= target), once per program and
+    organization: the first tick that sees it writes its row (rate, progress day, time);
+    later ticks, a rate that falls back and rises again, or two ticks at once add nothing
+    (the unique constraints decide: ON CONFLICT DO NOTHING)."""
+    at = now or timezone.now()
+    rows = []
+    if progress.goal_reached and progress.company.rate is not None:
+        rows.append(Milestone(program=program, rate=progress.company.rate, reached_on=progress.as_of, reached_at=at))
+    for block in progress.organizations:
+        if block.depth == 1 and block.rate is not None and block.rate >= progress.target:
+            rows.append(
+                Milestone(
+                    program=program,
+                    organization_id=block.organization_id,
+                    rate=block.rate,
+                    reached_on=progress.as_of,
+                    reached_at=at,
+                )
+            )
+    Milestone.objects.bulk_create(rows, ignore_conflicts=True)
 
 
 def milestone_announcements(*, program: LearningProgram, now: dt.datetime | None = None) -> int:
-    """Announce, once per program, each top-level organization (leaderboard depth) and
-    the company reaching the target (rate >= target, `program_progress`): an e-mail to
-    every eligible person and a post to the organization's webhook (the company's: the
-    company-wide webhook). Returns e-mails sent."""
+    """Record the milestones reached as of today (`milestones_record`) and announce every
+    recorded one not yet announced: e-mails by `_milestone_emails_send`, and a post for
+    each to its organization's webhook (the company's: the company-wide webhook) if that
+    webhook was connected by the time it was reached. Marked announced afterwards; a run
+    that stopped halfway is finished by the next one, the ledger keys sending nothing
+    twice. Returns e-mails sent."""
     local = local_now(now)
     day = min(local.date(), program.ends_on)
     progress = program_progress(program=program, as_of=day)
-    reached: list[tuple[Organization | None, str, float]] = []
-    if progress.goal_reached and progress.company.rate is not None:
-        reached.append((None, "The whole company", progress.company.rate))
-    orgs = {o.pk: o for o in Organization.objects.filter(depth=1)}
-    for block in progress.organizations:
-        if block.depth == 1 and block.rate is not None and block.rate >= progress.target:
-            reached.append((orgs[block.organization_id], block.name, block.rate))
-    if not reached:
+    milestones_record(program=program, progress=progress, now=now)
+    pending = list(
+        Milestone.objects.filter(program=program, announced_at__isnull=True)
+        .select_related("organization")
+        .order_by(F("organization__path").asc(nulls_last=True), "pk")  # the company (no organization) last
+    )
+    if not pending:
         return 0
-    people = list(eligible_employees(program=program, day=day).order_by("pk"))
+    sent = _milestone_emails_send(program=program, milestones=pending, day=day, target=progress.target, now=now)
     link = absolute_url(reverse("reports:company"))
-    sent = 0
-    for organization, name, rate in reached:
-        period = f"p{program.pk}/milestone/{'company' if organization is None else f'org:{organization.pk}'}"
-        title = f"{name} reached the {program.name} target: {_percent(rate)}"
-        for person in people:
-            result = email_send(
-                program=program,
-                email=Email(
-                    kind=MessageKind.MILESTONE,
-                    employee=person,
-                    period=period,
-                    subject=title,
-                    template="milestone",
-                    context={
-                        "program": program,
-                        "name": name,
-                        "rate": rate,
-                        "target": progress.target,
-                        "company_url": link,
-                    },
-                ),
-                now=now,
-            )
-            sent += result is not None and result.status == MessageStatus.SENT
+    for milestone in pending:
+        name = _milestone_name(milestone)
         webhooks_claim(
             program=program,
             kind=MessageKind.MILESTONE,
-            period=period,
-            title=title,
-            lines=[f"{name} reached {_percent(rate)} (target {_percent(progress.target)}). Congratulations!"],
+            period=_milestone_period(milestone),
+            title=_milestone_title(program, milestone),
+            lines=[f"{name} reached {_percent(milestone.rate)} (target {_percent(progress.target)}). Congratulations!"],
             link=link,
-            organization=organization,
+            organization=milestone.organization,
+            connected_by=milestone.reached_at,
             now=now,
         )
+    Milestone.objects.filter(pk__in=[m.pk for m in pending], announced_at__isnull=True).update(
+        announced_at=now or timezone.now()
+    )
     return sent
+
+
+def _milestone_name(milestone: Milestone) -> str:
+    return "The whole company" if milestone.organization is None else milestone.organization.name
+
+
+def _milestone_title(program: LearningProgram, milestone: Milestone) -> str:
+    return f"{_milestone_name(milestone)} reached the {program.name} target: {_percent(milestone.rate)}"
+
+
+def _milestone_period(milestone: Milestone) -> str:
+    about = "company" if milestone.organization_id is None else f"org:{milestone.organization_id}"
+    return f"p{milestone.program_id}/milestone/{about}"
+
+
+def _milestone_emails_send(
+    *, program: LearningProgram, milestones: list[Milestone], day: dt.date, target: float, now: dt.datetime | None
+) -> int:
+    """One e-mail per eligible person (`eligible_employees` on `day`) about the
+    `milestones` that concern them: an organization's to the people of its subtree, the
+    company's to everyone. Each person-milestone pair is claimed in the ledger (the key
+    of one milestone's e-mail, kind "milestone"), and the e-mail names the milestones
+    this run claimed; nothing is sent to someone who unsubscribed. One mail connection
+    for the batch. Returns e-mails sent."""
+    people = eligible_employees(program=program, day=day).select_related("organization").order_by("pk")
+    organizations = [m.organization for m in milestones if m.organization is not None]
+    if len(organizations) == len(milestones):  # no company milestone: only the people of these subtrees
+        in_subtrees = Q()
+        for organization in organizations:
+            path = organization.path
+            in_subtrees |= Q(organization__path=path) | Q(organization__path__startswith=path + PATH_SEPARATOR)
+        people = people.filter(in_subtrees)
+    person_list = list(people)
+    if not person_list:
+        return 0
+    sent = 0
+    with mail_connection() as connection:
+        for person in person_list:
+            concerned = [m for m in milestones if _concerns(m, person)]
+            if not concerned or unsubscribed_ids(kind=MessageKind.MILESTONE, employee_ids=[person.pk]):
+                continue
+            claimed: list[tuple[Milestone, SentMessage]] = []
+            for milestone in concerned:
+                claim = _email_claim(
+                    program=program,
+                    kind=MessageKind.MILESTONE,
+                    employee=person,
+                    period=_milestone_period(milestone),
+                    subject=_milestone_title(program, milestone),
+                    now=now,
+                )
+                if claim is not None:
+                    claimed.append((milestone, claim))
+            if not claimed:
+                continue
+            email = _milestone_email(program=program, person=person, milestones=[m for m, _ in claimed], target=target)
+            status = _email_deliver(email=email, claims=[c for _, c in claimed], connection=connection)
+            sent += status == MessageStatus.SENT
+    return sent
+
+
+def _concerns(milestone: Milestone, person: Employee) -> bool:
+    if milestone.organization is None:
+        return True
+    if person.organization is None:
+        return False
+    path, mine = milestone.organization.path, person.organization.path
+    return mine == path or mine.startswith(path + PATH_SEPARATOR)
+
+
+def _milestone_email(
+    *, program: LearningProgram, person: Employee, milestones: list[Milestone], target: float
+) -> Email:
+    reached = [{"name": _milestone_name(m), "rate": m.rate} for m in milestones]
+    if len(reached) == 1:
+        subject = _milestone_title(program, milestones[0])
+    else:
+        names = [str(r["name"]) for r in reached]
+        names = [n if n != "The whole company" else "the whole company" for n in names]
+        subject = f"{', '.join(names[:-1])} and {names[-1]} reached the {program.name} target"
+    return Email(
+        kind=MessageKind.MILESTONE,
+        employee=person,
+        period=_milestone_period(milestones[0]),
+        subject=subject,
+        template="milestone",
+        context={
+            "program": program,
+            "milestones": reached,
+            "target": target,
+            "company_url": absolute_url(reverse("reports:company")),
+        },
+    )
 
 
 # --- The tick -----------------------------------------------------------------------------------
@@ -1000,39 +1439,72 @@ def message_settings_update(
     values: dict[str, Any],
     company_webhook_url: str = "",
     remove_company_webhook: bool = False,
+    now: dt.datetime | None = None,
 ) -> MessageSettings:
     """Save the program's message settings. The company webhook URL is write-only: an
-    empty value keeps the stored one; `remove_company_webhook` clears it."""
+    empty value keeps the stored one; `remove_company_webhook` clears it. A new URL must
+    pass `webhook_url_check` (WebhookUrlError, nothing saved) and, when it differs from
+    the stored one, connects the channel now: it hears of milestones reached from then on
+    (`webhook_connection_time`)."""
+    url = company_webhook_url.strip()
+    if url and not remove_company_webhook:
+        webhook_url_check(url)
     message_settings = settings_for(program=program)
     for name in SETTINGS_FIELDS:
         if name in values:
             setattr(message_settings, name, values[name])
-    if remove_company_webhook:
-        message_settings.company_webhook_url = ""
-    elif company_webhook_url.strip():
-        message_settings.company_webhook_url = company_webhook_url.strip()
+    if remove_company_webhook or url:
+        new_url = "" if remove_company_webhook else url
+        message_settings.company_webhook_connected_at = webhook_connection_time(
+            stored_url=message_settings.company_webhook_url,
+            new_url=new_url,
+            connected_at=message_settings.company_webhook_connected_at,
+            now=now,
+        )
+        message_settings.company_webhook_url = new_url
     message_settings.save()
     return message_settings
 
 
 def org_webhook_set(
-    *, program: LearningProgram, organization: Organization, kind: str, url: str = "", remove: bool = False
+    *,
+    program: LearningProgram,
+    organization: Organization,
+    kind: str,
+    url: str = "",
+    remove: bool = False,
+    now: dt.datetime | None = None,
 ) -> OrgWebhook | None:
     """Add, change or remove an organization's webhook. The URL is write-only: an empty
-    URL keeps the stored one (a new webhook needs one: ValueError)."""
+    URL keeps the stored one (a new webhook needs one: ValueError). A new URL must pass
+    `webhook_url_check` (WebhookUrlError, nothing saved) and, when it differs from the
+    stored one, connects the channel now: it hears of milestones reached from then on."""
+    url = url.strip()
+    if url and not remove:
+        webhook_url_check(url)
     hook = OrgWebhook.objects.filter(program=program, organization=organization).first()
     if remove:
         if hook is not None:
             hook.delete()
         return None
     if hook is None:
-        if not url.strip():
+        if not url:
             raise ValueError("A new webhook needs its URL.")
-        return OrgWebhook.objects.create(program=program, organization=organization, kind=kind, url=url.strip())
+        return OrgWebhook.objects.create(
+            program=program,
+            organization=organization,
+            kind=kind,
+            url=url,
+            connected_at=now or timezone.now(),  # a new URL: connected now (`webhook_connection_time`)
+        )
     hook.kind = kind
-    if url.strip():
-        hook.url = url.strip()
-    hook.save(update_fields=["kind", "url"])
+    if url:
+        connected_at = webhook_connection_time(
+            stored_url=hook.url, new_url=url, connected_at=hook.connected_at, now=now
+        )
+        hook.connected_at = connected_at or hook.connected_at
+        hook.url = url
+    hook.save(update_fields=["kind", "url", "connected_at"])
     return hook
 
 
@@ -1054,9 +1526,11 @@ __all__ = [
     "communications_tick",
     "digest_for_org",
     "digests_send",
+    "emails_send",
     "escalations",
     "leaderboard_update_send",
     "milestone_announcements",
+    "milestones_record",
     "nudge_employees",
     "nudges_send",
     "webhook_post",

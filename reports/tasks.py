@@ -52,9 +52,11 @@ def communications_tick(program_ids: list[int] | None = None, now: str | None = 
     retry_jitter=False,
 )
 def webhook_deliver(self: Task, message_id: int) -> str:
-    """Post one claimed webhook message; network errors and 5xx answers are retried with
-    exponential backoff (WEBHOOK_RETRY_BACKOFF s, doubling) up to WEBHOOK_MAX_RETRIES
-    times; the last attempt records the message as failed instead of raising."""
+    """Post one claimed webhook message (`messaging.webhook_post`: the URL is checked again,
+    https to a public address, and redirects are not followed); network errors, a host
+    that does not resolve and 5xx answers are retried with exponential backoff
+    (WEBHOOK_RETRY_BACKOFF s, doubling) up to WEBHOOK_MAX_RETRIES times; the last attempt
+    records the message as failed instead of raising. A refused URL fails at once."""
     final = self.request.retries >= (self.max_retries or 0)
     message = messaging.webhook_post(message_id=message_id, final=final)
     return "missing" if message is None else str(message.pk)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +19,8 @@ from learnhub.roles import ld_admin_required
 from programs.models import LearningProgram
 from reports.forms import MessageFilterForm, MessageSettingsForm, OrgWebhookForm
 from reports.messaging import (
+    UnsubscribeLinkExpiredError,
+    WebhookUrlError,
     mask_url,
     message_settings_update,
     org_webhook_set,
@@ -82,16 +85,26 @@ def message_settings(request: HttpRequest, program_id: int) -> HttpResponse:
         settings_form = MessageSettingsForm(request.POST, instance=current)
         if settings_form.is_valid():
             data = settings_form.cleaned_data
-            message_settings_update(
-                program=program,
-                values=data,
-                company_webhook_url=data["company_webhook_url"] or "",
-                remove_company_webhook=data["remove_company_webhook"],
-            )
-            messages.success(request, "Message settings saved.")
-            return redirect("reports:message_settings", program_id=program.pk)
+            try:
+                message_settings_update(
+                    program=program,
+                    values=data,
+                    company_webhook_url=data["company_webhook_url"] or "",
+                    remove_company_webhook=data["remove_company_webhook"],
+                )
+            except WebhookUrlError as exc:  # the host's DNS answer changed since the form's check
+                settings_form.add_error("company_webhook_url", str(exc))
+            else:
+                messages.success(request, "Message settings saved.")
+                return redirect("reports:message_settings", program_id=program.pk)
     hooks = [
-        {"organization": h.organization, "kind": h.get_kind_display(), "url": mask_url(h.url), "active": h.is_active}
+        {
+            "organization": h.organization,
+            "kind": h.get_kind_display(),
+            "url": mask_url(h.url),
+            "active": h.is_active,
+            "connected_at": h.connected_at,
+        }
         for h in OrgWebhook.objects.filter(program=program).select_related("organization")
     ]
     return render(
@@ -103,6 +116,7 @@ def message_settings(request: HttpRequest, program_id: int) -> HttpResponse:
             "webhook_form": webhook_form,
             "hooks": hooks,
             "company_webhook": mask_url(current.company_webhook_url),
+            "company_webhook_connected_at": current.company_webhook_connected_at,
         },
         status=400 if request.method == "POST" else 200,
     )
@@ -113,13 +127,22 @@ def message_settings(request: HttpRequest, program_id: int) -> HttpResponse:
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET: a confirmation page with a button (mail scanners follow GET links, so GET
     changes nothing). POST (the button, or RFC 8058 one-click with
-    List-Unsubscribe=One-Click): unsubscribed at once. A bad signature is refused."""
-    found = unsubscribe_read(token=token)
+    List-Unsubscribe=One-Click): unsubscribed at once. A bad signature is refused (400);
+    a genuine link older than UNSUBSCRIBE_LINK_MAX_AGE_DAYS is gone (410) and changes
+    nothing: the page says what to do instead."""
+    one_click = request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click"
+    try:
+        found = unsubscribe_read(token=token)
+    except UnsubscribeLinkExpiredError:
+        if one_click:
+            return HttpResponse("This unsubscribe link has expired.\n", content_type="text/plain", status=410)
+        context = {"expired": True, "max_age_days": settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS}
+        return render(request, "reports/unsubscribe.html", context, status=410)
     if found is None:
         return render(request, "reports/unsubscribe.html", {"invalid": True}, status=400)
     if request.method == "POST":
         unsubscribe_apply(request=found)
-        if request.POST.get("List-Unsubscribe") == "One-Click":
+        if one_click:
             return HttpResponse("Unsubscribed.\n", content_type="text/plain")
         return render(request, "reports/unsubscribe.html", {"done": True, "found": found})
     return render(request, "reports/unsubscribe.html", {"found": found, "token": token})

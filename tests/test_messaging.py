@@ -134,6 +134,40 @@ def test_one_person_champion_and_sponsor_of_an_org_gets_one_digest_the_champions
     assert "Still to complete" in next(m for m in mailoutbox if m.to == ["chris@acme.example"]).body
 
 
+def test_a_champion_or_sponsor_who_left_gets_no_digest_and_one_leaving_tomorrow_still_does(personas, mailoutbox):
+    from tests.factories import ChampionFactory, SponsorFactory
+
+    personas.champion.departed_on = MONDAY.date()  # left today: the appointment is vacant
+    personas.champion.save()
+    personas.sponsor.departed_on = MONDAY.date() - dt.timedelta(days=30)
+    personas.sponsor.save()
+    leaving = EmployeeFactory(email="lee@acme.example", organization=personas.sales, departed_on=dt.date(2026, 12, 1))
+    ChampionFactory(program=personas.program, organization=personas.sales, employee=leaving)
+    SponsorFactory(program=personas.program, organization=personas.sales, employee=personas.outsider)
+
+    sent = digests_send(program=personas.program, now=MONDAY)
+
+    assert (sent, recipients(mailoutbox)) == (2, ["charlie@acme.example", "lee@acme.example"])
+
+
+def test_escalations_skip_champions_and_sponsors_who_left(personas, mailoutbox):
+    settings_row = settings_for(program=personas.program)
+    settings_row.escalate_after_nudges = 1
+    settings_row.escalate_after_weeks_behind = 1
+    settings_row.save()
+    nudge_employees(program=personas.program, employees=[personas.employee], now=NUDGE_TIME)
+    personas.champion.departed_on = NUDGE_TIME.date()
+    personas.champion.save()
+    personas.sponsor.departed_on = NUDGE_TIME.date() - dt.timedelta(days=1)
+    personas.sponsor.save()
+    mailoutbox.clear()
+
+    assert escalations(program=personas.program, now=NUDGE_TIME) == 0
+
+    assert mailoutbox == []
+    assert not SentMessage.objects.filter(kind__startswith="escalation").exists()
+
+
 # --- Nudges ----------------------------------------------------------------------------------------
 
 
@@ -283,11 +317,12 @@ def test_a_milestone_is_announced_once_when_an_org_reaches_the_target(personas, 
     assert milestone_announcements(program=personas.program, now=MONDAY) == 0
     completed(personas.outsider, dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC))  # Sales: 1 of 1
 
-    assert milestone_announcements(program=personas.program, now=MONDAY) == 5
+    # Sales' milestone goes to the people of Sales (Charlie), not to the whole company.
+    assert milestone_announcements(program=personas.program, now=MONDAY) == 1
     assert milestone_announcements(program=personas.program, now=MONDAY + dt.timedelta(days=1)) == 0
 
     assert {m.subject for m in mailoutbox} == {"[LearnHub] Sales reached the Learning Program 2026 target: 100%"}
-    assert len(mailoutbox) == 5
+    assert recipients(mailoutbox) == ["charlie@acme.example"]
 
 
 # --- The tick ---------------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ NUDGE_TIME = dt.datetime(2026, 11, 30, 10, 30, tzinfo=dt.UTC)  # Monday: digests
 @pytest.fixture
 def worker(tmp_path) -> Iterator[Worker]:
     """`celery -A learnhub worker` on a queue of its own, against the test database, with
-    mail written to files and fast webhook retries (2 retries, backoff 1 s then 2 s)."""
+    mail written to files, fast webhook retries (2 retries, backoff 1 s then 2 s) and
+    webhooks allowed to the local receiver."""
     maildir = tmp_path / "mail"
     maildir.mkdir()
     env = {
@@ -34,6 +35,7 @@ def worker(tmp_path) -> Iterator[Worker]:
         "EMAIL_URL": f"filemail:///{maildir}",
         "WEBHOOK_MAX_RETRIES": str(MAX_RETRIES),
         "WEBHOOK_RETRY_BACKOFF": "1",
+        "WEBHOOK_ALLOW_PRIVATE_URLS": "true",  # the receiver is http on 127.0.0.1
     }
     with celery_worker(tmp_path, concurrency=3, env=env, maildir=maildir) as running:
         yield running

@@ -1,10 +1,12 @@
 """One-click unsubscribe: a signed link that works without signing in, GET only shows a
 confirmation (mail scanners follow links), POST and RFC 8058 one-click POST unsubscribe at
-once, a bad signature is refused and changes nothing."""
+once, a bad signature is refused and changes nothing, and a link older than
+UNSUBSCRIBE_LINK_MAX_AGE_DAYS gets a page that says so (and still works the day before)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 from django.core import signing
@@ -112,3 +114,65 @@ def test_clicking_twice_keeps_one_row(personas, client):
     client.post(url)
     client.post(url, {"List-Unsubscribe": "One-Click"})
     assert Unsubscribe.objects.count() == 1
+
+
+class SignedDaysAgo(signing.TimestampSigner):
+    """The unsubscribe signer with its clock `days` back: the link of an e-mail sent then."""
+
+    def __init__(self, days: int) -> None:
+        super().__init__(salt=UNSUBSCRIBE_SALT)
+        self.days = days
+
+    def timestamp(self) -> str:
+        return signing.b62_encode(int(time.time()) - self.days * 24 * 3600)
+
+
+def old_link(employee, days: int, kind: str = "nudge") -> str:
+    return reverse(
+        "reports:unsubscribe", args=[unsubscribe_token(employee=employee, kind=kind, signer=SignedDaysAgo(days))]
+    )
+
+
+def test_a_link_of_364_days_still_works(personas, client, settings):
+    assert settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS == 365
+    url = old_link(personas.employee, 364)
+
+    assert client.get(url).status_code == 200
+    done = client.post(url)
+
+    assert done.status_code == 200
+    assert list(Unsubscribe.objects.values_list("employee__email", "kind")) == [("bob@acme.example", "nudge")]
+
+
+def test_an_expired_link_gets_a_clear_page_and_changes_nothing(personas, client):
+    url = old_link(personas.employee, 366)
+
+    pages = [client.get(url), client.post(url)]
+    one_click = client.post(url, {"List-Unsubscribe": "One-Click"})
+
+    for page in pages:
+        assert page.status_code == 410
+        text = page.content.decode()
+        assert "This unsubscribe link has expired" in text
+        assert "Unsubscribe links work for 365 days after their e-mail was sent" in text
+        assert 'href="/accounts/login/"' in text and "ask your L&amp;D team" in text
+        assert "bob@acme.example" not in text  # an old link reveals nothing about its person
+    assert (one_click.status_code, one_click.content) == (410, b"This unsubscribe link has expired.\n")
+    assert Unsubscribe.objects.count() == 0
+
+
+def test_the_link_lifetime_comes_from_the_settings(personas, client, settings):
+    settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS = 30
+
+    assert client.get(old_link(personas.employee, 29)).status_code == 200
+    assert client.get(old_link(personas.employee, 31)).status_code == 410
+
+
+def test_an_old_forged_link_is_not_valid_rather_than_expired(personas, client):
+    genuine = unsubscribe_token(employee=personas.employee, kind="nudge", signer=SignedDaysAgo(400))
+    forged = genuine[:-3] + ("AAA" if not genuine.endswith("AAA") else "BBB")
+
+    response = client.post(reverse("reports:unsubscribe", args=[forged]))
+
+    assert response.status_code == 400 and "This link is not valid" in response.content.decode()
+    assert Unsubscribe.objects.count() == 0

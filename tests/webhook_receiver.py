@@ -13,12 +13,15 @@ import pytest
 
 @dataclass
 class Receiver:
-    """A local incoming-webhook endpoint: records each POST (path, JSON body) and answers
-    with the next status of `statuses` (the last one repeats)."""
+    """A local incoming-webhook endpoint: records each POST (path, JSON body) and its Host
+    header, and answers with the next status of `statuses` (the last one repeats), with
+    a Location header when `location` is set (to offer a redirect)."""
 
     url: str
     statuses: list[int]
     posts: list[tuple[str, dict]] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)
+    location: str = ""
 
 
 @pytest.fixture
@@ -29,9 +32,12 @@ def receiver() -> Iterator[Receiver]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             state.posts.append((self.path, json.loads(body)))
+            state.hosts.append(self.headers["Host"])
             status = state.statuses.pop(0) if len(state.statuses) > 1 else state.statuses[0]
             self.send_response(status)
             self.send_header("Content-Type", "text/plain")
+            if state.location:
+                self.send_header("Location", state.location)
             self.end_headers()
             self.wfile.write(b"ok" if status < 400 else b"no")
 
