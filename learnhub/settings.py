@@ -193,6 +193,11 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=25 * 60)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis hands an unacknowledged task (acks late: its worker died) to another worker after
+# this long. It must outlast the longest task (CELERY_TASK_TIME_LIMIT) and retry countdown,
+# or a task still running would be delivered twice. A dead sync is taken over much sooner:
+# the next queued or scheduled sync claims its lapsed lease (SYNC_LEASE_SECONDS).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {}
 # Departures: just after midnight in the company time zone, end the access (sessions, API
 # tokens) of everyone whose departure day has come (programs/access.py).

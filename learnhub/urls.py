@@ -16,3 +16,10 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("api/", include("learnhub.api.urls")),
 ]
+
+# The API answers its JSON error body for its own paths (learnhub/api/errors.py); every
+# other path keeps Django's default pages.
+handler400 = "learnhub.api.errors.bad_request"
+handler403 = "learnhub.api.errors.permission_denied"
+handler404 = "learnhub.api.errors.page_not_found"
+handler500 = "learnhub.api.errors.server_error"

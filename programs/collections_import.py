@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Q
 
+from programs.csv_files import (
+    NUL_PROBLEM,
+    CsvFileError,
+    CsvReader,
+    csv_header,
+    unknown_columns_also,
+    unknown_columns_message,
+)
 from programs.models import (
     PATH_SEPARATOR,
     Collection,
@@ -86,47 +92,38 @@ CollectionKey = tuple[str, str]  # (organization path or "", collection name)
 CourseKey = tuple[str, str]  # (provider, provider course id)
 
 
-def _decode(content: bytes | str) -> str:
-    if isinstance(content, str):
-        return content.removeprefix("\ufeff")
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError("The file is not UTF-8 text; save it as CSV UTF-8 and try again.") from exc
-
-
-def _parse(text: str, errors: list[LineError]) -> list[_Row]:
-    """Rows of the file, checked one by one; problems go to `errors` with their line."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
-        errors.append(LineError(1, f"The file is empty; the first line must name the columns: {', '.join(COLUMNS)}."))
-        return []
-    except csv.Error as exc:
-        errors.append(LineError(1, f"The first line cannot be read as CSV: {exc}."))
-        return []
-    names = [name.strip().lower() for name in header]
-    missing = [column for column in COLUMNS if column not in names]
-    if missing:
-        errors.append(LineError(1, f"Missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}."))
-        return []
-    index = {column: names.index(column) for column in COLUMNS}
-
+def _parse(content: bytes | str, errors: list[LineError]) -> list[_Row]:
+    """Rows of the file, checked one by one; problems go to `errors` with their line. A
+    file that cannot be read to its end (encoding, a quote never closed) or whose header is
+    wrong (a column missing, unknown or named twice) gives that one error and no rows."""
+    reader = CsvReader(content)
     rows: list[_Row] = []
-    while True:
-        line = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            errors.append(LineError(line, f"This line cannot be read as CSV: {exc}."))
-            break
-        if not any(cell.strip() for cell in cells):
-            continue
-        values = {column: (cells[i].strip() if i < len(cells) else "") for column, i in index.items()}
-        rows.append(_row(line, values, errors))
+    try:
+        header_row = reader.header()
+        if header_row is None:
+            errors.append(
+                LineError(1, f"The file is empty; the first line must name the columns: {', '.join(COLUMNS)}.")
+            )
+            return []
+        header = csv_header(header_row, columns={column: (column,) for column in COLUMNS})
+        missing = header.missing(COLUMNS)
+        if missing:
+            message = f"Missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}."
+            errors.append(LineError(header.line, message + unknown_columns_also(header, known=COLUMNS)))
+            return []
+        if header.unknown:
+            errors.append(LineError(header.line, unknown_columns_message(header, known=COLUMNS)))
+            return []
+        for csv_row in reader.rows():
+            if csv_row.nul_line is not None:
+                errors.append(LineError(csv_row.nul_line, f"This line {NUL_PROBLEM}."))
+                continue
+            cells = csv_row.cells
+            values = {column: (cells[i].strip() if i < len(cells) else "") for column, i in header.positions.items()}
+            rows.append(_row(csv_row.line, values, errors))
+    except CsvFileError as exc:
+        errors.append(LineError(exc.line or 1, str(exc)))
+        return []
     return rows
 
 
@@ -172,8 +169,10 @@ def _row(line: int, values: dict[str, str], errors: list[LineError]) -> _Row:
 def collections_import(*, program: LearningProgram, content: bytes | str) -> CollectionsImportResult:
     """Create or update the collections of `program` from a CSV file.
 
-    Columns (header on line 1, any order, extra columns ignored): collection,
-    organization, provider, course_id, course_title, position.
+    Columns (header on line 1, any order, each once, no others: a misspelt column must
+    not be ignored): collection, organization, provider, course_id, course_title, position.
+    The file is read by programs.csv_files (UTF-8 with or without BOM, physical line
+    numbers); a line with a NUL byte is a bad line.
 
     - `organization` is a path like "Acme/Engineering" that must already exist (a typo
       must not create an organization); empty means a company-wide collection.
@@ -195,12 +194,7 @@ def collections_import(*, program: LearningProgram, content: bytes | str) -> Col
     other and report exact counts.
     """
     result = CollectionsImportResult()
-    try:
-        text = _decode(content)
-    except ValueError as exc:
-        result.errors.append(LineError(1, str(exc)))
-        return result
-    rows = _parse(text, result.errors)
+    rows = _parse(content, result.errors)
     if not rows and not result.errors:
         result.errors.append(LineError(2, "The file has no collection rows below the header."))
 

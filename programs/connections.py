@@ -6,6 +6,9 @@ print or log it.
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db.models import OuterRef, QuerySet, Subquery
@@ -83,9 +86,50 @@ def provider_connection_save(
 
 
 def connections_with_last_run() -> QuerySet[ProviderConnection]:
-    """Every connection, annotated with `last_run_id` (its most recent run, if any)."""
-    latest = SyncRun.objects.filter(connection=OuterRef("pk")).order_by("-started_at", "-pk").values("pk")[:1]
-    return ProviderConnection.objects.annotate(last_run_id=Subquery(latest)).order_by("name")
+    """Every connection, annotated with `last_run_id` (its most recent run, if any) and
+    `running_run_id` (its most recent run still marked running, if any)."""
+    runs = SyncRun.objects.filter(connection=OuterRef("pk")).order_by("-started_at", "-pk").values("pk")
+    return ProviderConnection.objects.annotate(
+        last_run_id=Subquery(runs[:1]),
+        running_run_id=Subquery(runs.filter(status=SyncStatus.RUNNING)[:1]),
+    ).order_by("name")
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What a connection's syncs are doing now, as the pages show it.
+
+    - `held_until`: a run holds the connection (its lease is live) until then.
+    - `live_run_id`: that run, the latest one marked running, while the lease is live.
+    - `stalled_run_id` / `lapsed_at`: a run still marked running whose lease is not live:
+      it stopped renewing (its worker died) at `lapsed_at` (None: unknown); the next sync
+      marks it failed and takes over.
+    - `queued_since`: a sync was asked for then and has not started yet.
+    """
+
+    held_until: dt.datetime | None
+    live_run_id: int | None
+    stalled_run_id: int | None
+    lapsed_at: dt.datetime | None
+    queued_since: dt.datetime | None
+
+    @property
+    def syncing(self) -> bool:
+        return self.held_until is not None
+
+
+def connection_sync_state(*, connection: ProviderConnection, now: dt.datetime) -> SyncState:
+    """The SyncState of a connection from `connections_with_last_run` (no query)."""
+    until = connection.sync_claimed_until
+    live = until is not None and until >= now
+    running: int | None = getattr(connection, "running_run_id", None)
+    return SyncState(
+        held_until=until if live else None,
+        live_run_id=running if live else None,
+        stalled_run_id=None if live else running,
+        lapsed_at=None if live else until,
+        queued_since=connection.sync_requested_at,
+    )
 
 
 def invalid_records_current() -> QuerySet[InvalidRecord]:

@@ -32,10 +32,10 @@ class CollectionsImportForm(forms.Form):
         return upload
 
 
-ROSTER_FILE_MAX_BYTES = 10 * 1024 * 1024
-
-
 class RosterImportForm(forms.Form):
+    """The roster upload; the file itself is checked by programs.imports (size limit
+    IMPORT_MAX_UPLOAD_MB, encoding, header) before it is stored."""
+
     file = forms.FileField(
         label="Roster CSV file",
         help_text="Columns: email, full_name, external_id, organization, title, manager_email, hired_on, "
@@ -49,15 +49,6 @@ class RosterImportForm(forms.Form):
         help_text="Everyone without a departure date who is not in the file departs today, L&D admins "
         "included: departed people can no longer sign in.",
     )
-
-    def clean_file(self) -> object:
-        upload = self.cleaned_data["file"]
-        if upload.size > ROSTER_FILE_MAX_BYTES:
-            raise forms.ValidationError(
-                f"The file is {upload.size // 1024} KB; a roster file can be at most "
-                f"{ROSTER_FILE_MAX_BYTES // 1024 // 1024} MB."
-            )
-        return upload
 
 
 class RosterFilterForm(forms.Form):

@@ -12,15 +12,18 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from learnhub.roles import ld_admin_required
-from programs.connections import connections_with_last_run, invalid_records_current
+from programs.connections import connection_sync_state, connections_with_last_run, invalid_records_current
 from programs.forms_providers import ProviderCsvUploadForm, SyncNowForm
-from programs.models import InvalidRecord, ProviderConnection, SyncRun, SyncStatus, UnmatchedRecord
-from programs.sync import SyncAlreadyRunningError, api_sync_problem, sync_csv, sync_request, sync_run_summary
+from programs.models import InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
+from programs.sync import (
+    api_sync_problem,
+    connection_held_until,
+    sync_request,
+)
 from programs.tasks import unmatched_rematch_task
 
 RUNS_PER_PAGE = 20
@@ -42,16 +45,15 @@ def _filters_query(**filters: int | None) -> str:
     return f"{urlencode(active)}&" if active else ""
 
 
-def _is_syncing(connection: ProviderConnection) -> bool:
-    until = connection.sync_claimed_until
-    return until is not None and until > timezone.now()
-
-
 @ld_admin_required
 def connection_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
     connections = list(connections_with_last_run())
     runs = SyncRun.objects.in_bulk([c.last_run_id for c in connections if c.last_run_id])  # type: ignore[attr-defined]
-    rows = [(c, runs.get(c.last_run_id), _is_syncing(c)) for c in connections]  # type: ignore[attr-defined]
+    rows = [
+        (c, runs.get(c.last_run_id), connection_sync_state(connection=c, now=now))  # type: ignore[attr-defined]
+        for c in connections
+    ]
     return render(
         request,
         "programs/providers/connection_list.html",
@@ -64,14 +66,14 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 
 @ld_admin_required
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = get_object_or_404(ProviderConnection, pk=pk)
+    connection = get_object_or_404(connections_with_last_run(), pk=pk)
     return render(
         request,
         "programs/providers/connection_detail.html",
         {
             "connection": connection,
             "has_secret": bool(connection.client_secret),
-            "is_syncing": _is_syncing(connection),
+            "state": connection_sync_state(connection=connection, now=timezone.now()),
             "api_problem": api_sync_problem(connection=connection),
             "runs": _page(request, connection.runs.order_by("-started_at", "-pk"), RUNS_PER_PAGE),
             "sync_form": SyncNowForm(),
@@ -87,45 +89,25 @@ def connection_sync(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(ProviderConnection, pk=pk)
     form = SyncNowForm(request.POST)
     full = form.is_valid() and form.cleaned_data["full"]
+    what = "Full sync" if full else "Sync"
     problem = api_sync_problem(connection=connection)
+    held = connection_held_until(connection=connection, now=timezone.now()) is not None
     if problem:
         messages.error(request, problem)
-    elif _is_syncing(connection):
-        messages.warning(request, f"A sync of {connection.name} is already running; its run appears below.")
-    else:
-        sync_request(connection=connection, full=full)
+    elif not sync_request(connection=connection, full=full):
+        messages.warning(
+            request,
+            f"A sync of {connection.name} is already running; its run appears below. This server runs syncs in "
+            "its own process (no Celery worker), so another cannot wait for it: press Sync now again when it ends.",
+        )
+    elif held:
         messages.success(
             request,
-            f"{'Full sync' if full else 'Sync'} of {connection.name} queued. "
-            "Reload this page in a minute to see the run.",
+            f"{what} of {connection.name} queued: a sync of it is running now, and yours starts when that one ends.",
         )
+    else:
+        messages.success(request, f"{what} of {connection.name} queued. Reload this page in a minute to see the run.")
     return redirect("programs:providers:detail", pk=connection.pk)
-
-
-@ld_admin_required
-def connection_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = get_object_or_404(ProviderConnection, pk=pk)
-    form = ProviderCsvUploadForm(request.POST, request.FILES) if request.method == "POST" else ProviderCsvUploadForm()
-    run = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            run = sync_csv(connection=connection, file=form.cleaned_data["file"])
-        except SyncAlreadyRunningError as exc:
-            form.add_error(None, str(exc))
-        else:
-            if run.status == SyncStatus.SUCCEEDED:
-                messages.success(request, f"File imported: {sync_run_summary(run=run)}.")
-                if run.invalid:
-                    return redirect(f"{reverse('programs:providers:invalid')}?run={run.pk}")
-                return redirect("programs:providers:detail", pk=connection.pk)
-            form.add_error("file", f"The file was not imported: {run.error}")
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request,
-        "programs/providers/connection_upload.html",
-        {"connection": connection, "form": form, "run": run},
-        status=status,
-    )
 
 
 @ld_admin_required

@@ -1,17 +1,16 @@
 """The roster: importing the HR file of everyone in the company, and listing it.
 
-One function, `roster_import`, serves the `import_roster` command and the upload page.
+One function, `roster_import`, serves the `import_roster` command, the API and the
+upload page's import job (programs/imports.py). The file is read by programs.csv_files.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 import secrets
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -24,6 +23,17 @@ from django.utils import timezone
 
 from programs import sync_hooks
 from programs.access import employee_access_end
+from programs.csv_files import (
+    NUL_PROBLEM,
+    CsvCheck,
+    CsvFileError,
+    CsvHeader,
+    CsvReader,
+    csv_file_check,
+    csv_header,
+    unknown_columns_also,
+    unknown_columns_message,
+)
 from programs.models import PATH_SEPARATOR, Employee, Organization
 from programs.services import organization_ensure, organization_path_split
 
@@ -48,6 +58,7 @@ OPTIONAL_FIELDS = {  # column -> Employee field
 }
 CREATE_BATCH_SIZE = 1000
 UPDATE_BATCH_SIZE = 500
+PROGRESS_EVERY = 1000  # rows read between two calls of roster_import's `progress`
 
 
 def _max_length(model: type[models.Model], name: str) -> int:
@@ -61,8 +72,9 @@ ORG_NAME_MAX_LENGTH = _max_length(Organization, "name")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-class RosterFileError(ValueError):
-    """The file as a whole cannot be read as a roster (encoding, header); no row was looked at."""
+class RosterFileError(CsvFileError):
+    """The file as a whole cannot be read as a roster (encoding, header, an unterminated
+    quote); nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -113,18 +125,25 @@ class _ParsedFile:
     row_count: int
 
 
-def roster_import(*, file: IO[bytes], dry_run: bool = False, mark_missing_departed: bool = False) -> RosterImportResult:
+def roster_import(
+    *,
+    file: IO[bytes],
+    dry_run: bool = False,
+    mark_missing_departed: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> RosterImportResult:
     """Bring the employees in line with a roster CSV file (UTF-8, with or without BOM).
 
     Columns are found by header name (case and surrounding spaces ignored): email,
     full_name and organization are required; external_id, title, manager_email,
     hired_on and departed_on are optional (a missing column leaves that field as it is;
-    an empty cell empties it). A person is identified by e-mail, compared ignoring case
-    and stored lower-case.
+    an empty cell empties it). Any other column refuses the file, naming it: a typo such
+    as "departed on" must not leave every departure unchanged. A person is identified by
+    e-mail, compared ignoring case and stored lower-case.
 
     Rules:
-    - A row is bad, and reported with its line (the header is line 1), when it has no
-      e-mail or an invalid one, a date that is not YYYY-MM-DD, a departure before the
+    - A row is bad, and reported with its line (the header is line 1), when it has a NUL
+      byte, no e-mail or an invalid one, a date that is not YYYY-MM-DD, a departure before the
       hire date, an empty organization, the e-mail or external id of an earlier row, an
       external id another employee holds in LearnHub, its own e-mail as manager, or a
       manager who is neither in the file (before or after the row) nor an employee.
@@ -140,9 +159,13 @@ def roster_import(*, file: IO[bytes], dry_run: bool = False, mark_missing_depart
       loses access at once (`programs.access.employee_access_end`: sessions and API
       tokens end); later dates are ended by the daily departures task.
 
-    Raises RosterFileError when the file as a whole cannot be read (encoding, header).
+    `progress`, when given, is called with the number of rows read so far every
+    PROGRESS_EVERY rows while the file is read and checked, outside any transaction.
+
+    Raises RosterFileError when the file as a whole cannot be read (encoding, header, a
+    quote that is never closed).
     """
-    parsed = _read_file(file)
+    parsed = _read_file(file, progress=progress)
     org_cache = {org.path: org for org in Organization.objects.all()}
     org_path_by_id: dict[int | None, str] = {org.pk: path for path, org in org_cache.items()}
     known = {
@@ -227,46 +250,71 @@ def roster_employees(*, search: str = "", organization: Organization | None = No
     return employees
 
 
-def _read_file(file: IO[bytes]) -> _ParsedFile:
-    """Decode the file, find the columns, and check each row on its own."""
-    try:
-        text = file.read().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+def roster_header(reader: CsvReader) -> CsvHeader:
+    """The columns of a roster file; raises RosterFileError for an empty file, a column
+    named twice, a missing required column or a column that is not a roster column."""
+    row = reader.header()
+    if row is None:
         raise RosterFileError(
-            f"The file is not UTF-8 text (byte {exc.start + 1} cannot be read). Save it as CSV UTF-8 and try again."
-        ) from exc
-    lines = _csv_rows(text)
-    try:
-        header_line, header = next(lines)
-    except StopIteration:
-        raise RosterFileError(
-            f"The file is empty. Its first line must name the columns: {', '.join(ROSTER_COLUMNS)}."
-        ) from None
-    position: dict[str, int] = {}
-    for index, name in enumerate(header):
-        key = name.strip().lower()
-        if key in position:
-            raise RosterFileError(f"The column '{key}' appears twice in the header (line {header_line}).")
-        if key:
-            position[key] = index
-    missing = [name for name in REQUIRED_COLUMNS if name not in position]
+            f"The file is empty. Its first line must name the columns: {', '.join(ROSTER_COLUMNS)}.", line=1
+        )
+    header = csv_header(row, columns={name: (name,) for name in ROSTER_COLUMNS})
+    missing = header.missing(REQUIRED_COLUMNS)
     if missing:
-        raise RosterFileError(
-            f"The header (line {header_line}) has no {' / '.join(missing)} column. "
+        message = (
+            f"The header (line {header.line}) has no {' / '.join(missing)} column. "
             f"The columns are: {', '.join(ROSTER_COLUMNS)} (the first three are required)."
         )
-    parsed = _ParsedFile(
-        rows=[], errors=[], columns={name for name in ROSTER_COLUMNS if name in position}, emails=set(), row_count=0
-    )
+        raise RosterFileError(message + unknown_columns_also(header, known=ROSTER_COLUMNS), line=header.line)
+    if header.unknown:
+        raise RosterFileError(unknown_columns_message(header, known=ROSTER_COLUMNS), line=header.line)
+    return header
+
+
+def roster_file_check(*, file: IO[bytes], whole: bool = True) -> CsvCheck:
+    """Check that `file` can be read as a roster before it is imported: the header (see
+    `roster_header`) and, with `whole`, every row to the end of the file (encoding,
+    quotes). Returns the number of data rows (0 without `whole`) and the encoding, and
+    puts `file` back at its start. The rows' values are checked by `roster_import`."""
+    try:
+        reader = CsvReader(file)
+        roster_header(reader)
+        if not whole:
+            return CsvCheck(rows=0, encoding=reader.encoding, nul_lines=[])
+        return csv_file_check(reader)
+    except RosterFileError:
+        raise
+    except CsvFileError as exc:
+        raise RosterFileError(str(exc), line=exc.line) from None
+    finally:
+        file.seek(0)
+
+
+def _read_file(file: IO[bytes], *, progress: Callable[[int], None] | None) -> _ParsedFile:
+    """Decode the file, find the columns, and check each row on its own."""
+    try:
+        return _read_rows(CsvReader(file), progress=progress)
+    except RosterFileError:
+        raise
+    except CsvFileError as exc:
+        raise RosterFileError(str(exc), line=exc.line) from None
+
+
+def _read_rows(reader: CsvReader, *, progress: Callable[[int], None] | None) -> _ParsedFile:
+    header = roster_header(reader)
+    position = header.positions
+    parsed = _ParsedFile(rows=[], errors=[], columns=set(position), emails=set(), row_count=0)
     line_of_email: dict[str, int] = {}
     line_of_external_id: dict[str, int] = {}
-    for line, cells in lines:
+    for csv_row in reader.rows():
         parsed.row_count += 1
-        values = {
-            name: cells[index].strip() if index < len(cells) else ""
-            for name, index in position.items()
-            if name in parsed.columns
-        }
+        if progress is not None and parsed.row_count % PROGRESS_EVERY == 0:
+            progress(parsed.row_count)
+        if csv_row.nul_line is not None:
+            parsed.errors.append(RosterRowError(line=csv_row.nul_line, reason=NUL_PROBLEM))
+            continue
+        line, cells = csv_row.line, csv_row.cells
+        values = {name: cells[index].strip() if index < len(cells) else "" for name, index in position.items()}
         row, problems = _parse_row(line, values)
         if row.email:
             if row.email in line_of_email:
@@ -283,6 +331,8 @@ def _read_file(file: IO[bytes]) -> _ParsedFile:
         parsed.errors.extend(RosterRowError(line=line, reason=reason) for reason in problems)
         if not problems:
             parsed.rows.append(row)
+    if progress is not None:
+        progress(parsed.row_count)
     parsed.emails = set(line_of_email)
     return parsed
 
@@ -433,22 +483,6 @@ def _apply(
             pk__in=leaving[start : start + UPDATE_BATCH_SIZE], departed_on__isnull=True
         ).update(departed_on=today)
     return [employee.pk for employee in created], departed
-
-
-def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """(physical line where the row starts, cells) for each row that is not blank."""
-    reader = csv.reader(io.StringIO(text, newline=""))
-    last_line = 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise RosterFileError(f"Line {reader.line_num} is not valid CSV: {exc}.") from exc
-        start, last_line = last_line + 1, reader.line_num
-        if any(cell.strip() for cell in cells):
-            yield start, cells
 
 
 def _parse_date(value: str) -> dt.date | None:

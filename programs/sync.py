@@ -19,15 +19,26 @@ fetched = created + updated + unchanged + merged + skipped + invalid + unmatched
   connection + learner key + course) and matched again when the roster gains them.
 - created / updated / unchanged: enrollments written, changed or left as they were.
 
-Locking contract: a run holds its connection through a conditional UPDATE of
-`ProviderConnection.sync_claimed_until` (portable: PostgreSQL and SQLite). A second run
-of the same connection, while the claim is live, raises `SyncAlreadyRunningError` and writes
-nothing. The claim is renewed on every page and released at the end; a crashed worker's
-claim lapses after `SYNC_CLAIM_SECONDS`.
+Locking contract (the lease): a run holds its connection through a conditional UPDATE of
+`ProviderConnection.sync_claimed_until` (portable: PostgreSQL and SQLite), a lease of
+`settings.SYNC_LEASE_SECONDS` whose exact value is the holder's token. A second run of the
+same connection, while the lease is live, raises `SyncAlreadyRunningError` and writes
+nothing. The holder renews the lease every third of it from a heartbeat thread (so a slow
+page fetch, retries and back-off included, never lets it lapse) and in every page
+transaction, which commits only while the lease is still its own: a run that lost its lease
+writes nothing more and stops. A run whose process died stops renewing; its lease lapses
+within one lease, and the next run to claim the connection marks it failed with the
+reason (`sync_takeover_reason`), then re-reads everything.
 
 Each page is committed in its own transaction with the run's counts, so a run that
-fails on page 3 leaves pages 1-2 written and counted; the next run re-reads them (all
-unchanged) and completes the rest. The unique keys make double counting impossible.
+fails on page 3 leaves pages 1-2 written and counted (its error says so); the next run
+re-reads them (all unchanged) and completes the rest. The unique keys make double
+counting impossible.
+
+Requests: `sync_request` queues a sync (the page, the API, the schedule) and notes it on
+`ProviderConnection.sync_requested_at` until an API run starts. A queued sync that finds
+the connection held waits for the lease to end (`programs.tasks.sync_connection` retries
+it), and one already answered by a later successful run does not sync again.
 """
 
 from __future__ import annotations
@@ -35,16 +46,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
+import threading
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, fields, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, BinaryIO, NamedTuple
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
-from django.db.models import Max, Q, QuerySet
+from django.db import DatabaseError, transaction
+from django.db import connection as db_connection
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.functions import Lower
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from programs.models import (
     Course,
@@ -62,7 +78,9 @@ from reports.hooks import progress_changed
 
 logger = logging.getLogger(__name__)
 
-SYNC_CLAIM_SECONDS = 35 * 60  # longer than CELERY_TASK_TIME_LIMIT's default (30 min): renewed on each page
+SYNC_RETRY_MIN_SECONDS = 2  # a queued sync that finds its connection held looks again after at least this
+# The schedule queues again a request noted this long ago that no run answered (its task was lost).
+SYNC_REQUEST_STALE = dt.timedelta(minutes=10)
 INCREMENTAL_OVERLAP = dt.timedelta(days=1)  # providers lag live activity by up to 24 h (PROVIDERS.md)
 REMATCH_BATCH_SIZE = 500
 
@@ -93,37 +111,182 @@ PROGRESS_PLACES = Decimal("0.01")
 
 
 class SyncAlreadyRunningError(Exception):
-    """Another sync holds this connection; this one wrote nothing."""
+    """Another sync holds this connection; this one wrote nothing. `held_until` is when
+    that hold lapses unless its run renews it (None when unknown)."""
+
+    def __init__(self, message: str, *, held_until: dt.datetime | None = None) -> None:
+        super().__init__(message)
+        self.held_until = held_until
 
 
-# --- The claim (per-connection lock) -----------------------------------------------------
+class SyncLeaseLostError(Exception):
+    """The run no longer holds its connection: its lease lapsed and another run took it."""
 
 
-def connection_claim(*, connection: ProviderConnection) -> dt.datetime | None:
-    """Claim `connection` for one sync with a conditional UPDATE: it succeeds only when
-    no live claim exists. Returns the claim token (its expiry) or None when taken."""
+# --- The lease (per-connection lock) -----------------------------------------------------
+
+
+def lease_seconds() -> int:
+    """The lease length, SYNC_LEASE_SECONDS (env, at least 15)."""
+    return int(settings.SYNC_LEASE_SECONDS)
+
+
+def when_shown(moment: dt.datetime) -> str:
+    """A time as the messages show it: in the company time zone, to the second."""
+    return dateformat.format(timezone.localtime(moment), "j M Y, H:i:s T")
+
+
+class SyncLease:
+    """One run's hold on its connection. `until` (the value of `sync_claimed_until`) is
+    the token: only the run that wrote it renews or releases it.
+
+    Thread-safe: the heartbeat renews from its own thread while the run's thread writes
+    pages. `lock` serializes the two, so they never write at once (on SQLite two writers
+    of one process would meet "database is locked"), and `until` only changes once a
+    renewal has committed. `lapsed` is the lease this one replaced (a dead run's), if any."""
+
+    def __init__(self, *, connection_id: int, until: dt.datetime, lapsed: dt.datetime | None = None) -> None:
+        self.connection_id = connection_id
+        self.until = until
+        self.lapsed = lapsed
+        self.lock = threading.Lock()
+        self.lost = threading.Event()
+        self.released = False
+
+    def _extend(self) -> dt.datetime | None:
+        """Move our lease to a full lease from now (inside the caller's transaction, under
+        `lock`); None when it is no longer ours."""
+        until = timezone.now() + dt.timedelta(seconds=lease_seconds())
+        renewed = ProviderConnection.objects.filter(pk=self.connection_id, sync_claimed_until=self.until).update(
+            sync_claimed_until=until
+        )
+        if renewed != 1:
+            self.lost.set()
+            return None
+        return until
+
+    def renew(self, *, wait_seconds: float) -> bool:
+        """Renew the lease now (the heartbeat). True when held; False once lost or
+        released. Waits at most about `wait_seconds` for the page writer and for a row
+        lock (PostgreSQL `lock_timeout`; SQLite has its busy timeout); a page being
+        written renews the lease itself, so then this beat is skipped. A database error
+        (e.g. "database is locked") propagates and leaves the lease as it was."""
+        if not self.lock.acquire(timeout=wait_seconds):
+            return not self.lost.is_set()
+        try:
+            if self.released or self.lost.is_set():
+                return False
+            with transaction.atomic():
+                if db_connection.vendor == "postgresql":
+                    with db_connection.cursor() as cursor:
+                        cursor.execute(f"SET LOCAL lock_timeout = {max(1, int(wait_seconds * 1000))}")
+                until = self._extend()
+            if until is None:
+                return False
+            self.until = until
+            return True
+        finally:
+            self.lock.release()
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """A transaction that renews the lease first and commits only while it is ours:
+        a run that lost it raises SyncLeaseLostError and its page is not written."""
+        with self.lock:
+            with transaction.atomic():
+                until = self._extend() if not self.released else None
+                if until is None:
+                    raise SyncLeaseLostError(
+                        "This sync lost its hold on the connection: it could not renew it within its lease "
+                        f"(SYNC_LEASE_SECONDS = {lease_seconds()} s), so another sync may have taken over. "
+                        "It stopped without writing more."
+                    )
+                yield
+            self.until = until
+
+    def release(self) -> None:
+        """Give the connection back, if it is still ours; the heartbeat stops renewing."""
+        with self.lock:
+            self.released = True
+            ProviderConnection.objects.filter(pk=self.connection_id, sync_claimed_until=self.until).update(
+                sync_claimed_until=None
+            )
+
+
+def connection_claim(*, connection: ProviderConnection, source: str = "api") -> SyncLease | None:
+    """Claim `connection` for one run: a conditional UPDATE that succeeds only when no live
+    lease exists, and replaces exactly the value it read (a lapsed lease, or none). An API
+    run also clears `sync_requested_at`: the queued request is being answered.
+    Returns the lease, or None when another run holds the connection."""
     now = timezone.now()
-    until = now + dt.timedelta(seconds=SYNC_CLAIM_SECONDS)
-    claimed = (
-        ProviderConnection.objects.filter(pk=connection.pk)
-        .filter(Q(sync_claimed_until__isnull=True) | Q(sync_claimed_until__lt=now))
-        .update(sync_claimed_until=until)
-    )
-    return until if claimed == 1 else None
+    previous = ProviderConnection.objects.filter(pk=connection.pk).values_list("sync_claimed_until", flat=True)
+    lapsed = previous.first()
+    if lapsed is not None and lapsed >= now:
+        return None
+    until = now + dt.timedelta(seconds=lease_seconds())
+    changes: dict[str, Any] = {"sync_claimed_until": until}
+    if source == "api":
+        changes["sync_requested_at"] = None
+    unchanged = Q(sync_claimed_until__isnull=True) if lapsed is None else Q(sync_claimed_until=lapsed)
+    claimed = ProviderConnection.objects.filter(unchanged, pk=connection.pk).update(**changes)
+    return SyncLease(connection_id=connection.pk, until=until, lapsed=lapsed) if claimed == 1 else None
 
 
-def connection_claim_renew(*, connection: ProviderConnection, token: dt.datetime) -> dt.datetime | None:
-    """Extend our own claim; None when it was lost (it lapsed and another run took it)."""
-    until = timezone.now() + dt.timedelta(seconds=SYNC_CLAIM_SECONDS)
-    renewed = ProviderConnection.objects.filter(pk=connection.pk, sync_claimed_until=token).update(
-        sync_claimed_until=until
-    )
-    return until if renewed == 1 else None
+def connection_held_until(*, connection: ProviderConnection, now: dt.datetime) -> dt.datetime | None:
+    """The end of the live lease on `connection`, or None when no run holds it."""
+    until = ProviderConnection.objects.filter(pk=connection.pk).values_list("sync_claimed_until", flat=True).first()
+    return until if until is not None and until >= now else None
 
 
-def connection_claim_release(*, connection: ProviderConnection, token: dt.datetime) -> None:
-    """Release our claim, and only ours."""
-    ProviderConnection.objects.filter(pk=connection.pk, sync_claimed_until=token).update(sync_claimed_until=None)
+class _Heartbeat:
+    """Renews a lease every third of SYNC_LEASE_SECONDS from a daemon thread while the run
+    fetches and writes. The thread has its own database connection and closes it when
+    it ends. A failed renewal (database locked or unreachable) is logged and tried again
+    at the next beat; the run goes on (its page transactions renew too). A lost lease
+    stops the beat; the run finds out at its next page."""
+
+    def __init__(self, lease: SyncLease, *, name: str) -> None:
+        self.lease = lease
+        self.interval = lease_seconds() / 3
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"sync-lease {name}", daemon=True)
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=self.interval + 10)
+
+    def _beat(self) -> None:
+        try:
+            while not self.stopping.wait(self.interval):
+                try:
+                    if not self.lease.renew(wait_seconds=min(self.interval, 5.0)):
+                        return
+                except DatabaseError as exc:
+                    logger.warning(
+                        "Sync lease of connection %s not renewed this time (next try in %.0f s): %s",
+                        self.lease.connection_id,
+                        self.interval,
+                        exc,
+                    )
+                    db_connection.close()  # a broken connection is opened afresh at the next beat
+        finally:
+            db_connection.close()
+
+
+def _heartbeat_possible() -> bool:
+    """A heartbeat needs to write on a connection of its own and be seen by others: not
+    inside the caller's transaction (nothing is committed there until the caller commits,
+    and another connection would wait on its row lock; tests run in one) and not on an
+    in-memory SQLite database (each connection has its own). The page transactions
+    renew the lease there."""
+    if transaction.get_connection().in_atomic_block:
+        return False
+    name = str(db_connection.settings_dict["NAME"])
+    return not (db_connection.vendor == "sqlite" and (name == ":memory:" or "mode=memory" in name))
 
 
 # --- Validation, keys, merging ----------------------------------------------------------
@@ -589,56 +752,125 @@ def _secret_scrubbed(message: str, *, connection: ProviderConnection) -> str:
     return message[:2000]
 
 
+def run_kept(*, run: SyncRun, pages: int, cause: str = "the error", by: str = "The next sync") -> str:
+    """The sentence a failed run's error ends with when it had written pages: what is
+    kept (its committed counts) and how the rest gets done. "" when nothing was written."""
+    if pages <= 0:
+        return ""
+    which = "page 1" if pages == 1 else f"pages 1-{pages}"
+    them = "it" if pages == 1 else "them"
+    rest = (
+        f"{by} re-reads {them} and completes the rest."
+        if run.source == "api"
+        else "Importing the same file again completes it; rows already written stay as they are."
+    )
+    return f"Kept: {which}, written before {cause} ({sync_run_counts(run=run)}). {rest}"
+
+
+def _with_kept(message: str, *, run: SyncRun, pages: int) -> str:
+    kept = run_kept(run=run, pages=pages)
+    return f"{message} {kept}" if kept else message
+
+
+def sync_takeover_reason(*, dead: SyncRun, lapsed: dt.datetime | None, successor: SyncRun) -> str:
+    """Why `dead` (still marked running when `successor` claimed its connection) failed."""
+    if lapsed is not None:
+        why = (
+            f"its hold on the connection lapsed at {when_shown(lapsed)} without being renewed "
+            "(the process running it was killed, or lost the database)"
+        )
+    else:
+        why = "the process running it stopped before recording the end"
+    message = (
+        f"Stopped without finishing: {why}. It was taken over by the sync started at "
+        f"{when_shown(successor.started_at)}."
+    )
+    kept = run_kept(run=dead, pages=dead.pages, cause="it stopped", by="The sync that took over")
+    return f"{message} {kept}" if kept else message
+
+
+def _run_start(*, connection: ProviderConnection, lease: SyncLease, source: str, full: bool) -> SyncRun:
+    """The new run; every other run of the connection still marked running is dead (we
+    hold its lease now): marked failed with the reason."""
+    run = SyncRun.objects.create(connection=connection, source=source, full=full, status=SyncStatus.RUNNING)
+    for dead in SyncRun.objects.filter(connection=connection, status=SyncStatus.RUNNING).exclude(pk=run.pk):
+        reason = sync_takeover_reason(dead=dead, lapsed=lease.lapsed, successor=run)
+        SyncRun.objects.filter(pk=dead.pk, status=SyncStatus.RUNNING).update(
+            status=SyncStatus.FAILED, finished_at=run.started_at, error=reason
+        )
+        logger.warning("Sync of %s (run %s) taken over by run %s: %s", connection.name, dead.pk, run.pk, reason)
+    return run
+
+
 def sync_run(*, connection: ProviderConnection, adapter: Adapter, source: str = "api", full: bool = False) -> SyncRun:
     """Run the pipeline over everything `adapter` yields and return the finished run.
 
-    Holds the connection's claim for the whole run (raises SyncAlreadyRunningError, writing
-    nothing, when another run holds it). Each page is written and counted in its own
-    transaction. A ProviderError (configuration or unavailability) ends the run as
-    failed with the adapter's admin-friendly message; any other error ends it as failed
-    and is re-raised. After a success, `reports.hooks.progress_changed()` is called, and
-    an API run also stamps `connection.last_synced_at` (the schedule's clock)."""
-    token = connection_claim(connection=connection)
-    if token is None:
-        raise SyncAlreadyRunningError(f"A sync of {connection.name} is already running; try again when it ends.")
-    # We hold the claim, so a run still marked running was cut short (a worker killed mid-sync).
-    SyncRun.objects.filter(connection=connection, status=SyncStatus.RUNNING).update(
-        status=SyncStatus.FAILED,
-        finished_at=timezone.now(),
-        error="The sync was interrupted (the worker stopped) before it finished; this run completes it.",
-    )
-    run = SyncRun.objects.create(connection=connection, source=source, full=full, status=SyncStatus.RUNNING)
-    seen: dict[tuple[str, str], KeptRecord] = {}
-    pages = 0
+    Holds the connection's lease for the whole run (raises SyncAlreadyRunningError, writing
+    nothing, when another run holds it), renewed by a heartbeat and by each page
+    transaction (see the locking contract above). Each page is written and counted in its
+    own transaction. A ProviderError (configuration or unavailability) ends the run as
+    failed with the adapter's admin-friendly message, and a lost lease with its own; any
+    other error ends it as failed and is re-raised. A failed run's message ends with what
+    it kept (`run_kept`). After a success, `reports.hooks.progress_changed()` is called,
+    and an API run also stamps `connection.last_synced_at` (the schedule's clock)."""
+    lease = connection_claim(connection=connection, source=source)
+    if lease is None:
+        held_until = connection_held_until(connection=connection, now=timezone.now())
+        shown = f" (its hold lasts until {when_shown(held_until)} and is renewed while it runs)" if held_until else ""
+        raise SyncAlreadyRunningError(
+            f"A sync of {connection.name} is already running{shown}; try again when it ends.", held_until=held_until
+        )
+    run = None
+    written = 0
     stats: AdapterStats = getattr(adapter, "stats", AdapterStats())
+    heartbeat: AbstractContextManager[Any] = (
+        _Heartbeat(lease, name=connection.name) if _heartbeat_possible() else nullcontext()
+    )
     try:
-        for page in adapter.pages():
-            renewed = connection_claim_renew(connection=connection, token=token)
-            if renewed is None:
-                raise ProviderError("The sync lost its hold on the connection (it ran past its lease); run it again.")
-            token = renewed
-            pages += 1
-            with transaction.atomic():
-                _page_process(connection=connection, run=run, page=list(page), seen=seen)
-                run.pages, run.retries = max(stats.pages, pages), stats.retries
-                run.save(update_fields=_COUNT_FIELDS)
-    except ProviderError as exc:
-        _run_finish(run, status=SyncStatus.FAILED, error=_secret_scrubbed(str(exc), connection=connection), stats=stats)
+        with heartbeat:
+            run = _run_start(connection=connection, lease=lease, source=source, full=full)
+            seen: dict[tuple[str, str], KeptRecord] = {}
+            for page in adapter.pages():
+                with lease.held():
+                    _page_process(connection=connection, run=run, page=list(page), seen=seen)
+                    run.pages, run.retries = max(stats.pages, written + 1), stats.retries
+                    run.save(update_fields=_COUNT_FIELDS)
+                written += 1
+            with lease.held():
+                _run_finish(run, status=SyncStatus.SUCCEEDED, error="", stats=stats)
+                if source == "api":
+                    ProviderConnection.objects.filter(pk=connection.pk).update(last_synced_at=run.started_at)
+                    connection.last_synced_at = run.started_at
+    except (ProviderError, SyncLeaseLostError) as exc:
+        if run is None:
+            raise
+        error = _with_kept(_secret_scrubbed(str(exc), connection=connection), run=_counted(run), pages=written)
+        _run_fail(run, error=error, stats=stats)
         logger.warning("Sync of %s (run %s) failed: %s", connection.name, run.pk, run.error)
         return run
     except BaseException as exc:
-        message = f"The sync stopped on an unexpected error ({exc.__class__.__name__}); see the server log."
-        _run_finish(run, status=SyncStatus.FAILED, error=message, stats=stats)
-        logger.exception("Sync of %s (run %s) stopped on an unexpected error", connection.name, run.pk)
+        if run is not None:
+            logger.exception("Sync of %s (run %s) stopped on an unexpected error", connection.name, run.pk)
+            message = f"The sync stopped on an unexpected error ({exc.__class__.__name__}); see the server log."
+            try:
+                _run_fail(run, error=_with_kept(message, run=_counted(run), pages=written), stats=stats)
+            except DatabaseError:  # the database itself may be what failed; the lease lapses, a takeover says so
+                logger.exception("Sync of %s (run %s): the failure could not be recorded", connection.name, run.pk)
         raise
     finally:
-        connection_claim_release(connection=connection, token=token)
-    _run_finish(run, status=SyncStatus.SUCCEEDED, error="", stats=stats)
-    if source == "api":
-        ProviderConnection.objects.filter(pk=connection.pk).update(last_synced_at=run.started_at)
-        connection.last_synced_at = run.started_at
+        try:
+            lease.release()
+        except DatabaseError:  # the lease lapses by itself within SYNC_LEASE_SECONDS
+            logger.warning("Sync of %s could not release its lease; it lapses by itself", connection.name)
     logger.info("Sync of %s (run %s, %s) succeeded: %s", connection.name, run.pk, source, sync_run_summary(run=run))
     progress_changed(program_ids=None)
+    return run
+
+
+def _counted(run: SyncRun) -> SyncRun:
+    """`run` with the counts that were committed (a page that failed half-way added to
+    the unsaved counts before its transaction rolled back)."""
+    run.refresh_from_db(fields=_COUNT_FIELDS)
     return run
 
 
@@ -648,13 +880,37 @@ def _run_finish(run: SyncRun, *, status: str, error: str, stats: AdapterStats) -
     run.save(update_fields=["status", "error", "finished_at", "pages", "retries"])
 
 
-def sync_run_summary(*, run: SyncRun) -> str:
-    """The counts of a run on one line, as the commands print them."""
+def _run_fail(run: SyncRun, *, error: str, stats: AdapterStats) -> None:
+    """Mark `run` failed unless it is no longer running (a run that took over its
+    connection has already recorded why): the first reason stays."""
+    finished_at = timezone.now()
+    pages, retries = max(stats.pages, run.pages), stats.retries
+    updated = SyncRun.objects.filter(pk=run.pk, status=SyncStatus.RUNNING).update(
+        status=SyncStatus.FAILED, error=error, finished_at=finished_at, pages=pages, retries=retries
+    )
+    if updated:
+        run.status, run.error, run.finished_at, run.pages, run.retries = (
+            SyncStatus.FAILED,
+            error,
+            finished_at,
+            pages,
+            retries,
+        )
+    else:
+        run.refresh_from_db()
+
+
+def sync_run_counts(*, run: SyncRun) -> str:
+    """The record counts of a run on one line."""
     return (
         f"fetched {run.fetched}, created {run.created}, updated {run.updated}, unchanged {run.unchanged}, "
-        f"merged {run.merged}, skipped {run.skipped}, invalid {run.invalid}, unmatched {run.unmatched} "
-        f"(pages {run.pages}, retries {run.retries})"
+        f"merged {run.merged}, skipped {run.skipped}, invalid {run.invalid}, unmatched {run.unmatched}"
     )
+
+
+def sync_run_summary(*, run: SyncRun) -> str:
+    """The counts of a run on one line, as the commands print them."""
+    return f"{sync_run_counts(run=run)} (pages {run.pages}, retries {run.retries})"
 
 
 class _Refused:
@@ -727,27 +983,97 @@ def sync_csv(*, connection: ProviderConnection, file: BinaryIO) -> SyncRun:
     return sync_run(connection=connection, adapter=adapter, source="csv", full=False)
 
 
-def sync_request(*, connection: ProviderConnection, full: bool = False) -> None:
-    """Queue a sync of `connection` on the worker once the current transaction commits."""
+def sync_request(*, connection: ProviderConnection, full: bool = False) -> bool:
+    """Queue a sync of `connection` on the worker once the current transaction commits,
+    and note when it was asked for on `connection.sync_requested_at` (the earliest request
+    still waiting; the next API run to start clears it). True when queued.
+
+    A queued sync that finds another run holding the connection waits for that run to end
+    and then runs (`programs.tasks.sync_connection` retries it). With tasks run in process
+    (CELERY_TASK_ALWAYS_EAGER: no broker, `make run`) nothing can retry it later and the
+    sync would run inside this request: while another run holds the connection nothing is
+    queued and this returns False."""
     from programs.tasks import sync_connection
 
-    connection_id = connection.pk
-    transaction.on_commit(lambda: sync_connection.delay(connection_id, full=full))
+    now = timezone.now()
+    if sync_connection.app.conf.task_always_eager and connection_held_until(connection=connection, now=now):
+        return False
+    ProviderConnection.objects.filter(pk=connection.pk, sync_requested_at__isnull=True).update(sync_requested_at=now)
+    connection_id, requested_at = connection.pk, now.isoformat()
+    transaction.on_commit(lambda: sync_connection.delay(connection_id, full=full, requested_at=requested_at))
+    return True
+
+
+def sync_request_answered(
+    *, connection: ProviderConnection, requested_at: dt.datetime, full: bool = False
+) -> SyncRun | None:
+    """The successful API run that answers a sync asked for at `requested_at`: one that
+    started at or after then (a full one when `full`); None when none has yet. A run that
+    failed answers nothing: the request still gets its own try."""
+    runs = SyncRun.objects.filter(
+        connection=connection, source="api", status=SyncStatus.SUCCEEDED, started_at__gte=requested_at
+    )
+    if full:
+        runs = runs.filter(full=True)
+    return runs.order_by("started_at", "pk").first()
+
+
+def sync_requested(*, connection: ProviderConnection, requested_at: dt.datetime, full: bool = False) -> SyncRun:
+    """Answer a sync asked for at `requested_at`: the run that already answers it
+    (`sync_request_answered`: two requests, or a request and the schedule, make one sync),
+    else a new `sync_api` run. Raises SyncAlreadyRunningError, writing nothing, while
+    another run holds the connection."""
+    answered = sync_request_answered(connection=connection, requested_at=requested_at, full=full)
+    if answered is not None:
+        logger.info("Sync of %s requested at %s: already done by run %s", connection.name, requested_at, answered.pk)
+        return answered
+    return sync_api(connection=connection, full=full)
+
+
+def sync_wait_seconds(*, held_until: dt.datetime | None, requested_at: dt.datetime, now: dt.datetime) -> int | None:
+    """How long a queued sync whose connection is held waits before it looks again: until
+    just after that lease would lapse, but at most a third of a lease (a live run renews
+    its lease, so the sync starts soon after that run ends; a dead run's lease lapses and
+    the sync takes over one second later), and at least SYNC_RETRY_MIN_SECONDS. None (give
+    up) once the request is older than any run can hold a connection
+    (CELERY_TASK_TIME_LIMIT plus two leases): by then only new runs keep holding it."""
+    lease = lease_seconds()
+    if now - requested_at > dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 2 * lease):
+        return None
+    beat = max(SYNC_RETRY_MIN_SECONDS, math.ceil(lease / 3))
+    if held_until is None:
+        return SYNC_RETRY_MIN_SECONDS
+    until_lapsed = math.ceil((held_until - now).total_seconds()) + 1
+    return min(max(until_lapsed, SYNC_RETRY_MIN_SECONDS), beat)
+
+
+def sync_request_drop(*, connection: ProviderConnection, requested_at: dt.datetime) -> None:
+    """A queued sync that will not run: the connection no longer shows it as queued (when
+    it was the request noted there)."""
+    ProviderConnection.objects.filter(pk=connection.pk, sync_requested_at__lte=requested_at).update(
+        sync_requested_at=None
+    )
 
 
 def connections_due(*, now: dt.datetime) -> QuerySet[ProviderConnection]:
-    """Active API-syncable connections whose interval has elapsed since their last API
-    run started (any outcome, so a failing connection is retried at its interval, not
-    every few minutes), and that no sync holds right now."""
+    """Active API-syncable connections that no sync holds right now and that are due:
+    their interval has elapsed since their last API run started (any outcome, so a failing
+    connection is retried at its interval, not every few minutes); or their last API run
+    is dead (still marked running, lease lapsed: the next sync takes it over); or a sync
+    requested more than SYNC_REQUEST_STALE ago was never answered (its task was lost)."""
+    dead_run = SyncRun.objects.filter(connection=OuterRef("pk"), source="api", status=SyncStatus.RUNNING)
     candidates = (
         ProviderConnection.objects.filter(is_active=True, kind=Provider.COURSERA)
         .filter(Q(sync_claimed_until__isnull=True) | Q(sync_claimed_until__lt=now))
-        .annotate(last_attempt=Max("runs__started_at", filter=Q(runs__source="api")))
+        .annotate(last_attempt=Max("runs__started_at", filter=Q(runs__source="api")), has_dead_run=Exists(dead_run))
     )
     due = [
         c.pk
         for c in candidates
-        if c.last_attempt is None or c.last_attempt + dt.timedelta(minutes=c.sync_interval_minutes) <= now
+        if c.last_attempt is None
+        or c.last_attempt + dt.timedelta(minutes=c.sync_interval_minutes) <= now
+        or c.has_dead_run
+        or (c.sync_requested_at is not None and c.sync_requested_at < now - SYNC_REQUEST_STALE)
     ]
     return ProviderConnection.objects.filter(pk__in=due)
 

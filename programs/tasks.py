@@ -5,42 +5,73 @@ Queue them after commit (`delay_on_commit`); the domain functions live in progra
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.utils import timezone
 
 from programs.access import departures_apply as departures_apply_service
 from programs.models import ProviderConnection
-from programs.sync import SyncAlreadyRunningError, sync_api, sync_due_queue, unmatched_rematch
+from programs.sync import (
+    SyncAlreadyRunningError,
+    sync_due_queue,
+    sync_request_drop,
+    sync_requested,
+    sync_wait_seconds,
+    unmatched_rematch,
+)
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
+    bind=True,
     acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,  # bounded by time instead: sync_wait_seconds
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
 )
-def sync_connection(connection_id: int, full: bool = False) -> int | None:
-    """Sync one connection from its provider's API; returns the SyncRun id. Safe to run
-    twice or at once: the connection's claim lets one run through and the other returns
-    None without writing (the data it would write is the same)."""
+def sync_connection(self: Task, connection_id: int, full: bool = False, requested_at: str | None = None) -> int | None:
+    """Sync one connection from its provider's API, as asked for at `requested_at` (ISO
+    time; absent: this first attempt); returns the SyncRun id that answers the request.
+
+    Safe to run twice or at once, and redelivered after a worker died: a request already
+    answered by a later successful run returns that run (`sync_requested`). While another
+    run holds the connection the task retries when that lease would lapse, so it runs
+    after a live sync ends and takes over from a dead one (`sync_wait_seconds`). In eager
+    mode (tasks in process, no broker) a retry would run at once, in the caller's request:
+    the task returns None instead, logs why and the connection no longer shows it queued."""
     connection = ProviderConnection.objects.filter(pk=connection_id).first()
     if connection is None:
         return None
+    asked = dt.datetime.fromisoformat(requested_at) if requested_at else timezone.now()
     try:
-        return sync_api(connection=connection, full=full).pk
-    except SyncAlreadyRunningError:
-        logger.info("Sync of connection %s skipped: another sync holds it", connection_id)
-        return None
+        return sync_requested(connection=connection, requested_at=asked, full=full).pk
+    except SyncAlreadyRunningError as busy:
+        if self.request.is_eager:
+            wait = None
+            why = "tasks run in process (CELERY_TASK_ALWAYS_EAGER), so nothing can retry it later"
+        else:
+            wait = sync_wait_seconds(held_until=busy.held_until, requested_at=asked, now=timezone.now())
+            why = "the connection has been held for longer than any sync runs"
+        if wait is None:
+            sync_request_drop(connection=connection, requested_at=asked)
+            logger.warning("Sync of connection %s not run: another sync holds it and %s", connection_id, why)
+            return None
+        logger.info("Sync of connection %s waits for the sync holding it: next try in %s s", connection_id, wait)
+        raise self.retry(
+            args=(connection_id,), kwargs={"full": full, "requested_at": asked.isoformat()}, countdown=wait
+        ) from None
 
 
 @shared_task(acks_late=True, time_limit=60)
 def sync_due_connections() -> list[int]:
-    """Periodic (Celery beat, every 5 minutes): queue a sync of every connection whose
-    interval has elapsed. Returns the queued connection ids."""
+    """Periodic (Celery beat, every 5 minutes): queue a sync of every connection that is
+    due (`connections_due`: its interval has elapsed, its last run died, or a requested
+    sync was lost). Returns the queued connection ids."""
     return sync_due_queue(now=timezone.now())
 
 
@@ -60,3 +91,30 @@ def departures_apply() -> dict[str, int]:
     sessions and API tokens of everyone whose departure day has come."""
     ended = departures_apply_service()
     return {"sessions": ended.sessions, "tokens": ended.tokens}
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,  # programs.imports.WAIT_ATTEMPTS bounds the waiting
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+)
+def import_job_run_task(self: Task, job_id: int) -> str | None:
+    """Run an uploaded file's import job (programs.imports.import_job_run); returns its
+    status. Safe to run twice and after a worker crash: a job that has ended is left as
+    it is, and a redelivered one runs again. A provider job whose connection another sync
+    holds goes back to queued and is tried again once that hold ends; in eager mode
+    (tasks in process) nothing could try it later, so it fails at once, saying why."""
+    from programs.imports import WAIT_ATTEMPTS, WAIT_MAX_SECONDS, import_job_run
+    from programs.models import ImportJob, ImportStatus
+
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None:
+        return None
+    may_wait = not self.request.is_eager and self.request.retries < WAIT_ATTEMPTS
+    job = import_job_run(job=job, may_wait=may_wait)
+    if job.status == ImportStatus.QUEUED:
+        raise self.retry(countdown=job.result.get("retry_in", WAIT_MAX_SECONDS))
+    return job.status

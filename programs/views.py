@@ -1,15 +1,17 @@
-from django.contrib import messages
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from champions.selectors import home_page
 from learnhub.roles import current_program, ld_admin_required
 from programs.collections_import import collections_import
+from programs.csv_files import CsvFileError
 from programs.forms import CollectionsImportForm, RosterFilterForm, RosterImportForm
-from programs.models import Employee
-from programs.roster import RosterFileError, roster_employees, roster_import
+from programs.imports import import_job_create, import_jobs_recent
+from programs.models import Employee, ImportKind
+from programs.roster import roster_employees
 
 
 @login_required
@@ -42,32 +44,35 @@ ROSTER_PAGE_SIZE = 50
 
 @ld_admin_required
 def roster_import_upload(request: HttpRequest) -> HttpResponse:
-    """Upload a roster CSV (or check it with a dry run); show the summary and every bad line."""
-    result = None
+    """Upload a roster CSV (or check it with a dry run): checked and stored, then imported
+    by a job whose page shows the progress and the result (programs.imports)."""
+    status = 200
     if request.method == "POST":
         form = RosterImportForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                result = roster_import(
-                    file=form.cleaned_data["file"],
-                    dry_run=form.cleaned_data["dry_run"],
-                    mark_missing_departed=form.cleaned_data["mark_missing_departed"],
+                job = import_job_create(
+                    kind=ImportKind.ROSTER,
+                    upload=form.cleaned_data["file"],
+                    created_by=request.user if isinstance(request.user, Employee) else None,
+                    options={
+                        "dry_run": form.cleaned_data["dry_run"],
+                        "mark_missing_departed": form.cleaned_data["mark_missing_departed"],
+                    },
                 )
-            except RosterFileError as exc:
+            except CsvFileError as exc:
                 form.add_error("file", str(exc))
-        if result is not None and result.errors:
-            messages.error(request, f"Nothing was imported: {result.error_count} error(s) in the file, listed below.")
-        elif result is not None and result.dry_run:
-            messages.info(request, "Dry run: the file is valid. Nothing was written.")
-        elif result is not None:
-            messages.success(
-                request,
-                f"Roster imported: {result.created} created, {result.updated} updated, "
-                f"{result.unchanged} unchanged, {result.departed} departed.",
-            )
+            else:
+                return redirect("programs:import_job", pk=job.pk)
+        status = 400
     else:
         form = RosterImportForm()
-    return render(request, "programs/roster_import.html", {"form": form, "result": result})
+    context = {
+        "form": form,
+        "jobs": import_jobs_recent(kind=ImportKind.ROSTER),
+        "max_upload_mb": settings.IMPORT_MAX_UPLOAD_MB,
+    }
+    return render(request, "programs/roster_import.html", context, status=status)
 
 
 @ld_admin_required

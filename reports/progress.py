@@ -313,11 +313,12 @@ def trend_projection(*, program: LearningProgram, day: dt.date) -> float | None:
     """The least-squares line through the company snapshots of the last 28 days up to
     `day`, carried to the program's end and capped to [0, 1]. None with fewer than two
     snapshots that have a rate."""
+    window = min(dt.timedelta(days=PROJECTION_WINDOW_DAYS), day - dt.date.min)  # no day before 1 January of year 1
     rows = ProgressSnapshot.objects.filter(
         program=program,
         organization__isnull=True,
         day__lte=day,
-        day__gt=day - dt.timedelta(days=PROJECTION_WINDOW_DAYS),
+        day__gt=day - window,
         rate__isnull=False,
     ).values_list("day", "rate")
     points = [(d, r) for d, r in rows if r is not None]

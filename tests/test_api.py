@@ -273,11 +273,14 @@ def test_snapshots_time_series(personas, world, who):
         {"day": "2026-03-03", "eligible": 3, "met": 1, "completions": 1, "curated_completions": 1, "rate": 1 / 3},
         {"day": "2026-03-06", "eligible": 3, "met": 2, "completions": 2, "curated_completions": 2, "rate": 2 / 3},
     ]
-    bad = c.get(url, {"organization": "999999", "from": "2026-03-06", "to": "2026-03-01"})
-    assert bad.status_code == 400
-    assert bad.json()["errors"] == [{"field": "organization", "message": "There is no organization with id 999999."}]
-    backwards = c.get(url, {"from": "2026-03-06", "to": "2026-03-01"})
-    assert backwards.json()["errors"] == [{"field": "to", "message": "must not be before `from`."}]
+    missing = c.get(url, {"organization": "999999", "from": "2026-03-01"})
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "detail": "There is no organization with id 999999.",
+        "errors": [{"field": "organization", "message": "There is no organization with id 999999."}],
+    }
+    backwards = c.get(url, {"from": "2026-03-06", "to": "2026-03-01"})  # no day is in that range
+    assert (backwards.status_code, backwards.json()["points"]) == (200, [])
 
 
 # --- Organizations ---------------------------------------------------------------------------
@@ -305,7 +308,7 @@ def test_organizations_tree(personas, who):
         "parent": Organization.objects.get(path="Acme").pk,
     }
     assert c.get("/api/v1/organizations/?within=abc").json()["errors"] == [
-        {"field": "within", "message": "“abc” is not an id: use a whole number."}
+        {"field": "within", "message": "“abc” is not a whole number from 1."}
     ]
 
 
@@ -446,7 +449,9 @@ def test_bulk_roster_reports_bad_rows_by_index_and_applies_nothing(personas):
     assert response.status_code == 400
     assert response.json()["errors"][0]["line"] == 1
     assert response.json()["errors"][0]["message"].startswith("Missing field(s) hired_on")
-    assert post(client(personas, "admin"), "/api/v1/employees/bulk/", {"rows": []}).status_code == 400
+    empty = post(client(personas, "admin"), "/api/v1/employees/bulk/", {"rows": [], "mark_missing_departed": True})
+    assert empty.status_code == 400
+    assert empty.json()["errors"] == [{"field": "rows", "message": "Ensure this field has at least 1 elements."}]
     assert list(Employee.objects.order_by("pk").values_list("email", "full_name", "organization_id")) == before
 
 
@@ -489,7 +494,7 @@ def test_collections_as_the_pages_show_them(personas, world, who):
         ]
     else:
         assert detail.status_code == 404
-    assert c.get("/api/v1/collections/", {"program": "424242"}).status_code == 400
+    assert c.get("/api/v1/collections/", {"program": "424242"}).status_code == 404
 
 
 VISIBLE_GROUPS = {
@@ -572,3 +577,258 @@ def test_read_only_token_cannot_start_a_sync(personas, world, django_capture_on_
         )
     assert response.status_code == 403
     assert callbacks == []
+
+
+# --- The API answers in its own format, whatever went wrong ------------------------------------
+
+NOT_FOUND = {"detail": "Not found.", "errors": []}
+
+
+def refused(field: str, message: str) -> dict:
+    return {"detail": "The request has errors; nothing was changed.", "errors": [{"field": field, "message": message}]}
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/api/v1/collections/abc/"),
+        ("get", "/api/v1/study-groups/abc/"),
+        ("get", "/api/v1/programs/0.5/"),
+        ("get", "/api/v1/employees/null,null/"),
+        ("get", "/api/v1/sync-runs/-1/"),
+        ("get", "/api/v1/programs/1e3/progress/"),
+        ("patch", "/api/v1/programs/abc/"),
+        ("post", "/api/v1/connections/abc/sync/"),
+        ("get", "/api/v1/no-such-thing/"),
+        ("get", "/api/v2/programs/"),
+        ("get", "/api/nothing"),
+    ],
+)
+def test_a_path_that_names_no_object_is_the_json_404(personas, world, method, url):
+    before = program_state(personas.program)
+    c = client(personas, "admin")
+    response = c.get(url) if method == "get" else post(c, url, {"name": "Renamed"}, method=method)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == NOT_FOUND
+    assert program_state(personas.program) == before
+    assert SyncRun.objects.count() == 2
+
+
+def test_a_whole_number_that_matches_no_object_is_the_404_of_the_view(personas):
+    c = client(personas, "admin")
+    for url in ("/api/v1/programs/999999/", "/api/v1/programs/99999999999999999999999999/"):
+        response = c.get(url)
+        assert (response.status_code, response.json()) == (
+            404,
+            {"detail": "No LearningProgram matches the given query.", "errors": []},
+        )
+
+
+def test_other_paths_keep_djangos_html_pages(personas):
+    c = client(personas, "admin")
+    for url in ("/no-such-page/", "/api-v1/programs/", "/api/docs/no-such-page/"):
+        response = c.get(url)
+        assert response.status_code == 404
+        assert response["Content-Type"] == "text/html; charset=utf-8"
+    assert Client().get("/api/v1/nothing/").json() == NOT_FOUND  # anonymous: no URL, so no sign-in either
+
+
+def test_django_error_views_answer_json_for_the_api_only(rf):
+    from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+    from django.http import Http404
+    from django.urls import get_resolver
+
+    from learnhub.api import errors
+
+    resolver = get_resolver()
+    assert [resolver.resolve_error_handler(code) for code in (400, 403, 404, 500)] == [
+        errors.bad_request,
+        errors.permission_denied,
+        errors.page_not_found,
+        errors.server_error,
+    ]
+    api, page = rf.get("/api/v1/programs/"), rf.get("/programs/")
+    answers = [
+        errors.bad_request(api, SuspiciousOperation("bad")),
+        errors.bad_request(api, RequestDataTooBig("big")),
+        errors.permission_denied(api, PermissionDenied()),
+        errors.page_not_found(api, Http404()),
+        errors.server_error(api),
+    ]
+    assert [(r.status_code, r["Content-Type"], json.loads(r.content)) for r in answers] == [
+        (400, "application/json", {"detail": "Bad request.", "errors": []}),
+        (413, "application/json", {"detail": "The request body is too large: at most 10 MB.", "errors": []}),
+        (403, "application/json", {"detail": "You do not have permission to perform this action.", "errors": []}),
+        (404, "application/json", NOT_FOUND),
+        (500, "application/json", {"detail": "Server error: it is logged; try again later.", "errors": []}),
+    ]
+    html = [
+        errors.bad_request(page, SuspiciousOperation("bad")),
+        errors.permission_denied(page, PermissionDenied()),
+        errors.page_not_found(page, Http404()),
+        errors.server_error(page),
+    ]
+    assert {(r["Content-Type"], b"<h1>" in r.content) for r in html} == {("text/html; charset=utf-8", True)}
+    assert [r.status_code for r in html] == [400, 403, 404, 500]
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "error"),
+    [
+        ("programs/{program}/progress/", "as_of=", ("as_of", "as_of is empty: use as_of=YYYY-MM-DD, or leave it out.")),
+        (
+            "programs/{program}/progress/",
+            "as_of=20260301",
+            ("as_of", "“20260301” is not a date: use as_of=YYYY-MM-DD."),
+        ),
+        ("programs/{program}/snapshots/", "from=", ("from", "from is empty: use from=YYYY-MM-DD, or leave it out.")),
+        (
+            "programs/{program}/snapshots/",
+            "organization=",
+            ("organization", "organization is empty: use organization=<a whole number from 1>, or leave it out."),
+        ),
+        (
+            "collections/",
+            "program=",
+            ("program", "program is empty: use program=<a whole number from 1>, or leave it out."),
+        ),
+        ("collections/", "program=0", ("program", "“0” is not a whole number from 1.")),
+        ("study-groups/", "program=-3", ("program", "“-3” is not a whole number from 1.")),
+        ("organizations/", "within=%201", ("within", "“ 1” is not a whole number from 1.")),
+        ("employees/", "status=", ("status", "status is empty: use one of active, departed, or leave it out.")),
+        ("sync-runs/", "connection=1.5", ("connection", "“1.5” is not a whole number from 1.")),
+        (
+            "sync-runs/",
+            "status=",
+            ("status", "status is empty: use one of running, succeeded, failed, or leave it out."),
+        ),
+        ("programs/", "page=", ("page", "page is empty: use page=<a whole number from 1>, or leave it out.")),
+        ("programs/", "page=last", ("page", "“last” is not a whole number from 1.")),
+        ("programs/", "page_size=0", ("page_size", "“0” is not a whole number from 1.")),
+        ("employees/", "page_size=null", ("page_size", "“null” is not a whole number from 1.")),
+        (
+            "programs/{program}/progress/",
+            "as_of=2026-03-03&as_of=2026-03-04",
+            ("as_of", "Give as_of once, not 2 times."),
+        ),
+        ("employees/", "page=1&page=2", ("page", "Give page once, not 2 times.")),
+    ],
+)
+def test_bad_query_parameters_are_refused_by_name(personas, path, query, error):
+    url = f"/api/v1/{path.format(program=personas.program.pk)}?{query}"
+    response = client(personas, "admin").get(url)
+    assert response.status_code == 400
+    assert response.json() == refused(*error)
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "noun"),
+    [
+        ("collections/", "program", "learning program"),
+        ("study-groups/", "program", "learning program"),
+        ("organizations/", "within", "organization"),
+        ("employees/", "organization", "organization"),
+        ("sync-runs/", "connection", "provider connection"),
+        ("programs/{program}/snapshots/", "organization", "organization"),
+    ],
+)
+def test_an_id_parameter_that_matches_nothing_is_a_404_naming_it(personas, path, name, noun):
+    c = client(personas, "admin")
+    url = f"/api/v1/{path.format(program=personas.program.pk)}"
+    for pk in ("424242", "99999999999999999999999999"):
+        response = c.get(url, {name: pk})
+        message = f"There is no {noun} with id {pk}."
+        assert response.status_code == 404
+        assert response.json() == {"detail": message, "errors": [{"field": name, "message": message}]}
+
+
+def test_pages_past_the_end_and_huge_page_sizes(personas):
+    c = client(personas, "admin")
+    assert c.get("/api/v1/employees/", {"page": "99999999999999999999999"}).json() == {
+        "detail": "Invalid page.",
+        "errors": [],
+    }
+    assert c.get("/api/v1/employees/", {"page_size": "9" * 5000}).json()["count"] == 5
+    assert c.get("/api/v1/employees/", {"page": "0002", "page_size": "4"}).json()["results"][0]["email"] == (
+        "sam@acme.example"
+    )
+
+
+def test_an_email_filter_with_a_nul_character_matches_no_one(personas):
+    response = client(personas, "admin").get("/api/v1/employees/", {"email": "bob\x00"})
+    assert (response.status_code, response.json()["count"]) == (200, 0)
+
+
+def test_progress_as_of_any_day_of_the_calendar(personas):
+    c = client(personas, "employee")
+    url = f"/api/v1/programs/{personas.program.pk}/progress/"
+    for as_of, day in (("0001-01-01", "0001-01-01"), ("2025-06-30", "2025-06-30"), ("9999-12-31", "2026-12-31")):
+        response = c.get(url, {"as_of": as_of})
+        assert response.status_code == 200
+        assert response.json()["as_of"] == day
+
+
+def test_a_body_over_the_upload_limit_is_a_json_413(personas, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+    before = list(Employee.objects.order_by("pk").values_list("email", "full_name", "organization_id"))
+    rows = [{"email": f"p{n}@acme.example", "full_name": "P" * 100, "organization": "Acme"} for n in range(20_000)]
+    response = post(client(personas, "admin"), "/api/v1/employees/bulk/", {"rows": rows})
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is too large: at most 2 MB.", "errors": []}
+    assert list(Employee.objects.order_by("pk").values_list("email", "full_name", "organization_id")) == before
+
+
+def test_a_body_that_is_not_json_is_a_json_415(personas):
+    response = client(personas, "admin").post("/api/v1/programs/", "name=X", content_type="text/plain")
+    assert response.status_code == 415
+    assert response.json() == {"detail": 'Unsupported media type "text/plain" in request.', "errors": []}
+    assert LearningProgram.objects.count() == 1
+
+
+def test_a_target_rate_is_kept_to_a_tenth_of_a_percent(personas):
+    c = client(personas, "admin")
+    body = {"name": "Program 2027", "starts_on": "2027-01-01", "ends_on": "2027-12-31", "target_rate": 0.87549}
+    created = post(c, "/api/v1/programs/", body)
+    assert (created.status_code, created.json()["target_rate"]) == (201, 0.875)
+    assert LearningProgram.objects.get(name="Program 2027").target_rate == Decimal("0.875")
+    changed = post(c, f"/api/v1/programs/{created.json()['id']}/", {"target_rate": 0.9995}, method="patch")
+    assert (changed.status_code, changed.json()["target_rate"]) == (200, 1.0)
+    too_low = post(c, "/api/v1/programs/", {**body, "name": "Program 2028", "target_rate": 0.0004})
+    assert too_low.json() == refused("target_rate", "Ensure this value is greater than or equal to 0.001.")
+    assert LearningProgram.objects.count() == 2
+
+
+def test_bodies_are_typed_as_the_schema_says(personas, world, django_capture_on_commit_callbacks):
+    c = client(personas, "admin")
+    body = {"name": 2027, "starts_on": "2027-01-01", "ends_on": "2027-12-31", "target_rate": "0.9", "status": None}
+    response = post(c, "/api/v1/programs/", {**body, "required_completions": "2"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "name", "message": "Must be a string."},
+        {"field": "target_rate", "message": "Must be a number."},
+        {"field": "required_completions", "message": "Must be a whole number."},
+        {"field": "status", "message": "Must be a string."},
+    ]
+    assert post(c, f"/api/v1/programs/{personas.program.pk}/", {"required_completions": True}, method="patch").json()[
+        "errors"
+    ] == [{"field": "required_completions", "message": "Must be a whole number."}]
+    rows = [{"email": "ada@acme.example", "full_name": "Ada", "organization": "Acme"}]
+    bulk = post(c, "/api/v1/employees/bulk/", {"rows": rows, "dry_run": 0, "mark_missing_departed": "yes"})
+    assert bulk.json()["errors"] == [
+        {"field": "dry_run", "message": "Must be true or false."},
+        {"field": "mark_missing_departed", "message": "Must be true or false."},
+    ]
+    assert post(c, "/api/v1/employees/bulk/", {"rows": "ada"}).json()["errors"] == [
+        {"field": "rows", "message": "Must be a list."}
+    ]
+    with django_capture_on_commit_callbacks() as callbacks:
+        sync = post(c, f"/api/v1/connections/{world['connection'].pk}/sync/", {"full": 1})
+    assert (sync.status_code, sync.json()["errors"], callbacks) == (
+        400,
+        [{"field": "full", "message": "Must be true or false."}],
+        [],
+    )
+    assert LearningProgram.objects.count() == 1
+    assert program_state(personas.program)[0] == "Learning Program 2026"
+    assert not Employee.objects.filter(email="ada@acme.example").exists()

@@ -28,7 +28,7 @@ def bearer(raw: str) -> Client:
 
 
 def program_body(name: str = "API Program 2027") -> dict:
-    return {"name": name, "starts_on": "2027-01-01", "ends_on": "2027-12-31", "target_rate": "0.9"}
+    return {"name": name, "starts_on": "2027-01-01", "ends_on": "2027-12-31", "target_rate": 0.9}
 
 
 # --- The domain functions ----------------------------------------------------------------
@@ -112,7 +112,7 @@ def test_read_write_token_writes_as_its_creator(personas):
     assert response.status_code == 201
     program = LearningProgram.objects.get(name="API Program 2027")
     assert response.json()["id"] == program.pk
-    change = bearer(raw).patch(f"{PROGRAMS}{program.pk}/", {"target_rate": "0.95"}, content_type="application/json")
+    change = bearer(raw).patch(f"{PROGRAMS}{program.pk}/", {"target_rate": 0.95}, content_type="application/json")
     assert change.status_code == 200
     assert program.changes.get().changed_by == personas.admin
 
@@ -199,6 +199,18 @@ def test_revoke_is_refused_to_others(personas):
     token, _ = api_token_create(created_by=personas.admin, name="BI", scope="read")
     response = personas.client_for(personas.champion).post(reverse("api:token_revoke", args=[token.pk]))
     assert response.status_code == 403
+    assert ApiToken.objects.get().revoked_at is None
+
+
+def test_the_token_page_answers_html_errors_like_the_rest_of_the_site(personas):
+    """/api/tokens/ is a browser page under /api/: its refusals are pages, not the API's JSON."""
+    token, _ = api_token_create(created_by=personas.admin, name="BI", scope="read")
+    missing = personas.client_for(personas.admin).post(reverse("api:token_revoke", args=[token.pk + 1000]))
+    refused = personas.client_for(personas.champion).post(reverse("api:token_revoke", args=[token.pk]))
+    assert [(r.status_code, r["Content-Type"]) for r in (missing, refused)] == [
+        (404, "text/html; charset=utf-8"),
+        (403, "text/html; charset=utf-8"),
+    ]
     assert ApiToken.objects.get().revoked_at is None
 
 

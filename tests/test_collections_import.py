@@ -173,10 +173,10 @@ def test_empty_position_follows_the_previous_course_of_the_same_collection(perso
 def test_provider_is_matched_ignoring_case_and_existing_courses_are_reused(personas):
     course = CourseFactory(provider="linkedin", provider_course_id="NEG1", title="Negotiation")
     content = (
-        "Position,Course_ID,Provider,Collection,Organization,Course_Title,notes\n"
-        "1,NEG1,LinkedIn,Sales craft,Acme / Sales,,ignored column\n"
-        "2,UD9,UDEMY,Sales craft,Acme/Sales,Cold calls,\n"
-        "3,EDX1,edX for Business,Sales craft,Acme/Sales,Pricing,\n"
+        "Position,Course_ID,Provider,Collection, Organization ,COURSE_TITLE\n"
+        "1,NEG1,LinkedIn,Sales craft,Acme / Sales,\n"
+        "2,UD9,UDEMY,Sales craft,Acme/Sales,Cold calls\n"
+        "3,EDX1,edX for Business,Sales craft,Acme/Sales,Pricing\n"
     )
     result = collections_import(program=personas.program, content=content)
     assert result.errors == []
@@ -253,12 +253,52 @@ def test_line_numbers_count_physical_lines_of_quoted_multiline_cells(personas):
          LineError(1, "Missing columns: organization, course_title, position.")),
         (HEADER.encode(), LineError(2, "The file has no collection rows below the header.")),
         ("collection,organization,provider,course_id,course_title,position\nCafé,,coursera,C1,,1\n".encode("latin-1"),
-         LineError(1, "The file is not UTF-8 text; save it as CSV UTF-8 and try again.")),
+         LineError(2, "The file is not UTF-8 text (byte 69 cannot be read, on line 2). Save it as CSV UTF-8 and "
+                      "import it again.")),
+        (HEADER + "A,,coursera,C1,,1\n" + "B,,coursera,C2,\"Unclosed,1\n" + "C,,coursera,C3,,1\n",
+         LineError(3, 'Line 3: a quote (") opens a cell that is never closed, so the rest of the file would be '
+                      'read as that one cell. Close the quote, or double it ("") if it is part of the text.')),
+        (HEADER.replace("course_title", "course title"),
+         LineError(1, "Missing column: course_title. Unknown column: 'course title' (did you mean course_title?).")),
+        (HEADER.replace("\n", ",notes\n") + "A,,coursera,C1,,1,ignored\n",
+         LineError(1, "The header (line 1) has a column LearnHub does not know: 'notes'. The columns are: collection, "
+                      "organization, provider, course_id, course_title, position. Rename or remove it: its data "
+                      "would be ignored.")),
+        (HEADER.replace("\n", ",Provider\n") + "A,,coursera,C1,,1,udemy\n",
+         LineError(1, "The column 'Provider' appears twice in the header (line 1, columns 3 and 7): keep one, so it "
+                      "is clear which one holds the data.")),
     ],
 )  # fmt: skip
 def test_unreadable_files_are_refused_whole(personas, content, error):
     result = collections_import(program=personas.program, content=content)
     assert result.errors == [error]
+    assert totals() == (0, 0, 0)
+
+
+def test_a_nul_byte_is_a_bad_line_and_nothing_is_applied(personas):
+    content = HEADER + "Fine,,coursera,F1,,1\n" + "Broken,,coursera,B\x001,,2\n" + "Bad,,coursera,B2,,x\n"
+
+    result = collections_import(program=personas.program, content=content.encode())
+
+    assert result.errors == [
+        LineError(
+            3,
+            "This line contains a NUL byte (0x00), which is not text: the file is damaged or not a CSV export.",
+        ),
+        LineError(4, "Bad position 'x': use a whole number from 1, or leave it empty."),
+    ]
+    assert totals() == (0, 0, 0)
+
+
+def test_the_page_reports_a_nul_byte_instead_of_failing(personas):
+    content = HEADER + "Fine,,coursera,F1,,1\n" + "Broken,,coursera,B\x001,,2\n"
+
+    response = personas.client_for(personas.admin).post(
+        IMPORT_URL, {"program": personas.program.pk, "file": upload(content)}
+    )
+
+    assert response.status_code == 200
+    assert '<tr><td class="num">3</td><td>This line contains a NUL byte (0x00)' in response.content.decode()
     assert totals() == (0, 0, 0)
 
 

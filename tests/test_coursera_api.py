@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from programs.models import Employee
+from programs.models import Employee, Enrollment
 from programs.providers.base import (
     ProviderConfigurationError,
     ProviderRecord,
@@ -23,7 +23,9 @@ from programs.providers.base import (
 from programs.providers.coursera_api import CourseraApiAdapter, parse_timestamp, record_from_element
 from programs.providers.http import retry_after_seconds, url_join
 from programs.sandbox import TOKEN_PATH, SandboxServer, sandbox_data_from_database
-from tests.factories import ConnectionFactory, CourseFactory, ProgramFactory
+from programs.sync import sync_run
+from tests.factories import ConnectionFactory, CourseFactory, EmployeeFactory, ProgramFactory
+from tests.http_faults import FaultyProxy
 from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, FakeClock, Sleeps
 
 pytest_plugins = ["tests.sandbox_fixtures"]
@@ -553,6 +555,146 @@ def test_timeouts_are_retried_then_unavailable(sandbox_factory):
         all_records(adapter)
 
     assert sleeps == [1.0]
+
+
+@pytest.fixture
+def faulty(sandbox_factory):
+    """The sandbox behind a proxy that damages chosen answers (tests/http_faults.py)."""
+    started: list[FaultyProxy] = []
+
+    def start(*, records: list[dict[str, Any]], faults: dict[str, list[str]]) -> FaultyProxy:
+        sandbox = sandbox_factory(records=records)
+        proxy = FaultyProxy(upstream=sandbox.address, faults=faults).start()
+        started.append(proxy)
+        return proxy
+
+    yield start
+    for proxy in started:
+        proxy.stop()
+
+
+def through(proxy: FaultyProxy, **options: Any) -> tuple[CourseraApiAdapter, Sleeps]:
+    """An adapter that reads the sandbox through the proxy (see `adapter_for`)."""
+    sleeps = Sleeps()
+    settings: dict[str, Any] = {
+        "base_url": proxy.address + "/api/",
+        "token_url": proxy.address + TOKEN_PATH,
+        "org_id": ORG_ID,
+        "program_ids": [PROGRAM_ID],
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "sleep": sleeps,
+        "page_size": 100,
+    }
+    settings.update(options)
+    return CourseraApiAdapter(**settings), sleeps
+
+
+def fates(proxy: FaultyProxy) -> list[str]:
+    return [fate for path, fate in proxy.log if path == REPORTS_PATH]
+
+
+def test_an_answer_cut_short_is_retried_like_a_server_error(faulty):
+    proxy = faulty(records=[element(n) for n in range(1, 4)], faults={"enrollmentReports": ["ok", "cut", "cut"]})
+    adapter, sleeps = through(proxy, page_size=2)
+
+    records = all_records(adapter)
+
+    assert [r.provider_course_id for r in records] == ["C001", "C002", "C003"]
+    assert fates(proxy) == ["ok", "cut", "cut", "ok"]
+    assert sleeps == [1.0, 2.0]
+    assert (adapter.stats.retries, adapter.stats.pages) == (2, 2)
+
+
+def test_a_token_answer_cut_short_is_retried_too(faulty):
+    proxy = faulty(records=[element(1)], faults={TOKEN_PATH: ["cut"]})
+    adapter, sleeps = through(proxy)
+
+    assert len(all_records(adapter)) == 1
+    assert [fate for path, fate in proxy.log if path == TOKEN_PATH] == ["cut", "ok"]
+    assert sleeps == [1.0]
+
+
+def test_answers_cut_short_every_time_give_up_as_unavailable(faulty):
+    proxy = faulty(records=[element(1)], faults={"enrollmentReports": ["cut"] * 10})
+    adapter, sleeps = through(proxy, max_retries=3)
+
+    with pytest.raises(ProviderUnavailableError) as unavailable:
+        all_records(adapter)
+
+    assert str(unavailable.value) == (
+        "Coursera is not answering properly: the answer was cut short (its body did not arrive whole), "
+        "still after 3 retries. The next sync will try again."
+    )
+    assert fates(proxy) == ["cut"] * 4
+    assert sleeps == [1.0, 2.0, 4.0]
+
+
+@pytest.mark.django_db
+def test_a_sync_whose_page_keeps_arriving_cut_short_fails_cleanly_and_says_what_was_kept(faulty, caplog):
+    people = [EmployeeFactory(email=f"learner{n}@acme.example", external_id=f"E{n:05d}") for n in range(1, 4)]
+    proxy = faulty(records=[element(n) for n in range(1, 4)], faults={"enrollmentReports": ["ok"] + ["cut"] * 10})
+    connection = proxied_connection(proxy)
+    adapter = CourseraApiAdapter.from_connection(connection, sleep=Sleeps(), page_size=2, max_retries=2)
+
+    run = sync_run(connection=connection, adapter=adapter)
+
+    assert (run.status, run.fetched, run.created, run.retries) == ("failed", 2, 2, 2)
+    assert run.error == (
+        "Coursera is not answering properly: the answer was cut short (its body did not arrive whole), still "
+        "after 2 retries. The next sync will try again. Kept: page 1, written before the error (fetched 2, "
+        "created 2, updated 0, unchanged 0, merged 0, skipped 0, invalid 0, unmatched 0). The next sync re-reads "
+        "it and completes the rest."
+    )
+    assert sorted(Enrollment.objects.values_list("employee__email", flat=True)) == [p.email for p in people[:2]]
+    assert [r.exc_info for r in caplog.records if r.exc_info] == []  # no traceback: a provider problem, logged as one
+    assert [r.levelname for r in caplog.records if r.name == "programs.sync"] == ["WARNING"]
+
+
+@pytest.mark.django_db
+def test_a_malformed_page_after_written_pages_says_what_was_kept(faulty):
+    for n in range(1, 6):
+        EmployeeFactory(email=f"learner{n}@acme.example", external_id=f"E{n:05d}")
+    proxy = faulty(records=[element(n) for n in range(1, 6)], faults={"enrollmentReports": ["ok", "ok", "not-json"]})
+    connection = proxied_connection(proxy)
+    adapter = CourseraApiAdapter.from_connection(connection, sleep=Sleeps(), page_size=2)
+
+    run = sync_run(connection=connection, adapter=adapter)
+
+    assert run.status == "failed"
+    assert run.error == (
+        f"Coursera answered enrollmentReports of program '{PROGRAM_ID}' (start=4) with something that is not JSON. "
+        "Kept: pages 1-2, written before the error (fetched 4, created 4, updated 0, unchanged 0, merged 0, "
+        "skipped 0, invalid 0, unmatched 0). The next sync re-reads them and completes the rest."
+    )
+    assert Enrollment.objects.count() == 4
+    assert "nothing was changed" not in run.error
+
+
+@pytest.mark.django_db
+def test_a_malformed_first_page_writes_nothing_and_names_the_page(faulty):
+    proxy = faulty(records=[element(1)], faults={"enrollmentReports": ["not-json"]})
+    connection = proxied_connection(proxy)
+
+    run = sync_run(connection=connection, adapter=CourseraApiAdapter.from_connection(connection, sleep=Sleeps()))
+
+    assert (run.status, run.fetched, run.pages) == ("failed", 0, 0)
+    assert run.error == (
+        f"Coursera answered enrollmentReports of program '{PROGRAM_ID}' (start=0) with something that is not JSON."
+    )
+    assert Enrollment.objects.count() == 0
+
+
+def proxied_connection(proxy: FaultyProxy):
+    return ConnectionFactory(
+        name="sandbox",
+        base_url=proxy.address + "/api/",
+        token_url=proxy.address + TOKEN_PATH,
+        provider_org_id=ORG_ID,
+        provider_program_ids=[PROGRAM_ID],
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
 
 
 def test_retry_after_accepts_seconds_and_http_dates():

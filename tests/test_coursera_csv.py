@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from programs.csv_files import CsvFileError
 from programs.providers.base import ProviderError, ProviderRecord
-from programs.providers.coursera_csv import CourseraCsvAdapter
+from programs.providers.coursera_csv import CourseraCsvAdapter, coursera_csv_check
 
 CONTRACT_EXPORT = Path("/work/shared/contract/CourseActivity.csv")
 EXPORT_2026_HEADER = (
@@ -296,7 +297,90 @@ def test_a_file_that_is_not_utf8_is_refused_with_a_clear_message():
     with pytest.raises(ProviderError) as refused:
         read(data)
 
-    assert str(refused.value) == "The file is not UTF-8 text: save it from Coursera again as CSV (UTF-8)."
+    assert str(refused.value) == (
+        "The file is not UTF-8 text (byte 43 cannot be read, on line 2). Save it as CSV UTF-8 and import it again."
+    )
+
+
+def test_a_row_with_a_nul_byte_is_invalid_with_its_line_and_its_raw_values_are_storable():
+    data = (
+        b"Email,Course ID,Completed,Completion Time,Name\nnul@acme.example,C1,No,,Jo\x00e\nok@acme.example,C1,No,,Ok\n"
+    )
+
+    first, second = read(data)
+
+    assert (first.line, first.problem) == (
+        2,
+        "line 2 contains a NUL byte (0x00), which is not text: the file is damaged or not a CSV export",
+    )
+    assert first.raw["Name"] == "Joe"
+    assert (second.line, second.problem) == (3, "")
+
+
+def test_a_column_named_twice_is_refused_but_unknown_columns_are_allowed():
+    twice = b"Email,Course ID,Completed,Email\na@acme.example,C1,No,b@acme.example\n"
+    two_names = b"Email,Course ID,Email Address\na@acme.example,C1,b@acme.example\n"
+    unknown = b"Email,Course ID,Shoe Size,Business Unit\na@acme.example,C1,42,Sales\n"
+
+    with pytest.raises(ProviderError) as named_twice:
+        read(twice)
+    with pytest.raises(ProviderError) as named_two_ways:
+        read(two_names)
+    [record] = read(unknown)
+
+    assert str(named_twice.value) == (
+        "The column 'Email' appears twice in the header (line 1, columns 1 and 4): keep one, so it is clear which "
+        "one holds the data."
+    )
+    assert str(named_two_ways.value) == (
+        "The columns 'Email' and 'Email Address' of the header (line 1) are the same column (Email): keep one, so "
+        "it is clear which one holds the data."
+    )
+    assert (record.email, record.raw["Shoe Size"], record.problem) == ("a@acme.example", "42", "")
+
+
+def test_an_unterminated_quote_is_refused_with_its_line():
+    data = b'Email,Course ID,Name\na@acme.example,C1,"Ada\nb@acme.example,C2,Bob\n'
+
+    with pytest.raises(ProviderError, match=r"^Line 2: a quote \(\"\) opens a cell that is never closed"):
+        read(data)
+
+
+# --- Checking a whole file before an import ----------------------------------------------------
+
+
+def test_the_check_counts_the_rows_and_puts_the_file_back_at_its_start():
+    file = io.BytesIO(CONTRACT_EXPORT.read_bytes())
+
+    check = coursera_csv_check(file=file)
+
+    assert (check.rows, check.encoding, check.nul_lines, file.tell()) == (9, "utf-8-sig", [], 0)
+    assert coursera_csv_check(file=file, whole=False).rows == 0
+
+
+def test_the_check_finds_a_bad_byte_far_into_the_file():
+    rows = "".join(f"p{n}@acme.example,C1,No,\n" for n in range(3000))
+    data = ("Email,Course ID,Completed,Completion Time\n" + rows).encode() + b"late@acme.example,C\xe9,No,\n"
+
+    with pytest.raises(CsvFileError) as refused:
+        coursera_csv_check(file=io.BytesIO(data))
+    header_only = coursera_csv_check(file=io.BytesIO(data), whole=False)
+
+    assert str(refused.value).startswith("The file is not UTF-8 text (byte 76,952 cannot be read, on line 3002).")
+    assert header_only.encoding == "utf-8"
+
+
+def test_the_check_refuses_nul_bytes_naming_the_lines():
+    data = "Email,Course ID\n" + "".join(f"p{n}@acme.example,C{n}\x00\n" for n in range(12)) + "ok@acme.example,C1\n"
+
+    with pytest.raises(CsvFileError) as refused:
+        coursera_csv_check(file=io.BytesIO(data.encode()))
+
+    assert str(refused.value) == (
+        "Lines 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 2 more contain a NUL byte (0x00), which is not text: the file is "
+        "damaged or not a CSV export. Export it again."
+    )
+    assert refused.value.line == 2
 
 
 def test_an_empty_file_is_refused():

@@ -216,8 +216,7 @@ def test_import_provider_csv_file_level_error_exits_non_zero(contract_connection
         run_command("import_provider_csv", str(path), "--connection", "contract")
 
     assert str(exc.value).startswith("The file was not imported: missing column(s): Email, Course ID.")
-    run = SyncRun.objects.get()
-    assert (run.status, run.fetched) == ("failed", 0)
+    assert SyncRun.objects.count() == 0  # the file is checked before anything is written, not even a run
     assert Enrollment.objects.count() == 0
 
 
@@ -319,3 +318,23 @@ def test_sync_provider_refuses_unknown_names_and_other_kinds():
     out, _ = run_command("sync_provider")
     assert out.strip() == "No active connection can be synced from an API."
     assert SyncRun.objects.count() == 0
+
+
+def test_sync_provider_on_a_held_connection_says_until_when_and_writes_nothing(settings):
+    from programs.sync import connection_claim
+
+    settings.SYNC_LEASE_SECONDS = 90
+    connection = ConnectionFactory(name="sandbox", client_secret="x")
+    lease = connection_claim(connection=connection)
+    assert lease is not None
+
+    err = io.StringIO()
+    with pytest.raises(CommandError, match=re.escape("1 of 1 sync failed.")):
+        call_command("sync_provider", "sandbox", stdout=io.StringIO(), stderr=err)
+
+    assert err.getvalue().strip() == (
+        f"A sync of sandbox is already running (its hold lasts until {lease.until:%-d %b %Y, %H:%M:%S} UTC and is "
+        "renewed while it runs); try again when it ends."
+    )
+    assert SyncRun.objects.count() == 0
+    assert lease.until - dt.timedelta(seconds=90) < dt.datetime.now(dt.UTC) <= lease.until

@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from programs.models import Enrollment, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
+from programs.models import Enrollment, ImportJob, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
 from tests.factories import ConnectionFactory, EmployeeFactory
 from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID
 
@@ -158,15 +158,90 @@ def test_sync_now_by_an_admin_queues_one_sync(personas, conn, django_capture_on_
     assert (run.connection_id, run.source, run.full, run.status, run.fetched) == (conn.pk, "api", True, "succeeded", 0)
 
 
-def test_sync_now_refuses_while_a_sync_holds_the_connection(personas, conn, django_capture_on_commit_callbacks):
-    ProviderConnection.objects.filter(pk=conn.pk).update(sync_claimed_until=timezone.now() + dt.timedelta(minutes=5))
+def test_sync_now_in_eager_mode_refuses_while_a_sync_holds_the_connection(
+    personas, conn, django_capture_on_commit_callbacks
+):
+    ProviderConnection.objects.filter(pk=conn.pk).update(sync_claimed_until=timezone.now() + dt.timedelta(minutes=1))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = personas.client_for(personas.admin).post(
             reverse("programs:providers:sync", args=[conn.pk]), follow=True
         )
 
-    assert "A sync of coursera-main is already running" in response.content.decode()
+    assert (
+        "A sync of coursera-main is already running; its run appears below. This server runs syncs in its own "
+        "process (no Celery worker), so another cannot wait for it: press Sync now again when it ends."
+    ) in response.content.decode()
     assert callbacks == []
+    assert ProviderConnection.objects.get(pk=conn.pk).sync_requested_at is None
+
+
+def test_sync_now_while_a_sync_holds_the_connection_queues_it_behind_that_one(
+    personas, conn, django_capture_on_commit_callbacks
+):
+    from learnhub.celery import app
+
+    app.conf.task_always_eager = False  # a worker and a broker, as in production
+    ProviderConnection.objects.filter(pk=conn.pk).update(sync_claimed_until=timezone.now() + dt.timedelta(minutes=1))
+    SyncRun.objects.create(connection=conn, status="running")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = personas.client_for(personas.admin).post(
+            reverse("programs:providers:sync", args=[conn.pk]), follow=True
+        )
+
+    page = response.content.decode()
+    assert "Sync of coursera-main queued: a sync of it is running now, and yours starts when that one ends." in page
+    assert len(callbacks) == 1
+    asked = ProviderConnection.objects.get(pk=conn.pk).sync_requested_at
+    assert asked is not None
+    assert (
+        f'Sync queued</span> since <time datetime="{asked.isoformat()}">{asked:%H:%M}</time>; it starts when ' in page
+    )
+
+
+def test_the_detail_page_tells_a_live_sync_from_a_dead_one(personas, conn):
+    client = personas.client_for(personas.admin)
+    url = reverse("programs:providers:detail", args=[conn.pk])
+    run = SyncRun.objects.create(connection=conn, status="running")
+    ProviderConnection.objects.filter(pk=conn.pk).update(sync_claimed_until=timezone.now() + dt.timedelta(seconds=60))
+
+    live = client.get(url).content.decode()
+    assert '<span class="badge warn">Syncing now</span>' in live
+    assert '<span class="badge warn">Running</span>' in live
+    assert "Not responding" not in live
+
+    lapsed = timezone.now().replace(microsecond=0) - dt.timedelta(seconds=30)
+    ProviderConnection.objects.filter(pk=conn.pk).update(sync_claimed_until=lapsed)
+    dead = client.get(url).content.decode()
+    assert "Syncing now" not in dead
+    assert '<span class="badge warn">Running</span>' not in dead
+    assert dead.count('<span class="badge bad">Not responding</span>') == 2  # the notice and the run's status
+    assert (
+        "A sync of this connection stopped without finishing: its hold on the connection lapsed at "
+        f'<time datetime="{lapsed.isoformat()}">{lapsed:%H:%M:%S}</time> without being renewed. '
+        "The next sync marks it failed and takes over."
+    ) in dead
+    assert SyncRun.objects.get(pk=run.pk).status == "running"  # showing the page writes nothing
+
+
+def test_the_connection_list_shows_syncing_not_responding_and_queued(personas, conn):
+    live = ConnectionFactory(name="live", client_secret="x")
+    SyncRun.objects.create(connection=live, status="running")
+    ProviderConnection.objects.filter(pk=live.pk).update(sync_claimed_until=timezone.now() + dt.timedelta(seconds=60))
+    SyncRun.objects.create(connection=conn, status="running")
+    asked = dt.datetime(2026, 3, 2, 9, 41, tzinfo=dt.UTC)
+    ProviderConnection.objects.filter(pk=conn.pk).update(
+        sync_claimed_until=timezone.now() - dt.timedelta(seconds=5), sync_requested_at=asked
+    )
+
+    page = personas.client_for(personas.admin).get(reverse("programs:providers:connections")).content.decode()
+
+    rows = {name: page.split(f">{name}</a>")[1].split("</tr>")[0] for name in ("coursera-main", "live")}
+    assert '<span class="badge warn">Syncing now</span>' in rows["live"]
+    assert '<span class="badge warn">Running</span>' in rows["live"]
+    assert "Queued since" not in rows["live"]
+    assert "Syncing now" not in rows["coursera-main"]
+    assert rows["coursera-main"].count('<span class="badge bad">Not responding</span>') == 2
+    assert 'Queued since <time datetime="2026-03-02T09:41:00+00:00">09:41</time>' in rows["coursera-main"]
 
 
 def test_sync_now_is_post_only(personas, conn):
@@ -175,12 +250,13 @@ def test_sync_now_is_post_only(personas, conn):
     )
 
 
-def test_csv_upload_imports_through_the_pipeline(personas, conn):
+def test_csv_upload_imports_through_the_pipeline(personas, conn, django_capture_on_commit_callbacks):
     upload = SimpleUploadedFile("CourseActivity.csv", CSV.encode(), content_type="text/csv")
 
-    response = personas.client_for(personas.admin).post(
-        reverse("programs:providers:upload", args=[conn.pk]), {"file": upload}, follow=True
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the import job runs in process here
+        response = personas.client_for(personas.admin).post(
+            reverse("programs:providers:upload", args=[conn.pk]), {"file": upload}
+        )
 
     run = SyncRun.objects.get()
     assert (run.source, run.status, run.fetched, run.created, run.invalid, run.unmatched) == (
@@ -191,10 +267,9 @@ def test_csv_upload_imports_through_the_pipeline(personas, conn):
         1,
         1,
     )
-    assert response.redirect_chain[-1][0] == f"{reverse('programs:providers:invalid')}?run={run.pk}"
-    page = response.content.decode()
-    assert "File imported: fetched 3, created 1" in page
-    assert "Course ID is empty" in page
+    job = ImportJob.objects.get()
+    assert (response.status_code, response["Location"]) == (302, reverse("programs:import_job", args=[job.pk]))
+    assert job.sync_run == run
     assert Enrollment.objects.get().employee == personas.employee
 
 

@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from programs.models import Employee, Organization
+from programs.models import Employee, ImportJob, Organization
 from programs.roster import RosterFileError, RosterImportResult, RosterRowError, roster_import
 from tests.factories import EmployeeFactory, org
 
@@ -222,10 +222,63 @@ def test_a_file_that_cannot_be_a_roster_is_refused_as_a_whole():
         import_text("Email,Name,Org\nada@contoso.example,Ada,Contoso\n")
     with pytest.raises(RosterFileError, match="The file is empty"):
         import_text("\n\n")
-    with pytest.raises(RosterFileError, match=r"not UTF-8 text \(byte 49 cannot be read\)"):
+    with pytest.raises(RosterFileError, match=r"not UTF-8 text \(byte 49 cannot be read, on line 2\)"):
         roster_import(file=io.BytesIO(b"email,full_name,organization\nzoe@acme.example,Zo\xe9,Acme\n"))
-    with pytest.raises(RosterFileError, match="The column 'email' appears twice"):
+    with pytest.raises(
+        RosterFileError, match=r"The column 'EMAIL' appears twice in the header \(line 1, columns 1 and 4\)"
+    ):
         import_text("email,full_name,organization,EMAIL\n")
+    assert Employee.objects.count() == 0
+
+
+def test_a_bad_byte_late_in_the_file_writes_nothing_and_names_its_line():
+    rows = "".join(f"p{n}@acme.example,Person {n},Acme\n" for n in range(3000))
+    data = ("email,full_name,organization\n" + rows).encode() + b"late@acme.example,Jos\xe9,Acme\n"
+
+    with pytest.raises(RosterFileError) as refused:
+        roster_import(file=io.BytesIO(data))
+
+    assert str(refused.value).startswith("The file is not UTF-8 text (byte 105,831 cannot be read, on line 3002).")
+    assert refused.value.line == 3002
+    assert Employee.objects.count() == Organization.objects.count() == 0
+
+
+def test_a_nul_byte_is_a_bad_line_not_a_server_error():
+    text = HEADER + "ada@contoso.example,Ada\x00 Lovelace,C001,Contoso,CEO,,2015-01-01,\n" + CONTOSO.split("\n", 2)[2]
+
+    result = import_text(text)
+
+    assert result.errors == [
+        RosterRowError(2, "contains a NUL byte (0x00), which is not text: the file is damaged or not a CSV export"),
+        RosterRowError(3, "manager ada@contoso.example is not on the roster"),
+    ]
+    assert (result.rows, result.applied) == (4, False)
+    assert Employee.objects.count() == 0
+
+
+def test_an_unknown_column_refuses_the_file_naming_it_and_the_known_ones():
+    import_text(CONTOSO)
+    before = roster_state()
+    misspelt = CONTOSO.replace("departed_on", "departed on").replace("title", "job title")
+
+    with pytest.raises(RosterFileError) as refused:
+        import_text(misspelt.replace(",2024-04-30", ",2023-01-31"), mark_missing_departed=True)
+
+    assert str(refused.value) == (
+        "The header (line 1) has columns LearnHub does not know: 'job title', 'departed on' (did you mean "
+        "departed_on?). The columns are: email, full_name, external_id, organization, title, manager_email, "
+        "hired_on, departed_on. Rename or remove them: their data would be ignored."
+    )
+    assert roster_state() == before
+
+
+def test_an_unterminated_quote_is_reported_with_its_line_and_nothing_is_written():
+    text = HEADER + 'ada@contoso.example,"Ada Lovelace,C001,Contoso,CEO,,2015-01-01,\n' + CONTOSO.split("\n", 2)[2]
+
+    with pytest.raises(RosterFileError) as refused:
+        import_text(text)
+
+    assert str(refused.value).startswith('Line 2: a quote (") opens a cell that is never closed')
     assert Employee.objects.count() == 0
 
 
@@ -361,42 +414,109 @@ def upload(text: str) -> SimpleUploadedFile:
     return SimpleUploadedFile("roster.csv", text.encode(), content_type="text/csv")
 
 
-def test_admin_imports_a_roster_from_the_page(personas):
+def stored_files(settings) -> list[str]:
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()) if root.exists() else []
+
+
+def test_admin_imports_a_roster_through_a_job_and_sees_the_result(
+    personas, settings, django_capture_on_commit_callbacks
+):
     client = personas.client_for(personas.admin)
     assert client.get(reverse("programs:roster_import")).status_code == 200
 
-    response = client.post(reverse("programs:roster_import"), {"file": upload(CONTOSO)})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("programs:roster_import"), {"file": upload(CONTOSO)})
 
-    assert response.status_code == 200
-    assert summary(response.context["result"]) == (4, 0, 0, 0, 0)
-    html = response.content.decode()
-    assert "Roster imported: 4 created, 0 updated, 0 unchanged, 0 departed." in html
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("programs:import_job", args=[job.pk])
+    assert (job.kind, job.status, job.rows_total, job.rows_done, job.error) == ("roster", "succeeded", 4, 4, "")
+    assert (job.file_name, job.file_size, job.encoding, job.created_by) == (
+        "roster.csv",
+        len(CONTOSO),
+        "utf-8",
+        personas.admin,
+    )
+    assert (job.file.name, stored_files(settings)) == ("", [])  # the job has ended: the upload is deleted
+    html = client.get(response["Location"]).content.decode()
     assert '<tr><th scope="row">Created</th><td class="num">4</td></tr>' in html
+    assert '<tr><th scope="row">Errors</th><td class="num">0</td></tr>' in html
+    assert "http-equiv" not in html and "<progress" not in html  # ended: no reload, no bar
     assert Employee.objects.filter(email__endswith="@contoso.example").count() == 4
+    listed = client.get(reverse("programs:roster_import")).content.decode()
+    assert f'<a href="/imports/{job.pk}/">roster.csv</a>' in listed
 
 
-def test_page_shows_errors_and_dry_run_writes_nothing(personas):
+def test_a_waiting_job_shows_a_progress_bar_and_reloads_itself(personas, settings):
+    client = personas.client_for(personas.admin)
+
+    response = client.post(reverse("programs:roster_import"), {"file": upload(CONTOSO)})  # never committed: queued
+
+    job = ImportJob.objects.get()
+    assert (job.status, job.rows_total, job.rows_done) == ("queued", None, 0)
+    assert stored_files(settings) == [job.file.name]
+    assert job.file.read() == CONTOSO.encode()
+    queued = client.get(response["Location"]).content.decode()
+    assert '<meta http-equiv="refresh" content="3">' in queued
+    assert '<progress id="import-progress">Not started</progress>' in queued
+    assert "Waiting for a worker to start the import." in queued
+    ImportJob.objects.filter(pk=job.pk).update(status="running", rows_total=4000, rows_done=1000)
+    running = client.get(response["Location"]).content.decode()
+    assert '<progress id="import-progress" max="4000" value="1000">25%</progress>' in running
+    assert "<span>1000 of 4000 rows (25%)</span>" in running
+    assert "Checking the rows: 1,000 of 4,000." in running
+    assert Employee.objects.filter(email__endswith="@contoso.example").count() == 0
+
+
+def test_the_job_page_shows_a_dry_run_and_every_bad_line_and_nothing_is_written(
+    personas, django_capture_on_commit_callbacks
+):
     client = personas.client_for(personas.admin)
     before = roster_state()
 
-    checked = client.post(
-        reverse("programs:roster_import"), {"file": upload(CONTOSO), "dry_run": "on", "mark_missing_departed": "on"}
-    )
-    failed = client.post(reverse("programs:roster_import"), {"file": upload(CONTOSO + "<b>@x,,,Acme,,,,\n")})
-    refused = client.post(reverse("programs:roster_import"), {"file": upload("name\nAda\n")})
+    with django_capture_on_commit_callbacks(execute=True):
+        checked = client.post(
+            reverse("programs:roster_import"), {"file": upload(CONTOSO), "dry_run": "on", "mark_missing_departed": "on"}
+        )
+        failed = client.post(reverse("programs:roster_import"), {"file": upload(CONTOSO + "<b>@x,,,Acme,,,,\n")})
+        refused = client.post(reverse("programs:roster_import"), {"file": upload("name\nAda\n")})
 
-    assert "Dry run: the file is valid. Nothing was written." in checked.content.decode()
-    assert summary(checked.context["result"]) == (4, 0, 0, 5, 0)
-    html = failed.content.decode()
-    assert "Nothing was imported: 1 error(s) in the file, listed below." in html
+    dry_run, bad = ImportJob.objects.order_by("pk")
+    assert (dry_run.status, dry_run.options) == ("succeeded", {"dry_run": True, "mark_missing_departed": True})
+    assert (dry_run.result["created"], dry_run.result["departed"], dry_run.result["applied"]) == (4, 5, False)
+    assert "Dry run: the file is valid, nothing was written" in client.get(checked["Location"]).content.decode()
+    assert (bad.status, bad.error) == (
+        "failed",
+        "Nothing was imported: 1 error in the file, listed below. Fix them and upload the file again; nobody was "
+        "changed.",
+    )
+    html = client.get(failed["Location"]).content.decode()
     assert '<tr><td class="num">6</td><td>invalid e-mail &#x27;&lt;b&gt;@x&#x27;</td></tr>' in html
+    assert refused.status_code == 400
     assert refused.context["form"].errors == {
         "file": [
             "The header (line 1) has no email / full_name / organization column. The columns are: email, full_name, "
-            "external_id, organization, title, manager_email, hired_on, departed_on (the first three are required)."
+            "external_id, organization, title, manager_email, hired_on, departed_on (the first three are required). "
+            "Unknown column: 'name'."
         ]
     }
+    assert ImportJob.objects.count() == 2  # the refused file made no job
     assert roster_state() == before
+
+
+def test_a_misspelt_column_is_refused_at_upload_with_the_known_columns(personas, settings):
+    response = personas.client_for(personas.admin).post(
+        reverse("programs:roster_import"), {"file": upload(CONTOSO.replace("departed_on", "departed on"))}
+    )
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"] == [
+        "The header (line 1) has a column LearnHub does not know: 'departed on' (did you mean departed_on?). The "
+        "columns are: email, full_name, external_id, organization, title, manager_email, hired_on, departed_on. "
+        "Rename or remove it: its data would be ignored."
+    ]
+    assert (ImportJob.objects.count(), stored_files(settings)) == (0, [])
 
 
 @pytest.mark.parametrize("who", ["employee", "champion", "sponsor", None])
@@ -413,6 +533,7 @@ def test_roster_pages_are_refused_to_everyone_but_l_and_d_admins(personas, who):
     else:
         assert posted.status_code == listed.status_code == 403
     assert roster_state() == before
+    assert ImportJob.objects.count() == 0
 
 
 def test_roster_list_searches_filters_and_pages(personas):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
+from django.db import DataError
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -20,6 +22,8 @@ from programs.sync import (
     connection_claim,
     connections_due,
     sync_api,
+    sync_request,
+    sync_request_answered,
     sync_run,
     sync_since,
     unmatched_rematch,
@@ -304,7 +308,11 @@ def test_failure_on_page_three_keeps_pages_one_and_two_and_the_next_run_complete
     run = sync_run(connection=conn, adapter=failing)
 
     assert run.status == "failed"
-    assert run.error == "Coursera is not answering; the next sync will try again."
+    assert run.error == (
+        "Coursera is not answering; the next sync will try again. Kept: pages 1-2, written before the error "
+        "(fetched 3, created 3, updated 0, unchanged 0, merged 0, skipped 0, invalid 0, unmatched 0). "
+        "The next sync re-reads them and completes the rest."
+    )
     assert (run.fetched, run.created, run.pages) == (3, 3, 2)
     assert sorted(Enrollment.objects.values_list("course__provider_course_id", flat=True)) == ["P1", "P1", "P2"]
     conn.refresh_from_db()
@@ -326,7 +334,11 @@ def test_an_unexpected_error_fails_the_run_and_propagates(conn, ada):
 
     run = SyncRun.objects.get()
     assert run.status == "failed"
-    assert run.error == "The sync stopped on an unexpected error (RuntimeError); see the server log."
+    assert run.error == (
+        "The sync stopped on an unexpected error (RuntimeError); see the server log. Kept: page 1, written before "
+        "the error (fetched 1, created 1, updated 0, unchanged 0, merged 0, skipped 0, invalid 0, unmatched 0). "
+        "The next sync re-reads it and completes the rest."
+    )
     assert Enrollment.objects.count() == 1
     conn.refresh_from_db()
     assert conn.sync_claimed_until is None
@@ -536,4 +548,128 @@ def test_a_run_cut_short_by_a_dead_worker_is_closed_by_the_next_run(conn, ada):
 
     stale.refresh_from_db()
     assert (stale.status, run.status) == ("failed", "succeeded")
-    assert stale.error == "The sync was interrupted (the worker stopped) before it finished; this run completes it."
+    assert stale.error == (
+        "Stopped without finishing: the process running it stopped before recording the end. "
+        f"It was taken over by the sync started at {run.started_at:%-d %b %Y, %H:%M:%S} UTC."
+    )
+
+
+def test_a_failed_page_write_keeps_only_the_committed_counts(conn, ada, grace):
+    # Page 2 fails half-way through its write (PostgreSQL's jsonb refuses a NUL character in
+    # the raw record): its transaction rolls back, so the run's counts and "kept" say page 1.
+    refused = rec("grace@contoso.example", "P2", raw={"note": "bad\x00byte"})
+    adapter = PagesAdapter([rec("ada@contoso.example", "P1")], [rec("ada@contoso.example", "P1b"), refused])
+
+    with pytest.raises(DataError):
+        sync_run(connection=conn, adapter=adapter)
+
+    run = SyncRun.objects.get()
+    assert (run.status, run.fetched, run.created, run.pages) == ("failed", 1, 1, 2)
+    assert run.error == (
+        "The sync stopped on an unexpected error (DataError); see the server log. Kept: page 1, written before "
+        "the error (fetched 1, created 1, updated 0, unchanged 0, merged 0, skipped 0, invalid 0, unmatched 0). "
+        "The next sync re-reads it and completes the rest."
+    )
+    assert list(Enrollment.objects.values_list("course__provider_course_id", flat=True)) == ["P1"]
+
+
+# --- Requests: queued syncs, eager mode, the schedule ------------------------------------------
+
+
+def test_a_request_is_noted_on_the_connection_and_queued_after_commit(conn, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        assert sync_request(connection=conn) is True
+        first = ProviderConnection.objects.get(pk=conn.pk).sync_requested_at
+        assert sync_request(connection=conn) is True  # a second request keeps the earliest time
+
+    assert first is not None
+    assert ProviderConnection.objects.get(pk=conn.pk).sync_requested_at == first
+    assert len(callbacks) == 2
+
+
+def test_an_api_run_starting_clears_the_request_and_a_file_import_does_not(conn, ada):
+    asked = timezone.now() - dt.timedelta(minutes=3)
+    ProviderConnection.objects.filter(pk=conn.pk).update(sync_requested_at=asked)
+
+    sync_run(connection=conn, adapter=PagesAdapter([rec("ada@contoso.example", "A1")]), source="csv")
+    assert ProviderConnection.objects.get(pk=conn.pk).sync_requested_at == asked
+
+    sync_run(connection=conn, adapter=PagesAdapter([rec("ada@contoso.example", "A1")]), source="api")
+    assert ProviderConnection.objects.get(pk=conn.pk).sync_requested_at is None
+
+
+def test_a_request_already_answered_by_a_later_successful_run_does_not_sync_again(conn):
+    from programs.tasks import sync_connection
+
+    asked = timezone.now() - dt.timedelta(minutes=10)
+    SyncRun.objects.create(
+        connection=conn, source="api", status="succeeded", started_at=asked - dt.timedelta(seconds=1)
+    )
+    SyncRun.objects.create(connection=conn, source="api", status="failed", started_at=asked + dt.timedelta(minutes=1))
+    SyncRun.objects.create(
+        connection=conn, source="csv", status="succeeded", started_at=asked + dt.timedelta(minutes=2)
+    )
+    answer = SyncRun.objects.create(
+        connection=conn, source="api", status="succeeded", started_at=asked + dt.timedelta(minutes=3)
+    )
+
+    assert sync_request_answered(connection=conn, requested_at=asked) == answer
+    assert sync_request_answered(connection=conn, requested_at=asked, full=True) is None  # that run was not full
+    assert sync_connection.delay(conn.pk, requested_at=asked.isoformat()).get() == answer.pk
+    assert SyncRun.objects.count() == 4  # nothing new
+
+
+def test_in_eager_mode_a_sync_that_cannot_start_is_not_queued_and_says_so(
+    conn, caplog, django_capture_on_commit_callbacks
+):
+    from programs.tasks import sync_connection
+
+    assert connection_claim(connection=conn) is not None
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        assert sync_request(connection=conn) is False
+    assert callbacks == []
+    assert ProviderConnection.objects.get(pk=conn.pk).sync_requested_at is None
+
+    # The task itself, run in process while the connection is held (it was queued just before
+    # the other sync claimed it): it returns at once instead of retrying in this request.
+    asked = timezone.now()
+    ProviderConnection.objects.filter(pk=conn.pk).update(sync_requested_at=asked)
+    started = time.monotonic()
+    assert sync_connection.delay(conn.pk, requested_at=asked.isoformat()).get() is None
+    assert time.monotonic() - started < 1
+    assert SyncRun.objects.count() == 0
+    assert ProviderConnection.objects.get(pk=conn.pk).sync_requested_at is None
+    assert (
+        f"Sync of connection {conn.pk} not run: another sync holds it and tasks run in process "
+        "(CELERY_TASK_ALWAYS_EAGER), so nothing can retry it later"
+    ) in caplog.text
+
+
+def test_the_schedule_takes_over_a_dead_run_and_requeues_a_lost_request(conn):
+    now = timezone.now()
+    for name in ("dead", "asked-long-ago", "asked-just-now", "dead-but-held"):
+        ConnectionFactory(name=name, sync_interval_minutes=60)
+        SyncRun.objects.create(
+            connection=ProviderConnection.objects.get(name=name),
+            source="api",
+            status="succeeded",
+            started_at=now - dt.timedelta(minutes=10),
+        )
+    SyncRun.objects.create(
+        connection=ProviderConnection.objects.get(name="dead"),
+        source="api",
+        status="running",
+        started_at=now - dt.timedelta(minutes=5),
+    )
+    ProviderConnection.objects.filter(name="dead").update(sync_claimed_until=now - dt.timedelta(minutes=4))
+    SyncRun.objects.create(
+        connection=ProviderConnection.objects.get(name="dead-but-held"),
+        source="api",
+        status="running",
+        started_at=now - dt.timedelta(minutes=1),
+    )
+    ProviderConnection.objects.filter(name="dead-but-held").update(sync_claimed_until=now + dt.timedelta(seconds=30))
+    ProviderConnection.objects.filter(name="asked-long-ago").update(sync_requested_at=now - dt.timedelta(minutes=11))
+    ProviderConnection.objects.filter(name="asked-just-now").update(sync_requested_at=now - dt.timedelta(minutes=1))
+
+    assert sorted(c.name for c in connections_due(now=now)) == ["asked-long-ago", "coursera", "dead"]

@@ -42,7 +42,7 @@ from champions.models import (
     StudyGroupMembership,
     StudySession,
 )
-from programs.models import Collection, CollectionItem, Course, Employee, ProviderConnection, SyncRun
+from programs.models import Collection, CollectionItem, Course, Employee, ImportJob, ProviderConnection, SyncRun
 from reports.messaging import settings_for, unsubscribe_token
 from tests.conftest import Personas
 from tests.factories import (
@@ -119,6 +119,7 @@ class World:
     sponsorship_b: ExecutiveSponsor
     proposal_b: LearningChampion
     sales_champion: Employee
+    import_job: ImportJob
     unsubscribe_token: str = field(default="")
 
 
@@ -187,6 +188,9 @@ def world(personas: Personas) -> World:
         sponsorship_b=sponsorship_b,
         proposal_b=proposal_b,
         sales_champion=sales_champion,
+        import_job=ImportJob.objects.create(
+            kind="roster", file_name="roster.csv", status="succeeded", rows_total=1, rows_done=1, created_by=p.admin
+        ),
         unsubscribe_token=unsubscribe_token(employee=p.employee, kind="nudge"),
     )
 
@@ -352,7 +356,11 @@ EXPECTATIONS: list[Case] = [
     ),
     admin_page("programs:roster"),
     admin_page("programs:roster_import"),
-    post("programs:roster_import", admin_only(200), data=lambda w: {"file": upload("roster.csv", ROSTER_CSV)}),
+    # A valid file is stored with a queued import job (its task is queued after a commit that never comes).
+    post("programs:roster_import", admin_only(DONE), data=lambda w: {"file": upload("roster.csv", ROSTER_CSV)}),
+    admin_page("programs:import_job", kwargs=pk("import_job")),
+    # The role is checked first, so only an L&D admin learns that there is no such job.
+    get("programs:import_job", admin_only(404), kwargs=lambda w: {"pk": w.import_job.pk + 1}, label="no such job"),
     admin_page("programs:providers:connections"),
     admin_page("programs:providers:unmatched"),
     # Queued after commit: the test's transaction never commits, so nothing runs here.

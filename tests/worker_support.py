@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -52,18 +53,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class Worker:
-    """A `celery -A learnhub worker` process and its log (and mail folder, if any)."""
+    """A `celery -A learnhub worker` process and its log (and mail folder, if any). It runs
+    in a process group of its own, so `kill()` reaches its pool children too."""
 
-    def __init__(self, process: subprocess.Popen, logfile: Path, maildir: Path | None = None) -> None:
+    def __init__(self, process: subprocess.Popen, logfile: Path, maildir: Path | None = None, queue: str = "") -> None:
         self.process = process
         self.logfile = logfile
         self.maildir = maildir
+        self.queue = queue
 
     def log(self) -> str:
         return self.logfile.read_text(errors="replace") if self.logfile.exists() else ""
 
-    def wait_for(self, pattern: str, count: int = 1) -> list[str]:
-        deadline = time.monotonic() + WAIT_SECONDS
+    def wait_for(self, pattern: str, count: int = 1, seconds: float = WAIT_SECONDS) -> list[str]:
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             found = re.findall(pattern, self.log())
             if len(found) >= count:
@@ -79,16 +82,49 @@ class Worker:
         text = "".join(p.read_text(errors="replace") for p in sorted(self.maildir.glob("*")))
         return sorted(re.findall(r"^To: (.+)$", text, flags=re.MULTILINE))
 
+    def pool_pids(self) -> list[int]:
+        """The worker's pool processes (the children of its main process), from /proc."""
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # the process ended meanwhile
+            if int(fields[1]) == self.process.pid:
+                children.append(int(stat.parent.name))
+        return sorted(children)
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children at once, as a crash or an OOM kill would:
+        nothing is acknowledged, nothing cleans up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def kill_pool_child(self) -> int:
+        """SIGKILL the one pool process (concurrency 1) and leave the main process running,
+        as when a task's process dies: Celery sees WorkerLostError. Returns its pid."""
+        (child,) = self.pool_pids()
+        os.kill(child, signal.SIGKILL)
+        return child
+
 
 @contextmanager
 def celery_worker(
-    tmp_path: Path, *, concurrency: int, env: dict[str, str] | None = None, maildir: Path | None = None
+    tmp_path: Path,
+    *,
+    concurrency: int,
+    env: dict[str, str] | None = None,
+    maildir: Path | None = None,
+    name: str = "worker",
+    queue: str | None = None,
 ) -> Iterator[Worker]:
-    """A real worker on a queue of its own, against the test database and Redis; tasks
-    queued meanwhile go to that queue. Stopped (and killed if need be) on exit."""
+    """A real worker on a queue of its own (or on `queue`, e.g. a second worker beside a
+    first), against the test database and Redis; tasks queued meanwhile go to that queue.
+    Its log is `tmp_path / f"{name}.log"`. Stopped (and its process group killed if need
+    be) on exit."""
     require_redis()
-    queue = f"learnhub-test-{uuid.uuid4().hex[:12]}"
-    logfile = tmp_path / "worker.log"
+    queue = queue or f"learnhub-test-{uuid.uuid4().hex[:12]}"
+    logfile = tmp_path / f"{name}.log"
     process_env = {
         **os.environ,
         "DATABASE_URL": worker_database_url(),
@@ -99,20 +135,31 @@ def celery_worker(
         **(env or {}),
     }
     command = [str(Path(sys.executable).parent / "celery"), "-A", "learnhub", "worker", "--loglevel=INFO"]
-    command += [f"--logfile={logfile}", "-Q", queue, "-n", f"{queue}@%h", f"--concurrency={concurrency}"]
-    command += ["--pool=prefork", "--without-gossip", "--without-mingle", "--without-heartbeat"]
-    process = subprocess.Popen(command, cwd=ROOT, env=process_env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    command += [f"--logfile={logfile}", "-Q", queue, "-n", f"{name}-{uuid.uuid4().hex[:6]}@%h"]
+    command += [f"--concurrency={concurrency}", "--pool=prefork", "--without-gossip", "--without-mingle"]
+    command += ["--without-heartbeat"]
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=process_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: kill() reaches the pool too
+    )
     previous_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue
-    worker = Worker(process, logfile, maildir)
+    worker = Worker(process, logfile, maildir, queue)
     try:
         worker.wait_for(r"ready\.")
         yield worker
     finally:
         app.conf.task_default_queue = previous_queue
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)  # pool children left behind by a killed main process

@@ -40,8 +40,12 @@ def employees_filtered(
 ) -> QuerySet[Employee]:
     """The roster (programs.roster.roster_employees): in `organization` or below, e-mail
     containing `email` (ignoring case), and `status` "active" (no departure on or before
-    today, company time zone) or "departed" (departed on or before today)."""
+    today, company time zone) or "departed" (departed on or before today). No stored e-mail
+    holds a NUL character (nor can the database compare one), so such an `email` matches
+    no one."""
     employees = roster_employees(organization=organization)
+    if "\x00" in email:
+        return employees.none()
     if email.strip():
         employees = employees.filter(email__icontains=email.strip())
     today = today or timezone.localdate()

@@ -3,7 +3,10 @@ the domain functions the views call (programs.services, programs.program_service
 
 from __future__ import annotations
 
-from decimal import Decimal
+import contextlib
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
 
 from rest_framework import serializers
 
@@ -20,6 +23,64 @@ from programs.models import (
 )
 
 
+def _json_type(field: serializers.Field) -> tuple[str, tuple[type, ...]] | None:
+    """The JSON type the schema gives `field` and the Python types json.loads makes of it
+    (None: any)."""
+    if isinstance(field, serializers.BooleanField):
+        return "true or false", (bool,)
+    if isinstance(field, serializers.IntegerField):
+        return "a whole number", (int,)
+    if isinstance(field, serializers.DecimalField | serializers.FloatField):
+        return "a number", (int, float)
+    if isinstance(field, serializers.CharField | serializers.ChoiceField | serializers.DateField):
+        return "a string", (str,)
+    if isinstance(field, serializers.ListField):
+        return "a list", (list,)
+    return None
+
+
+class JsonInputSerializer(serializers.Serializer):
+    """Input typed as the schema says, not as DRF would coerce it: a string field takes a
+    JSON string (not 0), a boolean true or false (not 0, 1 or "yes"), a number a JSON
+    number (not "0.9"). `null` only where the field allows it."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            errors = {}
+            for name, field in self.fields.items():
+                expected = _json_type(field)
+                if name not in data or expected is None or (data[name] is None and field.allow_null):
+                    continue
+                value = data[name]
+                if isinstance(value, bool) != (bool in expected[1]) or not isinstance(value, expected[1]):
+                    errors[name] = [f"Must be {expected[0]}."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class RateField(serializers.DecimalField):
+    """A target rate: a fraction from 0.001 to 1, stored to 0.1% (three decimal places).
+    More precise input (0.87549 from a float) is rounded half up, not refused: the schema
+    says `number`, and a float cannot promise its decimal places."""
+
+    def __init__(self, **kwargs: object) -> None:
+        kwargs.setdefault("help_text", "A fraction from 0.001 to 1 (0.9 = 90%), stored to 0.1%: 0.87549 is 0.875.")
+        super().__init__(
+            max_digits=4,
+            decimal_places=3,
+            min_value=Decimal("0.001"),
+            max_value=Decimal(1),
+            coerce_to_string=False,
+            **kwargs,
+        )
+
+    def validate_precision(self, value: Decimal) -> Decimal:
+        with contextlib.suppress(InvalidOperation):  # far out of range: the digit checks below refuse it
+            value = value.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+        return super().validate_precision(value)
+
+
 class ProgramSerializer(serializers.ModelSerializer):
     target_rate = serializers.DecimalField(max_digits=4, decimal_places=3, coerce_to_string=False)
 
@@ -29,32 +90,23 @@ class ProgramSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ProgramCreateSerializer(serializers.Serializer):
+class ProgramCreateSerializer(JsonInputSerializer):
     name = serializers.CharField(max_length=200)
     starts_on = serializers.DateField()
     ends_on = serializers.DateField()
-    target_rate = serializers.DecimalField(
-        max_digits=4, decimal_places=3, min_value=Decimal("0.001"), max_value=Decimal(1), coerce_to_string=False
-    )
+    target_rate = RateField()
     required_completions = serializers.IntegerField(min_value=1, max_value=32767, default=1)
     status = serializers.ChoiceField(choices=ProgramStatus.choices, default=ProgramStatus.ACTIVE)
 
 
-class ProgramUpdateSerializer(serializers.Serializer):
+class ProgramUpdateSerializer(JsonInputSerializer):
     """Every field optional (PATCH); a missing field keeps its value. Status moves only
     draft -> active -> closed."""
 
     name = serializers.CharField(max_length=200, required=False)
     starts_on = serializers.DateField(required=False)
     ends_on = serializers.DateField(required=False)
-    target_rate = serializers.DecimalField(
-        max_digits=4,
-        decimal_places=3,
-        min_value=Decimal("0.001"),
-        max_value=Decimal(1),
-        coerce_to_string=False,
-        required=False,
-    )
+    target_rate = RateField(required=False)
     required_completions = serializers.IntegerField(min_value=1, max_value=32767, required=False)
     status = serializers.ChoiceField(choices=ProgramStatus.choices, required=False)
 
@@ -155,8 +207,8 @@ class RosterRowSerializer(serializers.Serializer):
     departed_on = serializers.CharField(required=False, allow_null=True, allow_blank=True, help_text="YYYY-MM-DD")
 
 
-class RosterBulkSerializer(serializers.Serializer):
-    rows = serializers.ListField(child=serializers.JSONField(), allow_empty=False, max_length=100_000)
+class RosterBulkSerializer(JsonInputSerializer):
+    rows = serializers.ListField(child=serializers.JSONField(), min_length=1, max_length=100_000)
     dry_run = serializers.BooleanField(default=False)
     mark_missing_departed = serializers.BooleanField(
         default=False, help_text="Everyone not in `rows` who has no departure date departs today."
@@ -164,9 +216,11 @@ class RosterBulkSerializer(serializers.Serializer):
 
 
 class RosterBulkUpsertSerializer(RosterBulkSerializer):
-    """The documented request of the bulk upsert (RosterBulkSerializer parses it)."""
+    """The documented request of the bulk upsert (RosterBulkSerializer parses it). At
+    least one row: an empty push is refused rather than read as "nobody is on the roster"
+    (with mark_missing_departed it would depart everyone)."""
 
-    rows = RosterRowSerializer(many=True, allow_empty=False)
+    rows = serializers.ListField(child=RosterRowSerializer(), min_length=1, max_length=100_000)
 
 
 class RosterBulkResultSerializer(serializers.Serializer):
@@ -272,7 +326,7 @@ class SyncRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SyncStartSerializer(serializers.Serializer):
+class SyncStartSerializer(JsonInputSerializer):
     full = serializers.BooleanField(default=False, help_text="Everything, not only changes since the last sync.")
 
 

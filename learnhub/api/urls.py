@@ -1,12 +1,27 @@
 """/api/: the v1 API, its OpenAPI schema, the offline docs page and the token page."""
 
+from typing import Any
+
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
-from learnhub.api import pages, views
+from learnhub.api import docs, pages, views
 
-router = SimpleRouter()
+
+class IdRouter(SimpleRouter):
+    """Objects are found by their numeric id: `<int:pk>` in every detail path, so a path
+    whose id is not a whole number (`/collections/abc/`) matches no URL and gets the API's
+    JSON 404 (learnhub.api.errors.page_not_found) instead of reaching a query."""
+
+    def __init__(self) -> None:
+        super().__init__(use_regex_path=False)
+
+    def get_lookup_regex(self, viewset: Any, lookup_prefix: str = "") -> str:
+        lookup = getattr(viewset, "lookup_url_kwarg", None) or getattr(viewset, "lookup_field", "pk")
+        return f"<int:{lookup_prefix}{lookup}>"
+
+
+router = IdRouter()
 router.register("programs", views.ProgramViewSet, basename="program")
 router.register("organizations", views.OrganizationViewSet, basename="organization")
 router.register("employees", views.EmployeeViewSet, basename="employee")
@@ -19,8 +34,8 @@ app_name = "api"
 
 urlpatterns = [
     path("v1/", include(router.urls)),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("schema/", docs.SchemaView.as_view(), name="schema"),
+    path("docs/", docs.DocsView.as_view(url_name="api:schema"), name="docs"),
     path("tokens/", pages.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", pages.token_revoke, name="token_revoke"),
 ]

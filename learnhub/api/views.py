@@ -3,16 +3,14 @@ the object, parse the input, call one domain function, respond."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -20,6 +18,14 @@ from champions.models import StudyGroup
 from champions.selectors import groups_visible
 from learnhub.api import serializers as s
 from learnhub.api.errors import error_response
+from learnhub.api.params import (
+    choice_param,
+    date_param,
+    date_parameter,
+    id_parameter,
+    object_param,
+    text_param,
+)
 from learnhub.api.permissions import LD_ADMINS, READ_OR_LD_ADMINS, SIGNED_IN
 from learnhub.api.selectors import EMPLOYEE_STATUSES, employees_filtered, snapshot_series
 from learnhub.api.services import program_change, roster_rows_import
@@ -31,51 +37,31 @@ from programs.services import program_create
 from programs.sync import api_sync_problem, sync_request
 from reports.progress import program_progress, progress_as_dict
 
-# --- Query parameters ------------------------------------------------------------------
-
-
-def _text_param(request: Request, name: str) -> str:
-    value = request.query_params.get(name, "")
-    if "\x00" in value:
-        raise ValidationError({name: ["must not contain NUL characters."]})
-    return value.strip()
-
-
-def _date_param(request: Request, name: str) -> dt.date | None:
-    value = _text_param(request, name)
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise ValidationError({name: [f"“{value}” is not a date: use {name}=YYYY-MM-DD."]}) from None
-
-
-def _id_param(request: Request, name: str) -> int | None:
-    value = _text_param(request, name)
-    if not value:
-        return None
-    if not value.isascii() or not value.isdigit() or len(value) > 18:
-        raise ValidationError({name: [f"“{value}” is not an id: use a whole number."]})
-    return int(value)
-
-
-def _object_param(request: Request, name: str, queryset: QuerySet[Any]) -> Any:
-    pk = _id_param(request, name)
-    if pk is None:
-        return None
-    found = queryset.filter(pk=pk).first()
-    if found is None:
-        raise ValidationError({name: [f"There is no {queryset.model._meta.verbose_name} with id {pk}."]})
-    return found
+# --- Query parameters (parsed by learnhub.api.params) -----------------------------------
 
 
 def _program_param(request: Request) -> LearningProgram | None:
     """?program=<id>; without it, the current program (learnhub.roles.current_program)."""
-    return _object_param(request, "program", LearningProgram.objects.all()) or current_program()
+    return object_param(request, "program", LearningProgram.objects.all()) or current_program()
 
 
-PROGRAM_PARAM = OpenApiParameter("program", OpenApiTypes.INT, description="Program id (default: the current program).")
+PROGRAM_PARAM = id_parameter("program", "Program id (default: the current program).")
+PROGRAM_EXAMPLE = OpenApiExample(
+    "A program for 2027",
+    value={"name": "Learning Program 2027", "starts_on": "2027-01-01", "ends_on": "2027-12-31", "target_rate": 0.9},
+    request_only=True,
+)
+ROSTER_EXAMPLE = OpenApiExample(
+    "Two people, counted without writing",
+    value={
+        "rows": [
+            {"email": "ada@acme.example", "full_name": "Ada Lovelace", "organization": "Acme/Research", "title": ""},
+            {"email": "grace@acme.example", "full_name": "Grace Hopper", "organization": "Acme", "title": "CTO"},
+        ],
+        "dry_run": True,
+    },
+    request_only=True,
+)
 
 
 # --- Programs, progress, snapshots -----------------------------------------------------
@@ -96,6 +82,7 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(
         summary="Create a program (L&D admins, read-write tokens)",
         request=s.ProgramCreateSerializer,
+        examples=[PROGRAM_EXAMPLE],
         responses={201: s.ProgramSerializer},
     )
     def create(self, request: Request) -> Response:
@@ -109,7 +96,7 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         request=s.ProgramUpdateSerializer,
         responses={200: s.ProgramSerializer},
     )
-    def partial_update(self, request: Request, pk: str) -> Response:
+    def partial_update(self, request: Request, pk: int) -> Response:
         program = self.get_object()
         data = s.ProgramUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -118,35 +105,29 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(
         summary="Progress as of a day: exactly `manage.py progress --format json`",
-        parameters=[
-            OpenApiParameter(
-                "as_of", OpenApiTypes.DATE, description="YYYY-MM-DD (default today; never after the program end)."
-            )
-        ],
+        parameters=[date_parameter("as_of", "YYYY-MM-DD (default today; never after the program end).")],
         responses={200: s.ProgressSerializer},
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def progress(self, request: Request, pk: str) -> Response:
+    def progress(self, request: Request, pk: int) -> Response:
         program = self.get_object()
-        as_of = _date_param(request, "as_of")
+        as_of = date_param(request, "as_of")
         return Response(progress_as_dict(program_progress(program=program, as_of=as_of)))
 
     @extend_schema(
         summary="Daily snapshots of one organization (or the company) as a time series",
         parameters=[
-            OpenApiParameter("organization", OpenApiTypes.INT, description="Organization id (default: the company)."),
-            OpenApiParameter("from", OpenApiTypes.DATE, description="First day, YYYY-MM-DD."),
-            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, YYYY-MM-DD."),
+            id_parameter("organization", "Organization id (default: the company)."),
+            date_parameter("from", "First day, YYYY-MM-DD."),
+            date_parameter("to", "Last day, YYYY-MM-DD (a `to` before `from` gives no points)."),
         ],
         responses={200: s.SnapshotSeriesSerializer},
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
-    def snapshots(self, request: Request, pk: str) -> Response:
+    def snapshots(self, request: Request, pk: int) -> Response:
         program = self.get_object()
-        organization = _object_param(request, "organization", Organization.objects.all())
-        start, end = _date_param(request, "from"), _date_param(request, "to")
-        if start and end and end < start:
-            raise ValidationError({"to": ["must not be before `from`."]})
+        organization = object_param(request, "organization", Organization.objects.all())
+        start, end = date_param(request, "from"), date_param(request, "to")
         points = snapshot_series(program=program, organization=organization, start=start, end=end)
         series = {
             "program": program.pk,
@@ -163,7 +144,7 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 @extend_schema_view(
     list=extend_schema(
         summary="Organizations, as a tree by path (everyone signed in)",
-        parameters=[OpenApiParameter("within", OpenApiTypes.INT, description="Only this organization and below.")],
+        parameters=[id_parameter("within", "Only this organization and below.")],
     ),
     retrieve=extend_schema(summary="An organization"),
 )
@@ -178,7 +159,7 @@ class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def get_queryset(self) -> QuerySet[Organization]:
         organizations = Organization.objects.all()
         if self.action == "list":
-            within = _object_param(self.request, "within", Organization.objects.all())
+            within = object_param(self.request, "within", Organization.objects.all())
             if within is not None:
                 organizations = organizations.subtree(within)
         return organizations
@@ -191,7 +172,7 @@ class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     list=extend_schema(
         summary="The roster (L&D admins)",
         parameters=[
-            OpenApiParameter("organization", OpenApiTypes.INT, description="This organization and below."),
+            id_parameter("organization", "This organization and below."),
             OpenApiParameter("email", OpenApiTypes.STR, description="E-mail contains (ignoring case)."),
             OpenApiParameter("status", OpenApiTypes.STR, enum=list(EMPLOYEE_STATUSES), description="As of today."),
         ],
@@ -208,13 +189,10 @@ class EmployeeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self) -> QuerySet[Any]:
         if self.action != "list":
             return employees_filtered()
-        status_value = _text_param(self.request, "status")
-        if status_value and status_value not in EMPLOYEE_STATUSES:
-            raise ValidationError({"status": [f"must be one of: {', '.join(EMPLOYEE_STATUSES)}."]})
         return employees_filtered(
-            organization=_object_param(self.request, "organization", Organization.objects.all()),
-            email=_text_param(self.request, "email"),
-            status=status_value,
+            organization=object_param(self.request, "organization", Organization.objects.all()),
+            email=text_param(self.request, "email"),
+            status=choice_param(self.request, "status", EMPLOYEE_STATUSES) or "",
         )
 
     @extend_schema(
@@ -224,7 +202,11 @@ class EmployeeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             "as `line`. Any bad row: 400 and nothing is applied. `dry_run` counts without writing."
         ),
         request=s.RosterBulkUpsertSerializer,
-        responses={200: s.RosterBulkResultSerializer},
+        examples=[ROSTER_EXAMPLE],
+        responses={
+            200: s.RosterBulkResultSerializer,
+            409: OpenApiResponse(description="People changed in LearnHub during the push: nothing was written."),
+        },
     )
     @action(detail=False, methods=["post"], pagination_class=None, filter_backends=[])
     def bulk(self, request: Request) -> Response:
@@ -300,7 +282,7 @@ class ConnectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         responses={202: s.SyncQueuedSerializer, 409: OpenApiResponse(description="This connection cannot sync.")},
     )
     @action(detail=True, methods=["post"], pagination_class=None, filter_backends=[])
-    def sync(self, request: Request, pk: str) -> Response:
+    def sync(self, request: Request, pk: int) -> Response:
         connection = self.get_object()
         data = s.SyncStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -310,7 +292,15 @@ class ConnectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         if problem:
             return error_response(detail=problem, errors=[], status_code=status.HTTP_409_CONFLICT)
         full = data.validated_data["full"]
-        sync_request(connection=connection, full=full)
+        if not sync_request(connection=connection, full=full):
+            return error_response(
+                detail=(
+                    "A sync of this connection is running, and this server runs syncs in process (no worker), "
+                    "so another cannot wait for it: try again when it ends."
+                ),
+                errors=[],
+                status_code=status.HTTP_409_CONFLICT,
+            )
         body = {"detail": "Sync queued.", "connection": connection.pk, "full": full}
         return Response(s.SyncQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
@@ -319,7 +309,7 @@ class ConnectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     list=extend_schema(
         summary="Sync runs, newest first (L&D admins)",
         parameters=[
-            OpenApiParameter("connection", OpenApiTypes.INT, description="Only this connection's runs."),
+            id_parameter("connection", "Only this connection's runs."),
             OpenApiParameter("status", OpenApiTypes.STR, enum=list(SyncStatus.values)),
         ],
     ),
@@ -336,12 +326,10 @@ class SyncRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         runs = SyncRun.objects.all()
         if self.action != "list":
             return runs
-        connection = _object_param(self.request, "connection", ProviderConnection.objects.all())
+        connection = object_param(self.request, "connection", ProviderConnection.objects.all())
         if connection is not None:
             runs = runs.filter(connection=connection)
-        status_value = _text_param(self.request, "status")
-        if status_value:
-            if status_value not in SyncStatus.values:
-                raise ValidationError({"status": [f"must be one of: {', '.join(SyncStatus.values)}."]})
+        status_value = choice_param(self.request, "status", SyncStatus.values)
+        if status_value is not None:
             runs = runs.filter(status=status_value)
         return runs

@@ -326,10 +326,13 @@ class CourseraApiAdapter:
         seen: set[str] = set()
         while True:
             seen.add(start)
-            body = self._get_json(url, {**params, "start": start, "limit": str(self.page_size)}, program_id=program_id)
+            where = f"{resource}" + (f" of program '{program_id}'" if program_id else "") + f" (start={start})"
+            body = self._get_json(
+                url, {**params, "start": start, "limit": str(self.page_size)}, program_id=program_id, where=where
+            )
             elements = body.get("elements")
             if not isinstance(elements, list):
-                raise ProviderError(f"Coursera answered {resource} without a list of elements; nothing was changed.")
+                raise ProviderError(f"Coursera answered {where} without a list of elements.")
             self.stats.pages += 1
             yield elements
             paging = body.get("paging") or {}
@@ -340,7 +343,9 @@ class CourseraApiAdapter:
             if start in seen:
                 raise ProviderError(f"Coursera's paging of {resource} went back to start={start}; stopped reading.")
 
-    def _get_json(self, url: str, params: dict[str, str], *, program_id: str = "") -> dict[str, Any]:
+    def _get_json(self, url: str, params: dict[str, str], *, program_id: str = "", where: str = "") -> dict[str, Any]:
+        """The JSON object of one GET. A body that is not a JSON object is a ProviderError
+        naming `where`; what was written before it is the pipeline's to say."""
         fresh_token_rejected = False
         while True:
             response = self.http.send("GET", url, params=params, headers=self._auth_header())
@@ -368,12 +373,13 @@ class CourseraApiAdapter:
                 raise ProviderConfigurationError(
                     f"Coursera refused the request (HTTP {response.status_code}): {response.text[:200]}"
                 )
+            asked = f" {where}" if where else ""
             try:
                 body = response.json()
             except ValueError:
-                raise ProviderError("Coursera answered with something that is not JSON; nothing was changed.") from None
+                raise ProviderError(f"Coursera answered{asked} with something that is not JSON.") from None
             if not isinstance(body, dict):
-                raise ProviderError("Coursera answered with unexpected JSON; nothing was changed.")
+                raise ProviderError(f"Coursera answered{asked} with unexpected JSON (not an object).")
             return body
 
     # -- the access token --

@@ -1,20 +1,33 @@
 """Coursera admin CSV export adapter (PROVIDERS.md, section 2).
 
-Reads the "CourseActivity" export and the older "usage report": columns are found by
-name (case and surrounding spaces ignored, aliases accepted), unknown columns are
-ignored, a UTF-8 byte-order mark is skipped. The file is streamed row by row, so its
-size does not matter. Duplicate rows are yielded as they are: the pipeline merges them.
+Reads the "CourseActivity" export and the older "usage report" through
+`programs.csv_files` (UTF-8 with or without BOM, physical line numbers): columns are found
+by name (case and surrounding spaces ignored, aliases accepted) and the many columns
+LearnHub does not use are allowed, but a column named twice (or by two of its names) is
+refused. The file is streamed row by row, so its size does not matter. Duplicate rows are
+yielded as they are: the pipeline merges them.
+
+`coursera_csv_check` reads a whole file before an import writes anything (issue 10): a
+file that cannot be read to its end (encoding, an unterminated quote, a NUL byte) is
+refused with the line, instead of being imported up to that line.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import re
 from collections.abc import Iterator
 from typing import IO, Any
 
+from programs.csv_files import (
+    NUL_PROBLEM,
+    CsvCheck,
+    CsvFileError,
+    CsvHeader,
+    CsvReader,
+    CsvRow,
+    csv_file_check,
+    csv_header,
+    nul_lines_message,
+)
 from programs.providers.base import AdapterStats, ProviderError, ProviderRecord
 from programs.providers.coursera_api import (
     course_url,
@@ -25,7 +38,6 @@ from programs.providers.coursera_api import (
 )
 
 DEFAULT_PAGE_SIZE = 1000
-BOM = "\ufeff"
 
 # field -> accepted headers (compared lower-cased, spaces collapsed); the first is the
 # name shown in messages.
@@ -53,32 +65,53 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 REQUIRED = ("email", "course_id")
 
 
-def _header_key(name: str) -> str:
-    return re.sub(r"\s+", " ", name.replace(BOM, "")).strip().lower()
+def coursera_csv_header(reader: CsvReader) -> CsvHeader:
+    """The columns of a CourseActivity export; raises CsvFileError for an empty file, a
+    column named twice or a missing required column (Email, Course ID)."""
+    row = reader.header()
+    if row is None:
+        raise CsvFileError("The file is empty: expected a Coursera CourseActivity export with a header row.", line=1)
+    header = csv_header(row, columns=COLUMNS)
+    missing = [COLUMNS[f][0] for f in header.missing(REQUIRED)]
+    if missing:
+        raise CsvFileError(
+            f"missing column(s): {', '.join(missing)}. Is this a Coursera CourseActivity export? "
+            f"Columns found: {', '.join(header.names)[:300]}",
+            line=header.line,
+        )
+    return header
 
 
-def _column_positions(header: list[str]) -> dict[str, int]:
-    """field -> index of its column (the first matching column wins)."""
-    positions: dict[str, int] = {}
-    by_name: dict[str, int] = {}
-    for index, name in enumerate(header):
-        by_name.setdefault(_header_key(name), index)
-    for field_name, aliases in COLUMNS.items():
-        for alias in aliases:
-            if _header_key(alias) in by_name:
-                positions[field_name] = by_name[_header_key(alias)]
-                break
-    return positions
+def coursera_csv_check(*, file: IO[bytes] | IO[str], whole: bool = True) -> CsvCheck:
+    """Check a CourseActivity export before importing it: the header (see
+    `coursera_csv_header`) and, with `whole`, every row to the end of the file (encoding,
+    quotes, NUL bytes: any of them refuses the file with its line). Returns the number of
+    data rows (0 without `whole`) and the encoding, and puts `file` back at its start.
+    Raises CsvFileError; values that do not parse are not checked here: the import keeps
+    those rows as invalid records with their reason."""
+    reader = CsvReader(file)
+    try:
+        coursera_csv_header(reader)
+        if not whole:
+            return CsvCheck(rows=0, encoding=reader.encoding, nul_lines=[])
+        check = csv_file_check(reader)
+    finally:
+        file.seek(0)
+    if check.nul_lines:
+        raise CsvFileError(nul_lines_message(check.nul_lines), line=check.nul_lines[0])
+    return check
 
 
 class CourseraCsvAdapter:
     """Yields the rows of a Coursera CSV export as ProviderRecords, `page_size` a page.
 
     `file` is a binary file (decoded as UTF-8, with or without BOM) or a text file.
-    Missing required columns (Email, Course ID) raise ProviderError before any record
-    is yielded. A row whose values do not parse, or that says Completed = Yes without a
-    Completion Time, carries the reason in `problem`; `line` is its line in the file
-    (the header is line 1).
+    A file-level problem (see `coursera_csv_header`) raises ProviderError before any
+    record is yielded; one met later (encoding, unterminated quote) raises it at that
+    line, after the pages before it: `coursera_csv_check` finds those first. A row whose
+    values do not parse, that has a NUL byte, or that says Completed = Yes without a
+    Completion Time, carries the reason in `problem`; `line` is its line in the file (the
+    header is line 1).
     """
 
     def __init__(self, *, file: IO[bytes] | IO[str], page_size: int = DEFAULT_PAGE_SIZE) -> None:
@@ -87,37 +120,17 @@ class CourseraCsvAdapter:
         self.stats = AdapterStats()
 
     def pages(self) -> Iterator[list[ProviderRecord]]:
-        text, detach = _text_stream(self.file)
         try:
-            yield from self._pages(text)
-        except UnicodeDecodeError:
-            raise ProviderError("The file is not UTF-8 text: save it from Coursera again as CSV (UTF-8).") from None
-        except csv.Error as exc:
-            raise ProviderError(f"The file is not a readable CSV file: {exc}.") from None
-        finally:
-            detach()
+            reader = CsvReader(self.file)
+            header = coursera_csv_header(reader)
+            yield from self._pages(reader, header)
+        except CsvFileError as exc:
+            raise ProviderError(str(exc)) from None
 
-    def _pages(self, text: IO[str]) -> Iterator[list[ProviderRecord]]:
-        reader = csv.reader(text)
-        header = next(reader, None)
-        if header is None:
-            raise ProviderError("The file is empty: expected a Coursera CourseActivity export with a header row.")
-        positions = _column_positions(header)
-        missing = [COLUMNS[f][0] for f in REQUIRED if f not in positions]
-        if missing:
-            raise ProviderError(
-                f"missing column(s): {', '.join(missing)}. Is this a Coursera CourseActivity export? "
-                f"Columns found: {', '.join(h.replace(BOM, '').strip() for h in header)[:300]}"
-            )
-        names = [h.replace(BOM, "").strip() for h in header]
+    def _pages(self, reader: CsvReader, header: CsvHeader) -> Iterator[list[ProviderRecord]]:
         page: list[ProviderRecord] = []
-        previous_end = reader.line_num
-        for row in reader:
-            line = previous_end + 1
-            previous_end = reader.line_num
-            if not any(cell.strip() for cell in row):
-                continue
-            page.append(_record_from_row(row, positions=positions, names=names, line=line))
+        for row in reader.rows():
+            page.append(_record_from_row(row, positions=header.positions, names=header.names))
             if len(page) >= self.page_size:
                 self.stats.pages += 1
                 yield page
@@ -127,20 +140,15 @@ class CourseraCsvAdapter:
             yield page
 
 
-def _text_stream(file: IO[bytes] | IO[str]) -> tuple[IO[str], Any]:
-    """A text view of `file` and a function that releases it without closing `file`."""
-    if isinstance(file.read(0), str):
-        return file, lambda: None  # type: ignore[return-value]
-    try:
-        wrapper = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")  # type: ignore[type-var]
-    except (AttributeError, TypeError, ValueError):
-        return codecs.getreader("utf-8-sig")(file), lambda: None  # type: ignore[arg-type, return-value]
-    return wrapper, wrapper.detach
-
-
-def _record_from_row(row: list[str], *, positions: dict[str, int], names: list[str], line: int) -> ProviderRecord:
+def _record_from_row(csv_row: CsvRow, *, positions: dict[str, int], names: list[str]) -> ProviderRecord:
     """One CSV row as a ProviderRecord; unparseable values are named in `problem`."""
-    problems: list[str] = []
+    line = csv_row.line
+    if csv_row.nul_line is not None:
+        # The database stores no NUL character, not even in the raw JSON of an invalid record.
+        row = [cell.replace("\x00", "") for cell in csv_row.cells]
+        problems = [f"line {csv_row.nul_line} {NUL_PROBLEM}"]
+    else:
+        row, problems = csv_row.cells, []
 
     def cell(field_name: str) -> str:
         index = positions.get(field_name)

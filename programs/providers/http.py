@@ -1,9 +1,11 @@
 """The HTTP manners every API adapter shares: join URLs, retry what is worth retrying.
 
-Rule: a 429 waits for the provider's `Retry-After` (capped); a 5xx, a timeout or a broken
-connection waits an exponentially growing delay (capped); after `max_retries` retries the
-call raises `ProviderUnavailableError`. Any other answer (2xx, 401, 403, 404, ...) is
-returned to the adapter, which knows what it means for its provider.
+Rule: a 429 waits for the provider's `Retry-After` (capped); a 5xx, a timeout, a broken
+connection or an answer cut short (a body shorter than its Content-Length, a broken chunked
+or compressed body: the whole body is read before the answer is returned) waits an
+exponentially growing delay (capped); after `max_retries` retries the call raises
+`ProviderUnavailableError`. Any other answer (2xx, 401, 403, 404, ...) is returned to the
+adapter, which knows what it means for its provider.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ class RetryingHttp:
         headers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> requests.Response:
-        """The first answer that is not a 429 / 5xx, after at most `max_retries` retries."""
+        """The first whole answer that is not a 429 / 5xx, after at most `max_retries` retries."""
         retry = 0
         while True:
             try:
@@ -101,6 +103,8 @@ class RetryingHttp:
                 failure, delay = f"no answer within {self.timeout:g} s", None
             except requests.ConnectionError as exc:
                 failure, delay = f"cannot connect ({type(exc).__name__})", None
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+                failure, delay = "the answer was cut short (its body did not arrive whole)", None
             else:
                 if response.status_code == 429:
                     failure = "rate limited (HTTP 429)"

@@ -7,14 +7,17 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from programs.csv_files import CsvFileError
+from programs.imports import provider_csv_import
 from programs.models import ProviderConnection, SyncStatus
-from programs.sync import SyncAlreadyRunningError, sync_csv, sync_run_summary
+from programs.sync import SyncAlreadyRunningError, sync_run_summary
 
 
 class Command(BaseCommand):
     help = (
         "Import a Coursera CourseActivity CSV export for a connection (same pipeline as the API sync). "
-        "Exits non-zero on a file-level error; invalid lines are listed and kept for review."
+        "The whole file is checked first: a file that cannot be read to its end is refused with the line, "
+        "and nothing is written. Invalid lines are listed and kept for review."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -29,14 +32,18 @@ class Command(BaseCommand):
             raise CommandError(f"No provider connection named {name!r} (known: {known}).")
         try:
             with open(options["path"], "rb") as file:
-                run = sync_csv(connection=connection, file=file)
+                imported = provider_csv_import(connection=connection, file=file)
         except OSError as exc:
             raise CommandError(f"Cannot read {options['path']}: {exc.strerror or exc}.") from exc
+        except CsvFileError as exc:
+            raise CommandError(f"The file was not imported: {exc}") from exc
         except SyncAlreadyRunningError as exc:
             raise CommandError(str(exc)) from exc
+        run = imported.run
         self.stdout.write(f"{connection.name} run {run.pk}: {run.status}. {sync_run_summary(run=run)}")
         for record in run.invalid_records.order_by("line", "pk"):
             where = f"line {record.line}" if record.line is not None else "record"
             self.stdout.write(f"{where}: {record.reason}")
         if run.status != SyncStatus.SUCCEEDED:
-            raise CommandError(f"The file was not imported: {run.error}")
+            kept = f" {imported.kept}" if imported.kept else ""
+            raise CommandError(f"The file was not imported: {run.error or imported.error}{kept}")

@@ -1,0 +1,278 @@
+"""Reading the CSV files people give LearnHub (the roster, collections, provider exports):
+one set of rules for decoding, the header and line numbers, so that every reader names
+the same problems the same way and with the line they are on.
+
+- Text is UTF-8, with or without a byte-order mark. A byte that is not UTF-8 stops the
+  reading with the line and the byte it is on.
+- Lines end with LF, CRLF or CR. Line numbers are physical lines of the file (the
+  header is line 1; a row with a quoted cell over two lines takes two).
+- The header is the first row that is not blank; blank rows are skipped.
+- A NUL byte is not text (the database refuses it): the row that has one says on which
+  line, and each reader reports it as a bad line.
+- A quote that opens a cell and is never closed would swallow the rest of the file into
+  that cell: it stops the reading with the line where the quote opened.
+- Header names are compared ignoring case, a byte-order mark and repeated spaces. The
+  same name twice, or two names of one column, stop the reading: which one holds the
+  data is anybody's guess.
+
+The file is read in chunks, never whole, so its size does not matter.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO
+
+BOM = "\ufeff"
+CHUNK_SIZE = 32 * 1024
+UTF8, UTF8_BOM = "utf-8", "utf-8-sig"
+ENCODING_LABELS = {UTF8: "UTF-8", UTF8_BOM: "UTF-8 with byte-order mark"}
+NUL = "\x00"
+NUL_PROBLEM = "contains a NUL byte (0x00), which is not text: the file is damaged or not a CSV export"
+_NOTHING = b""
+
+
+class CsvFileError(ValueError):
+    """The file as a whole cannot be read (encoding, header, an unterminated quote). Nothing
+    was imported. `line` is the line of the file the problem is on, when there is one."""
+
+    def __init__(self, message: str, *, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    line: int  # physical line where the row starts; the header is line 1
+    cells: list[str]
+    nul_line: int | None = None  # the first line of the row with a NUL byte, if any
+
+
+def header_key(name: str) -> str:
+    """How header names are compared: no byte-order mark, spaces collapsed, lower case."""
+    return re.sub(r"\s+", " ", name.replace(BOM, "")).strip().lower()
+
+
+class CsvReader:
+    """The rows of a CSV file: `header()` then `rows()`, each a CsvRow with its line.
+
+    `file` is a binary file (UTF-8, with or without BOM), a text file, or the content as
+    bytes or str. The file is read, never closed. Raises CsvFileError while reading."""
+
+    def __init__(self, file: IO[bytes] | IO[str] | bytes | str) -> None:
+        if isinstance(file, bytes):
+            file = io.BytesIO(file)
+        elif isinstance(file, str):
+            file = io.StringIO(file, newline="")
+        self._file = file
+        self.encoding = UTF8
+        self._rows = self._read()
+        self._header: CsvRow | None = None
+        self._header_read = False
+
+    def header(self) -> CsvRow | None:
+        """The first row that is not blank, or None for a file without one."""
+        if not self._header_read:
+            self._header = next(self._rows, None)
+            self._header_read = True
+        return self._header
+
+    def rows(self) -> Iterator[CsvRow]:
+        """The rows after the header that are not blank."""
+        self.header()
+        return self._rows
+
+    def _read(self) -> Iterator[CsvRow]:
+        lines: list[int] = [0]  # physical lines handed to the parser so far
+        nul_lines: list[int] = []
+        at_end = [False]
+
+        def feed() -> Iterator[str]:
+            for number, text in enumerate(self._text_lines(), start=1):
+                lines[0] = number
+                if NUL in text:
+                    nul_lines.append(number)
+                yield text
+            at_end[0] = True
+
+        reader = csv.reader(feed())
+        previous_end = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                start = previous_end + 1
+                if "field larger than field limit" in str(exc):
+                    raise CsvFileError(
+                        f"Line {start}: a cell is longer than {csv.field_size_limit():,} characters. Most likely a "
+                        'quote (") opened on this line is never closed.',
+                        line=start,
+                    ) from None
+                raise CsvFileError(f"Line {start} is not valid CSV: {exc}.", line=start) from None
+            start, previous_end = previous_end + 1, lines[0]
+            if at_end[0]:
+                # The parser asks for more lines only inside a quoted cell: reaching the end
+                # of the file there means the quote was never closed.
+                raise CsvFileError(
+                    f'Line {start}: a quote (") opens a cell that is never closed, so the rest of the file would be '
+                    'read as that one cell. Close the quote, or double it ("") if it is part of the text.',
+                    line=start,
+                )
+            nul_line = next((n for n in nul_lines if n >= start), None)
+            nul_lines.clear()
+            if any(cell.strip() for cell in cells):
+                yield CsvRow(line=start, cells=cells, nul_line=nul_line)
+
+    def _text_lines(self) -> Iterator[str]:
+        first = self._file.read(0)
+        if isinstance(first, str):
+            yield from _text_file_lines(self._file)  # type: ignore[arg-type]
+            return
+        offset = 0
+        for number, raw in enumerate(_binary_lines(self._file), start=1):  # type: ignore[arg-type]
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                self.encoding = UTF8_BOM
+                raw, offset = raw[3:], 3
+            try:
+                text = raw.decode(UTF8)
+            except UnicodeDecodeError as exc:
+                raise CsvFileError(
+                    f"The file is not UTF-8 text (byte {offset + exc.start + 1:,} cannot be read, on line {number}). "
+                    "Save it as CSV UTF-8 and import it again.",
+                    line=number,
+                ) from None
+            offset += len(raw)
+            yield text
+
+
+def _text_file_lines(file: IO[str]) -> Iterator[str]:
+    for number, line in enumerate(file, start=1):
+        yield line.removeprefix(BOM) if number == 1 else line
+
+
+def _binary_lines(file: IO[bytes]) -> Iterator[bytes]:
+    """The physical lines of a binary file, each with its line ending (LF, CRLF or CR)."""
+    pending = _NOTHING
+    while True:
+        chunk = file.read(CHUNK_SIZE)
+        if not chunk:
+            break
+        lines = (pending + chunk).splitlines(keepends=True)
+        # The last line may go on in the next chunk, and so may a CR (it could be a CRLF).
+        pending = lines.pop() if lines and not lines[-1].endswith(b"\n") else _NOTHING
+        yield from lines
+    if pending:
+        yield pending
+
+
+@dataclass(frozen=True)
+class CsvHeader:
+    line: int
+    names: list[str]  # as written, without the byte-order mark and surrounding spaces
+    positions: dict[str, int]  # column (the reader's name for it) -> index in the row
+    unknown: list[str]  # names of the header that are no column of the reader, as written
+
+    def missing(self, required: Iterable[str]) -> list[str]:
+        return [column for column in required if column not in self.positions]
+
+
+def csv_header(header: CsvRow, *, columns: Mapping[str, Sequence[str]]) -> CsvHeader:
+    """Find `columns` (column -> the header names it accepts) in `header`.
+
+    Raises CsvFileError when a name appears twice, or when two names of the header are
+    names of the same column. Empty header cells are no column and are not reported."""
+    accepted = {header_key(name): column for column, names in columns.items() for name in names}
+    names = [name.replace(BOM, "").strip() for name in header.cells]
+    first_index: dict[str, int] = {}
+    positions: dict[str, int] = {}
+    unknown: list[str] = []
+    for index, name in enumerate(names):
+        key = header_key(name)
+        if not key:
+            continue
+        if key in first_index:
+            raise CsvFileError(
+                f"The column '{name}' appears twice in the header (line {header.line}, columns "
+                f"{first_index[key] + 1} and {index + 1}): keep one, so it is clear which one holds the data.",
+                line=header.line,
+            )
+        first_index[key] = index
+        column = accepted.get(key)
+        if column is None:
+            unknown.append(name)
+        elif column in positions:
+            raise CsvFileError(
+                f"The columns '{names[positions[column]]}' and '{name}' of the header (line {header.line}) are "
+                f"the same column ({columns[column][0]}): keep one, so it is clear which one holds the data.",
+                line=header.line,
+            )
+        else:
+            positions[column] = index
+    return CsvHeader(line=header.line, names=names, positions=positions, unknown=unknown)
+
+
+def unknown_columns_named(header: CsvHeader, *, known: Sequence[str]) -> str:
+    """The unknown names of `header`, each with the known column it is closest to (a typo
+    is the usual cause): "'departed on' (did you mean departed_on?), 'notes'"."""
+    shown = []
+    for name in header.unknown:
+        close = difflib.get_close_matches(header_key(name), list(known), n=1, cutoff=0.75)
+        shown.append(f"'{name}' (did you mean {close[0]}?)" if close else f"'{name}'")
+    return ", ".join(shown)
+
+
+def unknown_columns_message(header: CsvHeader, *, known: Sequence[str]) -> str:
+    """The refusal of a file whose header has columns the format does not have: each
+    unknown name (see `unknown_columns_named`) and the known columns."""
+    plural = len(header.unknown) > 1
+    return (
+        f"The header (line {header.line}) has {'columns' if plural else 'a column'} LearnHub does not know: "
+        f"{unknown_columns_named(header, known=known)}. The columns are: {', '.join(known)}. Rename or remove "
+        f"{'them' if plural else 'it'}: {'their' if plural else 'its'} data would be ignored."
+    )
+
+
+def unknown_columns_also(header: CsvHeader, *, known: Sequence[str]) -> str:
+    """The unknown columns as a sentence added to another refusal ("" when none)."""
+    if not header.unknown:
+        return ""
+    return f" Unknown column{'s' if len(header.unknown) > 1 else ''}: {unknown_columns_named(header, known=known)}."
+
+
+@dataclass(frozen=True)
+class CsvCheck:
+    """What checking a whole file found: its data rows (blank rows not counted), its
+    encoding (UTF8 or UTF8_BOM) and the lines with a NUL byte."""
+
+    rows: int
+    encoding: str
+    nul_lines: list[int]
+
+
+def csv_file_check(reader: CsvReader) -> CsvCheck:
+    """Read every row of `reader` (after its header) to the end: raises CsvFileError on the
+    first line that cannot be read."""
+    rows = 0
+    nul_lines: list[int] = []
+    for row in reader.rows():
+        rows += 1
+        if row.nul_line is not None:
+            nul_lines.append(row.nul_line)
+    return CsvCheck(rows=rows, encoding=reader.encoding, nul_lines=nul_lines)
+
+
+def nul_lines_message(lines: Sequence[int], *, shown: int = 10) -> str:
+    """The refusal of a file with NUL bytes, naming the first `shown` lines that have one."""
+    listed = ", ".join(str(line) for line in lines[:shown])
+    if len(lines) > shown:
+        listed += f" and {len(lines) - shown} more"
+    if len(lines) == 1:
+        return f"Line {listed} {NUL_PROBLEM}. Export it again."
+    return f"Lines {listed} {NUL_PROBLEM.replace('contains', 'contain', 1)}. Export it again."

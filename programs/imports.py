@@ -1,0 +1,513 @@
+"""Uploaded files imported by a Celery task (issue 10): the roster and provider completion
+exports. A large file never runs inside the web request, where gunicorn's timeout would
+cut it part-way, and a bad one is refused before anything is written.
+
+- `import_job_create` (the upload pages) checks the upload (size limit
+  IMPORT_MAX_UPLOAD_MB, encoding and header) and refuses it with the reason, or stores it
+  (default storage, under MEDIA_ROOT, never served) with an ImportJob, and queues
+  `programs.tasks.import_job_run_task` after commit.
+- `import_job_run` (the task) checks the whole file first (nothing is written when any
+  line cannot be read), runs the import with its progress on the job, records what it
+  did, and deletes the stored file once the job has ended.
+- `provider_csv_import` is the provider file import shared by the job and the
+  `import_provider_csv` command; the roster's is `programs.roster.roster_import`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, Protocol
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from programs.csv_files import ENCODING_LABELS, CsvFileError
+from programs.models import (
+    Employee,
+    ImportJob,
+    ImportKind,
+    ImportStatus,
+    Provider,
+    ProviderConnection,
+    SyncRun,
+    SyncStatus,
+)
+from programs.providers.base import Adapter, ProviderRecord
+from programs.providers.coursera_csv import CourseraCsvAdapter, coursera_csv_check
+from programs.roster import RosterImportResult, roster_file_check, roster_import
+from programs.sync import SyncAlreadyRunningError, sync_run, sync_run_counts
+
+logger = logging.getLogger(__name__)
+
+# A provider job whose connection another sync holds waits for it: the task looks again
+# after the hold ends (at least MIN, at most MAX seconds), up to WAIT_ATTEMPTS times.
+WAIT_MIN_SECONDS = 2
+WAIT_MAX_SECONDS = 60
+WAIT_ATTEMPTS = 60
+# A job still marked running this long after its start has no live task: a task runs at most
+# CELERY_TASK_TIME_LIMIT, and a redelivered one starts the job again (a new start).
+STALE_MARGIN_SECONDS = 60
+ERRORS_KEPT = 500  # bad lines kept on a job and listed on its page, which says how many more there are
+COUNT_FIELDS = ("fetched", "created", "updated", "unchanged", "merged", "skipped", "invalid", "unmatched")
+ENDED = (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
+NOT_COURSERA = "CSV import reads Coursera CourseActivity exports only."
+
+
+# --- The provider file import (the job and the import_provider_csv command) -------------------
+
+
+@dataclass
+class ProviderCsvImport:
+    """What `provider_csv_import` did: its run, the file's data rows, the last line whose
+    row is written (None when none is) and, when an unexpected error stopped the run,
+    that error (the run is then failed, and its counts are what was written)."""
+
+    run: SyncRun
+    rows: int
+    kept_through_line: int | None
+    error: str = ""
+
+    @property
+    def kept(self) -> str:
+        """What stays written after a failure, and how to complete it ("" when nothing does)."""
+        if self.run.status != SyncStatus.FAILED or self.kept_through_line is None:
+            return ""
+        return (
+            f"The rows up to line {self.kept_through_line} are imported and kept ({sync_run_counts(run=self.run)}); "
+            "the rows after it are not. Import the same file again to complete it: the rows already "
+            "imported are counted as unchanged, nothing is doubled."
+        )
+
+
+class ImportProgress(Protocol):
+    """Where an import reports its progress (an ImportJob's progress bar)."""
+
+    def rows_found(self, rows: int) -> None:
+        """The file is checked: it has `rows` data rows."""
+
+    def rows_done(self, rows: int) -> None:
+        """`rows` rows are done (read and checked, or written)."""
+
+
+class _PagesWritten:
+    """`adapter`'s pages, noting after each one is written how many records and up to
+    which line: `sync_run` asks for the next page only once a page is committed, so what
+    runs after the `yield` sees it written."""
+
+    def __init__(self, adapter: CourseraCsvAdapter, *, progress: ImportProgress | None) -> None:
+        self.adapter = adapter
+        self.stats = adapter.stats
+        self.progress = progress
+        self.ends: list[tuple[int, int]] = []  # (records written, last line) after each page
+
+    def pages(self) -> Iterator[list[ProviderRecord]]:
+        written = 0
+        for page in self.adapter.pages():
+            yield page
+            written += len(page)
+            self.ends.append((written, page[-1].line or 0))
+            if self.progress is not None:
+                self.progress.rows_done(written)
+
+    def last_line_of(self, records: int) -> int | None:
+        """The last line of the pages holding the first `records` records (None for 0)."""
+        return next((line for written, line in self.ends if written == records), None)
+
+
+def provider_csv_import(
+    *, connection: ProviderConnection, file: IO[bytes], progress: ImportProgress | None = None
+) -> ProviderCsvImport:
+    """Import a Coursera CourseActivity export for `connection` through the sync pipeline
+    (source "csv"), after checking the whole file.
+
+    - The whole file is read first (`coursera_csv_check`): a file that cannot be read to
+      its end raises CsvFileError with the line, and nothing is written, not even a run.
+    - Then `sync_run` writes it page by page (raises SyncAlreadyRunningError, writing
+      nothing, while another sync holds the connection). Bad rows become invalid records.
+    - An unexpected error part-way (the database, a time limit) ends the run as failed;
+      the pages before it stay written, and `kept_through_line` says up to which line.
+      Importing the same file again completes it: the pipeline upserts, so rows already
+      written are unchanged and nothing is counted twice.
+    `progress` hears of the rows found by the check, then of the rows written after each
+    page is committed."""
+    if connection.kind != Provider.COURSERA:
+        raise CsvFileError(NOT_COURSERA)
+    check = coursera_csv_check(file=file)
+    if progress is not None:
+        progress.rows_found(check.rows)
+    pages = _PagesWritten(CourseraCsvAdapter(file=file), progress=progress)
+    adapter: Adapter = pages
+    started = timezone.now()
+    try:
+        run = sync_run(connection=connection, adapter=adapter, source="csv")
+    except SyncAlreadyRunningError:
+        raise
+    except Exception as exc:
+        failed = _csv_run_started_since(connection=connection, started=started)
+        if failed is None:
+            raise
+        error = f"The import stopped on an unexpected error ({exc.__class__.__name__}); see the server log."
+        return ProviderCsvImport(
+            run=failed, rows=check.rows, kept_through_line=pages.last_line_of(failed.fetched), error=error
+        )
+    run.refresh_from_db()  # a failed page added to the counts before its transaction rolled back
+    return ProviderCsvImport(run=run, rows=check.rows, kept_through_line=pages.last_line_of(run.fetched))
+
+
+def _csv_run_started_since(*, connection: ProviderConnection, started: dt.datetime) -> SyncRun | None:
+    return SyncRun.objects.filter(connection=connection, source="csv", started_at__gte=started).order_by("-pk").first()
+
+
+# --- Jobs ----------------------------------------------------------------------------------
+
+
+def import_upload_check(*, kind: str, upload: IO[bytes], size: int, connection: ProviderConnection | None) -> str:
+    """Check an upload before it is stored: its size (at most IMPORT_MAX_UPLOAD_MB), and
+    that it starts as a file of `kind` (UTF-8, the header of a roster or of a Coursera
+    CourseActivity export for a Coursera connection). Returns its encoding; raises
+    CsvFileError with the reason. The rest of the file is checked by the job."""
+    limit_mb = settings.IMPORT_MAX_UPLOAD_MB
+    if size > limit_mb * 1024 * 1024:
+        raise CsvFileError(
+            f"The file is {size / 1024 / 1024:,.1f} MB; an upload can be at most {limit_mb} MB. "
+            "Split it, or ask the administrator to raise IMPORT_MAX_UPLOAD_MB."
+        )
+    if size == 0:
+        raise CsvFileError("The file is empty.")
+    if kind == ImportKind.PROVIDER_CSV:
+        if connection is None or connection.kind != Provider.COURSERA:
+            raise CsvFileError(NOT_COURSERA)
+        return coursera_csv_check(file=upload, whole=False).encoding
+    return roster_file_check(file=upload, whole=False).encoding
+
+
+def import_job_create(
+    *,
+    kind: str,
+    upload: UploadedFile,
+    created_by: Employee | None,
+    connection: ProviderConnection | None = None,
+    options: dict[str, Any] | None = None,
+) -> ImportJob:
+    """Check an uploaded file (`import_upload_check`: raises CsvFileError, storing and
+    writing nothing) and, when it passes, store it with a queued ImportJob and queue the
+    job's task once the current transaction commits. `options` are the import's options
+    (roster: dry_run, mark_missing_departed)."""
+    size = upload.size or 0
+    encoding = import_upload_check(kind=kind, upload=upload, size=size, connection=connection)
+    name = os.path.basename(upload.name or "upload.csv")
+    job = ImportJob(
+        kind=kind,
+        connection=connection if kind == ImportKind.PROVIDER_CSV else None,
+        file_name=name[:255],
+        file_size=size,
+        encoding=encoding,
+        options=options or {},
+        created_by=created_by,
+    )
+    job.file.save(name, upload, save=False)
+    job.save()
+    from programs.tasks import import_job_run_task
+
+    transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+    return job
+
+
+@dataclass
+class _Outcome:
+    status: str
+    result: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+    sync_run: SyncRun | None = None
+
+
+def import_job_run(*, job: ImportJob, may_wait: bool = True) -> ImportJob:
+    """Run the import of a queued job and record its outcome on it.
+
+    Locking contract: the job is claimed with a conditional UPDATE (queued or running ->
+    running). A job that has ended is returned as it is, so a task delivered twice does
+    nothing the second time. A job still marked running is run again: its task was
+    redelivered because its worker died (acks_late), and both imports are safe to repeat
+    (the roster import writes all or nothing; the provider import holds its connection's
+    lease and upserts).
+
+    - The whole file is checked first: a line that cannot be read (encoding, an
+      unterminated quote, a NUL byte in a provider file) fails the job with that line,
+      and nothing is written. `rows_total` is then the file's data rows.
+    - Roster: `roster_import` with the job's options (all or nothing; bad rows fail the
+      job, listed with their lines). `rows_done` counts the rows read and checked.
+    - Provider: `provider_csv_import`; `rows_done` counts the rows written. A failure
+      part-way says which lines are kept. While another sync holds the connection the
+      job goes back to queued, and the task tries again, when `may_wait`; else it fails.
+    - Once the job has ended its stored file is deleted. An error that stops the process
+      itself (SystemExit, KeyboardInterrupt) is not caught: the job stays running and keeps
+      its file for the task's redelivery.
+    """
+    claimed = ImportJob.objects.filter(pk=job.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
+        status=ImportStatus.RUNNING, started_at=timezone.now(), finished_at=None, rows_done=0
+    )
+    job.refresh_from_db()
+    if not claimed:
+        return job
+    try:
+        with job.file.open("rb") as file:
+            outcome = _job_import(job, file)
+    except FileNotFoundError:
+        outcome = _Outcome(
+            ImportStatus.FAILED, error="The uploaded file is no longer stored. Nothing was imported; upload it again."
+        )
+    except CsvFileError as exc:
+        outcome = _Outcome(
+            ImportStatus.FAILED,
+            error=f"Nothing was imported: {exc}",
+            result={"errors": [{"line": exc.line, "message": str(exc)}]},
+        )
+    except SyncAlreadyRunningError as exc:
+        if may_wait:
+            return _job_wait(job, exc)
+        outcome = _Outcome(
+            ImportStatus.FAILED,
+            error=f"{exc} It kept the connection busy, so nothing was imported: upload the file again.",
+        )
+    except Exception as exc:
+        logger.exception("Import job %s stopped on an unexpected error", job.pk)
+        outcome = _Outcome(
+            ImportStatus.FAILED,
+            error=f"The import stopped on an unexpected error ({exc.__class__.__name__}); see the server log. "
+            + ("Nothing was written: a roster import writes all or nothing." if job.kind == ImportKind.ROSTER else ""),
+        )
+    return _job_finish(job, outcome)
+
+
+def _job_import(job: ImportJob, file: IO[bytes]) -> _Outcome:
+    if job.kind == ImportKind.ROSTER:
+        return _roster_job_import(job, file)
+    if job.connection is None:
+        raise CsvFileError(NOT_COURSERA)
+    return _provider_job_import(job, job.connection, file)
+
+
+class _JobProgress:
+    """An import's progress written on its job, each step in its own statement (outside
+    the import's transactions, so the job page sees it at once)."""
+
+    def __init__(self, job: ImportJob) -> None:
+        self.job = job
+        self.run_linked = False
+
+    def rows_found(self, rows: int) -> None:
+        self.job.rows_total = rows
+        ImportJob.objects.filter(pk=self.job.pk).update(rows_total=rows)
+
+    def rows_done(self, rows: int) -> None:
+        changes: dict[str, Any] = {"rows_done": rows}
+        if not self.run_linked and self.job.connection_id is not None:
+            # The first page is written: the run exists, and the job page links to it.
+            self.run_linked = True
+            changes["sync_run_id"] = (
+                SyncRun.objects.filter(connection_id=self.job.connection_id, source="csv", status=SyncStatus.RUNNING)
+                .order_by("-pk")
+                .values_list("pk", flat=True)
+                .first()
+            )
+        ImportJob.objects.filter(pk=self.job.pk).update(**changes)
+
+
+def _roster_job_import(job: ImportJob, file: IO[bytes]) -> _Outcome:
+    progress = _JobProgress(job)
+    progress.rows_found(roster_file_check(file=file).rows)
+    result = roster_import(
+        file=file,
+        dry_run=bool(job.options.get("dry_run")),
+        mark_missing_departed=bool(job.options.get("mark_missing_departed")),
+        progress=progress.rows_done,
+    )
+    summary = roster_result_json(result)
+    if result.errors:
+        return _Outcome(
+            ImportStatus.FAILED,
+            result=summary,
+            error=f"Nothing was imported: {result.error_count} error{'s' if result.error_count != 1 else ''} in "
+            "the file, listed below. Fix them and upload the file again; nobody was changed.",
+        )
+    return _Outcome(ImportStatus.SUCCEEDED, result=summary)
+
+
+def roster_result_json(result: RosterImportResult) -> dict[str, Any]:
+    """A roster import's result as the job keeps it (the first ERRORS_KEPT bad lines)."""
+    return {
+        "rows": result.rows,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "departed": result.departed,
+        "error_count": result.error_count,
+        "errors": [{"line": error.line, "message": error.reason} for error in result.errors[:ERRORS_KEPT]],
+        "dry_run": result.dry_run,
+        "applied": result.applied,
+    }
+
+
+def _provider_job_import(job: ImportJob, connection: ProviderConnection, file: IO[bytes]) -> _Outcome:
+    imported = provider_csv_import(connection=connection, file=file, progress=_JobProgress(job))
+    run = imported.run
+    result: dict[str, Any] = {
+        "rows": imported.rows,
+        "counts": {name: getattr(run, name) for name in COUNT_FIELDS},
+        "kept_through_line": imported.kept_through_line,
+    }
+    if run.status == SyncStatus.SUCCEEDED:
+        return _Outcome(ImportStatus.SUCCEEDED, result=result, sync_run=run)
+    result["kept"] = imported.kept
+    return _Outcome(ImportStatus.FAILED, result=result, error=run.error or imported.error, sync_run=run)
+
+
+def _job_wait(job: ImportJob, exc: SyncAlreadyRunningError) -> ImportJob:
+    """Back to queued: the task tries again when the connection's hold has ended."""
+    job.status = ImportStatus.QUEUED
+    job.result = {"waiting": str(exc), "retry_in": import_job_wait_seconds(held_until=exc.held_until)}
+    job.save(update_fields=["status", "result"])
+    return job
+
+
+def import_job_wait_seconds(*, held_until: dt.datetime | None) -> int:
+    """How long a waiting job's task waits before it tries again: until the hold ends."""
+    if held_until is None:
+        return WAIT_MAX_SECONDS
+    seconds = int((held_until - timezone.now()).total_seconds()) + 1
+    return max(WAIT_MIN_SECONDS, min(WAIT_MAX_SECONDS, seconds))
+
+
+def _job_finish(job: ImportJob, outcome: _Outcome) -> ImportJob:
+    job.status, job.result, job.error = outcome.status, outcome.result, outcome.error
+    job.finished_at = timezone.now()
+    if outcome.sync_run is not None:
+        job.sync_run = outcome.sync_run
+    if outcome.status == ImportStatus.SUCCEEDED and job.rows_total is not None:
+        job.rows_done = job.rows_total
+    else:
+        job.rows_done = ImportJob.objects.filter(pk=job.pk).values_list("rows_done", flat=True).get()
+    if job.file:
+        job.file.delete(save=False)
+    job.file = ""  # type: ignore[assignment]
+    job.save(update_fields=["status", "result", "error", "finished_at", "sync_run", "rows_done", "file"])
+    return job
+
+
+# --- Reading jobs (the job page and the upload pages) ----------------------------------------
+
+
+def import_jobs_recent(*, kind: str, connection: ProviderConnection | None = None, limit: int = 10) -> list[ImportJob]:
+    """The latest jobs of `kind` (of `connection`, for provider files), newest first."""
+    jobs = ImportJob.objects.filter(kind=kind).select_related("created_by").order_by("-created_at", "-pk")
+    if connection is not None:
+        jobs = jobs.filter(connection=connection)
+    return list(jobs[:limit])
+
+
+@dataclass(frozen=True)
+class ImportJobPage:
+    """What the job page shows, worked out from the job (the template only displays it)."""
+
+    job: ImportJob
+    is_active: bool  # queued or running: the page refreshes itself
+    is_stale: bool  # marked running, but no task can still be running it
+    percent: int | None  # of rows_total done; None while the total is unknown
+    phase: str
+    counts: list[tuple[str, int]]
+    errors: list[dict[str, Any]]
+    error_count: int
+    kept: str
+    waiting: str
+    encoding: str
+
+
+def import_job_page(*, job: ImportJob, now: dt.datetime | None = None) -> ImportJobPage:
+    """The job page's content: status, progress, the counts and the bad lines. A job marked
+    running for longer than a task may run (`import_job_is_stale`) is shown as stopped."""
+    is_stale = import_job_is_stale(job=job, now=now or timezone.now())
+    is_active = job.status not in ENDED and not is_stale
+    total, done = job.rows_total, job.rows_done
+    percent = min(100, done * 100 // total) if total else (100 if total == 0 else None)
+    result = job.result or {}
+    counts: list[tuple[str, int]] = []
+    if job.kind == ImportKind.ROSTER and "rows" in result:
+        counts = [
+            ("Rows read", result["rows"]),
+            ("Created", result["created"]),
+            ("Updated", result["updated"]),
+            ("Unchanged", result["unchanged"]),
+            ("Departed", result["departed"]),
+            ("Errors", result["error_count"]),
+        ]
+    elif "counts" in result:
+        labels = {
+            "fetched": "Rows read",
+            "created": "Enrollments created",
+            "updated": "Enrollments updated",
+            "unchanged": "Enrollments unchanged",
+            "merged": "Duplicates merged",
+            "skipped": "Skipped (not a course)",
+            "invalid": "Invalid lines",
+            "unmatched": "People not on the roster",
+        }
+        counts = [(labels[name], result["counts"][name]) for name in COUNT_FIELDS]
+    errors = list(result.get("errors", []))
+    return ImportJobPage(
+        job=job,
+        is_active=is_active,
+        is_stale=is_stale,
+        percent=percent,
+        phase=import_job_stale_reason(job=job) if is_stale else _phase(job),
+        counts=counts,
+        errors=errors,
+        error_count=int(result.get("error_count", len(errors))),
+        kept=str(result.get("kept", "")),
+        waiting=str(result.get("waiting", "")) if job.status == ImportStatus.QUEUED else "",
+        encoding=ENCODING_LABELS.get(job.encoding, job.encoding),
+    )
+
+
+def import_job_is_stale(*, job: ImportJob, now: dt.datetime) -> bool:
+    """True when `job` is marked running but its task cannot be running any more: it
+    started longer ago than CELERY_TASK_TIME_LIMIT (plus a margin), so its worker was
+    killed at the hard time limit, or died and the task was never redelivered."""
+    if job.status != ImportStatus.RUNNING or job.started_at is None:
+        return False
+    limit = dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + STALE_MARGIN_SECONDS)
+    return now - job.started_at > limit
+
+
+def import_job_stale_reason(*, job: ImportJob) -> str:
+    """What a stale job's page says instead of its progress."""
+    if job.kind == ImportKind.ROSTER:
+        kept = "Nothing was written: a roster import writes all or nothing."
+    else:
+        kept = (
+            f"The rows written before it stopped ({job.rows_done:,}) are kept. Import the same file again to complete "
+            "it: the rows already imported are counted as unchanged, nothing is doubled."
+        )
+    return (
+        f"This import stopped without finishing: it has been running for longer than a task may run "
+        f"({settings.CELERY_TASK_TIME_LIMIT // 60} minutes), so its worker was stopped. {kept}"
+    )
+
+
+def _phase(job: ImportJob) -> str:
+    if job.status == ImportStatus.QUEUED:
+        return "Waiting for a worker to start the import."
+    if job.status != ImportStatus.RUNNING:
+        return ""
+    if job.rows_total is None:
+        return "Checking the whole file before anything is written."
+    if job.kind == ImportKind.ROSTER:
+        if job.rows_done >= job.rows_total:
+            return "Writing the changes (all or nothing)."
+        return f"Checking the rows: {job.rows_done:,} of {job.rows_total:,}."
+    return f"Importing: {job.rows_done:,} of {job.rows_total:,} rows written."
