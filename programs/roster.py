@@ -226,7 +226,7 @@ def roster_import(
                 if gone:
                     transaction.on_commit(
                         lambda: employee_access_end(
-                            employee_ids=gone, reason="Its creator left the company (roster import)."
+                            employee_ids=gone, reason="Its creator left the company (departure recorded on the roster)."
                         )
                     )
         except IntegrityError as exc:

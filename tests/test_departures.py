@@ -189,7 +189,7 @@ def test_a_departed_ld_admins_token_stops_reading_and_writing(personas):
     assert Employee.objects.count() == people
     token = ApiToken.objects.get()
     assert token.revoked_at is not None
-    assert token.revoked_reason == "Its creator left the company (roster import)."
+    assert token.revoked_reason == "Its creator left the company (departure recorded on the roster)."
 
 
 def test_the_api_roster_push_ends_access_like_the_file(personas):
