@@ -35,7 +35,8 @@ def privileges(person: Employee) -> tuple:
 
 
 def change_form(person: Employee, **changes: object) -> dict[str, object]:
-    """What the change form posts: the person's editable fields, plus `changes`."""
+    """What the admin's change form posts: the person's editable fields, plus `changes`
+    (a change to None leaves the field out, as an unticked checkbox is)."""
     data: dict[str, object] = {
         "email": person.email,
         "full_name": person.full_name,
@@ -52,7 +53,7 @@ def change_form(person: Employee, **changes: object) -> dict[str, object]:
         "program_exclusions-INITIAL_FORMS": "0",
     }
     data.update(changes)
-    return data
+    return {name: value for name, value in data.items() if value is not None}
 
 
 @pytest.fixture

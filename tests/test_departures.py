@@ -26,6 +26,7 @@ from programs.program_services import appointment_create, organizations_without_
 from programs.roster import roster_import
 from tests.conftest import PASSWORD, Personas
 from tests.factories import EmployeeFactory
+from tests.test_admin_privileges import change_form
 
 pytestmark = pytest.mark.django_db(transaction=True)  # on_commit hooks end access, as in production
 
@@ -213,26 +214,6 @@ def test_the_api_roster_push_ends_access_like_the_file(personas):
 # --- Deactivation and departure in the Django admin ---------------------------------------
 
 
-def admin_change(person: Employee, **changes: object) -> dict[str, object]:
-    data: dict[str, object] = {
-        "email": person.email,
-        "full_name": person.full_name,
-        "title": "",
-        "external_id": person.external_id,
-        "organization": person.organization_id,
-        "manager": "",
-        "hired_on": person.hired_on.isoformat() if person.hired_on else "",
-        "departed_on": "",
-        "is_active": "on",
-        "date_joined_0": "2026-01-01",
-        "date_joined_1": "09:00:00",
-        "program_exclusions-TOTAL_FORMS": "0",
-        "program_exclusions-INITIAL_FORMS": "0",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
-
-
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
@@ -250,7 +231,7 @@ def test_an_admin_who_deactivates_someone_or_records_a_past_departure_ends_their
     colleague_browser = p.client_for(colleague)
 
     response = p.client_for(p.admin).post(
-        reverse("admin:programs_employee_change", args=[colleague.pk]), admin_change(colleague, **change)
+        reverse("admin:programs_employee_change", args=[colleague.pk]), change_form(colleague, **change)
     )
 
     assert response.status_code == 302
