@@ -45,7 +45,7 @@ from programs.models import (  # noqa: E402
     ProgramStatus,
     ProviderConnection,
 )
-from programs.services import organization_ensure  # noqa: E402
+from programs.organizations import organization_ensure  # noqa: E402
 from reports.progress import program_progress  # noqa: E402
 from reports.snapshots import snapshots_backfill, snapshots_write  # noqa: E402
 

@@ -4,27 +4,31 @@ stories: the people side of a program."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from programs.models import Collection, Course, Employee, LearningProgram, Organization
+from programs.models import Collection, Course, Employee, LearningProgram, Organization, departed_q
 
 
 class AppointmentQuerySet(models.QuerySet):
+    def for_program(self, program: LearningProgram) -> AppointmentQuerySet:
+        return self.filter(program=program)
+
     def confirmed(self) -> AppointmentQuerySet:
         """Appointments L&D confirmed (a clone's proposals are not, until confirmed)."""
         return self.filter(is_confirmed=True)
 
     def held(self, day: dt.date) -> AppointmentQuerySet:
         """Confirmed appointments whose employee is still here on `day`: a person who
-        left (on or before `day`) leaves the appointment vacant."""
-        return self.confirmed().filter(Q(employee__departed_on__isnull=True) | Q(employee__departed_on__gt=day))
+        left (on or before `day`, `departed_q`) leaves the appointment vacant."""
+        return self.confirmed().exclude(departed_q(day, prefix="employee__"))
 
     def vacated(self, day: dt.date) -> AppointmentQuerySet:
         """Confirmed appointments whose employee left on or before `day`."""
-        return self.confirmed().filter(employee__departed_on__lte=day)
+        return self.confirmed().filter(departed_q(day, prefix="employee__"))
 
 
 class Appointment(models.Model):
@@ -64,6 +68,14 @@ class LearningChampion(Appointment):
             models.UniqueConstraint(fields=["program", "organization", "employee"], name="champion_unique"),
         ]
         indexes = [models.Index(fields=["employee", "program"], name="champion_by_employee")]
+
+
+AppointmentRole = Literal["sponsor", "champion"]  # the roles an appointment gives
+APPOINTMENT_MODELS: dict[str, type[ExecutiveSponsor] | type[LearningChampion]] = {
+    "sponsor": ExecutiveSponsor,
+    "champion": LearningChampion,
+}
+ROLE_LABELS = {"sponsor": "executive sponsor", "champion": "learning champion"}
 
 
 class StudyGroup(models.Model):

@@ -11,10 +11,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import BooleanField, Case, Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from champions.models import (
+    APPOINTMENT_MODELS,
+    ROLE_LABELS,
     ExecutiveSponsor,
     LearnerStory,
     LearningChampion,
@@ -24,9 +26,8 @@ from champions.models import (
     StudyGroupMembership,
     StudySession,
 )
-from learnhub.roles import championed_organizations, is_ld_admin, sponsored_organizations
+from learnhub.roles import study_groups_visible_q
 from programs.models import (
-    PATH_SEPARATOR,
     Collection,
     CollectionItem,
     Course,
@@ -34,6 +35,7 @@ from programs.models import (
     Enrollment,
     LearningProgram,
     Organization,
+    departed_q,
 )
 from programs.selectors import collections_visible
 from reports.models import ProgressSnapshot
@@ -61,12 +63,6 @@ class CourseStatus:
     NOT_STARTED = "not started"
     IN_PROGRESS = "in progress"
     COMPLETED = "completed"
-
-
-def ancestor_paths(org: Organization) -> list[str]:
-    """The paths of `org` and of every organization above it."""
-    parts = org.path.split(PATH_SEPARATOR)
-    return [PATH_SEPARATOR.join(parts[: i + 1]) for i in range(len(parts))]
 
 
 # --- My status ---------------------------------------------------------------------------
@@ -158,7 +154,7 @@ def top_level_organization(org: Organization) -> Organization | None:
     """The top-level organization (depth 1) `org` belongs to; None for the company itself."""
     if org.depth == 0:
         return None
-    return Organization.objects.get(path=ancestor_paths(org)[1])
+    return Organization.objects.get(path=org.ancestor_paths()[1])
 
 
 def org_standing(*, progress: ProgramProgress, organization: Organization) -> OrgStanding | None:
@@ -202,7 +198,8 @@ def with_launch_videos(*, program: LearningProgram, collections: list[Collection
     """Attach `video`: the collection's own launch video, else the launch video of a
     sponsor of the collection's organization in the program."""
     videos: dict[int | None, str] = dict(
-        ExecutiveSponsor.objects.filter(program=program, is_confirmed=True)
+        ExecutiveSponsor.objects.for_program(program)
+        .held(timezone.localdate())
         .exclude(launch_video_url="")
         .order_by("appointed_at")
         .values_list("organization_id", "launch_video_url")
@@ -221,24 +218,16 @@ def program_courses(*, program: LearningProgram) -> QuerySet[Course]:
 
 
 def groups_visible(*, program: LearningProgram, user: AnyUser) -> QuerySet[StudyGroup]:
-    """Study groups a person sees: company-wide groups, groups open to everyone, groups of
-    their own organization and of the organizations above it, and groups of the
-    organizations they champion or sponsor (and below). L&D admins see them all."""
+    """The study groups of `program` a person sees (`learnhub.roles.study_groups_visible_q`),
+    with their member counts, company-wide ones first."""
     groups = (
         StudyGroup.objects.filter(program=program)
         .select_related("organization", "course", "collection", "champion")
         .annotate(member_count=Count("memberships", distinct=True))
         .order_by(F("organization__path").asc(nulls_first=True), "name")
     )
-    if is_ld_admin(user):
-        return groups
-    visible = Q(organization__isnull=True) | Q(is_open=True)
-    own = getattr(user, "organization", None)
-    if own is not None:
-        visible |= Q(organization__path__in=ancestor_paths(own))
-    for org in [*championed_organizations(user, program), *sponsored_organizations(user, program)]:
-        visible |= Q(organization__path=org.path) | Q(organization__path__startswith=org.path + PATH_SEPARATOR)
-    return groups.filter(visible)
+    visible = study_groups_visible_q(user, program)
+    return groups if visible is None else groups.filter(visible)
 
 
 def group_sessions(*, group: StudyGroup) -> QuerySet[StudySession]:
@@ -294,7 +283,7 @@ def updates_for_person(*, program: LearningProgram, user: AnyUser, limit: int = 
     visible = Q(organization__isnull=True)
     own = getattr(user, "organization", None)
     if own is not None:
-        visible |= Q(organization__path__in=ancestor_paths(own))
+        visible |= Q(organization__path__in=own.ancestor_paths())
     return list(
         ProgressUpdate.objects.filter(visible, program=program)
         .select_related("organization", "author")
@@ -382,7 +371,8 @@ def champions_network(*, program: LearningProgram, progress: ProgramProgress) ->
     (`program_progress`), 28-day trend (snapshots) and study groups."""
     entries: dict[int, NetworkEntry] = {}
     appointments = (
-        LearningChampion.objects.filter(program=program, is_confirmed=True)
+        LearningChampion.objects.for_program(program)
+        .held(timezone.localdate())
         .select_related("organization", "employee")
         .order_by("organization__path", "employee__full_name")
     )
@@ -401,17 +391,6 @@ def champions_network(*, program: LearningProgram, progress: ProgramProgress) ->
 
 def practice_notes(*, program: LearningProgram) -> QuerySet[PracticeNote]:
     return PracticeNote.objects.filter(program=program).select_related("author").order_by("-created_at")
-
-
-def in_network(*, user: AnyUser, program: LearningProgram) -> bool:
-    """The champions' network: champions and sponsors of the program, and L&D admins."""
-    if not user.is_authenticated:
-        return False
-    return (
-        is_ld_admin(user)
-        or LearningChampion.objects.filter(program=program, employee=user, is_confirmed=True).exists()
-        or ExecutiveSponsor.objects.filter(program=program, employee=user, is_confirmed=True).exists()
-    )
 
 
 # --- Sponsor -------------------------------------------------------------------------------------
@@ -486,3 +465,65 @@ def home_page(*, program: LearningProgram, employee: Employee) -> HomePage:
         updates=updates_for_person(program=program, user=employee),
         stories=stories_shared(program=program),
     )
+
+
+# --- Appointments (the L&D admin pages) ----------------------------------------------------
+
+APPOINTMENT_ORG_DEPTH = 1  # company (0) > organization (1) > team (2): appointments are per organization
+
+
+@dataclass(frozen=True)
+class OrgGaps:
+    organization: Organization
+    has_sponsor: bool
+    has_champion: bool
+    vacated: tuple[str, ...] = ()  # "Executive sponsor Sam Sponsor left on 2026-11-30", ...
+
+
+def organizations_without_appointments(*, program: LearningProgram) -> list[OrgGaps]:
+    """Organizations (the level below the company) with no sponsor or no champion holding
+    the appointment today in `program`. An appointment for the organization or for one
+    above it (the company) covers it; proposals not yet confirmed do not, and neither
+    does the appointment of someone who left (it is vacant)."""
+    today = timezone.localdate()
+    orgs = list(Organization.objects.filter(depth=APPOINTMENT_ORG_DEPTH).order_by("path"))
+    sponsor_paths = set(
+        ExecutiveSponsor.objects.for_program(program).held(today).values_list("organization__path", flat=True)
+    )
+    champion_paths = set(
+        LearningChampion.objects.for_program(program).held(today).values_list("organization__path", flat=True)
+    )
+
+    def covered(org: Organization, paths: set[str]) -> bool:
+        return not paths.isdisjoint(org.ancestor_paths())
+
+    vacated: dict[int, list[str]] = {}
+    for role, model in APPOINTMENT_MODELS.items():
+        for appointment in model.objects.for_program(program).vacated(today).select_related("employee"):
+            vacated.setdefault(appointment.organization_id, []).append(
+                f"{ROLE_LABELS[role].capitalize()} {appointment.employee} left on "
+                f"{appointment.employee.departed_on:%Y-%m-%d}"
+            )
+    gaps = [
+        OrgGaps(
+            org,
+            has_sponsor=covered(org, sponsor_paths),
+            has_champion=covered(org, champion_paths),
+            vacated=tuple(vacated.get(org.pk, ())),
+        )
+        for org in orgs
+    ]
+    return [gap for gap in gaps if not (gap.has_sponsor and gap.has_champion)]
+
+
+def appointments_of(*, program: LearningProgram) -> dict[str, QuerySet]:
+    """The sponsors and champions of `program`, proposals first, then vacant ones (the
+    employee left: `vacant` is True), then by organization."""
+    left = departed_q(timezone.localdate(), prefix="employee__")
+    return {
+        role: model.objects.for_program(program)
+        .select_related("organization", "employee")
+        .annotate(vacant=Case(When(left, then=Value(True)), default=Value(False), output_field=BooleanField()))
+        .order_by("is_confirmed", "-vacant", "organization__path", "employee__email")
+        for role, model in APPOINTMENT_MODELS.items()
+    }

@@ -30,8 +30,8 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from champions.models import ExecutiveSponsor, LearningChampion
-from programs.models import PATH_SEPARATOR, Employee, LearningProgram, Organization
+from champions.models import ExecutiveSponsor, LearningChampion, StudyGroup
+from programs.models import Collection, Employee, LearningProgram, Organization, subtree_q
 
 if TYPE_CHECKING:
     AnyUser = Employee | AnonymousUser
@@ -97,9 +97,7 @@ def _held(model: type[ExecutiveSponsor] | type[LearningChampion]) -> QuerySet:
 
 def _covering(org: Organization) -> Q:
     """Appointments whose organization is `org` or one of its ancestors."""
-    parts = org.path.split(PATH_SEPARATOR)
-    ancestor_paths = [PATH_SEPARATOR.join(parts[: i + 1]) for i in range(len(parts))]
-    return Q(organization__path__in=ancestor_paths)
+    return Q(organization__path__in=org.ancestor_paths())
 
 
 def sponsored_organizations(user: AnyUser, program: LearningProgram) -> QuerySet[Organization]:
@@ -148,6 +146,105 @@ def can_view_person(viewer: AnyUser, person: Employee, program: LearningProgram)
     return person.organization is not None and can_see_people_of(viewer, program, person.organization)
 
 
+def people_scope(user: AnyUser, program: LearningProgram) -> list[Organization] | None:
+    """Whose individual progress `user` may list or export in `program`: None for L&D
+    admins (everyone), else the organizations they champion or sponsor (and, through
+    `can_see_people_of`, the teams below them); an empty list for anyone else."""
+    if is_ld_admin(user):
+        return None
+    return list(
+        (sponsored_organizations(user, program) | championed_organizations(user, program)).distinct().order_by("path")
+    )
+
+
+# --- Study groups, updates, the network, collections ----------------------------------------
+
+
+def study_groups_visible_q(user: AnyUser, program: LearningProgram) -> Q | None:
+    """The study groups `user` sees in `program`, as a filter on StudyGroup (None: every
+    group, for L&D admins): company-wide groups, groups open to everyone, groups of their
+    own organization and of the organizations above it, and groups of the organizations
+    they champion or sponsor (and below). A closed group is hidden from everyone else."""
+    if is_ld_admin(user):
+        return None
+    visible = Q(organization__isnull=True) | Q(is_open=True)
+    own = getattr(user, "organization", None)
+    if own is not None:
+        visible |= Q(organization__path__in=own.ancestor_paths())
+    for org in [*championed_organizations(user, program), *sponsored_organizations(user, program)]:
+        visible |= subtree_q(org, prefix="organization__")
+    return visible
+
+
+def can_see_closed_study_groups_of(user: AnyUser, program: LearningProgram, org: Organization) -> bool:
+    """`study_groups_visible_q` for the closed groups of one organization: its people (home
+    organization `org` or below), its champions and sponsors (or those above it) and L&D
+    admins see them."""
+    own = getattr(user, "organization", None)
+    return (own is not None and org.path in own.ancestor_paths()) or can_see_people_of(user, program, org)
+
+
+def can_manage_study_group(user: AnyUser, group: StudyGroup) -> bool:
+    """Champions of the group's organization (or above) and L&D admins run a group (its
+    details, sessions, attendance); company-wide groups are run by L&D admins."""
+    if is_ld_admin(user):
+        return True
+    return group.organization is not None and is_champion_of(user, group.program, group.organization)
+
+
+def study_group_organizations(user: AnyUser, program: LearningProgram) -> QuerySet[Organization]:
+    """The organizations `user` may create study groups for: those they champion and the
+    teams below (L&D admins: every organization)."""
+    if is_ld_admin(user):
+        return Organization.objects.order_by("path")
+    below = Q(pk__in=[])
+    for org in championed_organizations(user, program):
+        below |= subtree_q(org)
+    return Organization.objects.filter(below).order_by("path")
+
+
+def update_organizations(user: AnyUser, program: LearningProgram) -> QuerySet[Organization]:
+    """The organizations `user` may post progress updates to: those they champion or
+    sponsor (L&D admins: every organization)."""
+    if is_ld_admin(user):
+        return Organization.objects.order_by("path")
+    return (
+        (championed_organizations(user, program) | sponsored_organizations(user, program)).distinct().order_by("path")
+    )
+
+
+def can_mark_for_all_hands(user: AnyUser, program: LearningProgram, organization: Organization | None = None) -> bool:
+    """Whether `user` may mark an update of `organization` for the All Hands: its sponsor
+    (or one above it) and L&D admins. Without `organization`: for any organization."""
+    if is_ld_admin(user):
+        return True
+    if organization is None:
+        return sponsored_organizations(user, program).exists()
+    return is_sponsor_of(user, program, organization)
+
+
+def in_network(user: AnyUser, program: LearningProgram) -> bool:
+    """The champions' network is read by the program's champions and sponsors and by L&D admins."""
+    if not user.is_authenticated:
+        return False
+    return (
+        is_ld_admin(user)
+        or championed_organizations(user, program).exists()
+        or sponsored_organizations(user, program).exists()
+    )
+
+
+def can_post_practice(user: AnyUser, program: LearningProgram) -> bool:
+    """Champions and L&D admins post to the network's board of practices."""
+    return is_ld_admin(user) or championed_organizations(user, program).exists()
+
+
+def can_review_collection(user: AnyUser, collection: Collection) -> bool:
+    """The sponsor of a collection's organization (or of one above it) approves it or
+    requests changes; company-wide collections have no sponsor review."""
+    return collection.organization is not None and is_sponsor_of(user, collection.program, collection.organization)
+
+
 @dataclass(frozen=True)
 class Roles:
     """Everything navigation needs to know about one person in one program."""
@@ -194,11 +291,17 @@ __all__ = [
     "LD_ADMIN_GROUP",
     "LD_ADMIN_PERMISSION",
     "Roles",
+    "can_manage_study_group",
+    "can_mark_for_all_hands",
+    "can_post_practice",
+    "can_review_collection",
+    "can_see_closed_study_groups_of",
     "can_see_people_of",
     "can_view_person",
     "championed_organizations",
     "current_program",
     "has_access",
+    "in_network",
     "is_champion_of",
     "is_ld_admin",
     "is_sponsor_of",
@@ -206,6 +309,10 @@ __all__ = [
     "ld_admin_group",
     "ld_admin_required",
     "ld_admin_revoke",
+    "people_scope",
     "roles_for",
     "sponsored_organizations",
+    "study_group_organizations",
+    "study_groups_visible_q",
+    "update_organizations",
 ]

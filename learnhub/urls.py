@@ -1,3 +1,4 @@
+from champions.views.home import home
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
@@ -11,7 +12,9 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url=static("img/favicon.svg"), permanent=True)),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("", home, name="home"),
     path("", include("programs.urls")),
+    path("manage/", include("learnhub.manage.urls")),
     path("champions/", include("champions.urls")),
     path("reports/", include("reports.urls")),
     path("api/", include("learnhub.api.urls")),

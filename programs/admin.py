@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from learnhub.roles import has_access
 from programs.access import access_end_reason, employee_access_end
+from programs.learning_programs import program_create, program_errors, program_update
 from programs.models import (
     Collection,
     CollectionItem,
@@ -41,7 +42,7 @@ from programs.models import (
     SyncRun,
     UnmatchedRecord,
 )
-from programs.services import organization_create
+from programs.organizations import organization_create
 
 # --- Organizations ----------------------------------------------------------------------
 
@@ -288,34 +289,51 @@ class GroupAdmin(auth_admin.GroupAdmin):
 # --- Programs, catalog, collections -----------------------------------------------------
 
 
+PROGRAM_FIELDS = ["name", "starts_on", "ends_on", "target_rate", "required_completions", "status"]
+
+
+class LearningProgramForm(forms.ModelForm):
+    """The admin's program form. Its checks are the programs' own (`program_errors`:
+    the name rule ignoring case, the window, the target, the status transitions), shown
+    next to the fields like any form error."""
+
+    class Meta:
+        model = LearningProgram
+        fields = PROGRAM_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if all(cleaned.get(field) is not None for field in PROGRAM_FIELDS):  # else a field error says why
+            values = {field: cleaned[field] for field in PROGRAM_FIELDS}
+            values["name"] = values["name"].strip()
+            stored = self.instance if self.instance.pk else None  # still the stored values here
+            for field, problems in program_errors(program=stored, **values).items():
+                self.add_error(field if field in self.fields else None, problems)
+        return cleaned
+
+
 @admin.register(LearningProgram)
 class LearningProgramAdmin(admin.ModelAdmin):
+    """Programs are created and changed through `program_create` / `program_update`, as
+    on the /manage/ pages and in the API: the same rules, the same audit trail."""
+
+    form = LearningProgramForm
     list_display = ["name", "starts_on", "ends_on", "target_rate", "required_completions", "status", "cloned_from"]
     list_filter = ["status", "starts_on"]
     search_fields = ["name"]
     list_select_related = ["cloned_from"]
-    autocomplete_fields = ["cloned_from"]
+    readonly_fields = ["cloned_from", "created_at"]
+    fields = [*PROGRAM_FIELDS, "cloned_from", "created_at"]
     date_hierarchy = "starts_on"
 
     def save_model(self, request: HttpRequest, obj: LearningProgram, form: forms.ModelForm, change: bool) -> None:
-        """A change goes through program_update, so target, window and completions edits
-        are audited (programs/program_services.py) just as on the /manage/ pages."""
-        if not change:
-            super().save_model(request, obj, form, change)
+        values = {field: form.cleaned_data[field] for field in PROGRAM_FIELDS}
+        if change:
+            program_update(program=obj, changed_by=request.user, **values)  # type: ignore[arg-type]
             return
-        from programs.program_services import program_update
-
-        program_update(
-            program=obj,
-            changed_by=request.user,  # type: ignore[arg-type]
-            name=obj.name,
-            starts_on=obj.starts_on,
-            ends_on=obj.ends_on,
-            target_rate=obj.target_rate,
-            required_completions=obj.required_completions,
-            status=obj.status,
-        )
-        obj.save(update_fields=["cloned_from"])
+        created = program_create(**values)
+        obj.pk, obj.name, obj.created_at = created.pk, created.name, created.created_at
+        obj._state.adding = False
 
 
 @admin.register(ProgramExclusion)

@@ -25,7 +25,7 @@ from programs.models import (
     Organization,
     Provider,
 )
-from programs.services import organization_path_split
+from programs.organizations import organization_path_split
 
 COLUMNS = ("collection", "organization", "provider", "course_id", "course_title", "position")
 MAX_POSITION = 2_147_483_647  # PositiveIntegerField on PostgreSQL

@@ -53,8 +53,8 @@ from programs.models import (
     Provider,
     ProviderConnection,
 )
+from programs.organizations import organization_create
 from programs.sandbox import API_PREFIX, TOKEN_PATH, SandboxData
-from programs.services import organization_create
 
 DEMO_PASSWORD = "learnhub-demo"  # noqa: S105  # printed on purpose: demo accounts only
 DEMO_DOMAIN = "acme.example"

@@ -8,8 +8,10 @@ selectors.py.
 from __future__ import annotations
 
 import datetime as dt
+from importlib import import_module
 from typing import ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
@@ -20,10 +22,20 @@ from django.utils import timezone
 PATH_SEPARATOR = "/"
 
 
+def subtree_q(org: Organization, *, prefix: str = "") -> Q:
+    """Rows whose organization (reached through `prefix`, e.g. "organization__") is `org`
+    or one below it: one indexed prefix match on the path."""
+    return Q(**{f"{prefix}path": org.path}) | Q(**{f"{prefix}path__startswith": org.path + PATH_SEPARATOR})
+
+
 class OrganizationQuerySet(models.QuerySet["Organization"]):
     def subtree(self, org: Organization) -> OrganizationQuerySet:
         """The organization and every organization below it."""
-        return self.filter(Q(path=org.path) | Q(path__startswith=org.path + PATH_SEPARATOR))
+        return self.filter(subtree_q(org))
+
+    def ancestors_of(self, org: Organization) -> OrganizationQuerySet:
+        """The organization and every organization above it (the company included)."""
+        return self.filter(path__in=org.ancestor_paths())
 
 
 class Organization(models.Model):
@@ -49,16 +61,32 @@ class Organization(models.Model):
     def __str__(self) -> str:
         return self.path
 
+    def ancestor_paths(self) -> list[str]:
+        """The paths of this organization and of every one above it, the company first."""
+        parts = self.path.split(PATH_SEPARATOR)
+        return [PATH_SEPARATOR.join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def departed_q(day: dt.date, *, prefix: str = "") -> Q:
+    """The one meaning of "departed" (sign-in, access, appointments, the engine): a
+    departure date on or before `day`, in the company time zone. `prefix` reaches the
+    employee from another model (e.g. "employee__")."""
+    return Q(**{f"{prefix}departed_on__lte": day})
+
 
 class EmployeeQuerySet(models.QuerySet["Employee"]):
     def departed(self, day: dt.date) -> EmployeeQuerySet:
-        """People who left on or before `day` (company time zone): one meaning of
-        "departed" for sign-in, access, appointments and the engine."""
-        return self.filter(departed_on__lte=day)
+        """People who left on or before `day` (`departed_q`)."""
+        return self.filter(departed_q(day))
 
     def not_departed(self, day: dt.date) -> EmployeeQuerySet:
-        """People still here on `day`: no departure date, or one after `day`."""
-        return self.filter(Q(departed_on__isnull=True) | Q(departed_on__gt=day))
+        """People still here on `day`, hired or not yet: not departed on or before it."""
+        return self.exclude(departed_q(day))
+
+    def on_roster(self, day: dt.date) -> EmployeeQuerySet:
+        """People on the roster on `day`: hired on or before it (or no hire date) and not
+        departed on or before it."""
+        return self.not_departed(day).filter(Q(hired_on__isnull=True) | Q(hired_on__lte=day))
 
 
 class EmployeeManager(BaseUserManager.from_queryset(EmployeeQuerySet)):  # type: ignore[misc]
@@ -140,7 +168,7 @@ class Employee(AbstractBaseUser, PermissionsMixin):
         return self.has_usable_password()
 
     def has_departed(self, day: dt.date) -> bool:
-        """Departed on or before `day` (the rule of `EmployeeQuerySet.departed`)."""
+        """Departed on or before `day` (the rule of `departed_q`, for one loaded row)."""
         return self.departed_on is not None and self.departed_on <= day
 
 
@@ -153,9 +181,7 @@ class EmployeeSession(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls) -> type:
-        from programs.sessions import SessionStore
-
-        return SessionStore
+        return import_module(settings.SESSION_ENGINE).SessionStore
 
 
 class ProgramStatus(models.TextChoices):
@@ -199,10 +225,6 @@ class LearningProgram(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def target_percent(self) -> int:
-        return round(self.target_rate * 100)
-
 
 class ProgramExclusion(models.Model):
     """An employee left out of a program's denominator (long leave, contractor, ...)."""
@@ -224,7 +246,7 @@ class ProgramExclusion(models.Model):
 class ProgramChange(models.Model):
     """The audit trail of a program: one row per changed field (target, window, required
     completions, status), with who changed it, when, and the old and new values as shown
-    to people. Written by programs/program_services.py, never edited."""
+    to people. Written by programs/learning_programs.py, never edited."""
 
     program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="changes")
     field = models.CharField(max_length=40)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from programs import import_views, provider_views
+from programs.views import providers as provider_views
 
 app_name = "providers"
 
@@ -13,5 +13,5 @@ urlpatterns = [
     path("invalid/", provider_views.invalid_list, name="invalid"),
     path("<int:pk>/", provider_views.connection_detail, name="detail"),
     path("<int:pk>/sync/", provider_views.connection_sync, name="sync"),
-    path("<int:pk>/upload/", import_views.connection_upload, name="upload"),
+    path("<int:pk>/upload/", provider_views.connection_upload, name="upload"),
 ]

@@ -35,7 +35,7 @@ from programs.csv_files import (
     unknown_columns_message,
 )
 from programs.models import PATH_SEPARATOR, Employee, Organization
-from programs.services import organization_ensure, organization_path_split
+from programs.organizations import organization_ensure, organization_path_split
 
 ROSTER_COLUMNS = (
     "email",

@@ -1,13 +1,15 @@
-"""Reads for the programs app."""
+"""Reads for the programs app: the collections a person browses, the catalog search and
+the lists of the L&D admin pages."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from learnhub.roles import is_ld_admin
-from programs.models import PATH_SEPARATOR, Collection, CollectionItem, LearningProgram
+from programs.models import Collection, CollectionItem, Course, Employee, LearningProgram
 
 if TYPE_CHECKING:
     from learnhub.roles import AnyUser
@@ -30,6 +32,39 @@ def collections_visible(*, program: LearningProgram, user: AnyUser) -> QuerySet[
     visible = Q(organization__isnull=True)
     org = getattr(user, "organization", None)
     if org is not None:
-        parts = org.path.split(PATH_SEPARATOR)
-        visible |= Q(organization__path__in=[PATH_SEPARATOR.join(parts[: i + 1]) for i in range(len(parts))])
+        visible |= Q(organization__path__in=org.ancestor_paths())
     return collections.filter(visible)
+
+
+def courses_search(*, query: str, limit: int = 25) -> QuerySet[Course]:
+    """Catalog courses whose title, partner or provider course id contains `query`
+    (ignoring case); nothing for an empty query."""
+    query = query.strip()
+    if not query:
+        return Course.objects.none()
+    return Course.objects.filter(
+        Q(title__icontains=query) | Q(partner__icontains=query) | Q(provider_course_id__icontains=query)
+    ).order_by("title", "provider", "provider_course_id")[:limit]
+
+
+def employees_search(*, query: str, limit: int = 20) -> QuerySet[Employee]:
+    """Employees still here today whose e-mail or name contains `query` (ignoring case)."""
+    query = query.strip()
+    if not query:
+        return Employee.objects.none()
+    return (
+        Employee.objects.not_departed(timezone.localdate())
+        .filter(Q(email__icontains=query) | Q(full_name__icontains=query))
+        .select_related("organization")
+        .order_by("email")[:limit]
+    )
+
+
+def collections_of(*, program: LearningProgram) -> QuerySet[Collection]:
+    """The collections of `program` with their course counts, company-wide ones first."""
+    return (
+        Collection.objects.filter(program=program)
+        .select_related("organization")
+        .annotate(course_count=Count("items"))
+        .order_by(F("organization__path").asc(nulls_first=True), "name")
+    )

@@ -1,15 +1,13 @@
 from django.urls import include, path
 
-from programs import import_views, views
+from programs.views import collections_import, imports, roster
 
 app_name = "programs"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("collections/import/", views.collections_import_upload, name="collections_import"),
-    path("roster/", views.roster, name="roster"),
-    path("roster/import/", views.roster_import_upload, name="roster_import"),
-    path("imports/<int:pk>/", import_views.import_job_detail, name="import_job"),
+    path("collections/import/", collections_import.collections_import_upload, name="collections_import"),
+    path("roster/", roster.roster, name="roster"),
+    path("roster/import/", roster.roster_import_upload, name="roster_import"),
+    path("imports/<int:pk>/", imports.import_job_detail, name="import_job"),
     path("providers/", include("programs.provider_urls")),
-    path("manage/", include("programs.admin_urls")),
 ]

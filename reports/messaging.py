@@ -91,7 +91,7 @@ from django.utils import timezone
 from requests.adapters import HTTPAdapter
 
 from champions.models import ExecutiveSponsor, LearningChampion, StudySession
-from programs.models import PATH_SEPARATOR, Employee, LearningProgram, Organization, ProgramStatus
+from programs.models import Employee, LearningProgram, Organization, ProgramStatus, subtree_q
 from programs.selectors import collections_visible
 from reports.models import (
     MessageChannel,
@@ -1287,8 +1287,7 @@ def _milestone_emails_send(
     if len(organizations) == len(milestones):  # no company milestone: only the people of these subtrees
         in_subtrees = Q()
         for organization in organizations:
-            path = organization.path
-            in_subtrees |= Q(organization__path=path) | Q(organization__path__startswith=path + PATH_SEPARATOR)
+            in_subtrees |= subtree_q(organization, prefix="organization__")
         people = people.filter(in_subtrees)
     person_list = list(people)
     if not person_list:
@@ -1324,8 +1323,7 @@ def _concerns(milestone: Milestone, person: Employee) -> bool:
         return True
     if person.organization is None:
         return False
-    path, mine = milestone.organization.path, person.organization.path
-    return mine == path or mine.startswith(path + PATH_SEPARATOR)
+    return milestone.organization.path in person.organization.ancestor_paths()
 
 
 def _milestone_email(

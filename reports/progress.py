@@ -177,10 +177,7 @@ def eligible_employees(*, program: LearningProgram, day: dt.date) -> QuerySet[Em
     date), not departed on or before the day, not excluded from the program. Restrict to
     an organization's subtree with `organization__in=Organization.objects.subtree(org)`."""
     excluded = ProgramExclusion.objects.filter(program=program, employee=OuterRef("pk"))
-    return Employee.objects.filter(
-        Q(hired_on__isnull=True) | Q(hired_on__lte=day),
-        Q(departed_on__isnull=True) | Q(departed_on__gt=day),
-    ).filter(~Exists(excluded))
+    return Employee.objects.on_roster(day).filter(~Exists(excluded))
 
 
 def counted_completion_q(*, program: LearningProgram, day: dt.date, prefix: str = "") -> Q:
@@ -338,7 +335,8 @@ def executive_commitments(*, program: LearningProgram, day: dt.date) -> list[Exe
     same rule as everyone (>= required distinct counted courses), whatever their own
     eligibility. One query."""
     sponsors = (
-        ExecutiveSponsor.objects.filter(program=program, is_confirmed=True)
+        ExecutiveSponsor.objects.for_program(program)
+        .confirmed()
         .annotate(n_courses=_distinct_courses(program=program, day=day, employee_ref="employee_id"))
         .order_by("organization__path", "employee__email")
         .values_list(

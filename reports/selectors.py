@@ -28,6 +28,7 @@ from django.db.models import (
     Subquery,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from champions.models import ExecutiveSponsor, LearnerStory, LearningChampion, ProgressUpdate, StudyGroup
@@ -106,7 +107,8 @@ def champion_names_by_organization(*, program: LearningProgram) -> dict[int, lis
     """Confirmed champions' names per organization of the program. One query."""
     names: dict[int, list[str]] = defaultdict(list)
     rows = (
-        LearningChampion.objects.filter(program=program, is_confirmed=True)
+        LearningChampion.objects.for_program(program)
+        .held(timezone.localdate())
         .order_by("organization_id", "employee__full_name", "employee__email")
         .values_list("organization_id", "employee__full_name", "employee__email")
     )
@@ -119,7 +121,8 @@ def sponsor_names_by_organization(*, program: LearningProgram) -> dict[int, list
     """Confirmed executive sponsors' names per organization of the program. One query."""
     names: dict[int, list[str]] = defaultdict(list)
     rows = (
-        ExecutiveSponsor.objects.filter(program=program, is_confirmed=True)
+        ExecutiveSponsor.objects.for_program(program)
+        .held(timezone.localdate())
         .order_by("organization_id", "employee__full_name", "employee__email")
         .values_list("organization_id", "employee__full_name", "employee__email")
     )

@@ -20,7 +20,7 @@ from programs.models import (
     ProgramStatus,
     ProviderConnection,
 )
-from programs.services import organization_ensure
+from programs.organizations import organization_ensure
 
 
 def org(path: str):

@@ -214,7 +214,7 @@ def test_program_update_bad_input_changes_nothing(personas):
     back = post(c, f"/api/v1/programs/{program.pk}/", {"status": "draft", "target_rate": 0.8}, method="patch")
     assert back.status_code == 400
     assert back.json()["errors"] == [
-        {"field": "status", "message": "A active program cannot become draft: draft -> active -> closed only."}
+        {"field": "status", "message": "An active program cannot become draft: draft -> active -> closed only."}
     ]
     assert program_state(program) == before
     assert ProgramChange.objects.count() == 0

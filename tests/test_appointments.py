@@ -9,17 +9,15 @@ import pytest
 from django.urls import reverse
 
 from champions.models import ExecutiveSponsor, LearningChampion
+from champions.selectors import organizations_without_appointments
 from learnhub.roles import is_champion_of, is_sponsor_of
-from programs.program_services import organizations_without_appointments
 from tests.factories import ChampionFactory, EmployeeFactory, org
 
 pytestmark = pytest.mark.django_db
 
 
 def appoint(personas, **data):
-    return personas.client_for(personas.admin).post(
-        reverse("programs:manage_appointments", args=[personas.program.pk]), data
-    )
+    return personas.client_for(personas.admin).post(reverse("manage:appointments", args=[personas.program.pk]), data)
 
 
 def gaps(program) -> list[tuple[str, bool, bool]]:
@@ -91,14 +89,14 @@ def test_organizations_without_a_sponsor_or_champion_are_listed(personas):
     ChampionFactory(program=personas.program, organization=org("Acme"), employee=personas.admin)
     assert gaps(personas.program) == [("Acme/Marketing", False, True)]
 
-    page = personas.client_for(personas.admin).get(reverse("programs:manage_appointments", args=[personas.program.pk]))
+    page = personas.client_for(personas.admin).get(reverse("manage:appointments", args=[personas.program.pk]))
     assert [g.organization.path for g in page.context["gaps"]] == ["Acme/Marketing"]
 
 
 def test_removing_an_appointment_takes_the_role_away(personas):
     sponsor = ExecutiveSponsor.objects.get(program=personas.program, employee=personas.sponsor)
     response = personas.client_for(personas.admin).post(
-        reverse("programs:manage_appointment_remove", args=[personas.program.pk, "sponsor", sponsor.pk]), follow=True
+        reverse("manage:appointment_remove", args=[personas.program.pk, "sponsor", sponsor.pk]), follow=True
     )
     assert "Appointment removed." in response.content.decode()
     assert not ExecutiveSponsor.objects.filter(pk=sponsor.pk).exists()
@@ -108,7 +106,7 @@ def test_removing_an_appointment_takes_the_role_away(personas):
 def test_an_unknown_role_is_not_found_and_changes_nothing(personas):
     champion = LearningChampion.objects.get(program=personas.program)
     response = personas.client_for(personas.admin).post(
-        reverse("programs:manage_appointment_remove", args=[personas.program.pk, "wizard", champion.pk])
+        reverse("manage:appointment_remove", args=[personas.program.pk, "wizard", champion.pk])
     )
     assert response.status_code == 404
     assert LearningChampion.objects.filter(pk=champion.pk).exists()
@@ -116,18 +114,18 @@ def test_an_unknown_role_is_not_found_and_changes_nothing(personas):
 
 def test_the_people_search_finds_e_mails_by_name(personas):
     page = personas.client_for(personas.admin).get(
-        reverse("programs:manage_appointments", args=[personas.program.pk]), {"q": "charlie"}
+        reverse("manage:appointments", args=[personas.program.pk]), {"q": "charlie"}
     )
     assert [p.email for p in page.context["people"]] == ["charlie@acme.example"]
     assert "email=charlie%40acme.example" in page.content.decode()
     prefilled = personas.client_for(personas.admin).get(
-        reverse("programs:manage_appointments", args=[personas.program.pk]), {"email": "charlie@acme.example"}
+        reverse("manage:appointments", args=[personas.program.pk]), {"email": "charlie@acme.example"}
     )
     assert 'value="charlie@acme.example"' in prefilled.content.decode()
 
 
 def test_the_appointments_shortcut_opens_the_current_program_for_admins_only(personas):
-    url = reverse("programs:manage_appointments_current")
+    url = reverse("manage:appointments_current")
     response = personas.client_for(personas.admin).get(url)
-    assert response["Location"] == reverse("programs:manage_appointments", args=[personas.program.pk])
+    assert response["Location"] == reverse("manage:appointments", args=[personas.program.pk])
     assert personas.client_for(personas.champion).get(url).status_code == 403

@@ -2,8 +2,8 @@ import datetime as dt
 
 from django.template import Context, Template
 
+from programs.templatetags.formats import percent, percent_width, signed_points
 from reports.charts import Series, trend_chart
-from reports.templatetags.reports_tags import percent, percent_width, signed_points
 
 
 def test_percent_shows_a_dash_for_no_rate():

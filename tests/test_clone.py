@@ -13,15 +13,10 @@ from django.db import connections
 from django.urls import reverse
 
 from champions.models import ExecutiveSponsor, LearningChampion
+from champions.program_clone import ProgramAlreadyClonedError, program_clone
 from learnhub.roles import is_champion_of, is_sponsor_of
+from programs.learning_programs import next_year_date, next_year_name, program_clone_defaults
 from programs.models import ApprovalStatus, Collection, LearningProgram, ProgramStatus
-from programs.program_services import (
-    ProgramAlreadyClonedError,
-    next_year_date,
-    next_year_name,
-    program_clone,
-    program_clone_defaults,
-)
 from tests.factories import (
     ChampionFactory,
     CollectionFactory,
@@ -66,9 +61,7 @@ def test_next_year_date_keeps_the_day_and_folds_29_february():
 
 @pytest.mark.django_db
 def test_the_clone_form_proposes_next_year(personas):
-    response = personas.client_for(personas.admin).get(
-        reverse("programs:manage_program_clone", args=[personas.program.pk])
-    )
+    response = personas.client_for(personas.admin).get(reverse("manage:program_clone", args=[personas.program.pk]))
     form = response.context["form"]
     assert form["name"].value() == "Learning Program 2027"
     assert form["starts_on"].value() == dt.date(2027, 1, 1)
@@ -103,12 +96,12 @@ def test_cloning_creates_one_draft_program_with_collections_to_review_and_propos
     client = personas.client_for(personas.admin)
     programs_before = LearningProgram.objects.count()
 
-    response = client.post(reverse("programs:manage_program_clone", args=[personas.program.pk]), CLONE_FORM)
+    response = client.post(reverse("manage:program_clone", args=[personas.program.pk]), CLONE_FORM)
 
     clone = LearningProgram.objects.get(cloned_from=personas.program)
     assert LearningProgram.objects.count() == programs_before + 1
     assert response.status_code == 302
-    assert response["Location"] == reverse("programs:manage_program", args=[clone.pk])
+    assert response["Location"] == reverse("manage:program", args=[clone.pk])
     assert (clone.name, clone.starts_on, clone.ends_on) == (
         "Learning Program 2027",
         dt.date(2027, 1, 1),
@@ -152,7 +145,7 @@ def test_cloning_creates_one_draft_program_with_collections_to_review_and_propos
 @pytest.mark.django_db
 def test_cloning_twice_is_refused_and_names_the_existing_clone(personas):
     client = personas.client_for(personas.admin)
-    url = reverse("programs:manage_program_clone", args=[personas.program.pk])
+    url = reverse("manage:program_clone", args=[personas.program.pk])
     client.post(url, CLONE_FORM)
     clone = LearningProgram.objects.get(cloned_from=personas.program)
     counts = (LearningProgram.objects.count(), Collection.objects.count(), LearningChampion.objects.count())
@@ -160,7 +153,7 @@ def test_cloning_twice_is_refused_and_names_the_existing_clone(personas):
     response = client.post(url, {**CLONE_FORM, "name": "Learning Program 2027 bis"}, follow=True)
 
     assert (LearningProgram.objects.count(), Collection.objects.count(), LearningChampion.objects.count()) == counts
-    assert response.redirect_chain == [(reverse("programs:manage_program", args=[clone.pk]), 302)]
+    assert response.redirect_chain == [(reverse("manage:program", args=[clone.pk]), 302)]
     assert (
         "This program was already cloned for next year: Learning Program 2027. Nothing was created."
         in response.content.decode()
@@ -173,7 +166,7 @@ def test_a_clone_whose_name_is_taken_is_refused_next_to_the_name_and_creates_not
     ProgramFactory(name="Learning Program 2027")
     before = LearningProgram.objects.count()
     response = personas.client_for(personas.admin).post(
-        reverse("programs:manage_program_clone", args=[personas.program.pk]), CLONE_FORM
+        reverse("manage:program_clone", args=[personas.program.pk]), CLONE_FORM
     )
     assert response.status_code == 200
     assert response.context["form"].errors["name"] == ["A program named 'Learning Program 2027' already exists."]
@@ -229,17 +222,17 @@ def test_two_concurrent_clones_yield_one_program():
 @pytest.mark.django_db
 def test_proposals_are_confirmed_or_removed_on_the_appointments_page(personas):
     client = personas.client_for(personas.admin)
-    client.post(reverse("programs:manage_program_clone", args=[personas.program.pk]), CLONE_FORM)
+    client.post(reverse("manage:program_clone", args=[personas.program.pk]), CLONE_FORM)
     clone = LearningProgram.objects.get(cloned_from=personas.program)
     sponsor = ExecutiveSponsor.objects.get(program=clone)
     champion = LearningChampion.objects.get(program=clone)
 
-    page = client.get(reverse("programs:manage_appointments", args=[clone.pk])).content.decode()
+    page = client.get(reverse("manage:appointments", args=[clone.pk])).content.decode()
     assert page.count('<span class="badge warn">Proposed</span>') == 2
-    assert reverse("programs:manage_appointment_confirm", args=[clone.pk, "sponsor", sponsor.pk]) in page
+    assert reverse("manage:appointment_confirm", args=[clone.pk, "sponsor", sponsor.pk]) in page
 
-    client.post(reverse("programs:manage_appointment_confirm", args=[clone.pk, "sponsor", sponsor.pk]))
-    client.post(reverse("programs:manage_appointment_remove", args=[clone.pk, "champion", champion.pk]))
+    client.post(reverse("manage:appointment_confirm", args=[clone.pk, "sponsor", sponsor.pk]))
+    client.post(reverse("manage:appointment_remove", args=[clone.pk, "champion", champion.pk]))
 
     assert ExecutiveSponsor.objects.get(pk=sponsor.pk).is_confirmed is True
     assert is_sponsor_of(personas.sponsor, clone, personas.engineering)
@@ -256,7 +249,7 @@ def test_confirming_an_appointment_of_another_program_changes_nothing(personas):
         program=other, organization=personas.sales, employee=personas.outsider, is_confirmed=False
     )
     response = personas.client_for(personas.admin).post(
-        reverse("programs:manage_appointment_confirm", args=[personas.program.pk, "champion", proposal.pk]),
+        reverse("manage:appointment_confirm", args=[personas.program.pk, "champion", proposal.pk]),
         follow=True,
     )
     assert "Nothing to confirm: it was already confirmed or removed." in response.content.decode()

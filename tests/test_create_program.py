@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
+from programs.learning_programs import program_create
 from programs.models import LearningProgram, ProgramStatus
-from programs.services import program_create
 from tests.factories import ProgramFactory
 
 pytestmark = pytest.mark.django_db

@@ -30,7 +30,7 @@ def item_of(collection, title: str) -> CollectionItem:
 
 def test_an_admin_creates_an_organization_collection_and_a_company_wide_one(personas):
     client = personas.client_for(personas.admin)
-    url = reverse("programs:manage_collection_new", args=[personas.program.pk])
+    url = reverse("manage:collection_new", args=[personas.program.pk])
     response = client.post(
         url,
         {
@@ -41,7 +41,7 @@ def test_an_admin_creates_an_organization_collection_and_a_company_wide_one(pers
         },
     )
     data = Collection.objects.get(name="Data for engineers")
-    assert response["Location"] == reverse("programs:manage_collection", args=[data.pk])
+    assert response["Location"] == reverse("manage:collection", args=[data.pk])
     assert (data.program, data.organization, data.needs, data.launch_video_url, data.approval_status) == (
         personas.program,
         personas.engineering,
@@ -56,7 +56,7 @@ def test_an_admin_creates_an_organization_collection_and_a_company_wide_one(pers
 def test_a_duplicate_name_is_explained_and_the_typed_text_is_kept(personas, cloud):
     before = Collection.objects.count()
     response = personas.client_for(personas.admin).post(
-        reverse("programs:manage_collection_new", args=[personas.program.pk]),
+        reverse("manage:collection_new", args=[personas.program.pk]),
         {"name": "cloud SKILLS", "organization": personas.engineering.pk, "needs": "My long note"},
     )
     assert response.status_code == 200
@@ -71,7 +71,7 @@ def test_a_duplicate_name_is_explained_and_the_typed_text_is_kept(personas, clou
 
 def test_a_bad_video_url_is_refused_next_to_the_field(personas, cloud):
     response = personas.client_for(personas.admin).post(
-        reverse("programs:manage_collection_edit", args=[cloud.pk]),
+        reverse("manage:collection_edit", args=[cloud.pk]),
         {"name": "Cloud skills", "organization": personas.engineering.pk, "launch_video_url": "not a url"},
     )
     assert response.context["form"].errors["launch_video_url"] == ["Enter a valid URL."]
@@ -80,7 +80,7 @@ def test_a_bad_video_url_is_refused_next_to_the_field(personas, cloud):
 
 def test_an_admin_edits_a_collection_and_attaches_it_to_the_company(personas, cloud):
     personas.client_for(personas.admin).post(
-        reverse("programs:manage_collection_edit", args=[cloud.pk]),
+        reverse("manage:collection_edit", args=[cloud.pk]),
         {"name": "Cloud for all", "organization": "", "needs": "Everyone deploys", "launch_video_url": ""},
     )
     cloud.refresh_from_db()
@@ -91,7 +91,7 @@ def test_the_catalog_search_finds_courses_by_title_partner_or_provider_id(person
     CourseFactory(title="Machine Learning", partner="Stanford", provider_course_id="machine-learning")
     CourseFactory(title="Deep Learning", partner="DeepLearning.AI", provider_course_id="deep-ai")
     client = personas.client_for(personas.admin)
-    url = reverse("programs:manage_collection", args=[cloud.pk])
+    url = reverse("manage:collection", args=[cloud.pk])
 
     def found(query: str) -> list[tuple[str, bool]]:
         return [(course.title, already) for course, already in client.get(url, {"q": query}).context["results"]]
@@ -110,9 +110,9 @@ def test_the_catalog_search_finds_courses_by_title_partner_or_provider_id(person
 def test_adding_a_course_puts_it_last_and_adding_it_again_is_refused(personas, cloud):
     course = CourseFactory(title="Rust")
     client = personas.client_for(personas.admin)
-    url = reverse("programs:manage_collection_add", args=[cloud.pk])
+    url = reverse("manage:collection_add", args=[cloud.pk])
     response = client.post(url, {"course": course.pk, "q": "rust"})
-    assert response["Location"] == reverse("programs:manage_collection", args=[cloud.pk]) + "?q=rust"
+    assert response["Location"] == reverse("manage:collection", args=[cloud.pk]) + "?q=rust"
     assert order(cloud) == [(1, "Kubernetes"), (2, "Terraform"), (3, "Go"), (4, "Rust")]
 
     again = client.post(url, {"course": course.pk}, follow=True)
@@ -129,7 +129,7 @@ def test_moving_up_and_down_keeps_positions_dense(personas, cloud):
 
     def move(title: str, direction: str) -> None:
         client.post(
-            reverse("programs:manage_collection_move", args=[cloud.pk, item_of(cloud, title).pk]),
+            reverse("manage:collection_move", args=[cloud.pk, item_of(cloud, title).pk]),
             {"direction": direction},
         )
 
@@ -147,7 +147,7 @@ def test_moving_repairs_gaps_left_by_an_import(personas):
     for position, title in [(3, "A"), (10, "B"), (42, "C")]:
         CollectionItemFactory(collection=collection, course=CourseFactory(title=title), position=position)
     personas.client_for(personas.admin).post(
-        reverse("programs:manage_collection_move", args=[collection.pk, item_of(collection, "C").pk]),
+        reverse("manage:collection_move", args=[collection.pk, item_of(collection, "C").pk]),
         {"direction": "up"},
     )
     assert order(collection) == [(1, "A"), (2, "C"), (3, "B")]
@@ -156,9 +156,9 @@ def test_moving_repairs_gaps_left_by_an_import(personas):
 def test_removing_a_course_keeps_positions_dense(personas, cloud):
     client = personas.client_for(personas.admin)
     terraform = item_of(cloud, "Terraform")
-    client.post(reverse("programs:manage_collection_remove", args=[cloud.pk, terraform.pk]))
+    client.post(reverse("manage:collection_remove", args=[cloud.pk, terraform.pk]))
     assert order(cloud) == [(1, "Kubernetes"), (2, "Go")]
-    again = client.post(reverse("programs:manage_collection_remove", args=[cloud.pk, terraform.pk]), follow=True)
+    again = client.post(reverse("manage:collection_remove", args=[cloud.pk, terraform.pk]), follow=True)
     assert "That course is no longer in this collection." in again.content.decode()
     assert order(cloud) == [(1, "Kubernetes"), (2, "Go")]
 
@@ -167,16 +167,14 @@ def test_an_item_of_another_collection_cannot_be_moved_or_removed_through_this_o
     other = CollectionFactory(program=personas.program, name="Other")
     stranger = CollectionItemFactory(collection=other, course=CourseFactory(title="Stranger"), position=1)
     client = personas.client_for(personas.admin)
-    client.post(reverse("programs:manage_collection_remove", args=[cloud.pk, stranger.pk]))
-    client.post(reverse("programs:manage_collection_move", args=[cloud.pk, stranger.pk]), {"direction": "up"})
+    client.post(reverse("manage:collection_remove", args=[cloud.pk, stranger.pk]))
+    client.post(reverse("manage:collection_move", args=[cloud.pk, stranger.pk]), {"direction": "up"})
     assert CollectionItem.objects.filter(pk=stranger.pk, position=1).exists()
     assert order(cloud) == [(1, "Kubernetes"), (2, "Terraform"), (3, "Go")]
 
 
 def test_the_collection_page_lists_courses_in_order_with_post_buttons(personas, cloud):
-    html = (
-        personas.client_for(personas.admin).get(reverse("programs:manage_collection", args=[cloud.pk])).content.decode()
-    )
+    html = personas.client_for(personas.admin).get(reverse("manage:collection", args=[cloud.pk])).content.decode()
     assert html.index("Kubernetes") < html.index("Terraform") < html.index("Go")
     assert 'aria-label="Move Kubernetes up"' not in html  # the first cannot go up
     assert 'aria-label="Move Go down"' not in html  # the last cannot go down

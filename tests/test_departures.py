@@ -16,13 +16,14 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from champions.appointments import appointment_create
 from champions.models import ExecutiveSponsor, LearningChampion, ProgressUpdate
+from champions.selectors import organizations_without_appointments
 from learnhub.api.services import api_token_create
 from learnhub.roles import has_access, is_champion_of, is_sponsor_of, ld_admin_grant
 from programs import tasks
 from programs.access import departures_apply
 from programs.models import ApiToken, Employee, EmployeeSession
-from programs.program_services import appointment_create, organizations_without_appointments
 from programs.roster import roster_import
 from tests.conftest import PASSWORD, Personas
 from tests.factories import EmployeeFactory
@@ -255,7 +256,7 @@ def test_a_departed_sponsors_appointment_is_vacant_and_grants_nothing(personas):
     gaps = {g.organization.path: g for g in organizations_without_appointments(program=p.program)}
     assert (gaps["Acme/Engineering"].has_sponsor, gaps["Acme/Engineering"].has_champion) == (False, True)
     assert gaps["Acme/Engineering"].vacated == (f"Executive sponsor Sam Sponsor left on {left_on:%Y-%m-%d}",)
-    page = p.client_for(p.admin).get(reverse("programs:manage_appointments", args=[p.program.pk])).content.decode()
+    page = p.client_for(p.admin).get(reverse("manage:appointments", args=[p.program.pk])).content.decode()
     assert f"Vacant: left on {left_on:%-d %b %Y}" in page
     assert f"Executive sponsor Sam Sponsor left on {left_on:%Y-%m-%d}" in page
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from champions.models import ExecutiveSponsor, LearningChampion
 from programs.models import Collection, CollectionItem, LearningProgram, ProgramChange, ProgramStatus
-from programs.program_services import target_percent
+from programs.templatetags.formats import target_percent
 from tests.factories import CollectionFactory, CollectionItemFactory, CourseFactory, ProgramFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,17 +30,17 @@ def page_urls(personas) -> list[str]:
     collection, _, _, _ = _objects(personas)
     program = personas.program.pk
     return [
-        reverse("programs:manage"),
-        reverse("programs:manage_programs"),
-        reverse("programs:manage_program_new"),
-        reverse("programs:manage_program", args=[program]),
-        reverse("programs:manage_program_edit", args=[program]),
-        reverse("programs:manage_program_clone", args=[program]),
-        reverse("programs:manage_collections", args=[program]),
-        reverse("programs:manage_collection_new", args=[program]),
-        reverse("programs:manage_collection", args=[collection.pk]) + "?q=Go",
-        reverse("programs:manage_collection_edit", args=[collection.pk]),
-        reverse("programs:manage_appointments", args=[program]) + "?q=bob",
+        reverse("manage:home"),
+        reverse("manage:programs"),
+        reverse("manage:program_new"),
+        reverse("manage:program", args=[program]),
+        reverse("manage:program_edit", args=[program]),
+        reverse("manage:program_clone", args=[program]),
+        reverse("manage:collections", args=[program]),
+        reverse("manage:collection_new", args=[program]),
+        reverse("manage:collection", args=[collection.pk]) + "?q=Go",
+        reverse("manage:collection_edit", args=[collection.pk]),
+        reverse("manage:appointments", args=[program]) + "?q=bob",
     ]
 
 
@@ -55,21 +55,21 @@ def write_requests(personas) -> list[tuple[str, dict]]:
         "required_completions": "3",
     }
     return [
-        (reverse("programs:manage_program_new"), program_form),
-        (reverse("programs:manage_program_edit", args=[program]), program_form),
-        (reverse("programs:manage_program_close", args=[program]), {}),
-        (reverse("programs:manage_program_clone", args=[program]), {**program_form, "name": "Learning Program 2027"}),
-        (reverse("programs:manage_collection_new", args=[program]), {"name": "Injected", "organization": ""}),
-        (reverse("programs:manage_collection_edit", args=[collection.pk]), {"name": "Renamed", "organization": ""}),
-        (reverse("programs:manage_collection_add", args=[collection.pk]), {"course": course.pk}),
-        (reverse("programs:manage_collection_remove", args=[collection.pk, item.pk]), {}),
-        (reverse("programs:manage_collection_move", args=[collection.pk, item.pk]), {"direction": "down"}),
+        (reverse("manage:program_new"), program_form),
+        (reverse("manage:program_edit", args=[program]), program_form),
+        (reverse("manage:program_close", args=[program]), {}),
+        (reverse("manage:program_clone", args=[program]), {**program_form, "name": "Learning Program 2027"}),
+        (reverse("manage:collection_new", args=[program]), {"name": "Injected", "organization": ""}),
+        (reverse("manage:collection_edit", args=[collection.pk]), {"name": "Renamed", "organization": ""}),
+        (reverse("manage:collection_add", args=[collection.pk]), {"course": course.pk}),
+        (reverse("manage:collection_remove", args=[collection.pk, item.pk]), {}),
+        (reverse("manage:collection_move", args=[collection.pk, item.pk]), {"direction": "down"}),
         (
-            reverse("programs:manage_appointments", args=[program]),
+            reverse("manage:appointments", args=[program]),
             {"role": "sponsor", "organization": personas.sales.pk, "email": "charlie@acme.example"},
         ),
-        (reverse("programs:manage_appointment_remove", args=[program, "champion", champion.pk]), {}),
-        (reverse("programs:manage_appointment_confirm", args=[program, "champion", champion.pk]), {}),
+        (reverse("manage:appointment_remove", args=[program, "champion", champion.pk]), {}),
+        (reverse("manage:appointment_confirm", args=[program, "champion", champion.pk]), {}),
     ]
 
 
@@ -130,34 +130,34 @@ def test_every_refused_write_changes_nothing(personas, who):
 
 def test_writes_are_post_only(personas):
     client = personas.client_for(personas.admin)
-    url = reverse("programs:manage_program_close", args=[personas.program.pk])
+    url = reverse("manage:program_close", args=[personas.program.pk])
     assert client.get(url).status_code == 405
     assert LearningProgram.objects.get(pk=personas.program.pk).status == ProgramStatus.ACTIVE
 
 
 def test_home_links_every_admin_page_and_lists_organizations_missing_appointments(personas):
-    response = personas.client_for(personas.admin).get(reverse("programs:manage"))
+    response = personas.client_for(personas.admin).get(reverse("manage:home"))
     html = response.content.decode()
-    for name in ["programs:manage_programs", "programs:roster", "programs:roster_import"]:
+    for name in ["manage:programs", "programs:roster", "programs:roster_import"]:
         assert f'href="{reverse(name)}"' in html
     assert f'href="{reverse("programs:collections_import")}"' in html
     assert f'href="{reverse("programs:providers:connections")}"' in html
     assert f'href="{reverse("admin:index")}"' in html
-    assert f'href="{reverse("programs:manage_collections", args=[personas.program.pk])}"' in html
+    assert f'href="{reverse("manage:collections", args=[personas.program.pk])}"' in html
     gaps = [(gap.organization.path, gap.has_sponsor, gap.has_champion) for gap in response.context["gaps"]]
     assert gaps == [("Acme/Sales", False, False)]
 
 
 def test_the_nav_shows_manage_to_ld_admins_only(personas):
-    manage = f'href="{reverse("programs:manage")}"'
-    assert manage in personas.client_for(personas.admin).get(reverse("programs:home")).content.decode()
-    assert manage not in personas.client_for(personas.sponsor).get(reverse("programs:home")).content.decode()
+    manage = f'href="{reverse("manage:home")}"'
+    assert manage in personas.client_for(personas.admin).get(reverse("home")).content.decode()
+    assert manage not in personas.client_for(personas.sponsor).get(reverse("home")).content.decode()
 
 
 def test_an_ld_admin_creates_a_program_with_a_90_percent_target(personas):
     client = personas.client_for(personas.admin)
     response = client.post(
-        reverse("programs:manage_program_new"),
+        reverse("manage:program_new"),
         {
             "name": "  Learning Program 2030 ",
             "starts_on": "2030-01-01",
@@ -168,7 +168,7 @@ def test_an_ld_admin_creates_a_program_with_a_90_percent_target(personas):
     )
     program = LearningProgram.objects.get(name="Learning Program 2030")
     assert response.status_code == 302
-    assert response["Location"] == reverse("programs:manage_program", args=[program.pk])
+    assert response["Location"] == reverse("manage:program", args=[program.pk])
     assert (program.starts_on, program.ends_on) == (dt.date(2030, 1, 1), dt.date(2030, 12, 31))
     assert program.target_rate == Decimal("0.900")
     assert program.required_completions == 2
@@ -181,7 +181,7 @@ def test_an_ld_admin_creates_a_program_with_a_90_percent_target(personas):
 def test_a_target_with_one_decimal_is_kept_exactly(personas):
     client = personas.client_for(personas.admin)
     client.post(
-        reverse("programs:manage_program_new"),
+        reverse("manage:program_new"),
         {
             "name": "Half points",
             "starts_on": "2030-01-01",
@@ -214,7 +214,7 @@ def test_bad_program_input_is_explained_next_to_the_field_and_keeps_the_typed_te
         **changes,
     }
     before = state()
-    response = personas.client_for(personas.admin).post(reverse("programs:manage_program_new"), data)
+    response = personas.client_for(personas.admin).post(reverse("manage:program_new"), data)
     assert response.status_code == 200
     assert response.context["form"].errors[field] == [message]
     html = response.content.decode()
@@ -232,7 +232,7 @@ def _edit(client, program, **changes):
         "required_completions": str(program.required_completions),
         **changes,
     }
-    return client.post(reverse("programs:manage_program_edit", args=[program.pk]), data)
+    return client.post(reverse("manage:program_edit", args=[program.pk]), data)
 
 
 def test_editing_the_target_writes_the_audit_trail(personas):
@@ -244,7 +244,7 @@ def test_editing_the_target_writes_the_audit_trail(personas):
     change = ProgramChange.objects.get(program=program)
     assert (change.field, change.old_value, change.new_value) == ("target_rate", "90%", "87.5%")
     assert change.changed_by == personas.admin
-    page = client.get(reverse("programs:manage_program", args=[program.pk])).content.decode()
+    page = client.get(reverse("manage:program", args=[program.pk])).content.decode()
     assert "<td><strong>Target</strong>: 90% → 87.5%</td>" in page
     assert '<span title="alice@acme.example">Alice Admin</span>' in page
 
@@ -272,12 +272,12 @@ def test_saving_without_a_change_or_only_renaming_writes_no_audit_row(personas):
 def test_activate_and_close_are_audited_and_refused_from_the_wrong_status(personas):
     client = personas.client_for(personas.admin)
     draft = ProgramFactory(name="Draft 2027", status=ProgramStatus.DRAFT)
-    response = client.post(reverse("programs:manage_program_close", args=[draft.pk]), follow=True)
+    response = client.post(reverse("manage:program_close", args=[draft.pk]), follow=True)
     assert "Only an active program can be closed; this one is draft." in response.content.decode()
     assert LearningProgram.objects.get(pk=draft.pk).status == ProgramStatus.DRAFT
-    client.post(reverse("programs:manage_program_activate", args=[draft.pk]))
+    client.post(reverse("manage:program_activate", args=[draft.pk]))
     assert LearningProgram.objects.get(pk=draft.pk).status == ProgramStatus.ACTIVE
-    client.post(reverse("programs:manage_program_close", args=[draft.pk]))
+    client.post(reverse("manage:program_close", args=[draft.pk]))
     assert LearningProgram.objects.get(pk=draft.pk).status == ProgramStatus.CLOSED
     assert list(ProgramChange.objects.order_by("id").values_list("field", "old_value", "new_value")) == [
         ("status", "draft", "active"),

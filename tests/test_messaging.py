@@ -417,7 +417,7 @@ def test_the_admin_sees_what_was_sent_and_what_failed(personas):
     assert page.status_code == 200
     assert [m.recipient for m in page.context["page"].object_list] == ["bob@acme.example"]
     assert "SMTP said no" in page.content.decode()
-    assert 'href="/reports/messages/"' in client.get(reverse("programs:manage")).content.decode()  # the L&D hub
+    assert 'href="/reports/messages/"' in client.get(reverse("manage:home")).content.decode()  # the L&D hub
 
 
 @pytest.mark.parametrize("who", ["employee", "champion", "sponsor", "outsider"])

@@ -105,7 +105,7 @@ def test_admin_sees_connections_runs_unmatched_and_invalid(personas, conn, histo
     invalid = client.get(reverse("programs:providers:invalid"), {"connection": conn.pk, "all": 1}).content.decode()
     assert "unknown content type &#x27;webinar&#x27;" in invalid
 
-    manage = client.get(reverse("programs:manage")).content.decode()
+    manage = client.get(reverse("manage:home")).content.decode()
     assert 'href="/providers/"' in manage
 
     for url in urls(conn):
@@ -119,7 +119,7 @@ def test_employee_and_anonymous_are_refused(personas, conn, history):
         assert personas.client_for(personas.employee).get(url).status_code == 403, url
         anonymous = personas.client_for(None).get(url)
         assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/"), url
-    assert personas.client_for(personas.employee).get(reverse("programs:manage")).status_code == 403
+    assert personas.client_for(personas.employee).get(reverse("manage:home")).status_code == 403
 
 
 def test_sync_now_by_an_employee_queues_nothing(personas, conn, django_capture_on_commit_callbacks):

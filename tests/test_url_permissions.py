@@ -346,7 +346,7 @@ EXPECTATIONS: list[Case] = [
     # --- Site ---
     get("/favicon.ico", outcomes(301, anonymous=301)),
     # --- programs: employee pages ---
-    get("programs:home", ALL_SIGNED_IN),
+    get("home", ALL_SIGNED_IN),
     # --- programs: L&D admin pages (imports, roster, providers) ---
     admin_page("programs:collections_import"),
     post(
@@ -377,12 +377,12 @@ EXPECTATIONS: list[Case] = [
         data=lambda w: {"file": upload("CourseActivity.csv", COURSERA_CSV)},
     ),
     # --- programs: the L&D admin area (/manage/) ---
-    admin_page("programs:manage"),
-    admin_page("programs:manage_programs"),
-    *admin_form("programs:manage_program_new", DONE, program_data),
-    admin_page("programs:manage_program", kwargs=pk("p.program")),
+    admin_page("manage:home"),
+    admin_page("manage:programs"),
+    *admin_form("manage:program_new", DONE, program_data),
+    admin_page("manage:program", kwargs=pk("p.program")),
     *admin_form(
-        "programs:manage_program_edit",
+        "manage:program_edit",
         DONE,
         lambda w: {
             **program_data(w),
@@ -394,46 +394,46 @@ EXPECTATIONS: list[Case] = [
         kwargs=pk("p.program"),
     ),
     # Already active: the admin is told so, nothing changes.
-    *admin_post_only("programs:manage_program_activate", kwargs=pk("p.program"), idempotent=(ADMIN,)),
-    *admin_post_only("programs:manage_program_close", kwargs=pk("p.program")),
-    *admin_form("programs:manage_program_clone", DONE, program_data, kwargs=pk("p.program")),
-    admin_page("programs:manage_collections", kwargs=pk("p.program")),
-    *admin_form("programs:manage_collection_new", DONE, collection_data, kwargs=pk("p.program")),
+    *admin_post_only("manage:program_activate", kwargs=pk("p.program"), idempotent=(ADMIN,)),
+    *admin_post_only("manage:program_close", kwargs=pk("p.program")),
+    *admin_form("manage:program_clone", DONE, program_data, kwargs=pk("p.program")),
+    admin_page("manage:collections", kwargs=pk("p.program")),
+    *admin_form("manage:collection_new", DONE, collection_data, kwargs=pk("p.program")),
     *admin_form(
-        "programs:manage_appointments",
+        "manage:appointments",
         DONE,
         lambda w: {"role": "champion", "organization": w.p.sales.pk, "email": "vic@acme.example"},
         kwargs=pk("p.program"),
     ),
     *admin_post_only(
-        "programs:manage_appointment_confirm",
+        "manage:appointment_confirm",
         kwargs=lambda w: {"pk": w.p.program.pk, "role": "champion", "appointment_pk": w.proposal_b.pk},
     ),
     *admin_post_only(
-        "programs:manage_appointment_remove",
+        "manage:appointment_remove",
         kwargs=lambda w: {"pk": w.p.program.pk, "role": "champion", "appointment_pk": w.proposal_b.pk},
     ),
-    get("programs:manage_appointments_current", admin_only(DONE)),
-    admin_page("programs:manage_collection", kwargs=pk("collection_a")),
-    *admin_form("programs:manage_collection_edit", DONE, collection_data, kwargs=pk("collection_a")),
+    get("manage:appointments_current", admin_only(DONE)),
+    admin_page("manage:collection", kwargs=pk("collection_a")),
+    *admin_form("manage:collection_edit", DONE, collection_data, kwargs=pk("collection_a")),
     *admin_post_only(
-        "programs:manage_collection_add",
+        "manage:collection_add",
         kwargs=pk("collection_b"),
         data=lambda w: {"course": w.course_a.pk},
     ),
     *admin_post_only(
-        "programs:manage_collection_remove",
+        "manage:collection_remove",
         kwargs=lambda w: {"pk": w.collection_a.pk, "item_pk": w.item_a.pk},
     ),
     post(
-        "programs:manage_collection_remove",
+        "manage:collection_remove",
         admin_only(DONE),
         kwargs=lambda w: {"pk": w.collection_b.pk, "item_pk": w.item_a.pk},
         label="item of another collection",
         unchanged=(ADMIN,),
     ),
     *admin_post_only(
-        "programs:manage_collection_move",
+        "manage:collection_move",
         kwargs=lambda w: {"pk": w.collection_a.pk, "item_pk": w.item_a.pk},
         data=lambda w: {"direction": "down"},
     ),
@@ -776,7 +776,7 @@ def test_an_organization_dashboard_lists_only_the_study_groups_the_viewer_may_se
 def test_no_page_lists_a_closed_study_group_to_another_organization(world: World):
     """The closed Engineering group "ML circle" is named on no page Charlie (Sales) opens,
     and on the pages that list groups for Bob (Engineering)."""
-    pages = [reverse("programs:home"), reverse("champions:groups"), reverse("reports:company")]
+    pages = [reverse("home"), reverse("champions:groups"), reverse("reports:company")]
     pages.append(reverse("reports:org", kwargs={"organization_id": world.p.engineering.pk}))
     outsider, employee = world.p.client_for(world.p.outsider), world.p.client_for(world.p.employee)
 

@@ -1,5 +1,5 @@
 """API representations. Input serializers only parse and type the input; the rules live in
-the domain functions the views call (programs.services, programs.program_services, ...)."""
+the domain functions the views call (programs.learning_programs, programs.roster, ...)."""
 
 from __future__ import annotations
 

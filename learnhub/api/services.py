@@ -15,15 +15,12 @@ import io
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from learnhub.roles import has_access, is_ld_admin
-from programs.models import ApiToken, ApiTokenScope, Employee, LearningProgram, ProgramStatus
-from programs.program_services import program_activate, program_close, program_update
+from programs.models import ApiToken, ApiTokenScope, Employee
 from programs.roster import OPTIONAL_FIELDS, REQUIRED_COLUMNS, RosterImportResult, roster_import
 
 TOKEN_PREFIX = "lh"  # noqa: S105  # a public marker, not a secret
@@ -189,66 +186,3 @@ def roster_rows_import(
     errors.sort(key=lambda error: error.line)
     result.dry_run = dry_run
     return RosterRowsResult(result=result, errors=errors)
-
-
-# --- Programs ------------------------------------------------------------------------
-
-
-def program_change(
-    *,
-    program: LearningProgram,
-    changed_by: Employee,
-    name: str | None = None,
-    starts_on: dt.date | None = None,
-    ends_on: dt.date | None = None,
-    target_rate: Decimal | None = None,
-    required_completions: int | None = None,
-    status: str | None = None,
-) -> LearningProgram:
-    """Change the given fields of `program` (None keeps a field) through
-    programs.program_services.program_update (its rules and audit trail), then move the
-    status the only ways a program moves: draft -> active (program_activate) and
-    active -> closed (program_close); any other status change is refused."""
-    if status is not None and status != program.status:
-        allowed = {(ProgramStatus.DRAFT, ProgramStatus.ACTIVE), (ProgramStatus.ACTIVE, ProgramStatus.CLOSED)}
-        if (program.status, status) not in allowed:
-            raise ValidationError(
-                {"status": [f"A {program.status} program cannot become {status}: draft -> active -> closed only."]}
-            )
-    with transaction.atomic():
-        _program_change_fields(
-            program=program,
-            changed_by=changed_by,
-            name=name,
-            starts_on=starts_on,
-            ends_on=ends_on,
-            target_rate=target_rate,
-            required_completions=required_completions,
-        )
-        if status == ProgramStatus.ACTIVE and program.status == ProgramStatus.DRAFT:
-            program_activate(program=program, changed_by=changed_by)
-        elif status == ProgramStatus.CLOSED and program.status == ProgramStatus.ACTIVE:
-            program_close(program=program, changed_by=changed_by)
-    program.refresh_from_db()
-    return program
-
-
-def _program_change_fields(
-    *,
-    program: LearningProgram,
-    changed_by: Employee,
-    name: str | None,
-    starts_on: dt.date | None,
-    ends_on: dt.date | None,
-    target_rate: Decimal | None,
-    required_completions: int | None,
-) -> None:
-    program_update(
-        program=program,
-        changed_by=changed_by,
-        name=program.name if name is None else name,
-        starts_on=program.starts_on if starts_on is None else starts_on,
-        ends_on=program.ends_on if ends_on is None else ends_on,
-        target_rate=program.target_rate if target_rate is None else target_rate,
-        required_completions=program.required_completions if required_completions is None else required_completions,
-    )

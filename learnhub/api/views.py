@@ -28,12 +28,12 @@ from learnhub.api.params import (
 )
 from learnhub.api.permissions import LD_ADMINS, READ_OR_LD_ADMINS, SIGNED_IN
 from learnhub.api.selectors import EMPLOYEE_STATUSES, employees_filtered, snapshot_series
-from learnhub.api.services import program_change, roster_rows_import
+from learnhub.api.services import roster_rows_import
 from learnhub.roles import current_program
+from programs.learning_programs import program_create, program_update
 from programs.models import Collection, LearningProgram, Organization, ProviderConnection, SyncRun, SyncStatus
 from programs.roster import RosterFileError
 from programs.selectors import collections_visible
-from programs.services import program_create
 from programs.sync import api_sync_problem, sync_request
 from reports.progress import program_progress, progress_as_dict
 
@@ -100,7 +100,7 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         program = self.get_object()
         data = s.ProgramUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        program = program_change(program=program, changed_by=request.user, **data.validated_data)
+        program_update(program=program, changed_by=request.user, **data.validated_data)  # type: ignore[arg-type]
         return Response(s.ProgramSerializer(program).data)
 
     @extend_schema(

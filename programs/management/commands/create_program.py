@@ -10,8 +10,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from programs.learning_programs import program_create
 from programs.models import ProgramStatus
-from programs.services import program_create
 
 OPTION_OF_FIELD = {
     "name": "--name",

@@ -1,0 +1,20 @@
+"""The employee home (/): my status, my organization's progress and rank, my collections,
+study groups to join, updates and stories."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from champions.selectors import home_page
+from learnhub.roles import current_program
+from programs.models import Employee
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    program = current_program()
+    user = request.user
+    page = home_page(program=program, employee=user) if program and isinstance(user, Employee) else None
+    return render(request, "champions/home.html", {"program": program, "page": page})

@@ -1,0 +1,111 @@
+"""The executive sponsor's page: commitment, organizations, launch video, collection review."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from champions import selectors, services
+from champions.forms import (
+    CollectionReviewForm,
+    LaunchVideoForm,
+)
+from champions.models import ExecutiveSponsor
+from champions.views._common import program_or_404, signed_in_employee
+from learnhub.roles import (
+    can_review_collection,
+)
+from programs.models import Collection
+from reports.progress import program_progress
+
+
+def _sponsor_page(
+    request: HttpRequest, *, bound_video_form: LaunchVideoForm | None = None, status: int = 200
+) -> HttpResponse:
+    program = program_or_404()
+    me = signed_in_employee(request)
+    appointments = list(
+        ExecutiveSponsor.objects.for_program(program)
+        .held(timezone.localdate())
+        .filter(employee=me)
+        .select_related("organization")
+        .order_by("organization__path")
+    )
+    if not appointments:
+        raise PermissionDenied("This page is for executive sponsors.")
+    progress = program_progress(program=program)
+    for appointment in appointments:
+        appointment.org_progress = progress.for_organization(appointment.organization_id)  # type: ignore[attr-defined]
+        appointment.collections = selectors.organization_collections(  # type: ignore[attr-defined]
+            program=program, organization=appointment.organization
+        )
+        prefix = f"video-{appointment.pk}"
+        appointment.video_form = (  # type: ignore[attr-defined]
+            bound_video_form
+            if bound_video_form is not None and bound_video_form.prefix == prefix
+            else LaunchVideoForm(initial={"launch_video_url": appointment.launch_video_url}, prefix=prefix)
+        )
+    completed = selectors.sponsor_completed_courses(program=program, employee=me)
+    return render(
+        request,
+        "champions/sponsor.html",
+        {
+            "program": program,
+            "appointments": appointments,
+            "completed": completed,
+            "met": len(completed) >= program.required_completions,
+            "target": progress.target,
+        },
+        status=status,
+    )
+
+
+@login_required
+def sponsor(request: HttpRequest) -> HttpResponse:
+    """My sponsorship: my commitment, my organizations' progress, launch video, collections."""
+    return _sponsor_page(request)
+
+
+@login_required
+@require_POST
+def sponsor_video(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = get_object_or_404(
+        ExecutiveSponsor.objects.held(timezone.localdate()), pk=pk, employee_id=request.user.pk
+    )
+    form = LaunchVideoForm(request.POST, prefix=f"video-{appointment.pk}")
+    if not form.is_valid():
+        messages.error(request, "Launch video not saved: see the error next to the field.")
+        return _sponsor_page(request, bound_video_form=form, status=400)
+    services.sponsor_launch_video_set(appointment=appointment, url=form.cleaned_data["launch_video_url"])
+    messages.success(request, "Launch video link saved.")
+    return redirect("champions:sponsor")
+
+
+@login_required
+@require_POST
+def collection_review(request: HttpRequest, pk: int) -> HttpResponse:
+    """The sponsor of the collection's organization approves it or requests changes."""
+    collection = get_object_or_404(Collection.objects.select_related("organization", "program"), pk=pk)
+    if not can_review_collection(request.user, collection):
+        raise PermissionDenied("Only the organization's sponsor reviews its collection.")
+    form = CollectionReviewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose Approve or Request changes.")
+        return redirect("champions:sponsor")
+    try:
+        services.collection_review(
+            collection=collection,
+            sponsor=signed_in_employee(request),
+            approve=form.cleaned_data["decision"] == "approve",
+            note=form.cleaned_data["note"],
+        )
+    except ValidationError as error:
+        messages.error(request, f"“{collection.name}” not changed: {' '.join(error.messages)}")
+    else:
+        messages.success(request, f"“{collection.name}”: {collection.get_approval_status_display()}.")
+    return redirect("champions:sponsor")

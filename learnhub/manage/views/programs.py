@@ -1,0 +1,134 @@
+"""Programs in the L&D admin area: the list, create, the program's page with its audit
+trail, edit, activate, close and clone for next year. L&D admins only; every write is
+`program_create` / `program_update` (programs.learning_programs) or `program_clone`."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from champions.program_clone import ProgramAlreadyClonedError, program_clone
+from champions.selectors import appointments_of
+from learnhub.manage.forms import CloneForm, ProgramForm, errors_to_form
+from learnhub.manage.views._common import acting_admin, program_form_data, program_initial
+from learnhub.roles import ld_admin_required
+from programs.learning_programs import AUDITED_FIELDS, program_clone_defaults, program_create, program_update
+from programs.models import LearningProgram, ProgramStatus
+from programs.selectors import collections_of
+from programs.templatetags.formats import target
+
+
+@ld_admin_required
+def program_list(request: HttpRequest) -> HttpResponse:
+    programs = LearningProgram.objects.select_related("cloned_from").order_by("-starts_on", "name")
+    rows = [(program, target(program.target_rate)) for program in programs]
+    return render(request, "manage/program_list.html", {"rows": rows})
+
+
+@ld_admin_required
+def program_new(request: HttpRequest) -> HttpResponse:
+    """Create a program, as a draft (activate it from its page)."""
+    form = ProgramForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            program = program_create(status=ProgramStatus.DRAFT, **program_form_data(form))
+        except ValidationError as error:
+            errors_to_form(form, error)
+        else:
+            messages.success(request, f"{program.name} created as a draft.")
+            return redirect("manage:program", pk=program.pk)
+    return render(request, "manage/program_form.html", {"form": form, "program": None})
+
+
+@ld_admin_required
+def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_object_or_404(LearningProgram.objects.select_related("cloned_from"), pk=pk)
+    changes = [
+        (change, AUDITED_FIELDS.get(change.field, change.field))
+        for change in program.changes.select_related("changed_by")
+    ]
+    clone = LearningProgram.objects.filter(cloned_from=program).first()
+    return render(
+        request,
+        "manage/program_detail.html",
+        {
+            "program": program,
+            "target": target(program.target_rate),
+            "changes": changes,
+            "clone": clone,
+            "collections": collections_of(program=program),
+            "appointments": appointments_of(program=program),
+        },
+    )
+
+
+@ld_admin_required
+def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit a program; changes to the target, window or completions go to the audit trail."""
+    program = get_object_or_404(LearningProgram, pk=pk)
+    form = ProgramForm(request.POST or None, initial=program_initial(program))
+    if request.method == "POST" and form.is_valid():
+        try:
+            changes = program_update(program=program, changed_by=acting_admin(request), **program_form_data(form))
+        except ValidationError as error:
+            errors_to_form(form, error)
+        else:
+            messages.success(
+                request, f"{program.name} saved ({len(changes)} audited change{'s' if len(changes) != 1 else ''})."
+            )
+            return redirect("manage:program", pk=program.pk)
+    return render(request, "manage/program_form.html", {"form": form, "program": program})
+
+
+@ld_admin_required
+@require_POST
+def program_activate(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_object_or_404(LearningProgram, pk=pk)
+    try:
+        program_update(program=program, changed_by=acting_admin(request), status=ProgramStatus.ACTIVE)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{program.name} is active.")
+    return redirect("manage:program", pk=program.pk)
+
+
+@ld_admin_required
+@require_POST
+def program_close(request: HttpRequest, pk: int) -> HttpResponse:
+    program = get_object_or_404(LearningProgram, pk=pk)
+    try:
+        program_update(program=program, changed_by=acting_admin(request), status=ProgramStatus.CLOSED)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{program.name} is closed.")
+    return redirect("manage:program", pk=program.pk)
+
+
+@ld_admin_required
+def program_clone_form(request: HttpRequest, pk: int) -> HttpResponse:
+    """Next year's program from this one: the form proposes the defaults; POST clones."""
+    program = get_object_or_404(LearningProgram, pk=pk)
+    existing = LearningProgram.objects.filter(cloned_from=program).first()
+    defaults = program_clone_defaults(program=program)
+    form = CloneForm(request.POST or None, initial=program_initial(defaults))
+    if request.method == "POST" and form.is_valid():
+        try:
+            clone = program_clone(program=program, cloned_by=acting_admin(request), **program_form_data(form))
+        except ProgramAlreadyClonedError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("manage:program", pk=error.clone.pk)
+        except ValidationError as error:
+            errors_to_form(form, error)
+        else:
+            messages.success(
+                request,
+                f"{clone.name} created as a draft from {program.name}: review its collections and confirm "
+                "the proposed sponsors and champions.",
+            )
+            return redirect("manage:program", pk=clone.pk)
+    return render(request, "manage/program_clone.html", {"form": form, "program": program, "existing": existing})

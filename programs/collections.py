@@ -1,0 +1,155 @@
+"""Curated collections: creating and editing them, their ordered courses, and copying
+them into next year's program. (Reads are in programs/selectors.py; the file import is
+programs/collections_import.py; the sponsor's review is in champions/services.py.)"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from programs.learning_programs import next_year_name
+from programs.models import ApprovalStatus, Collection, CollectionItem, Course, LearningProgram, Organization
+
+
+def _collection_name_errors(
+    *, program: LearningProgram, organization: Organization | None, name: str, exclude_pk: int | None
+) -> dict[str, list[str]]:
+    if not name:
+        return {"name": ["The collection needs a name."]}
+    same = Collection.objects.filter(program=program, organization=organization, name__iexact=name)
+    if exclude_pk is not None:
+        same = same.exclude(pk=exclude_pk)
+    if same.exists():
+        where = organization.path if organization is not None else "the whole company"
+        return {"name": [f"{where} already has a collection named '{name}' in {program.name}."]}
+    return {}
+
+
+def collection_create(
+    *,
+    program: LearningProgram,
+    organization: Organization | None,
+    name: str,
+    needs: str = "",
+    launch_video_url: str = "",
+) -> Collection:
+    """A new, empty collection of `program` for `organization` (None: the whole company),
+    in draft. Its name is unique (ignoring case) per organization, or among the
+    company-wide collections, of the program."""
+    name = name.strip()
+    errors = _collection_name_errors(program=program, organization=organization, name=name, exclude_pk=None)
+    if errors:
+        raise ValidationError(errors)
+    try:
+        with transaction.atomic():
+            return Collection.objects.create(
+                program=program,
+                organization=organization,
+                name=name,
+                needs=needs.strip(),
+                launch_video_url=launch_video_url.strip(),
+            )
+    except IntegrityError as exc:
+        raise ValidationError({"name": [f"A collection named '{name}' was just created there."]}) from exc
+
+
+def collection_update(
+    *,
+    collection: Collection,
+    organization: Organization | None,
+    name: str,
+    needs: str,
+    launch_video_url: str,
+) -> Collection:
+    """Rename a collection, move it to another organization (or the whole company), or
+    change the needs it answers and its launch video; same naming rule as collection_create."""
+    name = name.strip()
+    errors = _collection_name_errors(
+        program=collection.program, organization=organization, name=name, exclude_pk=collection.pk
+    )
+    if errors:
+        raise ValidationError(errors)
+    collection.organization = organization
+    collection.name = name
+    collection.needs = needs.strip()
+    collection.launch_video_url = launch_video_url.strip()
+    try:
+        with transaction.atomic():
+            collection.save(update_fields=["organization", "name", "needs", "launch_video_url"])
+    except IntegrityError as exc:
+        raise ValidationError({"name": [f"A collection named '{name}' was just created there."]}) from exc
+    return collection
+
+
+def _positions_write(items: list[CollectionItem]) -> None:
+    for position, item in enumerate(items, start=1):
+        item.position = position
+    CollectionItem.objects.bulk_update(items, ["position"])
+
+
+def _locked_items(collection: Collection) -> list[CollectionItem]:
+    """Lock the collection row (so concurrent edits queue up) and return its items in order."""
+    list(Collection.objects.select_for_update().filter(pk=collection.pk).order_by().values_list("pk"))
+    return list(
+        CollectionItem.objects.filter(collection=collection).select_related("course").order_by("position", "id")
+    )
+
+
+def collection_course_add(*, collection: Collection, course: Course) -> CollectionItem:
+    """Add `course` at the end of the collection (position n + 1). A course is in a
+    collection once: adding it again is refused."""
+    with transaction.atomic():
+        items = _locked_items(collection)
+        if any(item.course_id == course.pk for item in items):
+            raise ValidationError(f"'{course}' is already in {collection.name}.")
+        last = max((item.position for item in items), default=0)
+        return CollectionItem.objects.create(collection=collection, course=course, position=last + 1)
+
+
+def collection_course_remove(*, collection: Collection, item_id: int) -> Course:
+    """Take one item out of the collection; the positions of the others stay dense (1..n)."""
+    with transaction.atomic():
+        items = _locked_items(collection)
+        item = next((item for item in items if item.pk == item_id), None)
+        if item is None:
+            raise ValidationError("That course is no longer in this collection.")
+        remaining = [other for other in items if other.pk != item_id]
+        item.delete()
+        _positions_write(remaining)
+    return item.course
+
+
+def collection_course_move(*, collection: Collection, item_id: int, direction: Literal["up", "down"]) -> None:
+    """Move one item a place up or down; positions are rewritten 1..n. Moving the first
+    item up or the last one down changes nothing."""
+    with transaction.atomic():
+        items = _locked_items(collection)
+        index = next((i for i, item in enumerate(items) if item.pk == item_id), None)
+        if index is None:
+            raise ValidationError("That course is no longer in this collection.")
+        other = index - 1 if direction == "up" else index + 1
+        if 0 <= other < len(items):
+            items[index], items[other] = items[other], items[index]
+        _positions_write(items)
+
+
+def collections_copy(*, source: LearningProgram, target: LearningProgram) -> None:
+    """Copy every collection of `source` into `target`, for next year's program: the year
+    in its name bumped, its courses in the same order (positions 1..n), its approval reset
+    to draft ("to be reviewed")."""
+    for collection in Collection.objects.filter(program=source).order_by("id"):
+        copy = Collection.objects.create(
+            program=target,
+            organization_id=collection.organization_id,
+            name=next_year_name(collection.name, fallback_year=None),
+            needs=collection.needs,
+            launch_video_url=collection.launch_video_url,
+            approval_status=ApprovalStatus.DRAFT,
+        )
+        course_ids = collection.items.order_by("position", "id").values_list("course_id", flat=True)
+        CollectionItem.objects.bulk_create(
+            CollectionItem(collection=copy, course_id=course_id, position=position)
+            for position, course_id in enumerate(course_ids, start=1)
+        )

@@ -1,0 +1,56 @@
+"""How rates and targets are written, everywhere (pages, e-mails, chat posts, the audit
+trail): `{% load formats %}` in templates, these functions in Python. A missing rate
+shows as a dash, never as 0% or 100%."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import template
+
+register = template.Library()
+
+NO_RATE = "\N{EN DASH}"
+
+Rate = float | Decimal | None
+
+
+@register.filter
+def percent(rate: Rate, digits: int = 0) -> str:
+    """0.8567 -> "86%"; None -> a dash."""
+    if rate is None or rate == "":
+        return NO_RATE
+    return f"{float(rate) * 100:.{int(digits)}f}%"
+
+
+@register.filter
+def target(rate: Rate) -> str:
+    """A program target as people read it, to the tenth of a point it is kept at:
+    0.900 -> "90%", 0.875 -> "87.5%"; None -> a dash."""
+    if rate is None or rate == "":
+        return NO_RATE
+    return f"{target_percent(Decimal(str(rate)))}%"
+
+
+def target_percent(rate: Decimal) -> Decimal:
+    """0.900 -> Decimal("90"), 0.875 -> Decimal("87.5"): a target rate in percent with one
+    decimal, the decimal dropped when it is zero (what the program form shows)."""
+    percent = (rate * 100).quantize(Decimal("0.1"))
+    return percent.quantize(Decimal(1)) if percent == percent.to_integral_value() else percent
+
+
+@register.filter
+def percent_width(rate: Rate) -> str:
+    """A CSS width for a bar, clamped to 0..100%."""
+    if rate is None or rate == "":
+        return "0%"
+    return f"{min(max(float(rate), 0.0), 1.0) * 100:.2f}%"
+
+
+@register.filter
+def signed_points(delta: Rate) -> str:
+    """A change of rate in percentage points: 0.031 -> "+3.1 pts"; None -> a dash."""
+    if delta is None:
+        return NO_RATE
+    points = float(delta) * 100
+    return f"{points:+.1f} pts"

@@ -1,0 +1,25 @@
+"""The page of one import job (roster or provider file): its progress while it runs,
+then what it imported, its bad lines, or why it stopped and what it kept."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from learnhub.roles import ld_admin_required
+from programs.imports import import_job_page
+from programs.models import ImportJob
+
+REFRESH_SECONDS = 3  # the job page reloads itself this often while the job is queued or running
+
+
+@ld_admin_required
+def import_job_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One import job: its progress while it runs (the page reloads itself, no JavaScript),
+    then what it imported, its bad lines, or why it stopped and what it kept."""
+    job = get_object_or_404(ImportJob.objects.select_related("connection", "sync_run", "created_by"), pk=pk)
+    return render(
+        request,
+        "programs/imports/job.html",
+        {"page": import_job_page(job=job), "refresh_seconds": REFRESH_SECONDS},
+    )

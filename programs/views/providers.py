@@ -1,0 +1,196 @@
+"""Provider pages for L&D admins: connections and their runs, "Sync now", CSV upload,
+unmatched and invalid records. Every view is `ld_admin_required`; the client secret is
+never rendered (templates show only whether one is stored)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Page, Paginator
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from learnhub.roles import ld_admin_required
+from programs.connections import connection_sync_state, connections_with_last_run, invalid_records_current
+from programs.csv_files import CsvFileError
+from programs.forms_providers import ProviderCsvUploadForm, SyncNowForm
+from programs.imports import import_job_create, import_jobs_recent
+from programs.models import Employee, ImportKind, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
+from programs.sync import (
+    api_sync_problem,
+    connection_held_until,
+    sync_request,
+)
+from programs.tasks import unmatched_rematch_task
+
+RUNS_PER_PAGE = 20
+RECORDS_PER_PAGE = 50
+
+
+def _page(request: HttpRequest, items: QuerySet, per_page: int) -> Page:
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def _int_param(request: HttpRequest, name: str) -> int | None:
+    value = request.GET.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+def _filters_query(**filters: int | None) -> str:
+    """The active filters as a query-string prefix for the pagination links."""
+    active = {k: v for k, v in filters.items() if v is not None}
+    return f"{urlencode(active)}&" if active else ""
+
+
+@ld_admin_required
+def connection_list(request: HttpRequest) -> HttpResponse:
+    now = timezone.now()
+    connections = list(connections_with_last_run())
+    runs = SyncRun.objects.in_bulk([c.last_run_id for c in connections if c.last_run_id])  # type: ignore[attr-defined]
+    rows = [
+        (c, runs.get(c.last_run_id), connection_sync_state(connection=c, now=now))  # type: ignore[attr-defined]
+        for c in connections
+    ]
+    return render(
+        request,
+        "programs/providers/connection_list.html",
+        {
+            "rows": rows,
+            "unmatched_count": UnmatchedRecord.objects.count(),
+        },
+    )
+
+
+@ld_admin_required
+def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(connections_with_last_run(), pk=pk)
+    return render(
+        request,
+        "programs/providers/connection_detail.html",
+        {
+            "connection": connection,
+            "has_secret": bool(connection.client_secret),
+            "state": connection_sync_state(connection=connection, now=timezone.now()),
+            "api_problem": api_sync_problem(connection=connection),
+            "runs": _page(request, connection.runs.order_by("-started_at", "-pk"), RUNS_PER_PAGE),
+            "sync_form": SyncNowForm(),
+            "upload_form": ProviderCsvUploadForm(),
+            "unmatched_count": connection.unmatched_records.count(),
+        },
+    )
+
+
+@ld_admin_required
+@require_POST
+def connection_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(ProviderConnection, pk=pk)
+    form = SyncNowForm(request.POST)
+    full = form.is_valid() and form.cleaned_data["full"]
+    what = "Full sync" if full else "Sync"
+    problem = api_sync_problem(connection=connection)
+    held = connection_held_until(connection=connection, now=timezone.now()) is not None
+    if problem:
+        messages.error(request, problem)
+    elif not sync_request(connection=connection, full=full):
+        messages.warning(
+            request,
+            f"A sync of {connection.name} is already running; its run appears below. This server runs syncs in "
+            "its own process (no Celery worker), so another cannot wait for it: press Sync now again when it ends.",
+        )
+    elif held:
+        messages.success(
+            request,
+            f"{what} of {connection.name} queued: a sync of it is running now, and yours starts when that one ends.",
+        )
+    else:
+        messages.success(request, f"{what} of {connection.name} queued. Reload this page in a minute to see the run.")
+    return redirect("programs:providers:detail", pk=connection.pk)
+
+
+@ld_admin_required
+def unmatched_list(request: HttpRequest) -> HttpResponse:
+    connection_id = _int_param(request, "connection")
+    records = UnmatchedRecord.objects.select_related("connection").order_by("-last_seen_at", "-pk")
+    if connection_id is not None:
+        records = records.filter(connection_id=connection_id)
+    return render(
+        request,
+        "programs/providers/unmatched_list.html",
+        {
+            "records": _page(request, records, RECORDS_PER_PAGE),
+            "connections": ProviderConnection.objects.order_by("name"),
+            "connection_id": connection_id,
+            "pagination_query": _filters_query(connection=connection_id),
+        },
+    )
+
+
+@ld_admin_required
+@require_POST
+def unmatched_rematch_request(request: HttpRequest) -> HttpResponse:
+    transaction.on_commit(lambda: unmatched_rematch_task.delay(employee_ids=None))
+    messages.success(request, "Matching the unmatched records against the roster again. Reload in a minute.")
+    return redirect("programs:providers:unmatched")
+
+
+@ld_admin_required
+def invalid_list(request: HttpRequest) -> HttpResponse:
+    connection_id = _int_param(request, "connection")
+    run_id = _int_param(request, "run")
+    show_all = request.GET.get("all") == "1"
+    records = InvalidRecord.objects.all() if run_id is not None or show_all else invalid_records_current()
+    records = records.select_related("connection", "run").order_by("-run__started_at", "line", "pk")
+    if connection_id is not None:
+        records = records.filter(connection_id=connection_id)
+    if run_id is not None:
+        records = records.filter(run_id=run_id)
+    return render(
+        request,
+        "programs/providers/invalid_list.html",
+        {
+            "records": _page(request, records, RECORDS_PER_PAGE),
+            "connections": ProviderConnection.objects.order_by("name"),
+            "connection_id": connection_id,
+            "run_id": run_id,
+            "show_all": show_all,
+            "pagination_query": _filters_query(connection=connection_id, run=run_id, all=1 if show_all else None),
+        },
+    )
+
+
+@ld_admin_required
+def connection_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    """Upload a Coursera CSV export for a connection: checked and stored, then imported by
+    a job whose page shows the progress and the result."""
+    connection = get_object_or_404(ProviderConnection, pk=pk)
+    status = 200
+    if request.method == "POST":
+        form = ProviderCsvUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                job = import_job_create(
+                    kind=ImportKind.PROVIDER_CSV,
+                    upload=form.cleaned_data["file"],
+                    connection=connection,
+                    created_by=request.user if isinstance(request.user, Employee) else None,
+                )
+            except CsvFileError as exc:
+                form.add_error("file", f"The file was not imported: {exc}")
+            else:
+                return redirect("programs:import_job", pk=job.pk)
+        status = 400
+    else:
+        form = ProviderCsvUploadForm()
+    context = {
+        "connection": connection,
+        "form": form,
+        "jobs": import_jobs_recent(kind=ImportKind.PROVIDER_CSV, connection=connection),
+        "max_upload_mb": settings.IMPORT_MAX_UPLOAD_MB,
+    }
+    return render(request, "programs/providers/connection_upload.html", context, status=status)
