@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import BooleanField, Case, Count, Exists, F, Max, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from champions.models import (
@@ -44,8 +44,7 @@ from reports.progress import (
     ProgramProgress,
     company_today,
     counted_completions,
-    eligible_employees,
-    employees_who_met,
+    employee_has_met,
     program_progress,
     progress_day,
 )
@@ -83,17 +82,15 @@ def employee_counted_course_ids(*, program: LearningProgram, employee: Employee,
 
 @dataclass(frozen=True)
 class MyStatus:
-    """One employee's own standing in a program as of `day`."""
+    """One employee's own standing in a program as of `day`: `met` is the engine's rule
+    (`reports.progress.employee_has_met`); `counted` the courses that count so far."""
 
     day: dt.date
     counted: int
     required: int
+    met: bool
     deadline: dt.date
     days_left: int
-
-    @property
-    def met(self) -> bool:
-        return self.counted >= self.required
 
     @property
     def shown_counted(self) -> int:
@@ -101,9 +98,9 @@ class MyStatus:
 
 
 def employee_status(*, program: LearningProgram, employee: Employee, today: dt.date | None = None) -> MyStatus:
-    """Met when the employee has at least `required_completions` distinct counted courses
-    (same rule as the org rate). Days left: from today (company time zone) to the last
-    day of the program, inclusive of neither end, never negative."""
+    """Met by the engine's rule (`employee_has_met`, the same as the org rate). Days left:
+    from today (company time zone) to the last day of the program, inclusive of neither
+    end, never negative."""
     real_today = today or company_today()
     day = progress_day(program=program, as_of=real_today)
     counted = len(employee_counted_course_ids(program=program, employee=employee, day=day))
@@ -111,6 +108,7 @@ def employee_status(*, program: LearningProgram, employee: Employee, today: dt.d
         day=day,
         counted=counted,
         required=program.required_completions,
+        met=employee_has_met(program=program, employee=employee, day=day),
         deadline=program.ends_on,
         days_left=max((program.ends_on - real_today).days, 0),
     )
@@ -298,41 +296,6 @@ def stories_shared(*, program: LearningProgram, limit: int = HOME_STORIES) -> li
         .select_related("employee", "course")
         .order_by("-created_at")[:limit]
     )
-
-
-# --- Not yet completed ------------------------------------------------------------------------
-
-
-def not_yet_completed(*, program: LearningProgram, organization: Organization) -> QuerySet[Employee]:
-    """Eligible people of the organization (and below) who have not met the goal as of D
-    (`reports.progress.eligible_employees` minus `employees_who_met`), with their team and
-    their last provider activity (latest activity, enrollment or completion time)."""
-    day = progress_day(program=program)
-    return (
-        eligible_employees(program=program, day=day)
-        .filter(organization__in=Organization.objects.subtree(organization))
-        .exclude(pk__in=employees_who_met(program=program, day=day))
-        .select_related("organization")
-        .annotate(
-            last_activity=Max("enrollments__last_activity_at"),
-            last_enrolled=Max("enrollments__enrolled_at"),
-            last_completed=Max("enrollments__completed_at"),
-        )
-        .order_by("organization__path", "full_name", "email")
-    )
-
-
-def last_activity(person: Employee) -> dt.datetime | None:
-    values = [
-        v
-        for v in (
-            getattr(person, "last_activity", None),
-            getattr(person, "last_enrolled", None),
-            getattr(person, "last_completed", None),
-        )
-        if v
-    ]
-    return max(values) if values else None
 
 
 # --- Network ------------------------------------------------------------------------------------

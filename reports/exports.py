@@ -15,8 +15,9 @@ from typing import Protocol
 from django.utils.text import slugify
 
 from programs.models import LearningProgram, Organization
+from reports.people import people_status
 from reports.progress import ProgramProgress
-from reports.selectors import CHANGE_DAYS, people_status, rate_change, snapshot_rates_on
+from reports.selectors import CHANGE_DAYS, rate_change, snapshot_rates_on
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 

@@ -104,6 +104,7 @@ from reports.models import (
     Unsubscribe,
     WebhookKind,
 )
+from reports.people import people_not_met
 from reports.progress import (
     ProgramProgress,
     company_time_zone,
@@ -117,7 +118,6 @@ from reports.selectors import (
     LeaderboardRow,
     headline,
     leaderboard,
-    people_not_met,
     rate_change,
     snapshot_rates_on,
 )

@@ -216,6 +216,11 @@ def employees_who_met(*, program: LearningProgram, day: dt.date) -> QuerySet[Enr
     )
 
 
+def employee_has_met(*, program: LearningProgram, employee: Employee, day: dt.date) -> bool:
+    """Whether one employee met the goal as of `day` (`employees_who_met`)."""
+    return employees_who_met(program=program, day=day).filter(employee_id=employee.pk).exists()
+
+
 def _distinct_courses(*, program: LearningProgram, day: dt.date, employee_ref: str) -> Coalesce:
     """Correlated subquery: the number of distinct counted courses of one employee (used
     for the few executive sponsors only)."""

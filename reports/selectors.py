@@ -12,27 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from django.db.models import (
-    BooleanField,
     Count,
-    ExpressionWrapper,
-    FilteredRelation,
-    IntegerField,
-    Max,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
 )
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from champions.models import ExecutiveSponsor, LearnerStory, LearningChampion, ProgressUpdate, StudyGroup
-from programs.models import Collection, Employee, Enrollment, LearningProgram, Organization
+from programs.models import Collection, LearningProgram, Organization
 from reports.charts import Series, trend_chart
 from reports.models import ProgressSnapshot
 from reports.progress import (
@@ -40,9 +30,6 @@ from reports.progress import (
     ExecutiveCommitment,
     OrgProgress,
     ProgramProgress,
-    counted_completion_q,
-    eligible_employees,
-    employees_who_met,
     program_progress,
 )
 
@@ -129,52 +116,6 @@ def sponsor_names_by_organization(*, program: LearningProgram) -> dict[int, list
     for organization_id, full_name, email in rows:
         names[organization_id].append(full_name or email)
     return dict(names)
-
-
-def people_status(
-    *, program: LearningProgram, day: dt.date, organizations: Iterable[Organization] | None
-) -> QuerySet[Employee]:
-    """The eligible people (rule: `eligible_employees`) of the subtrees of `organizations`
-    (None: the whole company, people without an organization included) as of `day`, each
-    annotated with `counted_courses` (distinct courses whose completion counts,
-    `counted_completion_q`), `has_met` (in `employees_who_met`) and `last_activity_at`
-    (latest provider activity on any enrollment). One query, however many people."""
-    people = eligible_employees(program=program, day=day)
-    if organizations is not None:
-        subtree = Q(pk__in=[])
-        for organization in organizations:
-            subtree |= Q(organization__in=Organization.objects.subtree(organization))
-        people = people.filter(subtree)
-    last_activity = (
-        Enrollment.objects.filter(employee=OuterRef("pk"))
-        .order_by()
-        .values("employee")
-        .annotate(latest=Max("last_activity_at"))
-        .values("latest")
-    )
-    met_ids = employees_who_met(program=program, day=day)
-    return (
-        people.annotate(
-            counted=FilteredRelation(
-                "enrollments", condition=counted_completion_q(program=program, day=day, prefix="enrollments__")
-            )
-        )
-        .annotate(
-            counted_courses=Coalesce(Count("counted__course_id", distinct=True), 0, output_field=IntegerField()),
-            last_activity_at=Subquery(last_activity),
-            has_met=ExpressionWrapper(Q(pk__in=met_ids), output_field=BooleanField()),
-        )
-        .select_related("organization")
-        .order_by("organization__path", "full_name", "email")
-    )
-
-
-def people_not_met(*, program: LearningProgram, day: dt.date, organization: Organization) -> QuerySet[Employee]:
-    """The eligible people of `organization`'s subtree who have not met the goal as of
-    `day`, with their counted courses so far and last provider activity."""
-    return people_status(program=program, day=day, organizations=[organization]).exclude(
-        pk__in=employees_who_met(program=program, day=day)
-    )
 
 
 # --- Dashboards ---------------------------------------------------------------------------

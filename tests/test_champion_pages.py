@@ -342,7 +342,7 @@ def progress_data(personas, course):
 
 def test_not_yet_lists_eligible_people_who_have_not_met_the_goal(personas, progress_data):
     response = personas.client_for(personas.champion).get(f"/champions/not-yet/{personas.engineering.pk}/")
-    rows = [(p.email, p.organization.name, p.last_seen) for p in response.context["people"]]
+    rows = [(p.email, p.organization.name, p.last_activity_at) for p in response.context["people"]]
     assert rows == [
         ("bob@acme.example", "Engineering", dt.datetime(2026, 3, 5, 9, tzinfo=UTC)),
         ("chris@acme.example", "Engineering", None),

@@ -161,7 +161,8 @@ def engineering_rows(personas) -> list[list[str]]:
     evil_row[0], evil_row[4] = "'" + EVIL, "'+1 dev"
     return [
         evil_row,
-        row(personas.employee, 1, "yes"),
+        # One rule of "last activity" (reports.people): Bob's completion is his latest provider time.
+        row(personas.employee, 1, "yes", "2026-04-01T12:00:00+00:00"),
         row(personas.champion, 0, "no"),
         row(personas.sponsor, 1, "yes", "2026-06-20T09:00:00+00:00"),
     ]
@@ -264,3 +265,27 @@ def test_people_csv_query_count_does_not_grow(personas, company, django_assert_n
         )
     with django_assert_num_queries(10):
         assert len(rows_of(client.get("/reports/export/people.csv", params))) == 45
+
+
+def test_the_champions_list_and_the_export_show_the_same_last_activity(personas, company):
+    """One rule of "last activity" (reports.people.last_provider_activity): the latest of
+    any enrollment's activity, enrollment and completion time, on every page and file."""
+    EnrollmentFactory(
+        employee=personas.champion,
+        course=CourseFactory(provider_course_id="LATE1"),
+        enrolled_at=dt.datetime(2026, 5, 3, 8, tzinfo=dt.UTC),
+        last_activity_at=dt.datetime(2026, 4, 1, 8, tzinfo=dt.UTC),
+    )
+    champion = personas.client_for(personas.champion)
+
+    listed = {
+        p.email: p.last_activity_at
+        for p in champion.get(f"/champions/not-yet/{personas.engineering.pk}/").context["people"]
+    }
+    exported = {
+        r[1]: r[7]
+        for r in rows_of(champion.get("/reports/export/people.csv", {"org": personas.engineering.pk, "as_of": AS_OF}))
+    }
+
+    assert listed["chris@acme.example"] == dt.datetime(2026, 5, 3, 8, tzinfo=dt.UTC)
+    assert exported["chris@acme.example"] == "2026-05-03T08:00:00+00:00"

@@ -305,3 +305,78 @@ def test_an_edit_through_the_django_admin_is_audited(personas):
     assert list(ProgramChange.objects.values_list("field", "old_value", "new_value", "changed_by")) == [
         ("target_rate", "90%", "95%", personas.admin.pk)
     ]
+
+
+def admin_program_form(program: LearningProgram, **changes: str) -> dict[str, str]:
+    data = {
+        "name": program.name,
+        "starts_on": program.starts_on.isoformat(),
+        "ends_on": program.ends_on.isoformat(),
+        "target_rate": str(program.target_rate),
+        "required_completions": str(program.required_completions),
+        "status": program.status,
+    }
+    data.update(changes)
+    return data
+
+
+def test_the_django_admin_refuses_closed_to_draft_on_its_form(personas):
+    program = personas.program
+    LearningProgram.objects.filter(pk=program.pk).update(status=ProgramStatus.CLOSED)
+    program.refresh_from_db()
+
+    response = personas.client_for(personas.admin).post(
+        reverse("admin:programs_learningprogram_change", args=[program.pk]), admin_program_form(program, status="draft")
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors == {
+        "status": ["A closed program cannot become draft: draft -> active -> closed only."]
+    }
+    assert LearningProgram.objects.get(pk=program.pk).status == ProgramStatus.CLOSED
+    assert not ProgramChange.objects.exists()
+
+
+def test_the_django_admin_shows_a_name_clash_ignoring_case_as_a_form_error(personas):
+    other = LearningProgram.objects.create(
+        name="Learning Program 2027",
+        starts_on=dt.date(2027, 1, 1),
+        ends_on=dt.date(2027, 12, 31),
+        target_rate=Decimal("0.9"),
+    )
+    client = personas.client_for(personas.admin)
+    count = LearningProgram.objects.count()
+
+    change = client.post(
+        reverse("admin:programs_learningprogram_change", args=[personas.program.pk]),
+        admin_program_form(personas.program, name="learning program 2027"),
+    )
+    add = client.post(
+        reverse("admin:programs_learningprogram_add"), admin_program_form(other, name="LEARNING PROGRAM 2027")
+    )
+
+    assert (change.status_code, add.status_code) == (200, 200)
+    assert change.context["adminform"].form.errors == {
+        "name": ["A program named 'learning program 2027' already exists."]
+    }
+    assert add.context["adminform"].form.errors == {"name": ["A program named 'LEARNING PROGRAM 2027' already exists."]}
+    assert LearningProgram.objects.get(pk=personas.program.pk).name == "Learning Program 2026"
+    assert LearningProgram.objects.count() == count
+
+
+def test_the_django_admin_adds_a_program_through_program_create(personas):
+    response = personas.client_for(personas.admin).post(
+        reverse("admin:programs_learningprogram_add"),
+        {
+            "name": "  Learning Program 2028 ",
+            "starts_on": "2028-01-01",
+            "ends_on": "2028-12-31",
+            "target_rate": "0.875",
+            "required_completions": "2",
+            "status": "draft",
+        },
+    )
+
+    assert response.status_code == 302
+    created = LearningProgram.objects.get(name="Learning Program 2028")
+    assert (created.target_rate, created.required_completions, created.status) == (Decimal("0.875"), 2, "draft")

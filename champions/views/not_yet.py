@@ -8,7 +8,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from champions import selectors
 from champions.views._common import program_or_404, signed_in_employee
 from learnhub.roles import (
     can_see_people_of,
@@ -16,6 +15,8 @@ from learnhub.roles import (
 )
 from programs.models import Organization
 from reports.messaging import NudgeOutcome, nudge_employees
+from reports.people import people_not_met
+from reports.progress import progress_day
 
 
 @login_required
@@ -57,9 +58,7 @@ def not_yet(request: HttpRequest, org_pk: int) -> HttpResponse:
     organization = get_object_or_404(Organization, pk=org_pk)
     if not can_see_people_of(request.user, program, organization):
         raise PermissionDenied("Only this organization's champions, sponsor and L&D admins see its people.")
-    people = list(selectors.not_yet_completed(program=program, organization=organization))
-    for person in people:
-        person.last_seen = selectors.last_activity(person)  # type: ignore[attr-defined]
+    people = list(people_not_met(program=program, day=progress_day(program=program), organization=organization))
     if request.method == "POST":
         chosen = request.POST.getlist("selected") if "only" not in request.POST else [request.POST["only"]]
         by_id = {str(p.pk): p for p in people}

@@ -21,7 +21,7 @@ from learnhub.roles import (
     can_review_collection,
 )
 from programs.models import Collection
-from reports.progress import program_progress
+from reports.progress import employee_has_met, program_progress, progress_day
 
 
 def _sponsor_page(
@@ -58,7 +58,7 @@ def _sponsor_page(
             "program": program,
             "appointments": appointments,
             "completed": completed,
-            "met": len(completed) >= program.required_completions,
+            "met": employee_has_met(program=program, employee=me, day=progress_day(program=program)),
             "target": progress.target,
         },
         status=status,

@@ -14,12 +14,12 @@ from learnhub.roles import (
     can_see_people_of,
 )
 from programs.models import Organization
+from reports.people import people_not_met
 from reports.selectors import (
     NOT_MET_SHOWN,
     all_hands_report,
     company_dashboard,
     organization_dashboard,
-    people_not_met,
 )
 from reports.views._common import request_choice
 
