@@ -310,23 +310,25 @@ class NetworkEntry:
     groups: list[StudyGroup] = field(default_factory=list)
 
 
-def org_trend(*, program: LearningProgram, organization: Organization, day: dt.date) -> float | None:
-    """Change of the organization's rate over the last 28 days of snapshots: the latest
-    snapshot's rate minus the oldest one in the window. None with fewer than two rates."""
-    rates = list(
+def org_trends(*, program: LearningProgram, organization_ids: list[int], day: dt.date) -> dict[int, float | None]:
+    """Change of each organization's rate over the last 28 days of snapshots: the latest
+    snapshot's rate minus the oldest one in the window; None with fewer than two rates.
+    One query for all the organizations."""
+    rates: dict[int, list[float]] = {pk: [] for pk in organization_ids}
+    rows = (
         ProgressSnapshot.objects.filter(
             program=program,
-            organization=organization,
+            organization_id__in=organization_ids,
             day__lte=day,
             day__gt=day - dt.timedelta(days=TREND_DAYS),
             rate__isnull=False,
         )
-        .order_by("day")
-        .values_list("rate", flat=True)
+        .order_by("organization_id", "day")
+        .values_list("organization_id", "rate")
     )
-    if len(rates) < 2 or rates[0] is None or rates[-1] is None:
-        return None
-    return rates[-1] - rates[0]
+    for organization_id, rate in rows:
+        rates[organization_id].append(rate)
+    return {pk: (r[-1] - r[0] if len(r) >= 2 else None) for pk, r in rates.items()}
 
 
 def champions_network(*, program: LearningProgram, progress: ProgramProgress) -> list[NetworkEntry]:
@@ -346,9 +348,10 @@ def champions_network(*, program: LearningProgram, progress: ProgramProgress) ->
     for group in groups:
         if group.organization_id is not None:
             entries[group.organization_id].groups.append(group)
+    trends = org_trends(program=program, organization_ids=list(entries), day=progress.as_of)
     for entry in entries.values():
         entry.progress = progress.for_organization(entry.organization.pk)
-        entry.trend = org_trend(program=program, organization=entry.organization, day=progress.as_of)
+        entry.trend = trends[entry.organization.pk]
     return list(entries.values())
 
 

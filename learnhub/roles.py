@@ -1,6 +1,6 @@
 """Who may do what: the one place every view, command and API asks.
 
-Roles (DESIGN.md, "Who uses it"):
+Roles:
 - L&D admin: holds the `programs.administer_learning` permission (usually through the
   "L&D admins" group; superusers hold every permission).
 - Executive sponsor / learning champion: a confirmed appointment for an organization in

@@ -6,7 +6,7 @@ signing up never creates an employee: it *claims* the roster row, i.e. sets a pa
 on it, and allauth's normal e-mail verification then proves the person owns the address.
 
 Rules (the functions below state them; the adapter and the three small forms only call
-them, as STYLE.md asks of allauth hooks):
+them: no rule lives in a form or a hook):
 
 - Sign-up: the e-mail's domain is one of SIGNUP_EMAIL_DOMAINS (empty setting: any
   domain), and the e-mail (case-insensitive) belongs to an active employee who has not

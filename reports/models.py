@@ -48,7 +48,7 @@ class ProgressSnapshot(models.Model):
         return f"{self.program} {self.organization or 'company'} {self.day}"
 
 
-# --- Communication (issue 6): settings, webhooks, the sent-message ledger, unsubscribes ----
+# --- Communication: settings, webhooks, the sent-message ledger, unsubscribes, milestones ---
 
 
 class MessageKind(models.TextChoices):

@@ -1,12 +1,12 @@
-"""The progress engine: the one definition of LearnHub's numbers (DESIGN.md, "The
-numbers, exactly"). Pages, the API, tasks, snapshots and the `progress` command all call
+"""The progress engine: the one definition of LearnHub's numbers (README, "The numbers,
+exactly"). Pages, the API, tasks, snapshots and the `progress` command all call
 `program_progress`; nothing else computes a rate.
 
 The database does the counting: a fixed number of queries (pinned by the tests) whatever
 the number of employees, organizations or enrollments. Only the organization tree, which
 is small, is rolled up in Python.
 
-Decisions where DESIGN.md is silent:
+Decisions those rules leave open:
 - Employees with no organization are on the roster, so they are in the company's
   numbers, and in no organization's.
 - A completion counts whatever the enrollment's `is_removed` flag (completed, then

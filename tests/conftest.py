@@ -1,4 +1,4 @@
-"""Shared personas (STYLE.md): an L&D admin, the sponsor and a champion of Acme/Engineering,
+"""Shared personas: an L&D admin, the sponsor and a champion of Acme/Engineering,
 an employee of Engineering, an employee of Sales (another org), and anonymous visitors."""
 
 from __future__ import annotations

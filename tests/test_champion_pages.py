@@ -433,7 +433,7 @@ def test_network_shows_champions_rate_trend_groups_and_practices(personas, progr
 
 
 def test_network_trend_is_the_change_over_the_snapshots(personas, settings):
-    from champions.selectors import org_trend
+    from champions.selectors import org_trends
 
     p = personas
     for day, rate in [(dt.date(2026, 5, 1), 0.10), (dt.date(2026, 5, 20), 0.25), (dt.date(2026, 6, 10), 0.9)]:
@@ -447,7 +447,8 @@ def test_network_trend_is_the_change_over_the_snapshots(personas, settings):
             curated_completions=1,
             rate=rate,
         )
-    assert org_trend(program=p.program, organization=p.engineering, day=dt.date(2026, 5, 25)) == pytest.approx(0.15)
+    trends = org_trends(program=p.program, organization_ids=[p.engineering.pk], day=dt.date(2026, 5, 25))
+    assert trends[p.engineering.pk] == pytest.approx(0.15)
 
 
 def test_champion_posts_a_practice_and_sponsor_cannot(personas):

@@ -358,7 +358,7 @@ def test_apitoken_constraints():
     assert token().pk
 
 
-# --- reports: communication (issue 6) ------------------------------------------------------
+# --- reports: communication ----------------------------------------------------------------
 
 
 def test_message_settings_constraints():

@@ -1,4 +1,4 @@
-"""Coursera for Business / Enterprise API adapter (PROVIDERS.md, section 1).
+"""Coursera for Business / Enterprise API adapter.
 
 OAuth2 client credentials, then `enrollmentReports` per program, page by page, each
 element normalized to a `ProviderRecord`. The adapter decides nothing about matching or

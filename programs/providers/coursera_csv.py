@@ -1,4 +1,4 @@
-"""Coursera admin CSV export adapter (PROVIDERS.md, section 2).
+"""Coursera admin CSV export adapter.
 
 Reads the "CourseActivity" export and the older "usage report" through
 `programs.csv_files` (UTF-8 with or without BOM, physical line numbers): columns are found
@@ -7,7 +7,7 @@ LearnHub does not use are allowed, but a column named twice (or by two of its na
 refused. The file is streamed row by row, so its size does not matter. Duplicate rows are
 yielded as they are: the pipeline merges them.
 
-`coursera_csv_check` reads a whole file before an import writes anything (issue 10): a
+`coursera_csv_check` reads a whole file before an import writes anything: a
 file that cannot be read to its end (encoding, an unterminated quote, a NUL byte) is
 refused with the line, instead of being imported up to that line.
 """

@@ -1,4 +1,4 @@
-"""Import jobs in a real browser (issue 10): an L&D admin uploads a roster through the form,
+"""Import jobs in a real browser: an L&D admin uploads a roster through the form,
 lands on the job page and reads the result; a running job's page shows its progress bar.
 On a phone too, with the strict Content-Security-Policy on and no JavaScript of ours."""
 

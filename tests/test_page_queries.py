@@ -1,0 +1,51 @@
+"""The people-side pages cost a fixed number of queries whatever the size of the company:
+the employee home, the collections and study-group pages, the champion's "not yet
+completed" list and network, and the sponsor's page, each at two sizes (`grow` from the
+dashboard tests: size 10 holds ten times the organizations and a hundred times the people
+of size 1)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import StudySessionFactory
+from tests.test_dashboards import grow
+
+pytestmark = pytest.mark.django_db
+
+# Each page: session, user and the navigation (current program, permissions, sponsor and
+# champion lists) first, then its own reads.
+QUERIES = {
+    "home": 27,
+    "collections": 14,
+    "groups": 14,
+    "not-yet": 12,
+    "network": 18,
+    "sponsor": 17,
+}
+
+
+@pytest.mark.parametrize("size", [1, 10])
+@pytest.mark.parametrize("page", sorted(QUERIES))
+def test_a_page_costs_the_same_queries_at_any_size(personas, django_assert_num_queries, size, page):
+    grow(personas, size)
+    for group in personas.program.study_groups.all():
+        StudySessionFactory(group=group)
+    who = {"not-yet": personas.champion, "network": personas.champion, "sponsor": personas.sponsor}.get(
+        page, personas.employee
+    )
+    client = personas.client_for(who)
+    url = {
+        "home": "/",
+        "collections": "/champions/collections/",
+        "groups": "/champions/groups/",
+        "not-yet": f"/champions/not-yet/{personas.engineering.pk}/",
+        "network": "/champions/network/",
+        "sponsor": "/champions/sponsor/",
+    }[page]
+    client.get(url)  # warm the per-process caches (content types, permissions of the session)
+
+    with django_assert_num_queries(QUERIES[page]):
+        response = client.get(url)
+
+    assert response.status_code == 200
