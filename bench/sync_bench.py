@@ -1,5 +1,5 @@
 """Benchmark of the sync pipeline over HTTP: speed, queries per page and peak memory of
-`sync_api` against the Coursera sandbox (programs/sandbox.py, in a thread of this
+`sync_api` against the Coursera sandbox (programs/providers/coursera_sandbox.py, in a thread of this
 process) serving N generated learner x course records, for two sizes.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/h14bench .venv/bin/python bench/sync_bench.py
@@ -48,8 +48,8 @@ from django.db import connection  # noqa: E402
 
 from programs.models import Employee, Enrollment, ProviderConnection, UnmatchedRecord  # noqa: E402
 from programs.providers.coursera_api import DEFAULT_PAGE_SIZE  # noqa: E402
-from programs.sandbox import SandboxServer, sandbox_data_from_records  # noqa: E402
-from programs.sync import sync_api  # noqa: E402
+from programs.providers.coursera_sandbox import SandboxServer, sandbox_data_from_records  # noqa: E402
+from programs.sync.pipeline import sync_api  # noqa: E402
 
 COURSES_PER_LEARNER = 5
 UNMATCHED_SHARE = 0.01

@@ -327,7 +327,8 @@ def org_trends(*, program: LearningProgram, organization_ids: list[int], day: dt
         .values_list("organization_id", "rate")
     )
     for organization_id, rate in rows:
-        rates[organization_id].append(rate)
+        if rate is not None:  # filtered in SQL; the column is nullable
+            rates[organization_id].append(rate)
     return {pk: (r[-1] - r[0] if len(r) >= 2 else None) for pk, r in rates.items()}
 
 

@@ -14,6 +14,7 @@ from django.core.validators import URLValidator
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from programs.models import InvalidRecord, Provider, ProviderConnection, SyncRun, SyncStatus
+from programs.sync.lease import lease_is_live
 
 MIN_INTERVAL_MINUTES = 5
 
@@ -121,7 +122,7 @@ class SyncState:
 def connection_sync_state(*, connection: ProviderConnection, now: dt.datetime) -> SyncState:
     """The SyncState of a connection from `connections_with_last_run` (no query)."""
     until = connection.sync_claimed_until
-    live = until is not None and until >= now
+    live = lease_is_live(until=until, now=now)
     running: int | None = getattr(connection, "running_run_id", None)
     return SyncState(
         held_until=until if live else None,

@@ -1,4 +1,4 @@
-"""Uploaded files imported by a Celery task (issue 10): the roster and provider completion
+"""Uploaded files imported by a Celery task: the roster and provider completion
 exports. A large file never runs inside the web request, where gunicorn's timeout would
 cut it part-way, and a bad one is refused before anything is written.
 
@@ -24,7 +24,6 @@ from typing import IO, Any, Protocol
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
 from django.utils import timezone
 
 from programs.csv_files import ENCODING_LABELS, CsvFileError
@@ -41,7 +40,9 @@ from programs.models import (
 from programs.providers.base import Adapter, ProviderRecord
 from programs.providers.coursera_csv import CourseraCsvAdapter, coursera_csv_check
 from programs.roster import RosterImportResult, roster_file_check, roster_import
-from programs.sync import SyncAlreadyRunningError, sync_run, sync_run_counts
+from programs.sync.lease import SyncAlreadyRunningError
+from programs.sync.pipeline import sync_run, sync_run_counts
+from programs.task_queue import task_queue_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -213,9 +214,7 @@ def import_job_create(
     )
     job.file.save(name, upload, save=False)
     job.save()
-    from programs.tasks import import_job_run_task
-
-    transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+    task_queue_on_commit(name="programs.tasks.import_job_run_task", args=(job.pk,))
     return job
 
 

@@ -9,31 +9,41 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from learnhub.roles import is_ld_admin
-from programs.models import Collection, CollectionItem, Course, Employee, LearningProgram
+from programs.models import Collection, CollectionItem, Course, Employee, LearningProgram, Organization
 
 if TYPE_CHECKING:
     from learnhub.roles import AnyUser
 
 
-def collections_visible(*, program: LearningProgram, user: AnyUser) -> QuerySet[Collection]:
-    """The collections of `program` a person browses, each with its items (and their
-    courses) in order: the company-wide collections, then those of the person's home
-    organization and of every organization above it (a team sees its org's collections).
-    L&D admins see every collection of the program."""
+def _collections_with_items(*, program: LearningProgram) -> QuerySet[Collection]:
     items = Prefetch("items", queryset=CollectionItem.objects.select_related("course").order_by("position", "id"))
-    collections = (
+    return (
         Collection.objects.filter(program=program)
         .select_related("organization")
         .prefetch_related(items)
         .order_by(F("organization__path").asc(nulls_first=True), "name")
     )
-    if is_ld_admin(user):
-        return collections
+
+
+def collections_for_organization(
+    *, program: LearningProgram, organization: Organization | None
+) -> QuerySet[Collection]:
+    """The collections of `program` the people of `organization` browse, each with its
+    items (and their courses) in order: the company-wide collections, then those of the
+    organization and of every organization above it (a team sees its org's collections).
+    `organization` None (someone with no home organization): the company-wide ones."""
     visible = Q(organization__isnull=True)
-    org = getattr(user, "organization", None)
-    if org is not None:
-        visible |= Q(organization__path__in=org.ancestor_paths())
-    return collections.filter(visible)
+    if organization is not None:
+        visible |= Q(organization__path__in=organization.ancestor_paths())
+    return _collections_with_items(program=program).filter(visible)
+
+
+def collections_visible(*, program: LearningProgram, user: AnyUser) -> QuerySet[Collection]:
+    """The collections of `program` a person browses: those of their home organization
+    (`collections_for_organization`); L&D admins see every collection of the program."""
+    if is_ld_admin(user):
+        return _collections_with_items(program=program)
+    return collections_for_organization(program=program, organization=getattr(user, "organization", None))
 
 
 def courses_search(*, query: str, limit: int = 25) -> QuerySet[Course]:

@@ -1,6 +1,11 @@
-"""Celery tasks of the programs app: thin, idempotent, taking ids (STYLE.md).
+"""Celery tasks of the programs app: thin, idempotent, taking ids (STYLE.md). Each loads
+what its ids name and calls one service function: `programs.sync.schedule` and
+`programs.sync.pipeline` (provider syncs), `programs.imports` (upload jobs),
+`programs.access` (departures).
 
-Queue them after commit (`delay_on_commit`); the domain functions live in programs/sync.py.
+Imports go one way: this module imports the services, and the services queue these tasks
+by name after commit (`programs.task_queue.task_queue_on_commit`), never importing this
+module, so no circle of imports runs through it.
 """
 
 from __future__ import annotations
@@ -13,15 +18,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from programs.access import departures_apply as departures_apply_service
-from programs.models import ProviderConnection
-from programs.sync import (
-    SyncAlreadyRunningError,
-    sync_due_queue,
-    sync_request_drop,
-    sync_requested,
-    sync_wait_seconds,
-    unmatched_rematch,
-)
+from programs.imports import WAIT_ATTEMPTS, WAIT_MAX_SECONDS, import_job_run
+from programs.models import ImportJob, ImportStatus, ProviderConnection
+from programs.sync.lease import SyncAlreadyRunningError
+from programs.sync.pipeline import unmatched_rematch
+from programs.sync.schedule import sync_due_queue, sync_request_drop, sync_requested, sync_wait_seconds
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ def departures_apply() -> dict[str, int]:
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    max_retries=None,  # programs.imports.WAIT_ATTEMPTS bounds the waiting
+    max_retries=None,  # WAIT_ATTEMPTS bounds the waiting
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
 )
@@ -107,9 +108,6 @@ def import_job_run_task(self: Task, job_id: int) -> str | None:
     it is, and a redelivered one runs again. A provider job whose connection another sync
     holds goes back to queued and is tried again once that hold ends; in eager mode
     (tasks in process) nothing could try it later, so it fails at once, saying why."""
-    from programs.imports import WAIT_ATTEMPTS, WAIT_MAX_SECONDS, import_job_run
-    from programs.models import ImportJob, ImportStatus
-
     job = ImportJob.objects.filter(pk=job_id).first()
     if job is None:
         return None

@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
-from reports.messaging import WebhookUrlError, webhook_connection_time, webhook_url_check
+from reports.messaging.webhooks import WebhookUrlError, webhook_connection_time, webhook_url_check
 from reports.models import MessageSettings, OrgWebhook, ProgressSnapshot, SentMessage, Unsubscribe
 
 
@@ -33,7 +33,7 @@ class ProgressSnapshotAdmin(admin.ModelAdmin):
         return False
 
 
-# --- Communication (reports/messaging.py) --------------------------------------------------
+# --- Communication (reports/messaging/) ---------------------------------------------------
 
 
 class _WriteOnlyUrlForm(forms.ModelForm):
@@ -117,7 +117,7 @@ class OrgWebhookAdmin(_WebhookAdmin):
 
 @admin.register(SentMessage)
 class SentMessageAdmin(admin.ModelAdmin):
-    """The ledger is written by reports/messaging.py only: read-only here."""
+    """The ledger is written by reports/messaging/ only: read-only here."""
 
     list_display = ["created_at", "kind", "channel", "recipient", "status", "attempts", "sent_at"]
     list_filter = ["kind", "status", "channel", "program"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 from django import forms
 
 from programs.models import Organization
-from reports.messaging import SETTINGS_FIELDS, WebhookUrlError, webhook_url_check
+from reports.messaging.settings import SETTINGS_FIELDS
+from reports.messaging.webhooks import WebhookUrlError, webhook_url_check
 from reports.models import MessageKind, MessageSettings, MessageStatus, WebhookKind
 
 WEEKDAYS = [

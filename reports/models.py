@@ -152,7 +152,7 @@ class MessageChannel(models.TextChoices):
 class SentMessage(models.Model):
     """The ledger of every message: claimed (inserted, status pending) BEFORE it is sent,
     so the unique key (kind, recipient, period) lets exactly one run send it. See
-    reports/messaging.py for what a crash between sending and recording means."""
+    reports/messaging/ledger.py for what a crash between sending and recording means."""
 
     program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="sent_messages")
     kind = models.CharField(max_length=24, choices=MessageKind.choices)
@@ -208,7 +208,7 @@ class Unsubscribe(models.Model):
 class Milestone(models.Model):
     """An organization (or the whole company, `organization` empty) reaching its
     program's target: recorded once per program and organization, when first seen, and
-    announced from that one row (reports/messaging.py)."""
+    announced from that one row (reports/messaging/announcements.py)."""
 
     program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="milestones")
     organization = models.ForeignKey(

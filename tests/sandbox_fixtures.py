@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from programs.sandbox import SandboxData, SandboxFaults, SandboxServer, sandbox_data_from_records
+from programs.providers.coursera_sandbox import SandboxData, SandboxFaults, SandboxServer, sandbox_data_from_records
 
 CLIENT_ID = "demo"
 CLIENT_SECRET = "demo-secret"

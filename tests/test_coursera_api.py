@@ -14,6 +14,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from learnhub.demo.sandbox_data import sandbox_data_from_database
 from programs.models import Employee, Enrollment
 from programs.providers.base import (
     ProviderConfigurationError,
@@ -21,9 +22,9 @@ from programs.providers.base import (
     ProviderUnavailableError,
 )
 from programs.providers.coursera_api import CourseraApiAdapter, parse_timestamp, record_from_element
+from programs.providers.coursera_sandbox import TOKEN_PATH, SandboxServer
 from programs.providers.http import retry_after_seconds, url_join
-from programs.sandbox import TOKEN_PATH, SandboxServer, sandbox_data_from_database
-from programs.sync import sync_run
+from programs.sync.pipeline import sync_run
 from tests.factories import ConnectionFactory, CourseFactory, EmployeeFactory, ProgramFactory
 from tests.http_faults import FaultyProxy
 from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, FakeClock, Sleeps
@@ -648,7 +649,7 @@ def test_a_sync_whose_page_keeps_arriving_cut_short_fails_cleanly_and_says_what_
     )
     assert sorted(Enrollment.objects.values_list("employee__email", flat=True)) == [p.email for p in people[:2]]
     assert [r.exc_info for r in caplog.records if r.exc_info] == []  # no traceback: a provider problem, logged as one
-    assert [r.levelname for r in caplog.records if r.name == "programs.sync"] == ["WARNING"]
+    assert [r.levelname for r in caplog.records if r.name == "programs.sync.pipeline"] == ["WARNING"]
 
 
 @pytest.mark.django_db

@@ -3,33 +3,34 @@ free port) + sync_api give exactly the designed history, and a second sync chang
 
 from __future__ import annotations
 
+import ast
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from programs.demo import (
+from learnhub.demo.company import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_CONNECTION_NAME, DEMO_ORG_ID, LD_ADMIN
+from learnhub.demo.history import (
     CONTRACTORS,
-    DEMO_CLIENT_ID,
-    DEMO_CLIENT_SECRET,
-    DEMO_CONNECTION_NAME,
     DEMO_INVALID,
-    DEMO_ORG_ID,
     DEMO_SKIPPED,
     DEMO_UNMATCHED,
-    LD_ADMIN,
-    demo_connection_point,
     demo_programs_served,
-    demo_sandbox_data,
     demo_seeded_records,
 )
+from learnhub.demo.sandbox_data import demo_sandbox_data, sandbox_data_from_database
+from learnhub.demo.seed import demo_connection_point
 from programs.models import Employee, Enrollment, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
-from programs.sandbox import SandboxServer, sandbox_data_from_database
-from programs.sync import sync_api
+from programs.providers.coursera_sandbox import SandboxServer
+from programs.sync.pipeline import sync_api
 
 INVALID_REASONS = [
     "completedAt: cannot parse '2026-13-45T25:00'",
@@ -211,3 +212,39 @@ def test_demo_providers_pages_show_unmatched_and_invalid_records(client):
     page = invalid.content.decode()
     for reason in ("contentId: missing", "no learner: email and externalId are both empty"):
         assert reason in page
+
+
+def test_no_app_imports_the_demo():
+    """The demo sits above every app: it may import them, none of them imports it."""
+    root = Path(__file__).resolve().parent.parent
+    importers = []
+    for package in ("learnhub", "programs", "champions", "reports"):
+        for path in sorted((root / package).rglob("*.py")):
+            relative = path.relative_to(root)
+            if relative.parts[:2] == ("learnhub", "demo") or "migrations" in relative.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                if any(name == "learnhub.demo" or name.startswith("learnhub.demo.") for name in names):
+                    importers.append(str(relative))
+    assert importers == []
+
+
+def test_the_sandbox_knows_nothing_of_the_database():
+    """The Coursera sandbox imports without Django settings, models or any app of ours."""
+    script = (
+        "import sys, programs.providers.coursera_sandbox\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'django', 'learnhub', 'champions', 'reports'}"
+        " or m == 'programs.models'))"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "[]\n", "")

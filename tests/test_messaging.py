@@ -1,4 +1,4 @@
-"""Communication (issue 6): the weekly digest's numbers, completion-aware nudges and their
+"""Communication: the weekly digest's numbers, completion-aware nudges and their
 interval, escalations, the monthly leaderboard, milestones, the tick run twice, and the
 L&D admin pages (who may see and change them)."""
 
@@ -11,17 +11,12 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from reports.messaging import (
-    communications_tick,
-    digest_for_org,
-    digests_send,
-    escalations,
-    leaderboard_update_send,
-    milestone_announcements,
-    nudge_employees,
-    nudges_send,
-    settings_for,
-)
+from reports.messaging.announcements import leaderboard_update_send, milestone_announcements
+from reports.messaging.digests import digest_for_org, digests_send
+from reports.messaging.escalations import escalations
+from reports.messaging.nudges import nudge_employees, nudges_send
+from reports.messaging.settings import settings_for
+from reports.messaging.tick import communications_tick
 from reports.models import MessageSettings, OrgWebhook, SentMessage
 from reports.progress import program_pace, program_progress
 from reports.selectors import people_needed_for
@@ -291,6 +286,31 @@ def test_an_org_behind_pace_for_n_weeks_is_flagged_to_its_sponsor(personas, mail
     assert f"{needed} more people must complete a course to be back on track" in mail.body
 
 
+def test_an_unsubscribe_from_one_kind_of_escalation_keeps_the_other(personas, mailoutbox):
+    from reports.models import Unsubscribe
+
+    settings_row = settings_for(program=personas.program)
+    settings_row.escalate_after_nudges = 1
+    settings_row.escalate_after_weeks_behind = 1
+    settings_row.save()
+    nudge_employees(program=personas.program, employees=[personas.employee], now=NUDGE_TIME)
+    Unsubscribe.objects.create(employee=personas.champion, kind="escalation_sponsor")  # not what Chris gets
+    Unsubscribe.objects.create(employee=personas.sponsor, kind="escalation_champion")  # not what Sam gets
+    mailoutbox.clear()
+
+    assert escalations(program=personas.program, now=NUDGE_TIME) == 2
+    assert sorted((m.to[0], m.subject) for m in mailoutbox) == [
+        ("chris@acme.example", "[LearnHub] 1 person in Engineering still not done after 1 reminder"),
+        ("sam@acme.example", "[LearnHub] Engineering has been behind pace for 1 weeks"),
+    ]
+
+    Unsubscribe.objects.create(employee=personas.champion, kind="escalation_champion")
+    mailoutbox.clear()
+    assert escalations(program=personas.program, now=NUDGE_TIME + dt.timedelta(days=7)) == 1
+    assert [m.to for m in mailoutbox] == [["sam@acme.example"]]
+    assert not SentMessage.objects.filter(kind="escalation_champion", period__contains="W50").exists()
+
+
 # --- Company updates --------------------------------------------------------------------------------
 
 
@@ -311,6 +331,21 @@ def test_the_monthly_leaderboard_goes_to_every_eligible_person_once(personas, ma
     body = mailoutbox[0].body
     assert "1. Sales: 100%" in body and "2. Engineering: 0%" in body
     assert "The company is at 20% (1 of 5 people)" in body
+
+
+def test_rates_and_targets_are_written_as_on_the_pages(personas, mailoutbox):
+    from decimal import Decimal
+
+    personas.program.target_rate = Decimal("0.875")
+    personas.program.save()
+    completed(personas.outsider, dt.datetime(2026, 6, 1, 12, tzinfo=dt.UTC))
+
+    leaderboard_update_send(program=personas.program, now=dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC))
+
+    body, html = mailoutbox[0].body, mailoutbox[0].alternatives[0][0]
+    assert "The company is at 20% (1 of 5 people), target 87.5% by 31 December 2026." in body
+    assert "target 87.5% by 31 December 2026" in html
+    assert "2. Engineering: 0%" in body
 
 
 def test_a_milestone_is_announced_once_when_an_org_reaches_the_target(personas, mailoutbox):

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from reports.messaging import digests_send, settings_for
+from reports.messaging.digests import digests_send
+from reports.messaging.settings import settings_for
 from reports.models import OrgWebhook, SentMessage
 from reports.tasks import communications_tick
 from tests.worker_support import WAIT_SECONDS, Worker, celery_worker

@@ -321,7 +321,7 @@ def test_sync_provider_refuses_unknown_names_and_other_kinds():
 
 
 def test_sync_provider_on_a_held_connection_says_until_when_and_writes_nothing(settings):
-    from programs.sync import connection_claim
+    from programs.sync.lease import connection_claim
 
     settings.SYNC_LEASE_SECONDS = 90
     connection = ConnectionFactory(name="sandbox", client_secret="x")

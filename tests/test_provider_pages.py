@@ -168,8 +168,8 @@ def test_sync_now_in_eager_mode_refuses_while_a_sync_holds_the_connection(
         )
 
     assert (
-        "A sync of coursera-main is already running; its run appears below. This server runs syncs in its own "
-        "process (no Celery worker), so another cannot wait for it: press Sync now again when it ends."
+        "A sync of coursera-main is already running, and this server runs syncs in its own process (no Celery "
+        "worker), so another cannot wait for it: try again when it ends."
     ) in response.content.decode()
     assert callbacks == []
     assert ProviderConnection.objects.get(pk=conn.pk).sync_requested_at is None

@@ -23,8 +23,9 @@ from champions.models import (
     StudyGroup,
     StudySession,
 )
+from learnhub.demo.company import DEMO_PASSWORD
+from learnhub.demo.history import demo_activity_records, demo_seeded_records
 from learnhub.roles import is_champion_of, is_ld_admin, is_sponsor_of
-from programs.demo import DEMO_PASSWORD, demo_activity_records, demo_seeded_records
 from programs.models import (
     Collection,
     CollectionItem,
@@ -36,7 +37,7 @@ from programs.models import (
     ProgramStatus,
     ProviderConnection,
 )
-from programs.sync import sync_api
+from programs.sync.pipeline import sync_api
 from reports.progress import program_progress
 from tests.factories import EmployeeFactory
 from tests.test_demo_sandbox import demo_sandbox

@@ -1,4 +1,4 @@
-"""The lease a sync holds on its connection (programs/sync.py, "Locking contract"), on real
+"""The lease a sync holds on its connection (programs/sync/lease.py, "Locking contract"), on real
 PostgreSQL with committed data (transaction=True: the heartbeat writes from a thread of
 its own, on a connection of its own, as in production).
 
@@ -28,8 +28,10 @@ from django.utils import timezone
 
 from programs.models import Enrollment, ProviderConnection, SyncRun
 from programs.providers.base import AdapterStats, ProviderRecord
-from programs.sandbox import TOKEN_PATH
-from programs.sync import SyncAlreadyRunningError, connection_claim, sync_api, sync_run, sync_wait_seconds
+from programs.providers.coursera_sandbox import TOKEN_PATH
+from programs.sync.lease import SyncAlreadyRunningError, connection_claim
+from programs.sync.pipeline import sync_api, sync_run
+from programs.sync.schedule import sync_wait_seconds
 from tests.factories import ConnectionFactory, EmployeeFactory
 from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID
 

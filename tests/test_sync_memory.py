@@ -13,7 +13,8 @@ import pytest
 
 from programs.models import Employee, Enrollment, ProviderConnection
 from programs.providers.base import ProviderRecord
-from programs.sync import record_better, record_kept, record_normalized, record_replaces, sync_api
+from programs.sync.pipeline import sync_api
+from programs.sync.records import record_better, record_kept, record_normalized, record_replaces
 
 pytest_plugins = ["tests.sandbox_fixtures"]
 

@@ -1,4 +1,4 @@
-"""The sync pipeline (programs/sync.py) on real PostgreSQL, fed by a small in-test
+"""The sync pipeline (programs/sync/) on real PostgreSQL, fed by a small in-test
 adapter: a real implementation of the adapter interface that yields given pages."""
 
 from __future__ import annotations
@@ -17,18 +17,9 @@ from django.utils import timezone
 
 from programs.models import Course, Enrollment, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
 from programs.providers.base import AdapterStats, ProviderError, ProviderRecord, ProviderUnavailableError
-from programs.sync import (
-    SyncAlreadyRunningError,
-    connection_claim,
-    connections_due,
-    sync_api,
-    sync_request,
-    sync_request_answered,
-    sync_run,
-    sync_since,
-    unmatched_rematch,
-)
-from programs.sync_hooks import roster_changed
+from programs.sync.lease import SyncAlreadyRunningError, connection_claim
+from programs.sync.pipeline import sync_api, sync_run, sync_since, unmatched_rematch, unmatched_rematch_queue
+from programs.sync.schedule import connections_due, sync_request, sync_request_answered
 from tests.factories import ConnectionFactory, CourseFactory, EmployeeFactory
 
 pytestmark = pytest.mark.django_db
@@ -265,7 +256,7 @@ def test_unknown_learner_kept_then_matched_when_the_roster_gains_them(conn, ada,
 
     person = EmployeeFactory(email="vendor@elsewhere.example", external_id="V1")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        roster_changed(employee_ids=[person.pk])
+        unmatched_rematch_queue(employee_ids=[person.pk])
 
     assert len(callbacks) >= 1
     assert UnmatchedRecord.objects.count() == 0

@@ -17,7 +17,8 @@ import pytest
 from django.utils import timezone
 
 from programs.models import Enrollment, ProviderConnection, SyncRun
-from programs.sync import connection_claim, sync_request
+from programs.sync.lease import connection_claim
+from programs.sync.schedule import sync_request
 from programs.tasks import sync_connection
 from tests.factories import ConnectionFactory, EmployeeFactory
 from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID

@@ -12,7 +12,9 @@ import pytest
 from django.core import signing
 from django.urls import reverse
 
-from reports.messaging import UNSUBSCRIBE_SALT, digests_send, nudge_employees, unsubscribe_token
+from reports.messaging.digests import digests_send
+from reports.messaging.nudges import nudge_employees
+from reports.messaging.unsubscribe import UNSUBSCRIBE_SALT, unsubscribe_token
 from reports.models import SentMessage, Unsubscribe
 
 pytestmark = pytest.mark.django_db

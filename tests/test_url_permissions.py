@@ -43,7 +43,8 @@ from champions.models import (
     StudySession,
 )
 from programs.models import Collection, CollectionItem, Course, Employee, ImportJob, ProviderConnection, SyncRun
-from reports.messaging import settings_for, unsubscribe_token
+from reports.messaging.settings import settings_for
+from reports.messaging.unsubscribe import unsubscribe_token
 from tests.conftest import Personas
 from tests.factories import (
     ChampionFactory,

@@ -11,7 +11,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from reports.messaging import WebhookUrlError, message_settings_update, org_webhook_set, webhook_url_check
+from reports.messaging.settings import message_settings_update, org_webhook_set
+from reports.messaging.webhooks import WebhookUrlError, webhook_url_check
 from reports.models import MessageSettings, OrgWebhook
 
 pytestmark = pytest.mark.django_db

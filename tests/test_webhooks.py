@@ -7,7 +7,10 @@ import datetime as dt
 
 import pytest
 
-from reports.messaging import digests_send, milestone_announcements, settings_for, webhook_post
+from reports.messaging.announcements import milestone_announcements
+from reports.messaging.digests import digests_send
+from reports.messaging.settings import settings_for
+from reports.messaging.webhooks import webhook_post
 from reports.models import OrgWebhook, SentMessage
 from tests.factories import CourseFactory, EnrollmentFactory
 
@@ -124,7 +127,7 @@ def test_a_5xx_before_the_last_attempt_raises_for_the_retry_and_a_4xx_fails_at_o
     digests_send(program=personas.program, now=MONDAY)
     message = SentMessage.objects.get(channel="webhook")
 
-    from reports.messaging import WebhookServerError
+    from reports.messaging.webhooks import WebhookServerError
 
     with pytest.raises(WebhookServerError):
         webhook_post(message_id=message.pk, final=False)
@@ -254,7 +257,7 @@ def test_a_hostile_organization_name_reaches_a_teams_milestone_card_as_plain_tex
     ],
 )
 def test_each_chat_format_escapes_what_it_would_interpret(typed, slack, teams):
-    from reports.messaging import slack_text, teams_text
+    from reports.messaging.webhooks import slack_text, teams_text
 
     assert (slack_text(typed), teams_text(typed)) == (slack, teams)
 
@@ -283,7 +286,7 @@ def test_with_private_urls_off_a_stored_local_url_is_refused_at_post_time_and_no
 
 
 def test_a_local_address_behind_https_is_refused_at_post_time_before_connecting(personas, settings):
-    from reports.messaging import WebhookUrlError, webhook_target
+    from reports.messaging.webhooks import WebhookUrlError, webhook_target
 
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
     hook = OrgWebhook.objects.create(
@@ -337,7 +340,7 @@ def test_the_post_names_the_host_while_connecting_to_the_address_it_checked(pers
 
 
 def test_an_address_that_refuses_the_connection_falls_through_to_the_next_checked_one(receiver):
-    from reports.messaging import WebhookTarget, webhook_request
+    from reports.messaging.webhooks import WebhookTarget, webhook_request
 
     port = int(receiver.url.rsplit(":", 1)[1])
     # Nothing listens on 127.0.0.2 (a loopback address too): refused before anything is sent.

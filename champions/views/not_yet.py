@@ -14,7 +14,7 @@ from learnhub.roles import (
     people_scope,
 )
 from programs.models import Organization
-from reports.messaging import NudgeOutcome, nudge_employees
+from reports.messaging.nudges import NudgeOutcome, nudge_employees
 from reports.people import people_not_met
 from reports.progress import progress_day
 

@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,12 +21,9 @@ from programs.csv_files import CsvFileError
 from programs.forms_providers import ProviderCsvUploadForm, SyncNowForm
 from programs.imports import import_job_create, import_jobs_recent
 from programs.models import Employee, ImportKind, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
-from programs.sync import (
-    api_sync_problem,
-    connection_held_until,
-    sync_request,
-)
-from programs.tasks import unmatched_rematch_task
+from programs.sync.lease import connection_held_until
+from programs.sync.pipeline import unmatched_rematch_queue
+from programs.sync.schedule import sync_problem, sync_request
 
 RUNS_PER_PAGE = 20
 RECORDS_PER_PAGE = 50
@@ -77,7 +73,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "connection": connection,
             "has_secret": bool(connection.client_secret),
             "state": connection_sync_state(connection=connection, now=timezone.now()),
-            "api_problem": api_sync_problem(connection=connection),
+            "sync_problem": sync_problem(connection=connection),
             "runs": _page(request, connection.runs.order_by("-started_at", "-pk"), RUNS_PER_PAGE),
             "sync_form": SyncNowForm(),
             "upload_form": ProviderCsvUploadForm(),
@@ -93,16 +89,12 @@ def connection_sync(request: HttpRequest, pk: int) -> HttpResponse:
     form = SyncNowForm(request.POST)
     full = form.is_valid() and form.cleaned_data["full"]
     what = "Full sync" if full else "Sync"
-    problem = api_sync_problem(connection=connection)
+    problem = sync_problem(connection=connection)
     held = connection_held_until(connection=connection, now=timezone.now()) is not None
     if problem:
         messages.error(request, problem)
-    elif not sync_request(connection=connection, full=full):
-        messages.warning(
-            request,
-            f"A sync of {connection.name} is already running; its run appears below. This server runs syncs in "
-            "its own process (no Celery worker), so another cannot wait for it: press Sync now again when it ends.",
-        )
+    elif not sync_request(connection=connection, full=full):  # refused after all: it changed meanwhile
+        messages.error(request, sync_problem(connection=connection))
     elif held:
         messages.success(
             request,
@@ -134,7 +126,7 @@ def unmatched_list(request: HttpRequest) -> HttpResponse:
 @ld_admin_required
 @require_POST
 def unmatched_rematch_request(request: HttpRequest) -> HttpResponse:
-    transaction.on_commit(lambda: unmatched_rematch_task.delay(employee_ids=None))
+    unmatched_rematch_queue(employee_ids=None)
     messages.success(request, "Matching the unmatched records against the roster again. Reload in a minute.")
     return redirect("programs:providers:unmatched")
 

@@ -1,7 +1,7 @@
 """Communication pages: the L&D admins' message log and settings, and the public
 one-click unsubscribe. Each view checks access (learnhub/roles.py; the unsubscribe link's
 signature is its own credential), validates input, calls one function of
-reports/messaging.py and renders."""
+reports/messaging/ and renders."""
 
 from __future__ import annotations
 
@@ -18,16 +18,9 @@ from django.views.decorators.http import require_http_methods
 from learnhub.roles import ld_admin_required
 from programs.models import LearningProgram
 from reports.forms import MessageFilterForm, MessageSettingsForm, OrgWebhookForm
-from reports.messaging import (
-    UnsubscribeLinkExpiredError,
-    WebhookUrlError,
-    mask_url,
-    message_settings_update,
-    org_webhook_set,
-    sent_messages,
-    unsubscribe_apply,
-    unsubscribe_read,
-)
+from reports.messaging.settings import message_settings_update, org_webhook_set, sent_messages
+from reports.messaging.unsubscribe import UnsubscribeLinkExpiredError, unsubscribe_apply, unsubscribe_read
+from reports.messaging.webhooks import WebhookUrlError, mask_url
 from reports.models import MessageSettings, OrgWebhook
 
 MESSAGES_PER_PAGE = 50

@@ -10,7 +10,7 @@ import pytest
 from django.core import signing
 from django.urls import reverse
 
-from reports.messaging import UNSUBSCRIBE_SALT, unsubscribe_token
+from reports.messaging.unsubscribe import UNSUBSCRIBE_SALT, unsubscribe_token
 from reports.models import OrgWebhook, Unsubscribe
 from tests.browser.conftest import PHONE, BrowserErrors, horizontal_overflow
 

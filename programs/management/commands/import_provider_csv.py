@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from programs.csv_files import CsvFileError
 from programs.imports import provider_csv_import
 from programs.models import ProviderConnection, SyncStatus
-from programs.sync import SyncAlreadyRunningError, sync_run_summary
+from programs.sync.lease import SyncAlreadyRunningError
+from programs.sync.pipeline import sync_run_summary
 
 
 class Command(BaseCommand):

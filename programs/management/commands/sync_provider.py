@@ -7,7 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from programs.models import ProviderConnection, SyncStatus
-from programs.sync import SyncAlreadyRunningError, api_sync_problem, sync_api, sync_run_summary
+from programs.sync.lease import SyncAlreadyRunningError
+from programs.sync.pipeline import sync_api, sync_run_summary
+from programs.sync.schedule import sync_problem
 
 
 class Command(BaseCommand):
@@ -27,14 +29,12 @@ class Command(BaseCommand):
             if connection is None:
                 known = ", ".join(ProviderConnection.objects.values_list("name", flat=True)) or "none yet"
                 raise CommandError(f"No provider connection named {name!r} (known: {known}).")
-            problem = api_sync_problem(connection=connection)
+            problem = sync_problem(connection=connection, queued=False)
             if problem:
                 raise CommandError(f"{connection.name}: {problem}")
             connections = [connection]
         else:
-            connections = [
-                c for c in ProviderConnection.objects.filter(is_active=True) if not api_sync_problem(connection=c)
-            ]
+            connections = [c for c in ProviderConnection.objects.all() if not sync_problem(connection=c, queued=False)]
             if not connections:
                 self.stdout.write("No active connection can be synced from an API.")
                 return

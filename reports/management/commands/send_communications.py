@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from programs.models import LearningProgram, ProgramStatus
-from reports.messaging import communications_tick
+from reports.messaging.tick import communications_tick
 from reports.progress import company_time_zone
 
 

@@ -1,4 +1,6 @@
-"""Serve the Coursera sandbox (programs/sandbox.py) with data generated from the roster."""
+"""`python manage.py run_sandbox_provider`: serve the Coursera sandbox
+(programs/providers/coursera_sandbox.py) with the demo's records for the demo's org id,
+otherwise with activity generated for the roster (learnhub/demo/sandbox_data.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from programs.sandbox import TIMESTAMP_STYLES, SandboxFaults, SandboxServer, sandbox_data_from_database
+from learnhub.demo.sandbox_data import sandbox_data_from_database
+from programs.providers.coursera_sandbox import TIMESTAMP_STYLES, SandboxFaults, SandboxServer
 
 
 def _non_negative(value: str) -> int:

@@ -1,4 +1,4 @@
-"""A local stand-in for Coursera's API, for demos, manual runs and tests.
+"""A local fake of Coursera's API over HTTP, for tests, benchmarks, manual runs and the demo.
 
 A real HTTP server (http.server.ThreadingHTTPServer) speaking the shape described in
 PROVIDERS.md, section 1:
@@ -14,9 +14,9 @@ the server runs, from any thread: rate limits (429 + Retry-After), server errors
 answers, short-lived tokens, malformed records and the epoch-ms / ISO timestamp mix.
 Every request is counted per path and logged with its status, for tests.
 
-Data comes from explicit Coursera-shaped elements (tests) or from the database: roster
-employees plus a seeded, deterministic generator of enrollments and completions in the
-current program's window (`sandbox_data_from_database`).
+It serves exactly the records it is handed (`SandboxData`; `sandbox_data_from_records`
+builds one from a list of Coursera-shaped elements) and knows nothing of LearnHub's
+database or of who started it.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import binascii
 import dataclasses
 import datetime as dt
 import json
-import random
 import re
 import secrets
 import threading
@@ -103,154 +102,11 @@ def sandbox_data_from_records(
     return SandboxData(org_id=org_id, programs=programs, elements=elements)
 
 
-# --- The deterministic generator ------------------------------------------------------
-
-DEMO_CATALOG: tuple[tuple[str, str, str, str, float], ...] = (
-    # contentId, name, slug, partner, hours
-    ("lead-ppl", "Leading People and Teams", "leading-teams", "University of Michigan", 18.0),
-    ("ml-intro", "Machine Learning", "machine-learning", "Stanford University", 61.0),
-    ("py-every", "Python for Everybody", "python", "University of Michigan", 19.0),
-    ("stats-1", "Statistics with Python", "statistics-with-python", "University of Michigan", 14.5),
-    ("negot-1", "Successful Negotiation", "negotiation", "University of Michigan", 11.0),
-    ("sql-ds", "SQL for Data Science", "sql-for-data-science", "UC Davis", 14.0),
-    ("cloud-fd", "Google Cloud Fundamentals", "gcp-fundamentals", "Google Cloud", 8.0),
-    ("write-pro", "Writing in the Sciences", "sciwrite", "Stanford University", 24.0),
-)
-DEMO_SPECIALIZATION = ("s12n-ds", "Data Science Specialization", "jhu-data-science", "Johns Hopkins University", 0.0)
+# --- Serving -------------------------------------------------------------------------
 
 
 def _epoch_ms(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1000)
-
-
-def demo_elements(
-    *,
-    people: Iterable[tuple[str, str, str]],
-    courses: Iterable[tuple[str, str, str, str, float]],
-    program_id: str,
-    window_start: dt.datetime,
-    window_end: dt.datetime,
-    seed: int,
-) -> list[dict[str, Any]]:
-    """Coursera-shaped enrollment elements for `people` ((email, external id, name)).
-
-    Deterministic for the same inputs and seed: each person enrolls in 0-3 courses at a
-    time inside the window; about 55% of enrollments are completed before the window
-    ends (progress 100, now and then the real-world trap of a lower progress); some
-    people also hold a specialization; timestamps are epoch milliseconds.
-    """
-    rng = random.Random(seed)  # noqa: S311  (demo data, not security)
-    catalog = list(courses)
-    span = max(1.0, (window_end - window_start).total_seconds())
-    elements: list[dict[str, Any]] = []
-    for email, external_id, name in people:
-        picked = rng.sample(catalog, k=min(len(catalog), rng.choice((0, 1, 1, 2, 2, 3))))
-        if rng.random() < 0.15:
-            picked.append(DEMO_SPECIALIZATION)
-        key = external_id or email
-        for content_id, title, slug, partner, hours in picked:
-            enrolled = window_start + dt.timedelta(seconds=rng.uniform(0, span * 0.8))
-            finished = enrolled + dt.timedelta(days=rng.uniform(3, 90))
-            completed = rng.random() < 0.55 and finished <= window_end
-            active = min(finished if completed else enrolled + dt.timedelta(days=rng.uniform(0, 30)), window_end)
-            progress: float = 100 if completed else round(rng.uniform(0, 95), 2)
-            if completed and rng.random() < 0.1:
-                progress = 37  # seen in real data: completed while progress says otherwise
-            is_specialization = content_id == DEMO_SPECIALIZATION[0]
-            elements.append(
-                {
-                    "id": f"{key}~{content_id}~{program_id}",
-                    "externalId": key,
-                    "email": email,
-                    "fullName": name,
-                    "programId": program_id,
-                    "membershipState": "MEMBER",
-                    "contentId": content_id,
-                    "contentType": "Specialization" if is_specialization else "Course",
-                    "contentName": title,
-                    "contentSlug": slug,
-                    "partnerNames": [partner],
-                    "enrolledAt": _epoch_ms(enrolled),
-                    "lastActivityAt": _epoch_ms(active),
-                    "isCompleted": completed,
-                    "completedAt": _epoch_ms(finished) if completed else None,
-                    "overallProgress": progress,
-                    "grade": round(rng.uniform(0.7, 1.0), 2) if completed else None,
-                    "approxTotalCourseHrs": hours or None,
-                }
-            )
-    return elements
-
-
-def sandbox_data_from_database(
-    *, seed: int = 7, org_id: str = "demo-org", program_id: str = "demo-program", today: dt.date | None = None
-) -> SandboxData:
-    """Roster employees with generated activity in the current program's window
-    (start .. min(end, today)), the same for the same seed and day.
-
-    With a current program and a Coursera catalog in the database, the records come from
-    the demo generator (programs/demo.py `demo_activity_records`: org-by-org rates,
-    curated courses, sponsors). Otherwise `demo_elements` invents activity for employees
-    not departed, on the program's curated courses plus a fixed demo catalog; without a
-    program the window is the last 180 days. Every element gets `program_id`.
-
-    When `org_id` is the loaded Acme demo's (seed_demo: "acme-demo"), the sandbox serves
-    the demo exactly instead (programs/demo.py `demo_sandbox_data`: both demo programs,
-    the roster's designed history for `seed`, plus contractors and malformed records),
-    so a sync reproduces the numbers the demo was designed to show."""
-    from learnhub.roles import current_program
-    from programs.demo import demo_sandbox_data
-    from programs.models import Course, Employee, Provider
-
-    demo = demo_sandbox_data(org_id=org_id, seed=seed, as_of=today)
-    if demo is not None:
-        return demo
-    today = today or dt.datetime.now(dt.UTC).date()
-    program = current_program()
-    if program is not None and Course.objects.filter(provider=Provider.COURSERA).exists():
-        from programs.demo import demo_activity_records
-
-        records = demo_activity_records(program=program, rng=random.Random(seed), as_of=today)  # noqa: S311
-        for record in records:
-            key = record.get("externalId") or record.get("email")
-            record.update(programId=program_id, id=f"{key}~{record.get('contentId')}~{program_id}")
-        return SandboxData(
-            org_id=org_id,
-            programs=[{"id": program_id, "name": program.name, "slug": program_id.lower()}],
-            elements=records,
-        )
-    if program is not None:
-        start, end, name = program.starts_on, min(program.ends_on, today), program.name
-    else:
-        start, end, name = today - dt.timedelta(days=180), today, "Demo program"
-    if end < start:
-        end = start
-    window_start = dt.datetime.combine(start, dt.time(8), tzinfo=dt.UTC)
-    window_end = dt.datetime.combine(end, dt.time(8), tzinfo=dt.UTC)
-    curated: list[tuple[str, str, str, str, float]] = []
-    if program is not None:
-        for course in Course.objects.filter(provider=Provider.COURSERA, collections__program=program).distinct():
-            slug = course.url.rstrip("/").rsplit("/", 1)[-1] if course.url else ""
-            curated.append((course.provider_course_id, course.title, slug, course.partner, float(course.hours or 0)))
-    known = {c[0] for c in curated}
-    catalog = curated + [c for c in DEMO_CATALOG if c[0] not in known]
-    people = Employee.objects.filter(departed_on__isnull=True).order_by("email")
-    elements = demo_elements(
-        people=[(e.email, e.external_id, e.full_name) for e in people],
-        courses=catalog,
-        program_id=program_id,
-        window_start=window_start,
-        window_end=window_end,
-        seed=seed,
-    )
-    return SandboxData(
-        org_id=org_id,
-        programs=[{"id": program_id, "name": name, "slug": program_id.lower()}],
-        elements=elements,
-    )
-
-
-# --- Serving -------------------------------------------------------------------------
 
 
 def _iso(moment: dt.datetime) -> str:

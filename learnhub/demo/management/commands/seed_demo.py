@@ -1,5 +1,5 @@
 """`python manage.py seed_demo [--seed 42] [--employees 420] [--sandbox-port 8765]`: the
-Acme demo in an empty database (see programs/demo.py). Its completion history arrives
+Acme demo in an empty database (learnhub/demo/seed.py). Its completion history arrives
 through the real sync pipeline from the local Coursera sandbox (`make run` does both)."""
 
 from __future__ import annotations
@@ -8,13 +8,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from programs.demo import (
+from learnhub.demo.company import DEMO_CONNECTION_NAME, DEMO_ORG_ID, DEMO_PASSWORD
+from learnhub.demo.seed import (
     DEFAULT_EMPLOYEES,
     DEFAULT_SANDBOX_PORT,
     DEFAULT_SEED,
-    DEMO_CONNECTION_NAME,
-    DEMO_ORG_ID,
-    DEMO_PASSWORD,
     DEMO_URL,
     MIN_EMPLOYEES,
     DemoDataExistsError,
