@@ -46,9 +46,11 @@ INSTALLED_APPS = [
     "champions",
     "reports",
     "rest_framework",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "learnhub.api",
+    "learnhub.demo",  # the Acme demo and its commands; above every app, imported by none
 ]
 
 MIDDLEWARE = [
@@ -215,7 +217,7 @@ CELERY_BEAT_SCHEDULE["programs-sync-due-connections"] = {
     "task": "programs.tasks.sync_due_connections",
     "schedule": 300.0,
 }
-# Communication (reports/messaging.py): hourly, send what each program's MessageSettings make due.
+# Communication (reports/messaging/tick.py): hourly, send what each program's MessageSettings make due.
 CELERY_BEAT_SCHEDULE["reports-communications-tick"] = {
     "task": "reports.tasks.communications_tick",
     "schedule": crontab(minute=15),
@@ -230,7 +232,7 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="LearnHub <learnhub@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# Communication (reports/messaging.py). SITE_URL builds the links in e-mails (unsubscribe,
+# Communication (reports/messaging/). SITE_URL builds the links in e-mails (unsubscribe,
 # courses); webhook posts are retried WEBHOOK_MAX_RETRIES times with exponential backoff
 # (WEBHOOK_RETRY_BACKOFF seconds, doubling); a message claimed but not recorded as sent
 # after MESSAGE_CLAIM_STALE_MINUTES is reported as "unknown delivery", never resent.

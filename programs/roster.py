@@ -1,7 +1,10 @@
 """The roster: importing the HR file of everyone in the company, and listing it.
 
-One function, `roster_import`, serves the `import_roster` command, the API and the
-upload page's import job (programs/imports.py). The file is read by programs.csv_files.
+One function, `roster_rows_import`, has the rules: it checks and writes rows keyed by the
+roster columns. `roster_import` reads a file into such rows (decoding and the header by
+programs.csv_files) for the `import_roster` command and the upload page's import job
+(programs/imports.py); the API's bulk push hands its JSON rows to `roster_rows_import`
+directly. So the file and the API can never disagree.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import datetime as dt
 import re
 import secrets
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -21,7 +24,6 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from programs import sync_hooks
 from programs.access import employee_access_end
 from programs.csv_files import (
     NUL_PROBLEM,
@@ -36,6 +38,7 @@ from programs.csv_files import (
 )
 from programs.models import PATH_SEPARATOR, Employee, Organization
 from programs.organizations import organization_ensure, organization_path_split
+from programs.sync.pipeline import unmatched_rematch_queue
 
 ROSTER_COLUMNS = (
     "email",
@@ -81,6 +84,19 @@ class RosterFileError(CsvFileError):
 class RosterRowError:
     line: int  # physical line of the file where the row starts; the header is line 1
     reason: str
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One row for `roster_rows_import`: its value for each roster column (a column it
+    lacks reads as ""), and the `line` its errors name: the file's line where the row
+    starts (the header is line 1), or the row's index in an API push. `problems` are what
+    its source found that stops it being read at all (a NUL byte in the file, a JSON row
+    that is not an object of strings): the row is reported with them and nothing else."""
+
+    line: int
+    values: Mapping[str, str]
+    problems: tuple[str, ...] = ()
 
 
 @dataclass
@@ -132,40 +148,79 @@ def roster_import(
     mark_missing_departed: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> RosterImportResult:
-    """Bring the employees in line with a roster CSV file (UTF-8, with or without BOM).
+    """Bring the employees in line with a roster CSV file (UTF-8, with or without BOM):
+    each row of the file is a row of `roster_rows_import`, which has the rules, reported
+    with the line it starts on (the header is line 1).
 
     Columns are found by header name (case and surrounding spaces ignored): email,
     full_name and organization are required; external_id, title, manager_email,
     hired_on and departed_on are optional (a missing column leaves that field as it is;
     an empty cell empties it). Any other column refuses the file, naming it: a typo such
-    as "departed on" must not leave every departure unchanged. A person is identified by
-    e-mail, compared ignoring case and stored lower-case.
+    as "departed on" must not leave every departure unchanged. A row with a NUL byte is
+    bad, reported on the line of the byte.
+
+    The file is read row by row while `roster_rows_import` checks them (`progress` as
+    there), never whole. Raises RosterFileError when the file as a whole cannot be read
+    (encoding, header, a quote that is never closed).
+    """
+    reader = CsvReader(file)
+    try:
+        header = roster_header(reader)
+    except RosterFileError:
+        raise
+    except CsvFileError as exc:
+        raise RosterFileError(str(exc), line=exc.line) from None
+    return roster_rows_import(
+        columns=header.positions,
+        rows=_file_rows(reader, header),
+        dry_run=dry_run,
+        mark_missing_departed=mark_missing_departed,
+        progress=progress,
+    )
+
+
+def roster_rows_import(
+    *,
+    columns: Iterable[str],
+    rows: Iterable[RosterRow],
+    dry_run: bool = False,
+    mark_missing_departed: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> RosterImportResult:
+    """Bring the employees in line with the roster `rows` (the whole company), whose
+    values are those of `columns`: email, full_name and organization, and any of
+    external_id, title, manager_email, hired_on and departed_on (a column left out leaves
+    that field of existing people as it is; an empty value empties it). Values are read
+    without surrounding spaces. A person is identified by e-mail, compared ignoring case
+    and stored lower-case.
 
     Rules:
-    - A row is bad, and reported with its line (the header is line 1), when it has a NUL
-      byte, no e-mail or an invalid one, a date that is not YYYY-MM-DD, a departure before the
-      hire date, an empty organization, the e-mail or external id of an earlier row, an
-      external id another employee holds in LearnHub, its own e-mail as manager, or a
-      manager who is neither in the file (before or after the row) nor an employee.
+    - A row is bad, and reported with its `line`, when its source found problems in it
+      (RosterRow.problems), it has no e-mail or an invalid one, a date that is not
+      YYYY-MM-DD, a departure before the hire date, an empty organization, the e-mail or
+      external id of an earlier row, an external id another employee holds in LearnHub,
+      its own e-mail as manager, or a manager who is neither in the rows (before or after
+      the row) nor an employee. Errors come ordered by line.
     - Any bad row means nothing is written; a dry run writes nothing either. Both still
       count what the good rows would do.
     - Otherwise, in one transaction: missing organizations are created, new people are
       created with an unusable password (they claim the account by signing up), changed
       people are updated, and a row equal to the stored person writes nothing.
-    - With `mark_missing_departed`, every employee not in the file who has no departure
+    - With `mark_missing_departed`, every employee not in the rows who has no departure
       date departs today (company time zone), except people hired after today.
-    - After the commit, `programs.sync_hooks.roster_changed` gets the created and
+    - After the commit, `programs.sync.pipeline.unmatched_rematch_queue` gets the created and
       updated employees, and everyone whose departure date is now today or earlier
       loses access at once (`programs.access.employee_access_end`: sessions and API
       tokens end); later dates are ended by the daily departures task.
 
     `progress`, when given, is called with the number of rows read so far every
-    PROGRESS_EVERY rows while the file is read and checked, outside any transaction.
+    PROGRESS_EVERY rows while the rows are read and checked, outside any transaction.
 
-    Raises RosterFileError when the file as a whole cannot be read (encoding, header, a
-    quote that is never closed).
+    Raises ValueError for `columns` that are not roster columns or lack a required one
+    (the caller's mistake: a file's header is checked by `roster_header`), and
+    RosterFileError when people changed in LearnHub while the rows were written.
     """
-    parsed = _read_file(file, progress=progress)
+    parsed = _read_rows(rows, columns=_roster_columns(columns), progress=progress)
     org_cache = {org.path: org for org in Organization.objects.all()}
     org_path_by_id: dict[int | None, str] = {org.pk: path for path, org in org_cache.items()}
     known = {
@@ -175,11 +230,11 @@ def roster_import(
         ).order_by()
     }
     email_by_id: dict[int | None, str] = {employee.pk: email for email, employee in known.items()}
-    rows = _check_against_employees(parsed, known)
+    good_rows = _check_against_employees(parsed, known)
 
-    new_rows = [row for row in rows if row.email not in known]
+    new_rows = [row for row in good_rows if row.email not in known]
     changed: list[tuple[Employee, dict[str, Any]]] = []
-    for row in rows:
+    for row in good_rows:
         if row.email in known:
             changes = _changes(row, known[row.email], parsed.columns, org_path_by_id, email_by_id)
             if changes:
@@ -197,7 +252,7 @@ def roster_import(
         rows=parsed.row_count,
         created=len(new_rows),
         updated=len(changed),
-        unchanged=len(rows) - len(new_rows) - len(changed),
+        unchanged=len(good_rows) - len(new_rows) - len(changed),
         departed=len(leaving),
         errors=sorted(parsed.errors, key=lambda error: error.line),
         dry_run=dry_run,
@@ -217,7 +272,7 @@ def roster_import(
                 )
                 touched = created_ids + [employee.pk for employee, _ in changed]
                 if touched:
-                    transaction.on_commit(lambda: sync_hooks.roster_changed(employee_ids=touched))
+                    unmatched_rematch_queue(employee_ids=touched)  # queued after the commit
                 gone = leaving + [
                     employee.pk
                     for employee, changes in changed
@@ -290,31 +345,45 @@ def roster_file_check(*, file: IO[bytes], whole: bool = True) -> CsvCheck:
         file.seek(0)
 
 
-def _read_file(file: IO[bytes], *, progress: Callable[[int], None] | None) -> _ParsedFile:
-    """Decode the file, find the columns, and check each row on its own."""
+def _file_rows(reader: CsvReader, header: CsvHeader) -> Iterator[RosterRow]:
+    """The rows of the file after `header`, read as they are asked for."""
     try:
-        return _read_rows(CsvReader(file), progress=progress)
+        for csv_row in reader.rows():
+            if csv_row.nul_line is not None:
+                yield RosterRow(line=csv_row.nul_line, values={}, problems=(NUL_PROBLEM,))
+                continue
+            cells = csv_row.cells
+            values = {name: cells[index] if index < len(cells) else "" for name, index in header.positions.items()}
+            yield RosterRow(line=csv_row.line, values=values)
     except RosterFileError:
         raise
     except CsvFileError as exc:
         raise RosterFileError(str(exc), line=exc.line) from None
 
 
-def _read_rows(reader: CsvReader, *, progress: Callable[[int], None] | None) -> _ParsedFile:
-    header = roster_header(reader)
-    position = header.positions
-    parsed = _ParsedFile(rows=[], errors=[], columns=set(position), emails=set(), row_count=0)
+def _roster_columns(columns: Iterable[str]) -> set[str]:
+    chosen = set(columns)
+    unknown = sorted(chosen - set(ROSTER_COLUMNS))
+    missing = [name for name in REQUIRED_COLUMNS if name not in chosen]
+    if unknown or missing:
+        raise ValueError(f"Roster columns: unknown {unknown}, missing {missing}.")
+    return chosen
+
+
+def _read_rows(rows: Iterable[RosterRow], *, columns: set[str], progress: Callable[[int], None] | None) -> _ParsedFile:
+    """Check each row on its own, and against the rows before it."""
+    parsed = _ParsedFile(rows=[], errors=[], columns=columns, emails=set(), row_count=0)
     line_of_email: dict[str, int] = {}
     line_of_external_id: dict[str, int] = {}
-    for csv_row in reader.rows():
+    for roster_row in rows:
         parsed.row_count += 1
         if progress is not None and parsed.row_count % PROGRESS_EVERY == 0:
             progress(parsed.row_count)
-        if csv_row.nul_line is not None:
-            parsed.errors.append(RosterRowError(line=csv_row.nul_line, reason=NUL_PROBLEM))
+        line = roster_row.line
+        if roster_row.problems:
+            parsed.errors.extend(RosterRowError(line=line, reason=reason) for reason in roster_row.problems)
             continue
-        line, cells = csv_row.line, csv_row.cells
-        values = {name: cells[index].strip() if index < len(cells) else "" for name, index in position.items()}
+        values = {name: roster_row.values.get(name, "").strip() for name in columns}
         row, problems = _parse_row(line, values)
         if row.email:
             if row.email in line_of_email:

@@ -24,6 +24,28 @@ ORG_ID = "demo-org"
 PROGRAM_ID = "demo-program"
 
 
+def coursera_element(n: int, email: str, /, **overrides: Any) -> dict[str, Any]:
+    """One Coursera `enrollmentReports` element: learner `email` (also the external id,
+    as Coursera defaults it) completed course "C<n>" on 2024-02-01; `overrides` replace or
+    add fields (a value of `...` drops the field)."""
+    element = {
+        "id": f"{email}~C{n}~{PROGRAM_ID}",
+        "externalId": email,
+        "email": email,
+        "fullName": f"Learner {n}",
+        "programId": PROGRAM_ID,
+        "contentId": f"C{n}",
+        "contentType": "Course",
+        "contentName": f"Course {n}",
+        "enrolledAt": 1704103200000,  # 2024-01-01T10:00Z
+        "isCompleted": True,
+        "completedAt": 1706781600000,  # 2024-02-01T10:00Z
+        "overallProgress": 100,
+    }
+    element.update(overrides)
+    return {key: value for key, value in element.items() if value is not ...}
+
+
 class FakeClock:
     """A clock tests move by hand, for token lifetimes (shared by sandbox and adapter)."""
 

@@ -64,12 +64,6 @@ ALL_OUR_MODELS = {
 SECRET = "zq-very-secret-value-8842"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Personas are created with passwords; a fast hasher keeps these many small tests quick."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def registered_models() -> list[str]:
     return sorted(
         f"{model._meta.app_label}.{model._meta.model_name}"

@@ -20,6 +20,7 @@ from programs.models import (
     LearningProgram,
     Organization,
     ProgramChange,
+    ProviderConnection,
     SyncRun,
     SyncStatus,
 )
@@ -455,6 +456,32 @@ def test_bulk_roster_reports_bad_rows_by_index_and_applies_nothing(personas):
     assert list(Employee.objects.order_by("pk").values_list("email", "full_name", "organization_id")) == before
 
 
+def test_bulk_roster_rows_follow_the_import_rules_not_a_files(personas):
+    """Rows go to the roster import as they are (no CSV in between): a row of empty values
+    is a bad row (a file skips a blank line), and a value too long for the roster is that
+    row's error (not a file's "cell longer than 131,072 characters")."""
+    before = list(Employee.objects.order_by("pk").values_list("email", "full_name", "organization_id"))
+    rows = [
+        {"email": " ", "full_name": "", "organization": ""},
+        {"email": "ada@acme.example", "full_name": "A" * 200_000, "organization": "Acme"},
+        {"email": "grace@acme.example", "full_name": 'Grace "Amazing" Hopper, RADM', "organization": "Acme"},
+    ]
+    response = post(client(personas, "admin"), "/api/v1/employees/bulk/", {"rows": rows})
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "2 row(s) have errors; nothing was applied.",
+        "errors": [
+            {"line": 0, "message": "no e-mail"},
+            {"line": 0, "message": "empty organization"},
+            {"line": 1, "message": "full_name is longer than 200 characters"},
+        ],
+    }
+    assert list(Employee.objects.order_by("pk").values_list("email", "full_name", "organization_id")) == before
+    response = post(client(personas, "admin"), "/api/v1/employees/bulk/", {"rows": rows[2:]})
+    assert (response.status_code, response.json()["created"]) == (200, 1)
+    assert Employee.objects.get(email="grace@acme.example").full_name == 'Grace "Amazing" Hopper, RADM'
+
+
 def test_bulk_roster_with_a_read_only_token_is_refused(personas):
     _, raw = api_token_create(created_by=personas.admin, name="BI", scope="read")
     c = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
@@ -713,6 +740,9 @@ def test_django_error_views_answer_json_for_the_api_only(rf):
             ("as_of", "Give as_of once, not 2 times."),
         ),
         ("employees/", "page=1&page=2", ("page", "Give page once, not 2 times.")),
+        ("employees/", "email=ada&email=bob", ("email", "Give email once, not 2 times.")),
+        ("organizations/", "within=%25d", ("within", "“%d” is not a whole number from 1.")),
+        ("programs/{program}/snapshots/", "to=2026-02-30", ("to", "“2026-02-30” is not a date: use to=YYYY-MM-DD.")),
     ],
 )
 def test_bad_query_parameters_are_refused_by_name(personas, path, query, error):
@@ -720,6 +750,35 @@ def test_bad_query_parameters_are_refused_by_name(personas, path, query, error):
     response = client(personas, "admin").get(url)
     assert response.status_code == 400
     assert response.json() == refused(*error)
+
+
+def test_every_bad_parameter_of_a_request_is_named_at_once(personas):
+    c = client(personas, "admin")
+    response = c.get("/api/v1/employees/", {"organization": "abc", "status": "gone", "email": "x"})
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"field": "organization", "message": "“abc” is not a whole number from 1."},
+        {"field": "status", "message": "must be one of: active, departed."},
+    ]
+    snapshots = c.get(f"/api/v1/programs/{personas.program.pk}/snapshots/?from=x&to=")
+    assert snapshots.json()["errors"] == [
+        {"field": "from", "message": "“x” is not a date: use from=YYYY-MM-DD."},
+        {"field": "to", "message": "to is empty: use to=YYYY-MM-DD, or leave it out."},
+    ]
+
+
+def test_one_object_is_found_by_its_id_whatever_the_lists_parameters(personas, world):
+    c = client(personas, "admin")
+    other = ProgramFactory(name="Learning Program 2027", starts_on=dt.date(2027, 1, 1), ends_on=dt.date(2027, 12, 31))
+    eng = world["eng_collection"]
+    for url, query in [
+        (f"/api/v1/organizations/{personas.sales.pk}/", {"within": personas.engineering.pk}),
+        (f"/api/v1/employees/{personas.outsider.pk}/", {"organization": personas.engineering.pk, "status": "x"}),
+        (f"/api/v1/collections/{eng.pk}/", {"program": other.pk}),
+        (f"/api/v1/sync-runs/{SyncRun.objects.first().pk}/", {"connection": "abc"}),
+    ]:
+        response = c.get(url, query)
+        assert (response.status_code, response.json()["id"]) == (200, int(url.rstrip("/").rsplit("/", 1)[1]))
 
 
 @pytest.mark.parametrize(
@@ -832,3 +891,36 @@ def test_bodies_are_typed_as_the_schema_says(personas, world, django_capture_on_
     assert LearningProgram.objects.count() == 1
     assert program_state(personas.program)[0] == "Learning Program 2026"
     assert not Employee.objects.filter(email="ada@acme.example").exists()
+
+
+def test_admin_cannot_start_a_sync_of_a_paused_or_busy_connection(personas, world, django_capture_on_commit_callbacks):
+    """The API asks the rule the providers page and `manage.py sync_provider` ask
+    (programs.sync.schedule.sync_problem), so it refuses with the same words."""
+    paused = ConnectionFactory(name="paused", is_active=False)
+    busy = world["connection"]
+    ProviderConnection.objects.filter(pk=busy.pk).update(
+        sync_claimed_until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+    )
+    c = client(personas, "admin")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        refused = post(c, f"/api/v1/connections/{paused.pk}/sync/", {"full": True})
+        running = post(c, f"/api/v1/connections/{busy.pk}/sync/", {})  # tasks run in process here: cannot wait
+    assert (refused.status_code, refused.json()) == (
+        409,
+        {
+            "detail": "This connection is paused: resume it first "
+            "(python manage.py provider_connection paused --active).",
+            "errors": [],
+        },
+    )
+    assert (running.status_code, running.json()) == (
+        409,
+        {
+            "detail": "A sync of coursera is already running, and this server runs syncs in its own process "
+            "(no Celery worker), so another cannot wait for it: try again when it ends.",
+            "errors": [],
+        },
+    )
+    assert callbacks == []
+    assert list(ProviderConnection.objects.values_list("sync_requested_at", flat=True)) == [None, None]
+    assert SyncRun.objects.count() == 2

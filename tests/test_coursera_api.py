@@ -27,7 +27,7 @@ from programs.providers.http import retry_after_seconds, url_join
 from programs.sync.pipeline import sync_run
 from tests.factories import ConnectionFactory, CourseFactory, EmployeeFactory, ProgramFactory
 from tests.http_faults import FaultyProxy
-from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, FakeClock, Sleeps
+from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, FakeClock, Sleeps, coursera_element
 
 pytest_plugins = ["tests.sandbox_fixtures"]
 
@@ -40,29 +40,21 @@ COMPLETED_MS = 1568748366896
 
 
 def element(n: int, **overrides: Any) -> dict[str, Any]:
-    email = f"learner{n}@acme.example"
-    record = {
+    """`coursera_element` with every field Coursera sends, for learner n (external id E<n>)."""
+    rich = {
         "id": f"E{n:05d}~C{n:03d}~{PROGRAM_ID}",
         "externalId": f"E{n:05d}",
-        "email": email,
-        "fullName": f"Learner {n}",
-        "programId": PROGRAM_ID,
         "membershipState": "MEMBER",
         "contentId": f"C{n:03d}",
-        "contentType": "Course",
-        "contentName": f"Course {n}",
         "contentSlug": f"course-{n}",
         "partnerNames": ["Stanford University", "DeepLearning.AI"],
         "enrolledAt": ENROLLED_MS,
         "lastActivityAt": COMPLETED_MS,
-        "isCompleted": True,
         "completedAt": COMPLETED_MS,
-        "overallProgress": 100,
         "grade": 0.92,
         "approxTotalCourseHrs": 12.5,
     }
-    record.update(overrides)
-    return {k: v for k, v in record.items() if v is not ...}
+    return coursera_element(n, f"learner{n}@acme.example", **{**rich, **overrides})
 
 
 def adapter_for(sandbox: SandboxServer, **options: Any) -> tuple[CourseraApiAdapter, Sleeps]:

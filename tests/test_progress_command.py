@@ -32,7 +32,6 @@ CONTRACT_PROGRAM = "Contract Program 2024"
 @pytest.fixture(autouse=True)
 def _company_time_zone(settings):
     settings.TIME_ZONE = "America/Los_Angeles"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def utc(*args: int) -> dt.datetime:

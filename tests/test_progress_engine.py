@@ -41,12 +41,6 @@ def done(employee, course, at: dt.datetime, **kwargs):
     return EnrollmentFactory(employee=employee, course=course, is_completed=True, completed_at=at, **kwargs)
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings):
-    """Factories give everyone a password; hashing hundreds of them slowly proves nothing here."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def la(settings):
     settings.TIME_ZONE = LA

@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 
 from programs.models import Enrollment, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
 from tests.factories import ConnectionFactory, EmployeeFactory
-from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID
+from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, coursera_element
 
 pytestmark = pytest.mark.django_db
 pytest_plugins = ["tests.sandbox_fixtures"]
@@ -229,25 +229,6 @@ def test_import_provider_csv_unknown_connection_or_missing_file(contract_connect
 
 
 # --- sync_provider ---------------------------------------------------------------------
-
-
-def coursera_element(n: int, email: str, **overrides: Any) -> dict[str, Any]:
-    element = {
-        "id": f"{email}~C{n}~{PROGRAM_ID}",
-        "externalId": email,
-        "email": email,
-        "fullName": f"Learner {n}",
-        "programId": PROGRAM_ID,
-        "contentId": f"C{n}",
-        "contentType": "Course",
-        "contentName": f"Course {n}",
-        "enrolledAt": 1704103200000,  # 2024-01-01T10:00Z
-        "isCompleted": True,
-        "completedAt": 1706781600000,  # 2024-02-01T10:00Z
-        "overallProgress": 100,
-    }
-    element.update(overrides)
-    return element
 
 
 def test_sync_provider_runs_the_pipeline_against_the_sandbox(sandbox_factory):

@@ -114,14 +114,6 @@ def test_admin_sees_connections_runs_unmatched_and_invalid(personas, conn, histo
         assert SECRET not in response.content.decode(), url
 
 
-def test_employee_and_anonymous_are_refused(personas, conn, history):
-    for url in urls(conn):
-        assert personas.client_for(personas.employee).get(url).status_code == 403, url
-        anonymous = personas.client_for(None).get(url)
-        assert anonymous.status_code == 302 and anonymous["Location"].startswith("/accounts/login/"), url
-    assert personas.client_for(personas.employee).get(reverse("manage:home")).status_code == 403
-
-
 def test_sync_now_by_an_employee_queues_nothing(personas, conn, django_capture_on_commit_callbacks):
     url = reverse("programs:providers:sync", args=[conn.pk])
     with django_capture_on_commit_callbacks(execute=True) as callbacks:

@@ -16,7 +16,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from programs.models import Employee, ImportJob, Organization
-from programs.roster import RosterFileError, RosterImportResult, RosterRowError, roster_import
+from programs.roster import (
+    ROSTER_COLUMNS,
+    RosterFileError,
+    RosterImportResult,
+    RosterRow,
+    RosterRowError,
+    roster_import,
+    roster_rows_import,
+)
 from tests.factories import EmployeeFactory, org
 
 pytestmark = pytest.mark.django_db
@@ -215,6 +223,55 @@ def test_bad_rows_are_reported_with_their_physical_line_and_nothing_is_applied()
     assert summary(result) == (1, 0, 0, 1, 11)
     assert (result.rows, result.applied) == (12, False)
     assert roster_state() == before
+
+
+def test_rows_import_as_the_file_with_its_lines_whatever_their_source():
+    """The file is its rows: the same rows given as RosterRows (the API's way in) check,
+    count, write and report exactly as the file, with the lines given."""
+    EmployeeFactory(email="holder@acme.example", external_id="TAKEN", organization=org("Acme"))
+    lines = [
+        "ada@contoso.example, Ada Lovelace ,C001,Contoso,CEO,,2015-01-01,",
+        "grace@contoso.example,Grace Hopper,C002,Contoso/Engineering,VP,ada@contoso.example,2016-03-01,",
+        "taker@contoso.example,Taker,TAKEN,Contoso,,,,",
+        "bad-date@contoso.example,Bad Date,C004,Contoso,,,2016-13-01,",
+    ]
+    rows = [
+        RosterRow(line=n, values=dict(zip(ROSTER_COLUMNS, text.split(","), strict=True)))
+        for n, text in enumerate(lines, 2)
+    ]
+    rows.append(RosterRow(line=9, values={}, problems=("not a row", "still not a row")))
+
+    from_rows = roster_rows_import(columns=ROSTER_COLUMNS, rows=rows, mark_missing_departed=True)
+    from_file = import_text(HEADER + "\n".join(lines) + "\n", mark_missing_departed=True)
+
+    assert from_rows.errors == [
+        RosterRowError(4, "duplicate external id TAKEN: it belongs to another employee (holder@acme.example)"),
+        RosterRowError(5, "bad date in hired_on: '2016-13-01' (expected YYYY-MM-DD)"),
+        RosterRowError(9, "not a row"),
+        RosterRowError(9, "still not a row"),
+    ]
+    assert from_file.errors == from_rows.errors[:2]
+    assert summary(from_rows) == (2, 0, 0, 1, 4)
+    assert summary(from_file) == (2, 0, 0, 1, 2)
+    assert (from_rows.rows, from_file.rows) == (5, 4)
+    assert Employee.objects.count() == 1  # bad rows: nothing written
+
+    good = rows[:2]
+    written = roster_rows_import(columns=ROSTER_COLUMNS, rows=good)
+    assert (summary(written), written.applied) == ((2, 0, 0, 0, 0), True)
+    grace = Employee.objects.get(email="grace@contoso.example")
+    assert (grace.organization.path, grace.manager.email) == ("Contoso/Engineering", "ada@contoso.example")
+    assert Employee.objects.get(email="ada@contoso.example").full_name == "Ada Lovelace"  # read without spaces
+    assert summary(import_text(HEADER + "\n".join(lines[:2]) + "\n")) == (0, 0, 2, 0, 0)
+
+
+def test_rows_need_the_roster_columns():
+    row = RosterRow(line=0, values={"email": "ada@contoso.example", "full_name": "Ada", "organization": "Contoso"})
+    with pytest.raises(ValueError, match=r"Roster columns: unknown \[\], missing \['organization'\]"):
+        roster_rows_import(columns=["email", "full_name"], rows=[row])
+    with pytest.raises(ValueError, match=r"Roster columns: unknown \['salary'\], missing \[\]"):
+        roster_rows_import(columns=["email", "full_name", "organization", "salary"], rows=[row])
+    assert Employee.objects.count() == 0
 
 
 def test_a_file_that_cannot_be_a_roster_is_refused_as_a_whole():

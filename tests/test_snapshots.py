@@ -25,7 +25,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _company_time_zone(settings):
     settings.TIME_ZONE = "America/Los_Angeles"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def noon_la(day: dt.date) -> dt.datetime:

@@ -21,7 +21,7 @@ from programs.sync.lease import connection_claim
 from programs.sync.schedule import sync_request
 from programs.tasks import sync_connection
 from tests.factories import ConnectionFactory, EmployeeFactory
-from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID
+from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, coursera_element
 from tests.worker_support import Worker, celery_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -39,25 +39,6 @@ def worker(tmp_path) -> Iterator[Worker]:
         yield running
 
 
-def element(n: int, email: str, **overrides: Any) -> dict[str, Any]:
-    record = {
-        "id": f"{email}~C{n}~{PROGRAM_ID}",
-        "externalId": email,
-        "email": email,
-        "fullName": f"Learner {n}",
-        "programId": PROGRAM_ID,
-        "contentId": f"C{n}",
-        "contentType": "Course",
-        "contentName": f"Course {n}",
-        "enrolledAt": 1704103200000,
-        "isCompleted": True,
-        "completedAt": 1706781600000,
-        "overallProgress": 100,
-    }
-    record.update(overrides)
-    return record
-
-
 def sandbox_connection(sandbox) -> ProviderConnection:
     return ConnectionFactory(
         name="sandbox",
@@ -72,7 +53,7 @@ def sandbox_connection(sandbox) -> ProviderConnection:
 
 def test_a_queued_sync_runs_on_the_worker(worker, sandbox_factory):
     people = [EmployeeFactory(email=f"learner{n}@acme.example", external_id="") for n in range(5)]
-    sandbox = sandbox_factory(records=[element(n, p.email) for n, p in enumerate(people)])
+    sandbox = sandbox_factory(records=[coursera_element(n, p.email) for n, p in enumerate(people)])
     conn = sandbox_connection(sandbox)
 
     sync_connection.delay(conn.pk)
@@ -96,7 +77,7 @@ def test_a_queued_sync_runs_on_the_worker(worker, sandbox_factory):
 def test_two_syncs_of_one_connection_at_once_leave_the_rows_of_one(worker, sandbox_factory):
     people = [EmployeeFactory(email=f"learner{n}@acme.example", external_id="") for n in range(8)]
     # Slow answers keep the first sync busy while the second one starts on the other worker process.
-    sandbox = sandbox_factory(records=[element(n, p.email) for n, p in enumerate(people)], slow_seconds=1.0)
+    sandbox = sandbox_factory(records=[coursera_element(n, p.email) for n, p in enumerate(people)], slow_seconds=1.0)
     conn = sandbox_connection(sandbox)
 
     assert sync_request(connection=conn) is True
@@ -117,7 +98,7 @@ def test_two_syncs_of_one_connection_at_once_leave_the_rows_of_one(worker, sandb
 def test_a_sync_queued_while_another_holds_the_connection_runs_when_that_one_ends(worker, sandbox_factory, settings):
     settings.SYNC_LEASE_SECONDS = LEASE
     person = EmployeeFactory(email="learner0@acme.example", external_id="")
-    conn = sandbox_connection(sandbox_factory(records=[element(0, person.email)]))
+    conn = sandbox_connection(sandbox_factory(records=[coursera_element(0, person.email)]))
     holder = connection_claim(connection=conn)  # a live sync elsewhere (here: this test) holds the connection
     assert holder is not None
 
@@ -158,7 +139,7 @@ def crash_world(sandbox_factory) -> tuple[ProviderConnection, set[tuple[Any, ...
     the enrollment rows a clean run of it leaves."""
     people = [EmployeeFactory(email=f"learner{n}@acme.example", external_id="") for n in range(RECORDS)]
     records = [
-        element(n, p.email, isCompleted=n % 2 == 0, completedAt=1706781600000 + n if n % 2 == 0 else None)
+        coursera_element(n, p.email, isCompleted=n % 2 == 0, completedAt=1706781600000 + n if n % 2 == 0 else None)
         for n, p in enumerate(people)
     ]
     sandbox = sandbox_factory(records=records, slow_seconds=1.0, max_limit=2)

@@ -3,7 +3,7 @@ from typing import Any
 from rest_framework import pagination
 from rest_framework.request import Request
 
-from learnhub.api.params import int_param
+from learnhub.api.params import PageParameters, parameters_read
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -15,11 +15,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
     max_page_size = 500
 
     def get_page_size(self, request: Request) -> int:
-        size = int_param(request, self.page_size_query_param)
+        size = parameters_read(PageParameters, request)[self.page_size_query_param]
         return self.page_size if size is None else min(size, self.max_page_size)
 
     def get_page_number(self, request: Request, paginator: Any) -> int:
-        return int_param(request, self.page_query_param) or 1
+        number: int = parameters_read(PageParameters, request)[self.page_query_param] or 1
+        return number
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)

@@ -7,21 +7,18 @@ constant time. A token acts as the employee who created it, limited by its scope
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import hmac
-import io
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from learnhub.roles import has_access, is_ld_admin
 from programs.models import ApiToken, ApiTokenScope, Employee
-from programs.roster import OPTIONAL_FIELDS, REQUIRED_COLUMNS, RosterImportResult, roster_import
+from programs.roster import OPTIONAL_FIELDS, REQUIRED_COLUMNS, RosterImportResult, RosterRow, roster_rows_import
 
 TOKEN_PREFIX = "lh"  # noqa: S105  # a public marker, not a secret
 PREFIX_BYTES = 6  # 12 hex characters
@@ -101,28 +98,15 @@ def api_token_touch(*, token: ApiToken, now: dt.datetime | None = None) -> bool:
     return bool(written)
 
 
-# --- Roster rows (JSON) -> the roster CSV import --------------------------------------
+# --- Roster rows (JSON) -> the roster import ------------------------------------------
 
 ROSTER_FIELDS = (*REQUIRED_COLUMNS, *OPTIONAL_FIELDS)
 
 
-@dataclass(frozen=True)
-class RowError:
-    line: int  # index of the row in the request's `rows` (0-based)
-    message: str
-
-
-@dataclass
-class RosterRowsResult:
-    result: RosterImportResult
-    errors: list[RowError] = field(default_factory=list)
-
-    @property
-    def applied(self) -> bool:
-        return self.result.applied and not self.errors
-
-
 def _row_problems(row: object, columns: frozenset[str]) -> list[str]:
+    """What keeps a JSON row from being a roster row: not an object, a field that is no
+    roster column, a field the other rows carry and this one lacks, a value that is not a
+    string (or null), or a value over more than one line."""
     if not isinstance(row, Mapping):
         return ["A row must be an object with the roster's fields."]
     problems = []
@@ -145,44 +129,26 @@ def _row_problems(row: object, columns: frozenset[str]) -> list[str]:
     return problems
 
 
-def _row_index(kept: list[int], csv_line: int) -> int:
-    position = csv_line - 2
-    return kept[position] if 0 <= position < len(kept) else -1
-
-
-def roster_rows_import(
+def roster_json_import(
     *, rows: Sequence[object], dry_run: bool = False, mark_missing_departed: bool = False
-) -> RosterRowsResult:
-    """Run `programs.roster.roster_import` on JSON rows carrying the roster CSV's fields
-    (email, full_name, organization required; external_id, title, manager_email,
-    hired_on, departed_on optional). The rules are those of the CSV import: an optional
-    field absent from every row leaves that field of existing people as it is; null or ""
+) -> RosterImportResult:
+    """The roster import (`programs.roster.roster_rows_import`, the rules of the CSV file)
+    of JSON rows carrying the roster's fields (email, full_name, organization required;
+    external_id, title, manager_email, hired_on, departed_on optional). An optional field
+    absent from every row leaves that field of existing people as it is; null or ""
     empties it. Every row must carry the same fields. Errors name the row by its index in
     `rows` ("line"); any bad row means nothing is written."""
     columns = frozenset(REQUIRED_COLUMNS) | frozenset(
         name for row in rows if isinstance(row, Mapping) for name in row if name in OPTIONAL_FIELDS
     )
-    header = [name for name in ROSTER_FIELDS if name in columns]
-    errors: list[RowError] = []
-    kept: list[int] = []  # index in `rows` of each CSV data row
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
+    roster_rows = []
     for index, row in enumerate(rows):
         problems = _row_problems(row, columns)
         if problems:
-            errors.extend(RowError(line=index, message=message) for message in problems)
-            continue
-        assert isinstance(row, Mapping)  # noqa: S101  # _row_problems checked it
-        writer.writerow([row.get(name) or "" for name in header])
-        kept.append(index)
-    result = roster_import(
-        file=io.BytesIO(buffer.getvalue().encode()),
-        dry_run=dry_run or bool(errors),
-        mark_missing_departed=mark_missing_departed,
+            roster_rows.append(RosterRow(line=index, values={}, problems=tuple(problems)))
+        else:
+            assert isinstance(row, Mapping)  # noqa: S101  # _row_problems checked it
+            roster_rows.append(RosterRow(line=index, values={name: row.get(name) or "" for name in columns}))
+    return roster_rows_import(
+        columns=columns, rows=roster_rows, dry_run=dry_run, mark_missing_departed=mark_missing_departed
     )
-    # CSV line 1 is the header and each row is one line (values are single-line).
-    errors.extend(RowError(line=_row_index(kept, error.line), message=error.reason) for error in result.errors)
-    errors.sort(key=lambda error: error.line)
-    result.dry_run = dry_run
-    return RosterRowsResult(result=result, errors=errors)

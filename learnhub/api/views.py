@@ -7,8 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -18,34 +17,28 @@ from champions.models import StudyGroup
 from champions.selectors import groups_visible
 from learnhub.api import serializers as s
 from learnhub.api.errors import error_response
-from learnhub.api.params import (
-    choice_param,
-    date_param,
-    date_parameter,
-    id_parameter,
-    object_param,
-    text_param,
+from learnhub.api.filters import (
+    CollectionFilter,
+    EmployeeFilter,
+    ListFilterBackend,
+    OrganizationFilter,
+    StudyGroupFilter,
+    SyncRunFilter,
 )
+from learnhub.api.params import ProgressParameters, SnapshotParameters, openapi_parameters, parameters_read
 from learnhub.api.permissions import LD_ADMINS, READ_OR_LD_ADMINS, SIGNED_IN
-from learnhub.api.selectors import EMPLOYEE_STATUSES, employees_filtered, snapshot_series
-from learnhub.api.services import roster_rows_import
-from learnhub.roles import current_program
+from learnhub.api.selectors import snapshot_series
+from learnhub.api.services import roster_json_import
 from programs.learning_programs import program_create, program_update
-from programs.models import Collection, LearningProgram, Organization, ProviderConnection, SyncRun, SyncStatus
-from programs.roster import RosterFileError
+from programs.models import Collection, LearningProgram, Organization, ProviderConnection, SyncRun
+from programs.roster import RosterFileError, roster_employees
 from programs.selectors import collections_visible
-from programs.sync import api_sync_problem, sync_request
+from programs.sync.schedule import sync_problem, sync_request
 from reports.progress import program_progress, progress_as_dict
 
-# --- Query parameters (parsed by learnhub.api.params) -----------------------------------
+# The filtering parameters of each list are its FilterSet's (learnhub.api.filters); the
+# parameters of the other actions are read by the forms of learnhub.api.params.
 
-
-def _program_param(request: Request) -> LearningProgram | None:
-    """?program=<id>; without it, the current program (learnhub.roles.current_program)."""
-    return object_param(request, "program", LearningProgram.objects.all()) or current_program()
-
-
-PROGRAM_PARAM = id_parameter("program", "Program id (default: the current program).")
 PROGRAM_EXAMPLE = OpenApiExample(
     "A program for 2027",
     value={"name": "Learning Program 2027", "starts_on": "2027-01-01", "ends_on": "2027-12-31", "target_rate": 0.9},
@@ -105,29 +98,26 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(
         summary="Progress as of a day: exactly `manage.py progress --format json`",
-        parameters=[date_parameter("as_of", "YYYY-MM-DD (default today; never after the program end).")],
+        parameters=openapi_parameters(ProgressParameters),
         responses={200: s.ProgressSerializer},
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def progress(self, request: Request, pk: int) -> Response:
         program = self.get_object()
-        as_of = date_param(request, "as_of")
+        as_of = parameters_read(ProgressParameters, request)["as_of"]
         return Response(progress_as_dict(program_progress(program=program, as_of=as_of)))
 
     @extend_schema(
         summary="Daily snapshots of one organization (or the company) as a time series",
-        parameters=[
-            id_parameter("organization", "Organization id (default: the company)."),
-            date_parameter("from", "First day, YYYY-MM-DD."),
-            date_parameter("to", "Last day, YYYY-MM-DD (a `to` before `from` gives no points)."),
-        ],
+        parameters=openapi_parameters(SnapshotParameters),
         responses={200: s.SnapshotSeriesSerializer},
     )
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def snapshots(self, request: Request, pk: int) -> Response:
         program = self.get_object()
-        organization = object_param(request, "organization", Organization.objects.all())
-        start, end = date_param(request, "from"), date_param(request, "to")
+        parameters = parameters_read(SnapshotParameters, request)
+        organization: Organization | None = parameters["organization"]
+        start, end = parameters["from"], parameters["to"]
         points = snapshot_series(program=program, organization=organization, start=start, end=end)
         series = {
             "program": program.pk,
@@ -142,58 +132,36 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Organizations, as a tree by path (everyone signed in)",
-        parameters=[id_parameter("within", "Only this organization and below.")],
-    ),
+    list=extend_schema(summary="Organizations, as a tree by path (everyone signed in)"),
     retrieve=extend_schema(summary="An organization"),
 )
 class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = Organization.objects.all()
     serializer_class = s.OrganizationSerializer
     permission_classes = SIGNED_IN
-    filter_backends = [filters.OrderingFilter]
+    filter_backends = [ListFilterBackend, filters.OrderingFilter]
+    filterset_class = OrganizationFilter
     ordering_fields = ["path", "name", "depth", "id"]
     ordering = ["path"]
-
-    def get_queryset(self) -> QuerySet[Organization]:
-        organizations = Organization.objects.all()
-        if self.action == "list":
-            within = object_param(self.request, "within", Organization.objects.all())
-            if within is not None:
-                organizations = organizations.subtree(within)
-        return organizations
 
 
 # --- Employees (L&D admins) --------------------------------------------------------------
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="The roster (L&D admins)",
-        parameters=[
-            id_parameter("organization", "This organization and below."),
-            OpenApiParameter("email", OpenApiTypes.STR, description="E-mail contains (ignoring case)."),
-            OpenApiParameter("status", OpenApiTypes.STR, enum=list(EMPLOYEE_STATUSES), description="As of today."),
-        ],
-    ),
+    list=extend_schema(summary="The roster (L&D admins)"),
     retrieve=extend_schema(summary="An employee (L&D admins)"),
 )
 class EmployeeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = s.EmployeeSerializer
     permission_classes = LD_ADMINS
-    filter_backends = [filters.OrderingFilter]
+    filter_backends = [ListFilterBackend, filters.OrderingFilter]
+    filterset_class = EmployeeFilter
     ordering_fields = ["email", "full_name", "hired_on", "departed_on", "id"]
     ordering = ["email"]
 
     def get_queryset(self) -> QuerySet[Any]:
-        if self.action != "list":
-            return employees_filtered()
-        return employees_filtered(
-            organization=object_param(self.request, "organization", Organization.objects.all()),
-            email=text_param(self.request, "email"),
-            status=choice_param(self.request, "status", EMPLOYEE_STATUSES) or "",
-        )
+        return roster_employees()
 
     @extend_schema(
         summary="Bulk roster upsert (L&D admins, read-write tokens): the CSV roster import's rules",
@@ -213,56 +181,54 @@ class EmployeeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = s.RosterBulkSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            outcome = roster_rows_import(**data.validated_data)
+            result = roster_json_import(**data.validated_data)
         except RosterFileError as exc:
             return error_response(detail=str(exc), errors=[], status_code=status.HTTP_409_CONFLICT)
-        if outcome.errors:
-            lines = {error.line for error in outcome.errors}
+        if result.errors:
+            lines = {error.line for error in result.errors}
             return error_response(
                 detail=f"{len(lines)} row(s) have errors; nothing was applied.",
-                errors=[{"line": error.line, "message": error.message} for error in outcome.errors],
+                errors=[{"line": error.line, "message": error.reason} for error in result.errors],
                 status_code=status.HTTP_400_BAD_REQUEST,
             )
-        return Response(s.RosterBulkResultSerializer(outcome.result).data)
+        return Response(s.RosterBulkResultSerializer(result).data)
 
 
 # --- Collections and study groups ------------------------------------------------------
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Collections a person browses, with their ordered courses", parameters=[PROGRAM_PARAM]),
+    list=extend_schema(summary="Collections a person browses, with their ordered courses"),
     retrieve=extend_schema(summary="A collection and its ordered courses"),
 )
 class CollectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    queryset = Collection.objects.none()  # the visible ones come from get_queryset
+    queryset = Collection.objects.none()  # the visible ones: CollectionFilter's (list), get_queryset's (one)
     serializer_class = s.CollectionSerializer
     permission_classes = SIGNED_IN
+    filter_backends = [ListFilterBackend]
+    filterset_class = CollectionFilter
 
     def get_queryset(self) -> QuerySet[Collection]:
         if self.action == "list":
-            program = _program_param(self.request)
-            if program is None:
-                return Collection.objects.none()
-            return collections_visible(program=program, user=self.request.user)
+            return Collection.objects.none()  # CollectionFilter answers with the program's visible ones
         collection = get_object_or_404(Collection.objects.select_related("program"), pk=self.kwargs.get("pk"))
         return collections_visible(program=collection.program, user=self.request.user)
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Study groups a person sees", parameters=[PROGRAM_PARAM]),
+    list=extend_schema(summary="Study groups a person sees"),
     retrieve=extend_schema(summary="A study group"),
 )
 class StudyGroupViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    queryset = StudyGroup.objects.none()  # the visible ones come from get_queryset
+    queryset = StudyGroup.objects.none()  # the visible ones: StudyGroupFilter's (list), get_queryset's (one)
     serializer_class = s.StudyGroupSerializer
     permission_classes = SIGNED_IN
+    filter_backends = [ListFilterBackend]
+    filterset_class = StudyGroupFilter
 
     def get_queryset(self) -> QuerySet[Any]:
         if self.action == "list":
-            program = _program_param(self.request)
-            if program is None:
-                return StudyGroup.objects.none()
-            return groups_visible(program=program, user=self.request.user)
+            return StudyGroup.objects.none()  # StudyGroupFilter answers with the program's visible ones
         group = get_object_or_404(StudyGroup.objects.select_related("program"), pk=self.kwargs.get("pk"))
         return groups_visible(program=group.program, user=self.request.user)
 
@@ -286,50 +252,25 @@ class ConnectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         connection = self.get_object()
         data = s.SyncStartSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        problem = api_sync_problem(connection=connection) or (
-            "" if connection.is_active else "This connection is paused: activate it first."
-        )
-        if problem:
-            return error_response(detail=problem, errors=[], status_code=status.HTTP_409_CONFLICT)
+        problem = sync_problem(connection=connection)
         full = data.validated_data["full"]
-        if not sync_request(connection=connection, full=full):
-            return error_response(
-                detail=(
-                    "A sync of this connection is running, and this server runs syncs in process (no worker), "
-                    "so another cannot wait for it: try again when it ends."
-                ),
-                errors=[],
-                status_code=status.HTTP_409_CONFLICT,
-            )
+        if problem or not sync_request(connection=connection, full=full):
+            # sync_request refuses only when the connection changed since sync_problem was asked
+            detail = problem or sync_problem(connection=connection)
+            return error_response(detail=detail, errors=[], status_code=status.HTTP_409_CONFLICT)
         body = {"detail": "Sync queued.", "connection": connection.pk, "full": full}
         return Response(s.SyncQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Sync runs, newest first (L&D admins)",
-        parameters=[
-            id_parameter("connection", "Only this connection's runs."),
-            OpenApiParameter("status", OpenApiTypes.STR, enum=list(SyncStatus.values)),
-        ],
-    ),
+    list=extend_schema(summary="Sync runs, newest first (L&D admins)"),
     retrieve=extend_schema(summary="A sync run (L&D admins)"),
 )
 class SyncRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    queryset = SyncRun.objects.all()
     serializer_class = s.SyncRunSerializer
     permission_classes = LD_ADMINS
-    filter_backends = [filters.OrderingFilter]
+    filter_backends = [ListFilterBackend, filters.OrderingFilter]
+    filterset_class = SyncRunFilter
     ordering_fields = ["started_at", "id"]
     ordering = ["-started_at", "-id"]
-
-    def get_queryset(self) -> QuerySet[SyncRun]:
-        runs = SyncRun.objects.all()
-        if self.action != "list":
-            return runs
-        connection = object_param(self.request, "connection", ProviderConnection.objects.all())
-        if connection is not None:
-            runs = runs.filter(connection=connection)
-        status_value = choice_param(self.request, "status", SyncStatus.values)
-        if status_value is not None:
-            runs = runs.filter(status=status_value)
-        return runs

@@ -14,8 +14,3 @@ Import from the module that holds what you need, in the order they build on each
 Their Celery tasks are in `programs.tasks`, which the modules here queue by name
 (`programs.task_queue`) and never import.
 """
-
-# Until learnhub/api/views.py imports them from programs.sync.schedule (its owner's change):
-# the only names imported from the package itself. Delete these lines then.
-from programs.sync.schedule import sync_problem as api_sync_problem  # noqa: F401
-from programs.sync.schedule import sync_request  # noqa: F401
