@@ -26,7 +26,7 @@ NO_DB := DATABASE_URL=sqlite://:memory: REDIS_URL=
 DEPLOY_ENV := $(NO_DB) DEBUG=false ALLOWED_HOSTS=learnhub.example.com \
 	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')"
 
-.PHONY: help install run test lint fmt worker beat clean browser-deps
+.PHONY: help install lock run test lint fmt worker beat clean browser-deps
 
 help:
 	@echo "make run     first run: venv, migrate, demo data, http://$(RUN_ADDR)/"
@@ -35,18 +35,25 @@ help:
 	@echo "make fmt     ruff format and ruff check --fix"
 	@echo "make worker  a Celery worker (needs REDIS_URL)"
 	@echo "make beat    the Celery beat scheduler (run exactly one; needs REDIS_URL)"
+	@echo "make lock    rewrite requirements*.lock (every dependency pinned, with hashes) from requirements*.txt"
 	@echo "make clean   remove caches and collected static files"
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is needed to create $(VENV) (or set PYTHON=...)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-# Reinstall only when a requirements file changed since the last install.
-$(STAMP): requirements.txt requirements-dev.txt | $(PY)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# Reinstall only when the lock file changed since the last install. The lock pins every
+# transitive dependency with its hashes; `make lock` rewrites it from requirements*.txt.
+$(STAMP): requirements-dev.lock | $(PY)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
 
 install: $(STAMP)
+
+LOCK_OPTIONS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock: $(STAMP)
+	$(VENV)/bin/pip-compile $(LOCK_OPTIONS) --output-file requirements.lock requirements.txt
+	$(VENV)/bin/pip-compile $(LOCK_OPTIONS) --output-file requirements-dev.lock requirements-dev.txt
 
 # The demo's completions arrive like real ones: seed_demo writes the roster and a Coursera
 # connection, the sandbox serves the provider's records over HTTP, sync_provider runs the
@@ -103,10 +110,14 @@ fmt: $(STAMP)
 
 # Uses DATABASE_URL / REDIS_URL from the environment, otherwise the defaults in
 # pyproject.toml [tool.pytest.ini_options] env (local PostgreSQL, Redis db 15).
+# pytest-xdist runs the suite in PYTEST_WORKERS processes (0: one process), each with its
+# own test database and Redis database; idle workers take tests from busy ones (worksteal).
+# Four on two cores: many tests spend their time waiting on a Celery worker or a lease.
+PYTEST_WORKERS ?= 4
 test: $(STAMP) browser-deps lint
 	$(NO_DB) DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
-	CHROMIUM_PATH=$(CHROMIUM) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	CHROMIUM_PATH=$(CHROMIUM) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A learnhub worker -l info

@@ -1,8 +1,9 @@
-from champions.views.home import home
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
+
+from champions.views.home import home
 
 admin.site.site_header = "LearnHub administration"
 admin.site.site_title = "LearnHub admin"

@@ -379,7 +379,10 @@ class ProviderConnection(models.Model):
     is_active = models.BooleanField(default=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     sync_claimed_until = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text="A sync holds this connection until then (programs/sync.py)"
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="A running sync holds this connection until then and renews it while alive",
     )
     sync_requested_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="A sync was asked for then and has not started yet"

@@ -1,14 +1,20 @@
 """Shared personas: an L&D admin, the sponsor and a champion of Acme/Engineering,
-an employee of Engineering, an employee of Sales (another org), and anonymous visitors."""
+an employee of Engineering, an employee of Sales (another org), and anonymous visitors.
+
+Run in parallel (pytest-xdist), each worker has its own PostgreSQL test database
+(pytest-django) and its own Redis database (`_redis_database_of_this_worker`)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from django.test import Client
+from django.conf import settings
+from django.test import Client, override_settings
 
-from learnhub.roles import ld_admin_grant
+from learnhub.roles import ld_admin_grant, ld_admin_group
 from programs.models import Employee, LearningProgram, Organization
 from tests.factories import ChampionFactory, EmployeeFactory, ProgramFactory, SponsorFactory, org
 
@@ -33,8 +39,8 @@ class Personas:
         return client
 
 
-@pytest.fixture
-def personas(db) -> Personas:
+def personas_create() -> Personas:
+    """The personas' rows (see the module docstring)."""
     engineering = org("Acme/Engineering")
     sales = org("Acme/Sales")
     program = ProgramFactory(name="Learning Program 2026")
@@ -47,6 +53,45 @@ def personas(db) -> Personas:
     employee = EmployeeFactory(email="bob@acme.example", full_name="Bob Builder", organization=engineering)
     outsider = EmployeeFactory(email="charlie@acme.example", full_name="Charlie Sales", organization=sales)
     return Personas(program, engineering, sales, admin, sponsor, champion, employee, outsider)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The "L&D admins" group and its permissions, once per test database: each test's
+    `ld_admin_grant` then finds it instead of writing it again (a test that flushes the
+    database, `transactional_db`, has it made again on first use)."""
+    with django_db_blocker.unblock():
+        ld_admin_group()
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    return personas_create()
+
+
+def redis_url_of_worker(url: str, worker: str) -> str:
+    """redis://host:6379/15 for xdist worker gw0, /14 for gw1, ... (of Redis's 16 databases):
+    the broker queues and the cache (allauth's rate limits, which tests clear) are then each
+    worker's own."""
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base - int(worker.removeprefix('gw'))) % 16}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redis_database_of_this_worker():
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not settings.REDIS_URL:
+        yield
+        return
+    from learnhub.celery import app
+
+    url = redis_url_of_worker(settings.REDIS_URL, worker)
+    caches = {"default": {**settings.CACHES["default"], "LOCATION": url}}
+    with override_settings(REDIS_URL=url, CELERY_BROKER_URL=url, CACHES=caches):
+        previous, app.conf.broker_url = app.conf.broker_url, url
+        yield
+        app.conf.broker_url = previous
 
 
 @pytest.fixture(autouse=True)

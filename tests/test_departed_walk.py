@@ -20,6 +20,7 @@ from tests.test_url_permissions import (  # noqa: F401 (world is a fixture)
     EXPECTATIONS,
     LOGIN,
     World,
+    _world_of_the_module,
     database_state,
     outcome_of,
     request_url,
@@ -76,10 +77,10 @@ def api_operations() -> list[tuple[str, str]]:
     return operations
 
 
-def test_a_departed_ld_admins_token_is_refused_by_every_api_operation(personas):
-    _, raw = api_token_create(created_by=personas.admin, name="HR push", scope="read-write")
+def test_a_departed_ld_admins_token_is_refused_by_every_api_operation(world: World):  # noqa: F811
+    _, raw = api_token_create(created_by=world.p.admin, name="HR push", scope="read-write")
     assert Client().get("/api/v1/employees/", HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 200
-    depart(personas.admin)
+    depart(world.p.admin)
     before = database_state()
 
     statuses = {}

@@ -21,15 +21,16 @@ DONE is a redirect anywhere else (a write that succeeded, or a page that forward
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, transaction
 from django.shortcuts import resolve_url
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
@@ -45,7 +46,7 @@ from champions.models import (
 from programs.models import Collection, CollectionItem, Course, Employee, ImportJob, ProviderConnection, SyncRun
 from reports.messaging.settings import settings_for
 from reports.messaging.unsubscribe import unsubscribe_token
-from tests.conftest import Personas
+from tests.conftest import Personas, personas_create
 from tests.factories import (
     ChampionFactory,
     CollectionFactory,
@@ -124,9 +125,7 @@ class World:
     unsubscribe_token: str = field(default="")
 
 
-@pytest.fixture
-def world(personas: Personas) -> World:
-    p = personas
+def world_create(p: Personas) -> World:
     sales_champion = EmployeeFactory(email="dana@acme.example", full_name="Dana Deals", organization=p.sales)
     sales_sponsor = EmployeeFactory(email="vic@acme.example", full_name="Vic Sales", organization=p.sales)
     ChampionFactory(program=p.program, organization=p.sales, employee=sales_champion)
@@ -194,6 +193,27 @@ def world(personas: Personas) -> World:
         ),
         unsubscribe_token=unsubscribe_token(employee=p.employee, kind="nudge"),
     )
+
+
+@pytest.fixture(scope="module")
+def _world_of_the_module(django_db_setup, django_db_blocker) -> Iterator[World]:
+    """The world, built once for the module inside a transaction that is rolled back when
+    the module ends; each case runs in a savepoint of it (pytest-django's `db`), so what a
+    case writes is undone before the next one."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+            built = world_create(personas_create())
+    yield built
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+@pytest.fixture
+def world(db, _world_of_the_module: World) -> World:
+    return _world_of_the_module
 
 
 # --- Payloads (valid, so an allowed write succeeds and a refusal is the view's doing) ------
@@ -709,13 +729,20 @@ def test_every_case_names_every_persona_and_a_known_method():
 # --- The walk ------------------------------------------------------------------------------
 
 
-def database_state() -> dict[str, list[dict[str, Any]]]:
-    """Every row of every LearnHub model (apps programs, champions, reports), by pk."""
-    state: dict[str, list[dict[str, Any]]] = {}
+def database_state() -> list[tuple[str, int, str]]:
+    """A fingerprint of every row of every LearnHub model (apps programs, champions,
+    reports): per table its row count and the md5 of its rows in primary-key order, in one
+    query. Any insert, update or delete changes it."""
+    parts = []
     for label in ("programs", "champions", "reports"):
         for model in apps.get_app_config(label).get_models():
-            state[model._meta.label] = list(model._default_manager.order_by("pk").values())
-    return state
+            table, pk = model._meta.db_table, model._meta.pk.column
+            # Table and column names of our own models, not input:
+            query = f"SELECT '{table}', count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t.{pk}), '')) "
+            parts.append(query + f"FROM {table} t")
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts) + " ORDER BY 1")
+        return cursor.fetchall()
 
 
 def persona_user(world: World, persona: str) -> Employee | None:
@@ -786,3 +813,15 @@ def test_no_page_lists_a_closed_study_group_to_another_organization(world: World
 
     assert shown_to_outsider == []
     assert shown_to_employee == [pages[1], pages[3]]  # home lists groups to join: Bob is in it
+
+
+def test_the_fingerprint_sees_an_insert_an_update_and_a_delete(world: World):
+    start = database_state()
+    Course.objects.create(provider="coursera", provider_course_id="NEW1", title="New")
+    inserted = database_state()
+    Course.objects.filter(provider_course_id="NEW1").update(title="Renamed")
+    updated = database_state()
+    Course.objects.filter(provider_course_id="NEW1").delete()
+
+    assert len({tuple(start), tuple(inserted), tuple(updated)}) == 3
+    assert database_state() == start
