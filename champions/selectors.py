@@ -332,9 +332,10 @@ def org_trends(*, program: LearningProgram, organization_ids: list[int], day: dt
     return {pk: (r[-1] - r[0] if len(r) >= 2 else None) for pk, r in rates.items()}
 
 
-def champions_network(*, program: LearningProgram, progress: ProgramProgress) -> list[NetworkEntry]:
+def champions_network(*, program: LearningProgram, progress: ProgramProgress, user: AnyUser) -> list[NetworkEntry]:
     """Every organization with a confirmed champion in the program: its champions, rate
-    (`program_progress`), 28-day trend (snapshots) and study groups."""
+    (`program_progress`), 28-day trend (snapshots) and the study groups `user` may open
+    (`study_groups_visible_q`: a closed group of another organization is not listed)."""
     entries: dict[int, NetworkEntry] = {}
     appointments = (
         LearningChampion.objects.for_program(program)
@@ -346,7 +347,8 @@ def champions_network(*, program: LearningProgram, progress: ProgramProgress) ->
         entry = entries.setdefault(appointment.organization_id, NetworkEntry(organization=appointment.organization))
         entry.champions.append(appointment.employee)
     groups = StudyGroup.objects.filter(program=program, organization_id__in=entries).order_by("name")
-    for group in groups:
+    visible = study_groups_visible_q(user, program)
+    for group in groups if visible is None else groups.filter(visible):
         if group.organization_id is not None:
             entries[group.organization_id].groups.append(group)
     trends = org_trends(program=program, organization_ids=list(entries), day=progress.as_of)

@@ -376,6 +376,24 @@ def test_network_shows_champions_rate_trend_groups_and_practices(personas, progr
     assert response.context["can_post"] is False
 
 
+def test_the_network_lists_only_the_groups_its_reader_may_open(personas, sales_group):
+    p = personas
+    ChampionFactory(program=p.program, organization=p.sales, employee=EmployeeFactory(organization=p.sales))
+    StudyGroupFactory(program=p.program, organization=p.sales, name="Sales open hour", is_open=True)
+
+    def listed(person):
+        response = p.client_for(person).get("/champions/network/")
+        entries = {e.organization.path: e for e in response.context["entries"]}
+        return [g.name for g in entries["Acme/Sales"].groups], response.content.decode()
+
+    # Engineering's champion may not open Sales' closed group: it is not listed, nor linked.
+    names, html = listed(p.champion)
+    assert names == ["Sales open hour"]
+    assert f'href="/champions/groups/{sales_group.pk}/"' not in html
+    assert p.client_for(p.champion).get(f"/champions/groups/{sales_group.pk}/").status_code == 404
+    assert listed(p.admin)[0] == ["Sales circle", "Sales open hour"]
+
+
 def test_network_trend_is_the_change_over_the_snapshots(personas, settings):
     from champions.selectors import org_trends
 

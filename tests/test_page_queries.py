@@ -20,7 +20,7 @@ QUERIES = {
     "collections": 14,
     "groups": 14,
     "not-yet": 12,
-    "network": 18,
+    "network": 21,
     "sponsor": 17,
 }
 

@@ -53,7 +53,7 @@ def network(request: HttpRequest) -> HttpResponse:
         {
             "program": program,
             "progress": progress,
-            "entries": selectors.champions_network(program=program, progress=progress),
+            "entries": selectors.champions_network(program=program, progress=progress, user=request.user),
             "notes": selectors.practice_notes(program=program),
             "form": form,
             "can_post": can_post,
