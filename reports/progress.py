@@ -24,11 +24,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
-    CharField,
     Count,
     Exists,
-    FilteredRelation,
     IntegerField,
     OuterRef,
     Q,
@@ -36,7 +35,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from champions.models import ExecutiveSponsor
@@ -200,7 +199,7 @@ def counted_completions(*, program: LearningProgram, day: dt.date) -> QuerySet[E
 
 def curated_course_ids(*, program: LearningProgram) -> QuerySet[CollectionItem, Any]:
     """Courses in any collection of the program (company-wide or an organization's)."""
-    return CollectionItem.objects.filter(collection__program=program).values("course_id")
+    return CollectionItem.objects.filter(collection__program=program).order_by().values("course_id")
 
 
 def employees_who_met(*, program: LearningProgram, day: dt.date) -> QuerySet[Enrollment, Any]:
@@ -235,41 +234,53 @@ def _distinct_courses(*, program: LearningProgram, day: dt.date, employee_ref: s
     return Coalesce(Subquery(per_employee, output_field=IntegerField()), Value(0))
 
 
+def _counted_pairs(*, program: LearningProgram, day: dt.date) -> QuerySet[Enrollment, Any]:
+    """The distinct (employee, course) pairs of counted completions by eligible employees:
+    one row per pair however often the completion was reported."""
+    return (
+        counted_completions(program=program, day=day)
+        .filter(employee__in=eligible_employees(program=program, day=day).values("pk"))
+        .order_by()
+        .values("employee_id", "course_id")
+        .distinct()
+    )
+
+
 def _counts_by_home_organization(*, program: LearningProgram, day: dt.date) -> dict[int | None, Counts]:
     """One aggregate query: per home organization (None = no organization), eligible
-    employees, those who met the goal, and their counted and curated completions (distinct
-    employee x course pairs). Eligible employees are joined to their counted enrollments
-    only; the set of employees who met is a hashed GROUP BY ... HAVING subquery."""
-    pair = Concat(
-        Cast("pk", CharField()), Value(":"), Cast("counted__course_id", CharField()), output_field=CharField()
+    employees, those who met the goal, and their counted and curated completions.
+
+    The rules stay in the querysets (`eligible_employees`, `counted_completions`,
+    `curated_course_ids`); this only counts their rows: the distinct pairs per employee
+    (read in order from the `enrollment_completed_pairs` index, so nothing is sorted or
+    hashed to disk), then the employees per organization. Integer keys, plain COUNT and
+    SUM; met is `employees_who_met`'s rule on the same pairs (at least `required` courses)."""
+    eligible_sql, eligible_params = (
+        eligible_employees(program=program, day=day).order_by().values("id", "organization_id").query.sql_with_params()
     )
-    has_counted = Q(counted__course_id__isnull=False)
-    rows = (
-        eligible_employees(program=program, day=day)
-        .annotate(
-            counted=FilteredRelation(
-                "enrollments", condition=counted_completion_q(program=program, day=day, prefix="enrollments__")
-            )
-        )
-        .order_by()
-        .values("organization_id")
-        .annotate(
-            n_eligible=Count("pk", distinct=True),
-            n_met=Count("pk", distinct=True, filter=Q(pk__in=employees_who_met(program=program, day=day))),
-            n_completions=Count(pair, distinct=True, filter=has_counted),
-            n_curated_completions=Count(
-                pair, distinct=True, filter=has_counted & Q(counted__course_id__in=curated_course_ids(program=program))
-            ),
-        )
-    )
+    pairs_sql, pairs_params = _counted_pairs(program=program, day=day).query.sql_with_params()
+    curated_sql, curated_params = curated_course_ids(program=program).query.sql_with_params()
+    sql = f"""
+        SELECT e.organization_id, COUNT(*), SUM(CASE WHEN c.n >= %s THEN 1 ELSE 0 END),
+               COALESCE(SUM(c.n), 0), COALESCE(SUM(c.n_curated), 0)
+        FROM ({eligible_sql}) e
+        LEFT JOIN (
+            SELECT p.employee_id, COUNT(*) AS n,
+                   SUM(CASE WHEN p.course_id IN ({curated_sql}) THEN 1 ELSE 0 END) AS n_curated
+            FROM ({pairs_sql}) p
+            GROUP BY p.employee_id
+        ) c ON c.employee_id = e.id
+        GROUP BY e.organization_id
+    """  # noqa: S608 (the SQL of our own querysets, their values as parameters)
+    params = [program.required_completions, *eligible_params, *curated_params, *pairs_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     return {
-        row["organization_id"]: Counts(
-            eligible=row["n_eligible"],
-            met=row["n_met"],
-            completions=row["n_completions"],
-            curated_completions=row["n_curated_completions"],
+        organization_id: Counts(
+            eligible=eligible, met=met, completions=int(completions), curated_completions=int(curated)
         )
-        for row in rows
+        for organization_id, eligible, met, completions, curated in rows
     }
 
 

@@ -77,6 +77,7 @@ from programs.sync.records import (
     record_replaces,
     record_to_json,
 )
+from programs.table_upkeep import tables_upkeep
 from programs.task_queue import task_queue_on_commit
 from reports.hooks import progress_changed
 
@@ -458,8 +459,9 @@ def sync_run(*, connection: ProviderConnection, adapter: Adapter, source: str = 
     own transaction. A ProviderError (configuration or unavailability) ends the run as
     failed with the adapter's admin-friendly message, and a lost lease with its own; any
     other error ends it as failed and is re-raised. A failed run's message ends with what
-    it kept (`run_kept`). After a success, `reports.hooks.progress_changed()` is called,
-    and an API run also stamps `connection.last_synced_at` (the schedule's clock)."""
+    it kept (`run_kept`). After a success, a large write refreshes the planner's view of
+    the enrollments (`tables_upkeep`), `reports.hooks.progress_changed()` is called, and an
+    API run also stamps `connection.last_synced_at` (the schedule's clock)."""
     lease = connection_claim(connection=connection, source=source)
     if lease is None:
         held_until = connection_held_until(connection=connection, now=timezone.now())
@@ -510,6 +512,7 @@ def sync_run(*, connection: ProviderConnection, adapter: Adapter, source: str = 
         except DatabaseError:  # the lease lapses by itself within SYNC_LEASE_SECONDS
             logger.warning("Sync of %s could not release its lease; it lapses by itself", connection.name)
     logger.info("Sync of %s (run %s, %s) succeeded: %s", connection.name, run.pk, source, sync_run_summary(run=run))
+    tables_upkeep(Enrollment, rows_written=run.created + run.updated)
     progress_changed(program_ids=None)
     return run
 
