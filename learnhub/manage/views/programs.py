@@ -83,30 +83,29 @@ def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "manage/program_form.html", {"form": form, "program": program})
 
 
-@ld_admin_required
-@require_POST
-def program_activate(request: HttpRequest, pk: int) -> HttpResponse:
+def _program_status_set(request: HttpRequest, pk: int, *, status: str, done: str) -> HttpResponse:
+    """Move the program to `status` through `program_update` (its transitions table says
+    whether it may); the refusal or `done` is shown on the program's page."""
     program = get_object_or_404(LearningProgram, pk=pk)
     try:
-        program_update(program=program, changed_by=acting_admin(request), status=ProgramStatus.ACTIVE)
+        program_update(program=program, changed_by=acting_admin(request), status=status)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"{program.name} is active.")
+        messages.success(request, f"{program.name} is {done}.")
     return redirect("manage:program", pk=program.pk)
+
+
+@ld_admin_required
+@require_POST
+def program_activate(request: HttpRequest, pk: int) -> HttpResponse:
+    return _program_status_set(request, pk, status=ProgramStatus.ACTIVE, done="active")
 
 
 @ld_admin_required
 @require_POST
 def program_close(request: HttpRequest, pk: int) -> HttpResponse:
-    program = get_object_or_404(LearningProgram, pk=pk)
-    try:
-        program_update(program=program, changed_by=acting_admin(request), status=ProgramStatus.CLOSED)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    else:
-        messages.success(request, f"{program.name} is closed.")
-    return redirect("manage:program", pk=program.pk)
+    return _program_status_set(request, pk, status=ProgramStatus.CLOSED, done="closed")
 
 
 @ld_admin_required
