@@ -167,18 +167,18 @@ def enrollments_upsert(
     *, connection: ProviderConnection, provider: str, matched: list[tuple[ProviderRecord, int]]
 ) -> UpsertCounts:
     """Upsert one enrollment per (connection, learner key, course) from (record,
-    employee id) pairs: existing rows are loaded in ONE query and compared in Python;
-    only new rows are inserted and only changed rows updated (updated_at moves only
-    then). Records must already be merged (one per key)."""
+    employee id) pairs: existing rows are loaded in ONE query (the page's learners' rows
+    on this connection, unordered: filtering on the courses too makes the planner read
+    far more) and compared in Python; only new rows are inserted and only changed rows
+    updated (updated_at moves only then). Records must already be merged (one per key)."""
     counts = UpsertCounts()
     if not matched:
         return counts
     courses = courses_ensure(provider=provider, records=[r for r, _ in matched])
     keys = {learner_key(r) for r, _ in matched}
-    course_ids = {courses[r.provider_course_id].pk for r, _ in matched}
     existing = {
         (e.learner_key, e.course_id): e
-        for e in Enrollment.objects.filter(connection=connection, learner_key__in=keys, course_id__in=course_ids)
+        for e in Enrollment.objects.filter(connection=connection, learner_key__in=keys).order_by()
     }
     now = timezone.now()
     to_create: list[Enrollment] = []
@@ -228,6 +228,7 @@ def employees_match(*, records: Iterable[ProviderRecord]) -> dict[str, int]:
     people = (
         Employee.objects.annotate(email_ci=Lower("email"))
         .filter(Q(external_id__in=external_ids) | Q(email_ci__in=emails))
+        .order_by()
         .values_list("pk", "external_id", "email_ci")
     )
     for pk, external_id, email_ci in people:
