@@ -48,7 +48,8 @@ def eng_collection(personas):
 
 def test_employee_signs_in_and_opens_their_collection(page, personas, eng_collection, sign_in):
     sign_in(page, personas.employee)
-    page.get_by_role("link", name="Browse and search all collections").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Browse and search all collections").click()
 
     card = page.locator("section.card", has=page.get_by_role("heading", name="Engineering path"))
     assert card.locator("ol.courses li a").all_inner_texts() == ["Python for Everybody", "Machine Learning"]
@@ -56,7 +57,8 @@ def test_employee_signs_in_and_opens_their_collection(page, personas, eng_collec
     assert "Machine learning for our products" in card.inner_text()
 
     page.get_by_label("Search by title or partner").fill("stanford")
-    page.get_by_role("button", name="Search").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Search").click()
     assert page.locator("main h3").all_inner_texts() == ["Engineering path"]
     shoot(page, "collections")
 
