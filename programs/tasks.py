@@ -69,7 +69,7 @@ def sync_connection(self: Task, connection_id: int, full: bool = False, requeste
         ) from None
 
 
-@shared_task(acks_late=True, time_limit=60)
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def sync_due_connections() -> list[int]:
     """Periodic (Celery beat, every 5 minutes): queue a sync of every connection that is
     due (`connections_due`: its interval has elapsed, its last run died, or a requested
@@ -152,11 +152,14 @@ def xapi_statements_process_task(self: Task, connection_id: int, first_try_at: s
         if wait is None:
             logger.warning("xAPI statements of connection %s left to the periodic sweep: held too long", connection_id)
             return None
+        logger.info(
+            "xAPI statements of connection %s wait for the run holding it: next try in %s s", connection_id, wait
+        )
         raise self.retry(args=(connection_id,), kwargs={"first_try_at": asked.isoformat()}, countdown=wait) from None
     return None if run is None else run.pk
 
 
-@shared_task(acks_late=True, time_limit=60)
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def xapi_pending_sweep() -> list[int]:
     """Periodic (Celery beat, every 5 minutes): queue the processing of every xapi
     connection whose statements have been waiting for over a minute (their task was lost
