@@ -76,6 +76,12 @@ def test_an_account_name_is_the_external_id():
     assert (parsed.email, parsed.external_id, parsed.learner_key) == ("", "BW07", "BW07")
 
 
+def test_an_account_name_that_is_an_e_mail_is_keyed_in_lower_case():
+    actor = {"account": {"homePage": "https://academy.acme.example/", "name": "Rui@Acme.example"}}
+    parsed = statement_parsed(stmt(actor=actor))
+    assert (parsed.external_id, parsed.learner_key) == ("Rui@Acme.example", "rui@acme.example")
+
+
 def test_an_actor_known_only_by_its_sha1_is_valid_but_has_no_learner():
     parsed = statement_parsed(stmt(actor={"mbox_sha1sum": "ebd31e95054c018b10727ccffd2ef2ec3a016ee9"}))
     assert (parsed.learner_key, parsed.is_completion) == ("", True)

@@ -97,8 +97,10 @@ class ParsedStatement:
     @property
     def learner_key(self) -> str:
         """The learner within the connection: the account name, else the e-mail ("" when
-        the actor has neither)."""
-        return self.external_id or self.email
+        the actor has neither). An account name that looks like an e-mail is compared in
+        lower case, as the sync pipeline keys its learners."""
+        key = self.external_id or self.email
+        return key.lower() if "@" in key else key
 
 
 def body_parsed(raw: bytes) -> Any:
