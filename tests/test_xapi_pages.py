@@ -63,6 +63,8 @@ def test_the_admin_sees_the_addresses_the_key_and_the_counts(personas, lrs_conne
     assert '<time datetime="2025-01-06T09:30:00+00:00">6 Jan 2025 09:30</time>' in page
     assert "Sync now" not in page and "Upload a CSV export" not in page  # statements are pushed
     assert "<td>xapi</td>" in page  # the run that took them in, with the sync runs
+    listed = personas.client_for(personas.admin).get(reverse("programs:providers:connections")).content.decode()
+    assert "pushed by the provider" in listed
 
 
 def test_the_addresses_follow_the_host_and_scheme_the_admin_uses(personas, lrs_connection, settings):
