@@ -217,6 +217,12 @@ CELERY_BEAT_SCHEDULE["programs-sync-due-connections"] = {
     "task": "programs.tasks.sync_due_connections",
     "schedule": 300.0,
 }
+# xAPI statements (programs/xapi): every 5 minutes, process statements whose own task was lost
+# (broker down at the time, a worker that died) or gave up waiting for the connection.
+CELERY_BEAT_SCHEDULE["programs-xapi-pending"] = {
+    "task": "programs.tasks.xapi_pending_sweep",
+    "schedule": 300.0,
+}
 # Communication (reports/messaging/tick.py): hourly, send what each program's MessageSettings make due.
 CELERY_BEAT_SCHEDULE["reports-communications-tick"] = {
     "task": "reports.tasks.communications_tick",
@@ -255,6 +261,15 @@ if SYNC_LEASE_SECONDS < 15:
 
 # Uploaded roster and provider files are imported by a Celery task; larger files are refused.
 IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=200)
+
+# xAPI statement intake (/xapi/<connection id>/statements): the largest request body taken
+# (a batch of statements), and how long an OAuth 2.0 access token issued to a provider lasts.
+XAPI_MAX_BODY_KB = env.int("XAPI_MAX_BODY_KB", default=5120)
+XAPI_TOKEN_SECONDS = env.int("XAPI_TOKEN_SECONDS", default=3600)
+if XAPI_MAX_BODY_KB < 1:
+    raise ImproperlyConfigured("XAPI_MAX_BODY_KB must be at least 1.")
+if not 60 <= XAPI_TOKEN_SECONDS <= 86_400:
+    raise ImproperlyConfigured("XAPI_TOKEN_SECONDS must be between 60 and 86400 (one day).")
 
 # Security: strict unless DEBUG. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)

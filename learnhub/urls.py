@@ -19,10 +19,12 @@ urlpatterns = [
     path("champions/", include("champions.urls")),
     path("reports/", include("reports.urls")),
     path("api/", include("learnhub.api.urls")),
+    # xAPI statement intake: machines with their own credentials (programs/xapi/views.py).
+    path("xapi/", include("programs.xapi.urls")),
 ]
 
-# The API answers its JSON error body for its own paths (learnhub/api/errors.py); every
-# other path keeps Django's default pages.
+# The API and the xAPI addresses answer their JSON error bodies for their own paths
+# (learnhub/api/errors.py); every other path keeps Django's default pages.
 handler400 = "learnhub.api.errors.bad_request"
 handler403 = "learnhub.api.errors.permission_denied"
 handler404 = "learnhub.api.errors.page_not_found"

@@ -41,6 +41,7 @@ from programs.models import (
     ProviderConnection,
     SyncRun,
     UnmatchedRecord,
+    XapiStatement,
 )
 from programs.organizations import organization_create
 
@@ -533,3 +534,26 @@ class InvalidRecordAdmin(ReadOnlyRecordAdmin):
     list_filter = ["connection"]
     search_fields = ["reason"]
     list_select_related = ["connection", "run", "run__connection"]
+
+
+@admin.register(XapiStatement)
+class XapiStatementAdmin(ReadOnlyRecordAdmin):
+    """Pushed xAPI statements as received (programs/xapi): read-only, like every record the
+    pipeline works from."""
+
+    list_display = [
+        "received_at",
+        "connection",
+        "statement_id",
+        "verb_id",
+        "learner_key",
+        "object_id",
+        "is_completion",
+        "voided",
+        "processed_at",
+    ]
+    list_filter = ["connection", "is_completion", "voided"]
+    search_fields = ["learner_key", "object_id", "verb_id"]
+    list_select_related = ["connection"]
+    date_hierarchy = "received_at"
+    show_full_result_count = False

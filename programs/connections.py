@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from programs.models import InvalidRecord, Provider, ProviderConnection, SyncRun, SyncStatus
 from programs.sync.lease import lease_is_live
 
 MIN_INTERVAL_MINUTES = 5
+XAPI_SOURCE = "xapi"  # SyncRun.source of the runs that take pushed xAPI statements in (programs/xapi)
 
 
 def provider_connection_save(
@@ -35,7 +36,8 @@ def provider_connection_save(
     """Create the connection called `name`, or update it: a value left as None keeps
     what the connection has (on creation: the model's default). An empty secret never
     replaces a stored one. Rules: a name; a known kind; http(s) URLs; program ids not
-    empty; an interval of at least 5 minutes; a new connection needs a secret. Every
+    empty; an interval of at least 5 minutes; a new connection needs a secret, and an xapi
+    connection a client id (both are what the provider authenticates with). Every
     broken rule is reported at once, as a ValidationError keyed by field.
     Returns (connection, created)."""
     name = name.strip()
@@ -63,6 +65,12 @@ def provider_connection_save(
     if created and not (client_secret or "").strip():
         errors.setdefault("client_secret", []).append(
             "A new connection needs a client secret (PROVIDER_CLIENT_SECRET or standard input)."
+        )
+    final_kind = kind if kind is not None else (connection.kind if connection else Provider.COURSERA)
+    final_client_id = client_id if client_id is not None else (connection.client_id if connection else "")
+    if final_kind == Provider.XAPI and not (final_client_id or "").strip():
+        errors.setdefault("client_id", []).append(
+            "An xapi connection needs a client id (--client-id): the provider sends it with the secret."
         )
     if errors:
         raise ValidationError(errors)
@@ -136,7 +144,9 @@ def connection_sync_state(*, connection: ProviderConnection, now: dt.datetime) -
 def invalid_records_current() -> QuerySet[InvalidRecord]:
     """Invalid records of the latest successful run of each connection and source (API
     sync, CSV import): what is wrong now. Each run re-reports the problems still there,
-    so older runs' copies are left out; they stay readable per run."""
+    so older runs' copies are left out; they stay readable per run. Pushed xAPI
+    statements are the exception: each run reads only the statements that just arrived,
+    so no run re-reports an older one, and every run's invalid records stay current."""
     latest = (
         SyncRun.objects.filter(
             connection=OuterRef("connection_id"), source=OuterRef("run__source"), status=SyncStatus.SUCCEEDED
@@ -144,4 +154,4 @@ def invalid_records_current() -> QuerySet[InvalidRecord]:
         .order_by("-started_at", "-pk")
         .values("pk")[:1]
     )
-    return InvalidRecord.objects.filter(run_id=Subquery(latest))
+    return InvalidRecord.objects.filter(Q(run_id=Subquery(latest)) | Q(run__source=XAPI_SOURCE))

@@ -268,6 +268,7 @@ class Provider(models.TextChoices):
     UDEMY = "udemy", "Udemy Business"
     LINKEDIN = "linkedin", "LinkedIn Learning"
     EDX = "edx", "edX for Business"
+    XAPI = "xapi", "xAPI statements"
 
 
 class Course(models.Model):
@@ -622,3 +623,89 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.file_name} ({self.status})"
+
+
+# --- xAPI statements pushed to LearnHub (programs/xapi) -----------------------------------
+
+
+class XapiStatement(models.Model):
+    """One xAPI statement a provider pushed to a connection of kind xapi, kept as received.
+
+    The statement id is unique per connection: the same statement again changes nothing,
+    a different statement under a used id is refused (`canonical_hash` is compared, see
+    programs.xapi.statements.statement_hash). The columns after `statement` are read from
+    it once, at intake, so the pipeline's questions (which statements complete which
+    course for whom, which are voided, which are still to process) are indexed queries.
+    `processed_at` is empty until a successful pipeline run has taken the statement in."""
+
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.CASCADE, related_name="xapi_statements")
+    statement_id = models.UUIDField()
+    statement = models.JSONField(help_text="The statement as received (with the id LearnHub gave it, if it had none)")
+    canonical_hash = models.CharField(
+        max_length=64, help_text="sha256 of the statement without stored/authority/version"
+    )
+    verb_id = models.CharField(max_length=2000)
+    learner_key = models.CharField(
+        max_length=500, blank=True, help_text="actor.account.name, else the lower-case e-mail of actor.mbox"
+    )
+    email = models.CharField(max_length=254, blank=True)
+    external_id = models.CharField(max_length=500, blank=True)
+    object_id = models.CharField(max_length=2000, blank=True, help_text="The activity (course) id")
+    is_completion = models.BooleanField(default=False)
+    voids = models.UUIDField(null=True, blank=True, help_text="A voiding statement: the id of the statement it voids")
+    voided = models.BooleanField(default=False)
+    occurred_at = models.DateTimeField(help_text="timestamp, else stored, else when LearnHub received it")
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "statement_id"], name="xapistatement_unique_id"),
+            models.CheckConstraint(
+                condition=Q(voids__isnull=True) | Q(is_completion=False), name="xapistatement_void_is_no_completion"
+            ),
+        ]
+        indexes = [
+            # The completions of a learner (a few per person): the object ids are then compared
+            # in Python, so no index entry holds two long strings.
+            models.Index(
+                fields=["connection", "learner_key"], condition=Q(is_completion=True), name="xapistatement_completions"
+            ),
+            models.Index(fields=["connection", "voids"], condition=Q(voids__isnull=False), name="xapistatement_voids"),
+            models.Index(
+                fields=["connection", "received_at"],
+                condition=Q(processed_at__isnull=True),
+                name="xapistatement_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.statement_id} ({self.verb_id.rsplit('/', 1)[-1]})"
+
+
+class XapiToken(models.Model):
+    """An OAuth 2.0 access token LearnHub issued to an xapi connection's client (client
+    credentials grant, programs/xapi/tokens.py). Only the sha256 of the token is stored.
+    It works on its own connection only, until `expires_at`, and only while the
+    connection's client id and secret are the ones it was issued for
+    (`credentials_digest`, an HMAC of both under SECRET_KEY)."""
+
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.CASCADE, related_name="xapi_tokens")
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scope = models.CharField(max_length=100, default="xapi:write")
+    credentials_digest = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")), name="xapitoken_expires_after_issue"
+            ),
+        ]
+        indexes = [models.Index(fields=["connection", "expires_at"], name="xapitoken_by_connection")]
+
+    def __str__(self) -> str:
+        return f"xAPI token of {self.connection} until {self.expires_at:%Y-%m-%d %H:%M}"

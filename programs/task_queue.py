@@ -9,20 +9,29 @@ imports go one way only: `programs.tasks` -> the services -> this module.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from celery import Task, current_app
 from django.db import transaction
 
+# Celery discovers the tasks modules once per process: the first caller runs the discovery
+# and any other thread asking meanwhile must wait for it to finish, not find the name missing.
+_DISCOVERY_LOCK = threading.Lock()
+
 
 def task_registered(*, name: str) -> Task:
     """The Celery task called `name`. A process that has not imported the tasks modules yet
     (a management command, a web process before its first task) imports them first, as a
-    worker does when it starts (`app.autodiscover_tasks` waits for that). A name that no
-    tasks module defines raises KeyError, in the caller, before anything is queued."""
+    worker does when it starts (`app.autodiscover_tasks` waits for that). Thread-safe: the
+    discovery runs once, and concurrent first requests of a threaded server wait for it. A
+    name that no tasks module defines raises KeyError, in the caller, before anything is
+    queued."""
     app = current_app
     if name not in app.tasks:
-        app.loader.import_default_modules()
+        with _DISCOVERY_LOCK:
+            if name not in app.tasks:
+                app.loader.import_default_modules()
     return app.tasks[name]
 
 

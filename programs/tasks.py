@@ -1,7 +1,7 @@
 """Celery tasks of the programs app: thin, idempotent, taking ids (STYLE.md). Each loads
 what its ids name and calls one service function: `programs.sync.schedule` and
 `programs.sync.pipeline` (provider syncs), `programs.imports` (upload jobs),
-`programs.access` (departures).
+`programs.access` (departures), `programs.xapi.services` (pushed xAPI statements).
 
 Imports go one way: this module imports the services, and the services queue these tasks
 by name after commit (`programs.task_queue.task_queue_on_commit`), never importing this
@@ -19,10 +19,11 @@ from django.utils import timezone
 
 from programs.access import departures_apply as departures_apply_service
 from programs.imports import WAIT_ATTEMPTS, WAIT_MAX_SECONDS, import_job_run
-from programs.models import ImportJob, ImportStatus, ProviderConnection
+from programs.models import ImportJob, ImportStatus, Provider, ProviderConnection
 from programs.sync.lease import SyncAlreadyRunningError
 from programs.sync.pipeline import unmatched_rematch
 from programs.sync.schedule import sync_due_queue, sync_request_drop, sync_requested, sync_wait_seconds
+from programs.xapi.services import xapi_pending_queue, xapi_statements_process
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def sync_connection(self: Task, connection_id: int, full: bool = False, requeste
         ) from None
 
 
-@shared_task(acks_late=True, time_limit=60)
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
 def sync_due_connections() -> list[int]:
     """Periodic (Celery beat, every 5 minutes): queue a sync of every connection that is
     due (`connections_due`: its interval has elapsed, its last run died, or a requested
@@ -116,3 +117,51 @@ def import_job_run_task(self: Task, job_id: int) -> str | None:
     if job.status == ImportStatus.QUEUED:
         raise self.retry(countdown=job.result.get("retry_in", WAIT_MAX_SECONDS))
     return job.status
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=None,  # bounded by time instead: sync_wait_seconds
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+)
+def xapi_statements_process_task(self: Task, connection_id: int, first_try_at: str | None = None) -> int | None:
+    """Take an xapi connection's pending statements in through the pipeline
+    (`programs.xapi.services.xapi_statements_process`); returns the last SyncRun id.
+
+    Queued after each accepted request. Safe to run twice or at once, and redelivered after
+    a worker died: statements stay pending until a successful run took them in, and a run
+    recomputes each learner x course from the stored statements. While another run holds
+    the connection the task retries when that lease would lapse (`sync_wait_seconds`,
+    counted from `first_try_at`); in eager mode (tasks in process) it returns at once: the
+    run holding the connection takes these statements in before it lets go. A task that
+    gives up leaves them to the periodic `xapi_pending_sweep`."""
+    connection = ProviderConnection.objects.filter(pk=connection_id, kind=Provider.XAPI).first()
+    if connection is None:
+        return None
+    asked = dt.datetime.fromisoformat(first_try_at) if first_try_at else timezone.now()
+    try:
+        run = xapi_statements_process(connection=connection)
+    except SyncAlreadyRunningError as busy:
+        if self.request.is_eager:
+            logger.info("xAPI statements of connection %s: the run holding it takes them in", connection_id)
+            return None
+        wait = sync_wait_seconds(held_until=busy.held_until, requested_at=asked, now=timezone.now())
+        if wait is None:
+            logger.warning("xAPI statements of connection %s left to the periodic sweep: held too long", connection_id)
+            return None
+        logger.info(
+            "xAPI statements of connection %s wait for the run holding it: next try in %s s", connection_id, wait
+        )
+        raise self.retry(args=(connection_id,), kwargs={"first_try_at": asked.isoformat()}, countdown=wait) from None
+    return None if run is None else run.pk
+
+
+@shared_task(acks_late=True, time_limit=60, soft_time_limit=50)
+def xapi_pending_sweep() -> list[int]:
+    """Periodic (Celery beat, every 5 minutes): queue the processing of every xapi
+    connection whose statements have been waiting for over a minute (their task was lost
+    or gave up). Returns the connection ids."""
+    return xapi_pending_queue(now=timezone.now())

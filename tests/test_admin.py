@@ -13,6 +13,8 @@ from django.utils import timezone
 from champions.models import Attendance, LearnerStory, PracticeNote, ProgressUpdate, StudyGroupMembership
 from learnhub.api.services import api_token_create
 from programs.models import Employee, Organization, ProviderConnection, SyncRun
+from programs.xapi.services import xapi_statements_store
+from programs.xapi.statements import statement_parsed
 from reports.models import MessageSettings, OrgWebhook, ProgressSnapshot, SentMessage, Unsubscribe
 from tests.factories import (
     CollectionItemFactory,
@@ -22,6 +24,7 @@ from tests.factories import (
     EnrollmentFactory,
     StudySessionFactory,
 )
+from tests.xapi_support import statement
 
 OUR_APPS = {"programs", "champions", "reports"}
 READ_ONLY_MODELS = {
@@ -29,6 +32,7 @@ READ_ONLY_MODELS = {
     "programs.enrollment",
     "programs.unmatchedrecord",
     "programs.invalidrecord",
+    "programs.xapistatement",
     "reports.progresssnapshot",
     "reports.sentmessage",
 }
@@ -45,6 +49,7 @@ ALL_OUR_MODELS = {
     "programs.enrollment",
     "programs.unmatchedrecord",
     "programs.invalidrecord",
+    "programs.xapistatement",
     "champions.executivesponsor",
     "champions.learningchampion",
     "champions.studygroup",
@@ -103,6 +108,12 @@ def some_of_everything(personas):
         raw={"isCompleted": True},
     )
     personas.program.exclusions.create(employee=personas.outsider, reason="Long leave")
+    xapi = ConnectionFactory(name="lrs", kind="xapi", client_id="lrs-client", client_secret=SECRET)
+    xapi_statements_store(
+        connection=xapi,
+        statements=[statement_parsed(statement(1, "bob", "completed", "safety", "Safety", "2026-02-01T10:00:00Z"))],
+        received_at=timezone.now(),
+    )
     ProgressSnapshot.objects.create(
         program=program, organization=engineering, day=dt.date(2026, 3, 1), eligible=4, met=1, completions=1,
         curated_completions=1, rate=0.25,

@@ -3,6 +3,7 @@ refused by PostgreSQL itself (IntegrityError, not a form or a service), the vali
 next to it is stored. The last test fails when a constraint is added without a test."""
 
 import datetime as dt
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from programs.models import (
     ProviderConnection,
     SyncRun,
     UnmatchedRecord,
+    XapiStatement,
+    XapiToken,
 )
 from reports.models import ProgressSnapshot
 from tests.factories import (
@@ -267,6 +270,37 @@ def test_unmatched_unique_key():
             connection=connection, learner_key="x@vendor.example", provider_course_id="ML101"
         ),
     )
+
+
+def test_xapistatement_constraints():
+    connection = ConnectionFactory(name="lrs", kind="xapi")
+    other = ConnectionFactory(name="other-lrs", kind="xapi")
+    sid = uuid.UUID("6f1d2c3b-0a9e-4b7c-8d5e-000000000001")
+
+    def statement(on=connection, **fields):
+        values = {"statement_id": sid, "statement": {}, "canonical_hash": "0" * 64, "verb_id": "v:x"}
+        return XapiStatement.objects.create(connection=on, occurred_at=NOW, **{**values, **fields})
+
+    statement()
+    statement(on=other)  # valid: the same id on another connection
+    refused("xapistatement_unique_id", lambda: statement())
+    refused(
+        "xapistatement_void_is_no_completion",
+        lambda: statement(statement_id=uuid.uuid4(), voids=sid, is_completion=True),
+    )
+    assert statement(statement_id=uuid.uuid4(), voids=sid).pk
+
+
+def test_xapitoken_constraints():
+    connection = ConnectionFactory(name="lrs", kind="xapi")
+
+    def token(n: int, **fields):
+        values = {"token_hash": f"{n:064d}", "credentials_digest": "d" * 64, "created_at": NOW}
+        return XapiToken.objects.create(connection=connection, **{**values, **fields})
+
+    assert token(1, expires_at=NOW + dt.timedelta(hours=1)).pk
+    refused("xapitoken_expires_after_issue", lambda: token(2, expires_at=NOW))
+    refused("programs_xapitoken_token_hash_key", lambda: token(1, expires_at=NOW + dt.timedelta(hours=1)))
 
 
 # --- champions ---------------------------------------------------------------------------------------

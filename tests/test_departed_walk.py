@@ -29,7 +29,7 @@ from tests.test_url_permissions import (  # noqa: F401 (world is a fixture)
 
 pytestmark = pytest.mark.django_db
 
-REFUSED = (LOGIN, 400, 403, 404, 405)
+REFUSED = (LOGIN, 400, 401, 403, 404, 405)
 
 
 def depart(person: Employee) -> None:

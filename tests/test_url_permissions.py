@@ -11,7 +11,7 @@ How it works:
   employee of Acme/Engineering, an employee of Acme/Sales, the champion and the sponsor
   of Acme/Engineering, an L&D admin) against one object of each kind in Engineering and
   in Sales, and checks the status. Every GET, and every refused request (sign-in
-  redirect, 400, 403, 404, 405, or a form that refused the input), must leave every
+  redirect, 400, 401, 403, 404, 405, or a form that refused the input), must leave every
   LearnHub row (apps programs, champions, reports) exactly as it was.
 
 Outcomes: an int is the exact status code; LOGIN is a redirect to the sign-in page;
@@ -122,6 +122,7 @@ class World:
     proposal_b: LearningChampion
     sales_champion: Employee
     import_job: ImportJob
+    xapi_connection: ProviderConnection
     unsubscribe_token: str = field(default="")
 
 
@@ -191,6 +192,7 @@ def world_create(p: Personas) -> World:
         import_job=ImportJob.objects.create(
             kind="roster", file_name="roster.csv", status="succeeded", rows_total=1, rows_done=1, created_by=p.admin
         ),
+        xapi_connection=ConnectionFactory(name="lrs", kind="xapi", client_id="lrs-client", client_secret="lrs-s3cret"),
         unsubscribe_token=unsubscribe_token(employee=p.employee, kind="nudge"),
     )
 
@@ -681,6 +683,20 @@ EXPECTATIONS: list[Case] = [
         kwargs=lambda w: {"token": w.unsubscribe_token[:-2] + "xx"},
         label="tampered token",
     ),
+    # --- xAPI statement intake: machines that bring their own credentials; a session is none ---
+    post("xapi:statements", outcomes(401, anonymous=401), kwargs=pk("xapi_connection", "connection_id")),
+    get("xapi:statements", outcomes(405, anonymous=405), kwargs=pk("xapi_connection", "connection_id")),
+    post(
+        "xapi:statements",
+        outcomes(404, anonymous=404),
+        kwargs=pk("connection", "connection_id"),
+        label="of a connection of another kind",
+    ),
+    # A form post (multipart) is not the OAuth 2.0 form encoding: refused before the credentials.
+    post("xapi:token", outcomes(400, anonymous=400), kwargs=pk("xapi_connection", "connection_id")),
+    get("xapi:token", outcomes(405, anonymous=405), kwargs=pk("xapi_connection", "connection_id")),
+    get("xapi:about", outcomes(200, anonymous=200), kwargs=pk("xapi_connection", "connection_id")),
+    post("xapi:about", outcomes(405, anonymous=405), kwargs=pk("xapi_connection", "connection_id")),
 ]
 
 
@@ -772,7 +788,7 @@ def test_permission_walk(world: World, case: Case, persona: str):
     client: Client = world.p.client_for(persona_user(world, persona))
     url = request_url(case, world)
     expected = case.expect[persona]
-    refused = expected in (LOGIN, 400, 403, 404, 405) or persona in case.unchanged
+    refused = expected in (LOGIN, 400, 401, 403, 404, 405) or persona in case.unchanged
     before = database_state()
 
     response = client.get(url) if case.method == "GET" else client.post(url, case.data(world))

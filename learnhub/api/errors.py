@@ -5,7 +5,9 @@ view, Django's URL resolver, a middleware, a crash):
 `line` (index of a bulk row) it is about.
 
 The API is every path under /api/ except its browser pages (the docs page and the token
-page), which answer HTML like the rest of the site."""
+page), which answer HTML like the rest of the site. The xAPI addresses (/xapi/) have their
+own JSON error shape, `{"error": "..."}` (programs/xapi/responses.py): Django's error views
+answer it there too, for an unknown address, a body Django refuses or a crash."""
 
 from __future__ import annotations
 
@@ -20,8 +22,11 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from programs.xapi.responses import xapi_error
+
 NON_FIELD = "non_field_errors"
 API_PREFIX = "/api/"
+XAPI_PREFIX = "/xapi/"
 BROWSER_PAGES = ("/api/docs/", "/api/tokens/")
 VALIDATION_DETAIL = "The request has errors; nothing was changed."
 
@@ -94,7 +99,13 @@ def _json_error(detail: str, status_code: int) -> JsonResponse:
     )
 
 
+def is_xapi_request(request: HttpRequest) -> bool:
+    return request.path_info.startswith(XAPI_PREFIX)
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_xapi_request(request):
+        return xapi_error(400, "Bad request.")
     if not is_api_request(request):
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
@@ -103,18 +114,24 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_xapi_request(request):
+        return xapi_error(403, "Forbidden.")
     if not is_api_request(request):
         return defaults.permission_denied(request, exception)
     return _json_error(str(exceptions.PermissionDenied.default_detail), status.HTTP_403_FORBIDDEN)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_xapi_request(request):
+        return xapi_error(404, "No such xAPI address: statements go to /xapi/<connection id>/statements.")
     if not is_api_request(request):
         return defaults.page_not_found(request, exception)
     return _json_error(str(exceptions.NotFound.default_detail), status.HTTP_404_NOT_FOUND)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    if is_xapi_request(request):
+        return xapi_error(500, "Server error: it is logged; send the statements again later.")
     if not is_api_request(request):
         return defaults.server_error(request)
     return _json_error("Server error: it is logged; try again later.", status.HTTP_500_INTERNAL_SERVER_ERROR)

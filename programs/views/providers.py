@@ -1,6 +1,8 @@
 """Provider pages for L&D admins: connections and their runs, "Sync now", CSV upload,
-unmatched and invalid records. Every view is `ld_admin_required`; the client secret is
-never rendered (templates show only whether one is stored)."""
+unmatched and invalid records, and for an xapi connection the addresses and client id to
+paste into the provider's admin console with its statement counts. Every view is
+`ld_admin_required`; the client secret is never rendered (templates show only whether one
+is stored)."""
 
 from __future__ import annotations
 
@@ -20,10 +22,19 @@ from programs.connections import connection_sync_state, connections_with_last_ru
 from programs.csv_files import CsvFileError
 from programs.forms_providers import ProviderCsvUploadForm, SyncNowForm
 from programs.imports import import_job_create, import_jobs_recent
-from programs.models import Employee, ImportKind, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
+from programs.models import (
+    Employee,
+    ImportKind,
+    InvalidRecord,
+    Provider,
+    ProviderConnection,
+    SyncRun,
+    UnmatchedRecord,
+)
 from programs.sync.lease import connection_held_until
 from programs.sync.pipeline import unmatched_rematch_queue
 from programs.sync.schedule import sync_problem, sync_request
+from programs.xapi.selectors import xapi_addresses, xapi_statement_counts
 
 RUNS_PER_PAGE = 20
 RECORDS_PER_PAGE = 50
@@ -66,11 +77,19 @@ def connection_list(request: HttpRequest) -> HttpResponse:
 @ld_admin_required
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(connections_with_last_run(), pk=pk)
+    is_xapi = connection.kind == Provider.XAPI
     return render(
         request,
         "programs/providers/connection_detail.html",
         {
             "connection": connection,
+            "is_xapi": is_xapi,
+            # The addresses as this page was reached: the host (and, behind a proxy set up as
+            # the README says, the scheme) the admin uses is the one the provider must call.
+            "xapi": xapi_addresses(connection=connection, absolute=request.build_absolute_uri("/"))
+            if is_xapi
+            else None,
+            "xapi_counts": xapi_statement_counts(connection=connection) if is_xapi else None,
             "has_secret": bool(connection.client_secret),
             "state": connection_sync_state(connection=connection, now=timezone.now()),
             "sync_problem": sync_problem(connection=connection),

@@ -1,8 +1,11 @@
 """manage.py provider_connection NAME --kind coursera --base-url URL --token-url URL --org-id ID
 --program-id ID [--program-id ...] --client-id ID [--interval MINUTES] [--inactive]
+manage.py provider_connection NAME --kind xapi --client-id ID [--inactive]
 
 The client secret comes from PROVIDER_CLIENT_SECRET or standard input, never from the
 command line (it would land in shell history and the process list), and is never printed.
+For an xapi connection it prints the statements endpoint path (/xapi/<id>/statements) and the
+token URL path, so scripts can find them.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import os
 import sys
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from programs.connections import provider_connection_save
 from programs.models import Provider
+from programs.xapi.selectors import xapi_addresses
 
 SECRET_ENV = "PROVIDER_CLIENT_SECRET"  # noqa: S105  # the variable's name, not a secret
 
@@ -37,7 +42,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--program-id", action="append", dest="program_ids", help="A provider program id (repeat for more)."
         )
-        parser.add_argument("--client-id", help="OAuth2 client id (the secret is never a command-line option).")
+        parser.add_argument(
+            "--client-id",
+            help="OAuth2 client id; for --kind xapi, the id the provider authenticates with "
+            "(the secret is never a command-line option).",
+        )
         parser.add_argument("--interval", type=int, help="Minutes between scheduled syncs (at least 5).")
         active = parser.add_mutually_exclusive_group()
         active.add_argument("--inactive", action="store_true", help="Pause scheduled syncs of this connection.")
@@ -64,12 +73,26 @@ class Command(BaseCommand):
             raise CommandError(" ".join(messages)) from exc
         verb = "Created" if created else "Updated"
         state = "active" if connection.is_active else "inactive"
+        kept = "replaced" if secret and not created else "stored" if secret else "kept"
+        if connection.kind == Provider.XAPI:
+            paths = xapi_addresses(connection=connection)
+            public = xapi_addresses(connection=connection, absolute=settings.SITE_URL)
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"{verb} connection {connection.name} (xapi, {state}, id {connection.pk}, client id "
+                    f"{connection.client_id}). Client secret {kept}.\n"
+                    f"Statements endpoint: {paths.statements}\n"
+                    f"OAuth2 token URL: {paths.token}\n"
+                    f"At SITE_URL: {public.statements} and {public.token}"
+                )
+            )
+            return
         self.stdout.write(
             self.style.SUCCESS(
                 f"{verb} connection {connection.name} ({connection.kind}, {state}, every "
                 f"{connection.sync_interval_minutes} minutes, programs: "
                 f"{', '.join(connection.provider_program_ids) or '-'}). "
-                f"Client secret {'replaced' if secret and not created else 'stored' if secret else 'kept'}."
+                f"Client secret {kept}."
             )
         )
 
