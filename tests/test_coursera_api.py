@@ -119,7 +119,7 @@ def test_pages_follow_string_next_offsets_across_programs(sandbox_factory):
 def test_the_sandbox_sends_next_as_a_string_and_none_on_the_last_page(sandbox_factory):
     sandbox = sandbox_factory(records=[element(n) for n in range(1, 4)])
     adapter, _ = adapter_for(sandbox, page_size=2)
-    headers = adapter._auth_header()
+    headers = adapter.api.headers()
 
     first = adapter.http.send(
         "GET",

@@ -61,6 +61,21 @@ class ProviderUnavailableError(ProviderError):
     """Still failing after the bounded retries (429, 5xx, timeouts): try again later."""
 
 
+SETTING_LABELS = {
+    "base_url": "base URL",
+    "token_url": "token URL",
+    "org_id": "organization id",
+    "client_id": "client id",
+    "client_secret": "client secret",
+}
+
+
+def settings_missing(**values: str | None) -> list[str]:
+    """The labels (SETTING_LABELS) of the connection settings given empty, in order: what
+    an adapter names when it cannot be built ("base URL, client secret")."""
+    return [SETTING_LABELS.get(name, name) for name, value in values.items() if not str(value or "").strip()]
+
+
 class Adapter(Protocol):
     stats: AdapterStats
 

@@ -15,10 +15,9 @@ refused with the line, instead of being imported up to that line.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO
 
 from programs.csv_files import (
-    NUL_PROBLEM,
     CsvCheck,
     CsvFileError,
     CsvHeader,
@@ -29,13 +28,8 @@ from programs.csv_files import (
     nul_lines_message,
 )
 from programs.providers.base import AdapterStats, ProviderError, ProviderRecord
-from programs.providers.coursera_api import (
-    course_url,
-    learner_external_id,
-    parse_decimal,
-    parse_flag,
-    parse_timestamp,
-)
+from programs.providers.coursera_api import course_url, learner_external_id
+from programs.providers.formats import csv_row_fields
 
 DEFAULT_PAGE_SIZE = 1000
 
@@ -130,7 +124,7 @@ class CourseraCsvAdapter:
     def _pages(self, reader: CsvReader, header: CsvHeader) -> Iterator[list[ProviderRecord]]:
         page: list[ProviderRecord] = []
         for row in reader.rows():
-            page.append(_record_from_row(row, positions=header.positions, names=header.names))
+            page.append(_record_from_row(row, header=header))
             if len(page) >= self.page_size:
                 self.stats.pages += 1
                 yield page
@@ -140,71 +134,35 @@ class CourseraCsvAdapter:
             yield page
 
 
-def _record_from_row(csv_row: CsvRow, *, positions: dict[str, int], names: list[str]) -> ProviderRecord:
+def _record_from_row(csv_row: CsvRow, *, header: CsvHeader) -> ProviderRecord:
     """One CSV row as a ProviderRecord; unparseable values are named in `problem`."""
-    line = csv_row.line
-    if csv_row.nul_line is not None:
-        # The database stores no NUL character, not even in the raw JSON of an invalid record.
-        row = [cell.replace("\x00", "") for cell in csv_row.cells]
-        problems = [f"line {csv_row.nul_line} {NUL_PROBLEM}"]
-    else:
-        row, problems = csv_row.cells, []
-
-    def cell(field_name: str) -> str:
-        index = positions.get(field_name)
-        return row[index].strip() if index is not None and index < len(row) else ""
-
-    def label(field_name: str) -> str:
-        index = positions.get(field_name)
-        return names[index] if index is not None else COLUMNS[field_name][0]
-
-    def when(field_name: str) -> Any:
-        try:
-            return parse_timestamp(cell(field_name))
-        except ValueError:
-            problems.append(f"{label(field_name)}: cannot parse '{cell(field_name)}'")
-            return None
-
-    def number(field_name: str) -> Any:
-        try:
-            return parse_decimal(cell(field_name))
-        except ValueError:
-            problems.append(f"{label(field_name)}: cannot parse '{cell(field_name)}'")
-            return None
-
-    def flag(field_name: str) -> bool:
-        try:
-            return parse_flag(cell(field_name))
-        except ValueError as exc:
-            problems.append(f"{label(field_name)}: {exc}")
-            return False
-
-    email = cell("email")
-    raw = {name: (row[i] if i < len(row) else "") for i, name in enumerate(names) if name}
-    enrolled_at = when("enrolled_at")
-    last_activity_at = when("last_activity_at")
-    completed_at = when("completed_at")
+    fields, raw = csv_row_fields(csv_row, header=header, columns=COLUMNS)
+    text, label = fields.text, fields.label
+    email = text("email")
+    enrolled_at = fields.time("enrolled_at")
+    last_activity_at = fields.time("last_activity_at")
+    completed_at = fields.time("completed_at")
     # Without a Completed column (a trimmed export), a completion time is the completion.
-    is_completed = flag("completed") if "completed" in positions else completed_at is not None
-    progress = number("progress")
-    hours = number("course_hours")
-    is_removed = flag("removed")
-    if is_completed and completed_at is None and not cell("completed_at"):
-        problems.append(f"{label('completed')} is Yes but {label('completed_at')} is empty")
-    if not cell("course_id"):
-        problems.append(f"{label('course_id')} is empty")
-    if not email and not cell("external_id"):
-        problems.append(f"{label('email')} and {label('external_id')} are both empty")
+    is_completed = fields.flag("completed") if "completed" in header.positions else completed_at is not None
+    progress = fields.number("progress")
+    hours = fields.number("course_hours")
+    is_removed = fields.flag("removed")
+    if is_completed and completed_at is None and not text("completed_at"):
+        fields.problems.append(f"{label('completed')} is Yes but {label('completed_at')} is empty")
+    if not text("course_id"):
+        fields.problems.append(f"{label('course_id')} is empty")
+    if not email and not text("external_id"):
+        fields.problems.append(f"{label('email')} and {label('external_id')} are both empty")
     return ProviderRecord(
         raw=raw,
         email=email,
-        external_id=learner_external_id(cell("external_id"), email),
-        full_name=cell("full_name"),
-        provider_course_id=cell("course_id"),
-        content_type=cell("content_type").lower() or "course",
-        course_title=cell("course_title"),
-        partner=cell("partner"),
-        course_url=course_url(cell("course_slug")),
+        external_id=learner_external_id(text("external_id"), email),
+        full_name=text("full_name"),
+        provider_course_id=text("course_id"),
+        content_type=text("content_type").lower() or "course",
+        course_title=text("course_title"),
+        partner=text("partner"),
+        course_url=course_url(text("course_slug")),
         course_hours=hours,
         enrolled_at=enrolled_at,
         last_activity_at=last_activity_at,
@@ -212,6 +170,6 @@ def _record_from_row(csv_row: CsvRow, *, positions: dict[str, int], names: list[
         completed_at=completed_at,
         progress=progress,
         is_removed=is_removed,
-        line=line,
-        problem="; ".join(problems),
+        line=csv_row.line,
+        problem=fields.problem(),
     )
