@@ -76,6 +76,11 @@ def parse_local_time(value: Any, *, zone: dt.tzinfo) -> dt.datetime | None:
     return parsed.astimezone(dt.UTC)
 
 
+def epoch_ms(moment: dt.datetime) -> int:
+    """`moment` as epoch milliseconds (what LinkedIn and Coursera send)."""
+    return int(moment.timestamp() * 1000)
+
+
 def _iso(text: str) -> dt.datetime:
     try:
         return dt.datetime.fromisoformat(text.replace("z", "Z"))
