@@ -287,14 +287,15 @@ def test_sync_provider_failure_exits_non_zero_with_the_message(sandbox_factory):
 
 
 def test_sync_provider_refuses_unknown_names_and_other_kinds():
-    ConnectionFactory(name="udemy", kind="udemy", client_secret="x")
+    ConnectionFactory(name="statements", kind="xapi", client_secret="x")
 
-    with pytest.raises(CommandError, match=re.escape("No provider connection named 'nope' (known: udemy).")):
+    with pytest.raises(CommandError, match=re.escape("No provider connection named 'nope' (known: statements).")):
         call_command("sync_provider", "nope")
     with pytest.raises(CommandError) as exc:
-        call_command("sync_provider", "udemy")
+        call_command("sync_provider", "statements")
     assert str(exc.value) == (
-        "udemy: Udemy Business connections cannot be synced from the API yet: only Coursera is supported."
+        "statements: xAPI statements connections are not synced from an API. "
+        "The provider pushes its xAPI statements to LearnHub as they happen."
     )
     out, _ = run_command("sync_provider")
     assert out.strip() == "No active connection can be synced from an API."
