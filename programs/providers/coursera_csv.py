@@ -14,24 +14,13 @@ refused with the line, instead of being imported up to that line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import IO
 
-from programs.csv_files import (
-    CsvCheck,
-    CsvFileError,
-    CsvHeader,
-    CsvReader,
-    CsvRow,
-    csv_file_check,
-    csv_header,
-    nul_lines_message,
-)
-from programs.providers.base import AdapterStats, ProviderError, ProviderRecord
+from programs.csv_files import CsvCheck, CsvFileError, CsvHeader, CsvReader, CsvRow, csv_header
+from programs.providers.base import ProviderRecord
 from programs.providers.coursera_api import course_url, learner_external_id
+from programs.providers.files import ProviderFileAdapter
 from programs.providers.formats import csv_row_fields
-
-DEFAULT_PAGE_SIZE = 1000
 
 # field -> accepted headers (compared lower-cased, spaces collapsed); the first is the
 # name shown in messages.
@@ -77,61 +66,22 @@ def coursera_csv_header(reader: CsvReader) -> CsvHeader:
 
 
 def coursera_csv_check(*, file: IO[bytes] | IO[str], whole: bool = True) -> CsvCheck:
-    """Check a CourseActivity export before importing it: the header (see
-    `coursera_csv_header`) and, with `whole`, every row to the end of the file (encoding,
-    quotes, NUL bytes: any of them refuses the file with its line). Returns the number of
-    data rows (0 without `whole`) and the encoding, and puts `file` back at its start.
-    Raises CsvFileError; values that do not parse are not checked here: the import keeps
-    those rows as invalid records with their reason."""
-    reader = CsvReader(file)
-    try:
-        coursera_csv_header(reader)
-        if not whole:
-            return CsvCheck(rows=0, encoding=reader.encoding, nul_lines=[])
-        check = csv_file_check(reader)
-    finally:
-        file.seek(0)
-    if check.nul_lines:
-        raise CsvFileError(nul_lines_message(check.nul_lines), line=check.nul_lines[0])
-    return check
+    """Check a CourseActivity export before importing it (`ProviderFileAdapter.check`
+    with `coursera_csv_header`)."""
+    return CourseraCsvAdapter.check(file=file, whole=whole)
 
 
-class CourseraCsvAdapter:
-    """Yields the rows of a Coursera CSV export as ProviderRecords, `page_size` a page.
+class CourseraCsvAdapter(ProviderFileAdapter):
+    """Yields the rows of a Coursera CSV export as ProviderRecords (`ProviderFileAdapter`:
+    UTF-8 with or without BOM). The header is `coursera_csv_header`; a row that says
+    Completed = Yes without a Completion Time carries that in `problem`."""
 
-    `file` is a binary file (decoded as UTF-8, with or without BOM) or a text file.
-    A file-level problem (see `coursera_csv_header`) raises ProviderError before any
-    record is yielded; one met later (encoding, unterminated quote) raises it at that
-    line, after the pages before it: `coursera_csv_check` finds those first. A row whose
-    values do not parse, that has a NUL byte, or that says Completed = Yes without a
-    Completion Time, carries the reason in `problem`; `line` is its line in the file (the
-    header is line 1).
-    """
+    @classmethod
+    def read_header(cls, reader: CsvReader) -> CsvHeader:
+        return coursera_csv_header(reader)
 
-    def __init__(self, *, file: IO[bytes] | IO[str], page_size: int = DEFAULT_PAGE_SIZE) -> None:
-        self.file = file
-        self.page_size = page_size
-        self.stats = AdapterStats()
-
-    def pages(self) -> Iterator[list[ProviderRecord]]:
-        try:
-            reader = CsvReader(self.file)
-            header = coursera_csv_header(reader)
-            yield from self._pages(reader, header)
-        except CsvFileError as exc:
-            raise ProviderError(str(exc)) from None
-
-    def _pages(self, reader: CsvReader, header: CsvHeader) -> Iterator[list[ProviderRecord]]:
-        page: list[ProviderRecord] = []
-        for row in reader.rows():
-            page.append(_record_from_row(row, header=header))
-            if len(page) >= self.page_size:
-                self.stats.pages += 1
-                yield page
-                page = []
-        if page:
-            self.stats.pages += 1
-            yield page
+    def record(self, row: CsvRow, *, header: CsvHeader) -> ProviderRecord:
+        return _record_from_row(row, header=header)
 
 
 def _record_from_row(csv_row: CsvRow, *, header: CsvHeader) -> ProviderRecord:
