@@ -130,10 +130,10 @@ def _kind_needs_check(
     }
     missing = [NEEDED_LABELS[field] for field, value in values.items() if field in needs and not value]
     if missing:
-        errors.setdefault("kind", []).append(f"A {connection.get_kind_display()} connection needs {_joined(missing)}.")
+        errors.setdefault("kind", []).append(f"{connection.get_kind_display()} connections need {_joined(missing)}.")
     if "client_secret" in needs and not secret and not connection.client_secret:
-        whose = "A new connection" if created else f"A {connection.get_kind_display()} connection"
-        errors.setdefault("client_secret", []).append(f"{whose} needs a client secret ({SECRET_SOURCES}).")
+        whose = "A new connection needs" if created else f"{connection.get_kind_display()} connections need"
+        errors.setdefault("client_secret", []).append(f"{whose} a client secret ({SECRET_SOURCES}).")
 
 
 def connections_with_last_run() -> QuerySet[ProviderConnection]:
