@@ -21,7 +21,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-CONTRACT_CSV = Path("/work/shared/contract/collections.csv")
+CONTRACT_CSV = Path(__file__).resolve().parent / "data" / "contract" / "collections.csv"
 HEADER = "collection,organization,provider,course_id,course_title,position\n"
 ACME_FILE = HEADER + (
     "Engineering essentials,Acme/Engineering,coursera,ML101,Machine Learning,1\n"

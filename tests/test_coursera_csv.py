@@ -14,7 +14,7 @@ from programs.csv_files import CsvFileError
 from programs.providers.base import ProviderError, ProviderRecord
 from programs.providers.coursera_csv import CourseraCsvAdapter, coursera_csv_check
 
-CONTRACT_EXPORT = Path("/work/shared/contract/CourseActivity.csv")
+CONTRACT_EXPORT = Path(__file__).resolve().parent / "data" / "contract" / "CourseActivity.csv"
 EXPORT_2026_HEADER = (
     "Name,Email,External ID,Course,Course ID,Course Slug,University,Enrollment Time,Class Start Time,"
     "Class End Time,Last Course Activity Time,Overall Progress,Total Estimated Learning Hours (since enrolled),"

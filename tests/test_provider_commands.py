@@ -28,7 +28,7 @@ from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID,
 pytestmark = pytest.mark.django_db
 pytest_plugins = ["tests.sandbox_fixtures"]
 
-CONTRACT = Path(__file__).resolve().parent / "data" / "contract"  # copies of shared/contract
+CONTRACT = Path(__file__).resolve().parent / "data" / "contract"  # copies of the contract check's files
 SECRET = "s3cr3t-do-not-print-me"
 
 CONNECTION_ARGS = [
