@@ -100,7 +100,7 @@ PROVIDER_FILE_FORMATS: dict[str, ProviderFileFormat] = {
     ),
 }
 # Where the completions of a kind that takes no file come from.
-NO_FILE = {
+NO_FILE: dict[str, str] = {
     Provider.XAPI: "the provider pushes its xAPI statements to LearnHub",
 }
 

@@ -14,10 +14,12 @@ keyword arguments that are SandboxFaults fields are faults, the others its data)
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from programs.providers.coursera_sandbox import SandboxData, SandboxFaults, SandboxServer, sandbox_data_from_records
 from programs.providers.sandbox import ProviderSandbox
@@ -48,6 +50,14 @@ def coursera_element(n: int, email: str, /, **overrides: Any) -> dict[str, Any]:
     }
     element.update(overrides)
     return {key: value for key, value in element.items() if value is not ...}
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a `manage.py` child process (a sandbox command) that reads this
+    test's database; the test needs `django_db(transaction=True)` so the child sees its rows."""
+    database = settings.DATABASES["default"]
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    return {**os.environ, "DEBUG": "true", "DATABASE_URL": url}
 
 
 class FakeClock:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
 import subprocess
 import sys
@@ -14,7 +13,6 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -23,7 +21,7 @@ from programs.providers.edx_api import EdxApiAdapter
 from programs.providers.linkedin_api import LinkedInApiAdapter
 from programs.providers.udemy_api import UdemyApiAdapter
 from tests.factories import ConnectionFactory, EmployeeFactory, ProgramFactory
-from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, coursera_element
+from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, child_env, coursera_element
 
 pytestmark = pytest.mark.django_db
 pytest_plugins = ["tests.sandbox_fixtures"]
@@ -467,12 +465,7 @@ def test_run_sandbox_provider_serves_the_roster_in_each_providers_shape(kind, na
     Employee.objects.bulk_create(
         [Employee(email=f"person{n:02d}@acme.example", full_name=f"Person {n}") for n in range(30)]
     )
-    database = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DEBUG": "true",
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-    }
+    env = child_env()
     command = [sys.executable, "manage.py", "run_sandbox_provider", "--kind", kind, "--port", "0"]
     command += ["--client-secret", "s3cret", "--org-id", "acme", "--malformed-every", "5", "--quiet"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -13,28 +13,12 @@ kept on the adapter for providers and future endpoints that can filter.
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Unpack
 
-import requests
-
-from programs.providers.base import (
-    AdapterStats,
-    ProviderConfigurationError,
-    ProviderError,
-    ProviderRecord,
-    settings_missing,
-)
+from programs.providers.base import AdapterStats, ProviderError, ProviderRecord, settings_required
 from programs.providers.formats import FieldReader, parse_decimal, parse_flag, parse_timestamp
-from programs.providers.http import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT_SECONDS,
-    ClientCredentialsToken,
-    ProviderApi,
-    RetryingHttp,
-    url_join,
-)
+from programs.providers.http import HttpOptions, provider_api, url_join
 
 if TYPE_CHECKING:
     from programs.models import ProviderConnection
@@ -145,47 +129,34 @@ class CourseraApiAdapter:
         client_secret: str,
         since: dt.datetime | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        session: requests.Session | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
-        missing = settings_missing(
+        program_ids = [str(p).strip() for p in program_ids if str(p).strip()]
+        settings_required(
+            PROVIDER_NAME,
+            also_missing=[] if program_ids else ["program id(s)"],
             base_url=base_url,
             token_url=token_url,
             org_id=org_id,
             client_id=client_id,
             client_secret=client_secret,
         )
-        if not [p for p in program_ids if str(p).strip()]:
-            missing.append("program id(s)")
-        if missing:
-            raise ProviderConfigurationError(f"The Coursera connection is missing: {', '.join(missing)}.")
         if since is not None and since.tzinfo is None:
             raise ValueError("since must be an aware datetime")
         self.base_url = base_url.strip()
         self.org_id = org_id.strip()
-        self.program_ids = [str(p).strip() for p in program_ids if str(p).strip()]
+        self.program_ids = program_ids
         self.since = since
         self.page_size = page_size
         self.stats = AdapterStats()
-        self.http = RetryingHttp(
+        self.api = provider_api(
             provider=PROVIDER_NAME,
             stats=self.stats,
-            timeout=timeout,
-            max_retries=max_retries,
-            sleep=sleep,
-            session=session,
+            token_url=token_url,
+            token_form={"grant_type": "client_credentials"},
+            token_basic=(client_id, client_secret),
+            **http,
         )
-        token = ClientCredentialsToken(
-            http=self.http,
-            url=token_url.strip(),
-            form={"grant_type": "client_credentials"},
-            basic=(client_id, client_secret),
-            clock=clock,
-        )
-        self.api = ProviderApi(http=self.http, token=token)
 
     def __repr__(self) -> str:  # never the secret
         return f"<CourseraApiAdapter org={self.org_id!r} programs={self.program_ids!r}>"

@@ -37,7 +37,6 @@ from programs.providers.sandbox import (
     Request,
     SandboxData,
     SandboxFaults,
-    basic_credentials,
     malformed_kind,
     page_bounds,
 )
@@ -149,9 +148,7 @@ class SandboxServer(ProviderSandbox):
 
     def endpoint(self, request: Request, faults: SandboxFaults) -> Answer:
         if request.path == TOKEN_PATH:
-            if request.method != "POST":
-                return Answer(405, {"errorCode": "METHOD_NOT_ALLOWED", "message": "POST only"})
-            return self._token(request, faults)
+            return self.token_endpoint(request, faults, token_type="Bearer")  # noqa: S106  (a token type)
         match = RESOURCE_PATH.match(request.path)
         if match is None:
             return Answer(404, {"errorCode": "NOT_FOUND", "message": f"no resource at {request.path}"})
@@ -186,20 +183,6 @@ class SandboxServer(ProviderSandbox):
         window = elements[start : start + limit]
         served = [served_element(e, position=start + i + 1, faults=faults) for i, e in enumerate(window)]
         return _page(served, start=start, limit=limit, total=len(elements), sliced=True)
-
-    def _token(self, request: Request, faults: SandboxFaults) -> Answer:
-        """Client credentials as HTTP Basic (what Coursera documents) or in the form."""
-        form = request.form()
-        if form.get("grant_type") != "client_credentials":
-            return Answer(400, {"error": "unsupported_grant_type"})
-        authorization = request.headers.get("authorization", "")
-        if authorization.lower().startswith("basic "):
-            credentials = basic_credentials(authorization)
-            if credentials is None:
-                return Answer(401, {"error": "invalid_client"})
-        else:
-            credentials = (form.get("client_id", ""), form.get("client_secret", ""))
-        return self.token_answer(*credentials, faults, token_type="Bearer")  # noqa: S106  (a token type)
 
 
 def _page(

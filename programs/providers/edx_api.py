@@ -18,22 +18,12 @@ The summary has no "changed since" filter: every sync reads it whole.
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Unpack
 
-import requests
-
-from programs.providers.base import AdapterStats, ProviderConfigurationError, ProviderRecord, settings_missing
+from programs.providers.base import AdapterStats, ProviderRecord, settings_required
 from programs.providers.formats import FieldReader
-from programs.providers.http import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT_SECONDS,
-    ClientCredentialsToken,
-    ProviderApi,
-    RetryingHttp,
-    url_join,
-)
+from programs.providers.http import HttpOptions, provider_api, url_join
 
 if TYPE_CHECKING:
     from programs.models import ProviderConnection
@@ -88,38 +78,30 @@ class EdxApiAdapter:
         client_secret: str,
         zone: dt.tzinfo,
         page_size: int = DEFAULT_PAGE_SIZE,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        session: requests.Session | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
-        missing = settings_missing(
-            base_url=base_url, token_url=token_url, org_id=org_id, client_id=client_id, client_secret=client_secret
+        settings_required(
+            PROVIDER_NAME,
+            base_url=base_url,
+            token_url=token_url,
+            org_id=org_id,
+            client_id=client_id,
+            client_secret=client_secret,
         )
-        if missing:
-            raise ProviderConfigurationError(f"The edX connection is missing: {', '.join(missing)}.")
         self.base_url = base_url.strip()
         self.org_id = org_id.strip()
         self.zone = zone
         self.page_size = page_size
         self.stats = AdapterStats()
-        http = RetryingHttp(
+        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
+        self.api = provider_api(
             provider=PROVIDER_NAME,
             stats=self.stats,
-            timeout=timeout,
-            max_retries=max_retries,
-            sleep=sleep,
-            session=session,
+            token_url=token_url,
+            token_form={**form, "token_type": "jwt"},
+            scheme="JWT",
+            **http,
         )
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "token_type": "jwt",
-        }
-        token = ClientCredentialsToken(http=http, url=token_url.strip(), form=form, clock=clock)
-        self.api = ProviderApi(http=http, token=token, scheme="JWT")
 
     def __repr__(self) -> str:  # never the secret
         return f"<EdxApiAdapter enterprise customer={self.org_id!r}>"

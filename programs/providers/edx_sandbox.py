@@ -19,11 +19,9 @@ from typing import Any
 from programs.providers.sandbox import (
     Activity,
     Answer,
-    ProviderSandbox,
+    ReportSandbox,
     Request,
-    SandboxData,
     SandboxFaults,
-    activities_of,
     drf_page,
     iso_z,
     malformed_kind,
@@ -61,25 +59,14 @@ def served_row(row: dict[str, Any], position: int, *, faults: SandboxFaults) -> 
     return row
 
 
-class EdxSandbox(ProviderSandbox):
+class EdxSandbox(ReportSandbox):
     """edX Enterprise's `learner-summary` for one enterprise customer, serving `rows`."""
 
     name = "edX"
     api_prefix = "/"
     token_path = TOKEN_PATH
-
-    def __init__(self, *, rows: list[dict[str, Any]], org_id: str = "demo-org", **options: Any) -> None:
-        super().__init__(**options)
-        self.rows = rows
-        self.org_id = org_id
-
-    @classmethod
-    def from_activity(cls, data: SandboxData, **options: Any) -> EdxSandbox:
-        return cls(rows=[edx_row(activity) for activity in activities_of(data.elements)], org_id=data.org_id, **options)
-
-    def describe(self) -> str:
-        people = len({row.get("user_email") for row in self.rows})
-        return f"{len(self.rows)} learner-summary rows for {people} people (enterprise customer {self.org_id!r})"
+    report = "learner-summary"
+    row_of = staticmethod(edx_row)
 
     def connection_args(self) -> list[str]:
         return [
@@ -97,18 +84,8 @@ class EdxSandbox(ProviderSandbox):
 
     def endpoint(self, request: Request, faults: SandboxFaults) -> Answer:
         if request.path == TOKEN_PATH:
-            if request.method != "POST":
-                return Answer(405, {"detail": "POST only"})
-            form = request.form()
-            if form.get("grant_type") != "client_credentials" or form.get("token_type") != "jwt":
-                return Answer(400, {"error": "unsupported_grant_type", "error_description": "token_type=jwt needed"})
-            return self.token_answer(
-                form.get("client_id", ""),
-                form.get("client_secret", ""),
-                faults,
-                token_type="JWT",  # noqa: S106  (a token type)
-                scope="read write",
-            )
+            jwt = {"token_type": "JWT", "scope": "read write"}
+            return self.token_endpoint(request, faults, form_needs={"token_type": "jwt"}, **jwt)
         match = REPORT_PATH.match(request.path)
         if match is None:
             return Answer(404, {"detail": "Not found."})

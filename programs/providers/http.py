@@ -12,6 +12,7 @@ get and refresh an OAuth2 access token, read JSON answers and DRF-style pages.
 - `ProviderApi`: GETs a JSON object with the connection's credentials and says what the
   other answers mean: 401 (after one fresh token, when there is a token) and 403 are
   configuration errors, as are 404 and any other refusal; `drf_pages` follows DRF paging.
+  `provider_api` builds one for an adapter.
 Every message names the provider and is written for an L&D admin; none carries a secret.
 """
 
@@ -21,7 +22,7 @@ import datetime as dt
 import email.utils
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import urljoin
 
 import requests
@@ -73,6 +74,17 @@ def retry_after_seconds(value: str | None, *, now: dt.datetime | None = None) ->
 def backoff_seconds(retry: int) -> float:
     """Delay before retry number `retry` (1-based): 1, 2, 4, 8, ... capped at 30 s."""
     return min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** (retry - 1))
+
+
+class HttpOptions(TypedDict, total=False):
+    """How an adapter talks HTTP, when not the defaults: tests pass a `sleep` that records
+    the delays instead of waiting them and a `clock` they move by hand (token lifetimes)."""
+
+    timeout: float
+    max_retries: int
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+    session: requests.Session | None
 
 
 class RetryingHttp:
@@ -311,3 +323,35 @@ class ProviderApi:
                 raise ProviderError(f"{self.provider}'s paging of {where} went back to {page_url}; stopped reading.")
             seen.add(page_url)
             number += 1
+
+
+def provider_api(
+    *,
+    provider: str,
+    stats: AdapterStats,
+    token_url: str = "",
+    token_form: Mapping[str, str] | None = None,
+    token_basic: tuple[str, str] | None = None,
+    scheme: str = "Bearer",
+    basic: tuple[str, str] | None = None,
+    **options: Unpack[HttpOptions],
+) -> ProviderApi:
+    """The ProviderApi of an adapter: its calls retried (`RetryingHttp`, counting retries in
+    `stats`) and authenticated with a client-credentials token from `token_url` (asked with
+    `token_form`, plus `token_basic` as HTTP Basic when given) sent as `<scheme> <token>`,
+    or with HTTP Basic `basic` on every call when there is no token URL."""
+    http = RetryingHttp(
+        provider=provider,
+        stats=stats,
+        timeout=options.get("timeout", DEFAULT_TIMEOUT_SECONDS),
+        max_retries=options.get("max_retries", DEFAULT_MAX_RETRIES),
+        sleep=options.get("sleep", time.sleep),
+        session=options.get("session"),
+    )
+    token = None
+    if token_url:
+        clock = options.get("clock", time.monotonic)
+        token = ClientCredentialsToken(
+            http=http, url=token_url.strip(), form=token_form or {}, basic=token_basic, clock=clock
+        )
+    return ProviderApi(http=http, token=token, scheme=scheme, basic=basic)

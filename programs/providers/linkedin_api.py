@@ -26,29 +26,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-import requests
-
-from programs.providers.base import (
-    AdapterStats,
-    ProviderConfigurationError,
-    ProviderError,
-    ProviderRecord,
-    settings_missing,
-)
+from programs.providers.base import AdapterStats, ProviderError, ProviderRecord, settings_required
 from programs.providers.formats import FieldReader, epoch_ms
-from programs.providers.http import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT_SECONDS,
-    ClientCredentialsToken,
-    ProviderApi,
-    RetryingHttp,
-    url_join,
-)
+from programs.providers.http import HttpOptions, provider_api, url_join
 
 if TYPE_CHECKING:
     from programs.models import ProviderConnection
@@ -159,17 +143,11 @@ class LinkedInApiAdapter:
         start: dt.datetime,
         end: dt.datetime | None = None,
         page_size: int = DEFAULT_PAGE_SIZE,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        session: requests.Session | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
-        missing = settings_missing(
-            base_url=base_url, token_url=token_url, client_id=client_id, client_secret=client_secret
+        settings_required(
+            PROVIDER_NAME, base_url=base_url, token_url=token_url, client_id=client_id, client_secret=client_secret
         )
-        if missing:
-            raise ProviderConfigurationError(f"The LinkedIn Learning connection is missing: {', '.join(missing)}.")
         if start.tzinfo is None or (end is not None and end.tzinfo is None):
             raise ValueError("start and end must be aware datetimes")
         self.base_url = base_url.strip()
@@ -177,17 +155,13 @@ class LinkedInApiAdapter:
         self.end = end
         self.page_size = page_size
         self.stats = AdapterStats()
-        http = RetryingHttp(
+        self.api = provider_api(
             provider=PROVIDER_NAME,
             stats=self.stats,
-            timeout=timeout,
-            max_retries=max_retries,
-            sleep=sleep,
-            session=session,
+            token_url=token_url,
+            token_form={"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret},
+            **http,
         )
-        form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret}
-        token = ClientCredentialsToken(http=http, url=token_url.strip(), form=form, clock=clock)
-        self.api = ProviderApi(http=http, token=token)
 
     def __repr__(self) -> str:  # never the secret
         return f"<LinkedInApiAdapter from {self.start.isoformat()}>"

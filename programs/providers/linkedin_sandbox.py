@@ -136,12 +136,7 @@ class LinkedInSandbox(ProviderSandbox):
 
     def endpoint(self, request: Request, faults: SandboxFaults) -> Answer:
         if request.path == TOKEN_PATH:
-            if request.method != "POST":
-                return Answer(405, {"message": "POST only", "status": 405})
-            form = request.form()
-            if form.get("grant_type") != "client_credentials":
-                return Answer(400, {"error": "unsupported_grant_type"})
-            return self.token_answer(form.get("client_id", ""), form.get("client_secret", ""), faults)
+            return self.token_endpoint(request, faults)
         if request.path != REPORT_PATH:
             return Answer(404, {"message": f"no resource at {request.path}", "status": 404})
         if request.method != "GET":

@@ -309,6 +309,33 @@ class ProviderSandbox:
 
     # -- tokens --
 
+    def token_endpoint(
+        self,
+        request: Request,
+        faults: SandboxFaults,
+        *,
+        form_needs: Mapping[str, str] | None = None,
+        **more: Any,
+    ) -> Answer:
+        """The answer of a client-credentials token endpoint: POST only, the form's
+        `grant_type=client_credentials` and `form_needs` (400 otherwise), the client id and
+        secret as HTTP Basic or in the form (401 when wrong); `more` is added to the answer."""
+        if request.method != "POST":
+            return Answer(405, {"error": "POST only"})
+        form = request.form()
+        wanted = {"grant_type": "client_credentials", **(form_needs or {})}
+        wrong = sorted(key for key, value in wanted.items() if form.get(key) != value)
+        if wrong:
+            return Answer(
+                400, {"error": "invalid_request", "error_description": f"wrong or missing {', '.join(wrong)}"}
+            )
+        authorization = request.headers.get("authorization", "")
+        if authorization.lower().startswith("basic "):
+            credentials = basic_credentials(authorization) or ("", "")
+        else:
+            credentials = (form.get("client_id", ""), form.get("client_secret", ""))
+        return self.token_answer(*credentials, faults, **more)
+
     def token_answer(self, client_id: str, client_secret: str, faults: SandboxFaults, **more: Any) -> Answer:
         """A new token for the right client credentials (401 otherwise), valid for
         `faults.token_expires_in` seconds; `more` is added to the answer."""
@@ -332,6 +359,32 @@ class ProviderSandbox:
         with self.lock:
             expires_at = self.tokens.get(token.strip())
         return expires_at is not None and self.clock() < expires_at
+
+
+class ReportSandbox(ProviderSandbox):
+    """A provider whose report is a list of rows of one organization, served in DRF pages
+    (Udemy Business, edX): `rows`, `org_id`, and `row_of` an Activity in its shape."""
+
+    report: ClassVar[str] = "report"
+
+    def __init__(self, *, rows: list[dict[str, Any]], org_id: str = "demo-org", **options: Any) -> None:
+        super().__init__(**options)
+        self.rows = rows
+        self.org_id = org_id
+
+    @staticmethod
+    def row_of(activity: Activity) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @classmethod
+    def from_activity(cls, data: SandboxData, **options: Any) -> ReportSandbox:
+        return cls(
+            rows=[cls.row_of(activity) for activity in activities_of(data.elements)], org_id=data.org_id, **options
+        )
+
+    def describe(self) -> str:
+        people = len({row.get("user_email") for row in self.rows})
+        return f"{len(self.rows)} {self.report} rows for {people} people (organization {self.org_id!r})"
 
 
 def basic_credentials(authorization: str) -> tuple[str, str] | None:

@@ -18,15 +18,12 @@ finds what changed.
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Unpack
 
-import requests
-
-from programs.providers.base import AdapterStats, ProviderConfigurationError, ProviderRecord, settings_missing
+from programs.providers.base import AdapterStats, ProviderRecord, settings_required
 from programs.providers.formats import FieldReader
-from programs.providers.http import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECONDS, ProviderApi, RetryingHttp, url_join
+from programs.providers.http import HttpOptions, provider_api, url_join
 
 if TYPE_CHECKING:
     from programs.models import ProviderConnection
@@ -84,27 +81,16 @@ class UdemyApiAdapter:
         client_id: str,
         client_secret: str,
         page_size: int = DEFAULT_PAGE_SIZE,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        sleep: Callable[[float], None] = time.sleep,
-        session: requests.Session | None = None,
+        **http: Unpack[HttpOptions],
     ) -> None:
-        missing = settings_missing(base_url=base_url, org_id=org_id, client_id=client_id, client_secret=client_secret)
-        if missing:
-            raise ProviderConfigurationError(f"The Udemy Business connection is missing: {', '.join(missing)}.")
+        settings_required(
+            PROVIDER_NAME, base_url=base_url, org_id=org_id, client_id=client_id, client_secret=client_secret
+        )
         self.base_url = base_url.strip()
         self.org_id = org_id.strip()
         self.page_size = page_size
         self.stats = AdapterStats()
-        http = RetryingHttp(
-            provider=PROVIDER_NAME,
-            stats=self.stats,
-            timeout=timeout,
-            max_retries=max_retries,
-            sleep=sleep,
-            session=session,
-        )
-        self.api = ProviderApi(http=http, basic=(client_id, client_secret))
+        self.api = provider_api(provider=PROVIDER_NAME, stats=self.stats, basic=(client_id, client_secret), **http)
 
     def __repr__(self) -> str:  # never the secret
         return f"<UdemyApiAdapter org={self.org_id!r}>"

@@ -17,11 +17,9 @@ from typing import Any
 from programs.providers.sandbox import (
     Activity,
     Answer,
-    ProviderSandbox,
+    ReportSandbox,
     Request,
-    SandboxData,
     SandboxFaults,
-    activities_of,
     basic_credentials,
     drf_page,
     iso_z,
@@ -68,25 +66,13 @@ def served_row(row: dict[str, Any], position: int, *, faults: SandboxFaults) -> 
     return row
 
 
-class UdemySandbox(ProviderSandbox):
+class UdemySandbox(ReportSandbox):
     """Udemy Business's `user-course-activity` for one organization, serving `rows`."""
 
     name = "Udemy Business"
     api_prefix = API_PREFIX
-
-    def __init__(self, *, rows: list[dict[str, Any]], org_id: str = "demo-org", **options: Any) -> None:
-        super().__init__(**options)
-        self.rows = rows
-        self.org_id = org_id
-
-    @classmethod
-    def from_activity(cls, data: SandboxData, **options: Any) -> UdemySandbox:
-        rows = [udemy_row(activity) for activity in activities_of(data.elements)]
-        return cls(rows=rows, org_id=data.org_id, **options)
-
-    def describe(self) -> str:
-        people = len({row.get("user_email") for row in self.rows})
-        return f"{len(self.rows)} user-course-activity rows for {people} people (organization {self.org_id!r})"
+    report = "user-course-activity"
+    row_of = staticmethod(udemy_row)
 
     def connection_args(self) -> list[str]:
         return ["--kind", "udemy", "--base-url", self.base_url, "--org-id", self.org_id, "--client-id", self.client_id]
