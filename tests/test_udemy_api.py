@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from programs.models import Enrollment, SyncRun
-from programs.providers.base import ProviderConfigurationError, ProviderRecord, ProviderUnavailableError
+from programs.providers.base import ProviderConfigurationError, ProviderError, ProviderRecord, ProviderUnavailableError
 from programs.providers.udemy_api import UdemyApiAdapter
 from programs.providers.udemy_sandbox import UdemySandbox
 from programs.sync.pipeline import sync_api
@@ -320,3 +320,30 @@ def test_a_sync_with_a_rejected_secret_fails_with_a_message_for_the_admin(udemy,
     )
     assert SyncRun.objects.get().error == run.error
     assert Enrollment.objects.count() == 0
+
+
+class ElsewhereSandbox(UdemySandbox):
+    """A Udemy sandbox whose `next` links point to another host."""
+
+    def endpoint(self, request, faults):  # type: ignore[no-untyped-def]
+        answer = super().endpoint(request, faults)
+        if isinstance(answer.body, dict) and answer.body.get("next"):
+            answer.body["next"] = "https://collector.example/steal?page=2"
+        return answer
+
+
+def test_a_next_link_to_another_host_is_not_followed_with_the_credentials(provider_sandbox):
+    sandbox = provider_sandbox(ElsewhereSandbox, rows=[row(1), row(2)], org_id=ORG_ID, max_limit=1)
+    adapter, _ = adapter_for(sandbox)
+    pages = adapter.pages()
+
+    first = next(pages)
+    with pytest.raises(ProviderError) as refused:
+        next(pages)
+
+    assert [r.provider_course_id for r in first] == ["4101"]
+    assert str(refused.value) == (
+        "Udemy Business's paging of user-course-activity points to another host (https://collector.example); "
+        "stopped reading rather than send the connection's credentials there."
+    )
+    assert [status for _, status in requests_of(sandbox)] == [200]

@@ -23,7 +23,7 @@ import email.utils
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypedDict, Unpack
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -50,6 +50,20 @@ def url_join(base: str, path: str) -> str:
     starts with one: "https://api.coursera.org/api" + "businesses.v1/x" and
     "https://api.coursera.com/ent/api/" + "/businesses.v1/x" both keep their prefix."""
     return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def next_page_url(base: str, link: str, *, provider: str, where: str) -> str:
+    """The URL of the next page from a paging `link` (absolute, or relative to `base`),
+    which must stay on `base`'s scheme and host: the connection's credentials go with it,
+    so a link elsewhere stops the reading (ProviderError)."""
+    url = urljoin(base, link)
+    here, there = urlsplit(base), urlsplit(url)
+    if (here.scheme, here.netloc) != (there.scheme, there.netloc):
+        raise ProviderError(
+            f"{provider}'s paging of {where} points to another host ({there.scheme}://{there.netloc}); "
+            "stopped reading rather than send the connection's credentials there."
+        )
+    return url
 
 
 def retry_after_seconds(value: str | None, *, now: dt.datetime | None = None) -> float | None:
@@ -302,7 +316,8 @@ class ProviderApi:
         """The `results` of each page of a Django REST framework list ({"count", "next",
         "previous", "results"}), first `url` with `params`, then each `next` (an absolute
         URL, or a path on the same host) as it is, until `next` is null. A page without a
-        list of results, or a `next` seen before, is a ProviderError."""
+        list of results, a `next` seen before or on another host (`next_page_url`) is a
+        ProviderError."""
         seen: set[str] = set()
         page_url: str = url
         page_params: Mapping[str, str] | None = params
@@ -318,7 +333,8 @@ class ProviderApi:
             following = body.get("next")
             if not following:
                 return
-            page_url, page_params = urljoin(page_url, str(following)), None
+            page_url = next_page_url(page_url, str(following), provider=self.provider, where=where)
+            page_params = None
             if page_url in seen:
                 raise ProviderError(f"{self.provider}'s paging of {where} went back to {page_url}; stopped reading.")
             seen.add(page_url)

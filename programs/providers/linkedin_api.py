@@ -28,11 +28,11 @@ import datetime as dt
 import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Unpack
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from programs.providers.base import AdapterStats, ProviderError, ProviderRecord, settings_required
 from programs.providers.formats import FieldReader, epoch_ms
-from programs.providers.http import HttpOptions, provider_api, url_join
+from programs.providers.http import HttpOptions, next_page_url, provider_api, url_join
 
 if TYPE_CHECKING:
     from programs.models import ProviderConnection
@@ -204,7 +204,7 @@ class LinkedInApiAdapter:
             "LinkedIn Learning accepted the credentials but they may not read the learning activity reports "
             "(HTTP 403). Check that this API client has the reporting permission of your LinkedIn Learning account."
         )
-        slice_name = f"{REPORT} for the {days} days from {start:%Y-%m-%d %H:%M} UTC"
+        slice_name = f"{REPORT} for the {days} days from {start.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC"
         seen: set[str] = set()
         offset = "0"
         while True:
@@ -218,7 +218,8 @@ class LinkedInApiAdapter:
             href = _next_href(body)
             if not href:
                 return
-            url, params = urljoin(self.base_url, href), None
+            url = next_page_url(self.base_url, href, provider=PROVIDER_NAME, where=slice_name)
+            params = None
             if url in seen:
                 raise ProviderError(f"LinkedIn Learning's paging of {slice_name} went back to {href}; stopped reading.")
             seen.add(url)
