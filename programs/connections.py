@@ -18,6 +18,32 @@ from programs.sync.lease import lease_is_live
 
 MIN_INTERVAL_MINUTES = 5
 XAPI_SOURCE = "xapi"  # SyncRun.source of the runs that take pushed xAPI statements in (programs/xapi)
+# What a connection of each kind needs; it may hold the other settings, which its kind ignores.
+KIND_NEEDS: dict[str, tuple[str, ...]] = {
+    Provider.COURSERA: ("base_url", "token_url", "org_id", "program_ids", "client_id", "client_secret"),
+    Provider.UDEMY: ("base_url", "org_id", "client_id", "client_secret"),
+    Provider.LINKEDIN: ("base_url", "token_url", "client_id", "client_secret"),
+    Provider.EDX: ("base_url", "token_url", "org_id", "client_id", "client_secret"),
+    Provider.XAPI: ("client_id", "client_secret"),  # what the provider signs in with to push its statements
+    Provider.OTHER: (),  # a completions file: nothing to connect to
+}
+NEEDED_LABELS = {
+    "base_url": "an API base URL (--base-url)",
+    "token_url": "a token URL (--token-url)",
+    "org_id": "an organization id (--org-id)",
+    "program_ids": "at least one program id (--program-id)",
+    "client_id": "a client id (--client-id)",
+}
+SECRET_SOURCES = "PROVIDER_CLIENT_SECRET or standard input"  # noqa: S105  (where it is read, not a secret)
+
+
+def kind_uses_secret(kind: str) -> bool:
+    """Whether connections of `kind` keep a client secret (KIND_NEEDS)."""
+    return "client_secret" in KIND_NEEDS.get(kind, ())
+
+
+def _joined(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else items[0]
 
 
 def provider_connection_save(
@@ -34,12 +60,15 @@ def provider_connection_save(
     is_active: bool | None = None,
 ) -> tuple[ProviderConnection, bool]:
     """Create the connection called `name`, or update it: a value left as None keeps
-    what the connection has (on creation: the model's default). An empty secret never
-    replaces a stored one. Rules: a name; a known kind; http(s) URLs; program ids not
-    empty; an interval of at least 5 minutes; a new connection needs a secret, and an xapi
-    connection a client id (both are what the provider authenticates with). Every
-    broken rule is reported at once, as a ValidationError keyed by field.
-    Returns (connection, created)."""
+    what the connection has (on creation: the model's default, kind coursera). An empty
+    secret never replaces a stored one. Rules: a name; a known kind; http(s) URLs; program
+    ids not empty when given; an interval of at least 5 minutes; and what the kind needs
+    (KIND_NEEDS), counting what the connection already has: a Coursera connection its API
+    URLs, organization, programs and client credentials, Udemy Business no token URL and
+    no programs, LinkedIn Learning no organization, edX no programs, xAPI only the client
+    id and secret the provider signs in with, and `other` (a completions file) nothing. A
+    kind without a secret stores none, even when one is given. Every broken rule is
+    reported at once, as a ValidationError keyed by field. Returns (connection, created)."""
     name = name.strip()
     errors: dict[str, list[str]] = {}
     if not name:
@@ -62,36 +91,50 @@ def provider_connection_save(
         )
     connection = ProviderConnection.objects.filter(name=name).first() if name else None
     created = connection is None
-    if created and not (client_secret or "").strip():
-        errors.setdefault("client_secret", []).append(
-            "A new connection needs a client secret (PROVIDER_CLIENT_SECRET or standard input)."
-        )
-    final_kind = kind if kind is not None else (connection.kind if connection else Provider.COURSERA)
-    final_client_id = client_id if client_id is not None else (connection.client_id if connection else "")
-    if final_kind == Provider.XAPI and not (final_client_id or "").strip():
-        errors.setdefault("client_id", []).append(
-            "An xapi connection needs a client id (--client-id): the provider sends it with the secret."
-        )
-    if errors:
-        raise ValidationError(errors)
     if connection is None:
         connection = ProviderConnection(name=name)
-    for attr, value in (
-        ("kind", kind),
-        ("base_url", base_url.strip() if base_url else base_url),
-        ("token_url", token_url.strip() if token_url else token_url),
-        ("provider_org_id", org_id.strip() if org_id else org_id),
-        ("provider_program_ids", cleaned_programs),
-        ("client_id", client_id.strip() if client_id else client_id),
-        ("sync_interval_minutes", interval_minutes),
-        ("is_active", is_active),
-    ):
+    given = {
+        "kind": kind,
+        "base_url": base_url.strip() if base_url else base_url,
+        "token_url": token_url.strip() if token_url else token_url,
+        "provider_org_id": org_id.strip() if org_id else org_id,
+        "provider_program_ids": cleaned_programs,
+        "client_id": client_id.strip() if client_id else client_id,
+        "sync_interval_minutes": interval_minutes,
+        "is_active": is_active,
+    }
+    for attr, value in given.items():
         if value is not None:
             setattr(connection, attr, value)
-    if client_secret and client_secret.strip():
-        connection.client_secret = client_secret.strip()
+    secret = (client_secret or "").strip()
+    if "kind" not in errors:
+        _kind_needs_check(connection=connection, secret=secret, created=created, errors=errors)
+    if errors:
+        raise ValidationError(errors)
+    if secret and kind_uses_secret(connection.kind):
+        connection.client_secret = secret
     connection.save()
     return connection, created
+
+
+def _kind_needs_check(
+    *, connection: ProviderConnection, secret: str, created: bool, errors: dict[str, list[str]]
+) -> None:
+    """Add to `errors` what `connection` (its new values set, not saved) lacks for its kind."""
+    needs = KIND_NEEDS[connection.kind]
+    values = {
+        "base_url": connection.base_url,
+        "token_url": connection.token_url,
+        "org_id": connection.provider_org_id,
+        "program_ids": connection.provider_program_ids,
+        "client_id": connection.client_id,
+    }
+    missing = [NEEDED_LABELS[field] for field, value in values.items() if field in needs and not value]
+    if missing:
+        errors.setdefault("kind", []).append(f"{connection.get_kind_display()} connections need {_joined(missing)}.")
+    if "client_secret" in needs and not secret and not connection.client_secret:
+        whose = "A new connection needs" if created else f"{connection.get_kind_display()} connections need"
+        errors.setdefault("client_secret", []).append(f"{whose} a client secret ({SECRET_SOURCES}).")
 
 
 def connections_with_last_run() -> QuerySet[ProviderConnection]:

@@ -3,7 +3,12 @@ one set of rules for decoding, the header and line numbers, so that every reader
 the same problems the same way and with the line they are on.
 
 - Text is UTF-8, with or without a byte-order mark. A byte that is not UTF-8 stops the
-  reading with the line and the byte it is on.
+  reading with the line and the byte it is on. A reader made with `windows_1252` also
+  reads what Excel on Windows saves as "CSV" (Windows-1252): a file without a byte-order
+  mark whose first byte that is not UTF-8 comes before any UTF-8 character beyond ASCII
+  is read as Windows-1252 from its first line (the lines before are ASCII, the same in
+  both); a file that mixes the two, or a byte Windows-1252 does not define, stops the
+  reading with its line.
 - Lines end with LF, CRLF or CR. Line numbers are physical lines of the file (the
   header is line 1; a row with a quoted cell over two lines takes two).
 - The header is the first row that is not blank; blank rows are skipped.
@@ -30,8 +35,8 @@ from typing import IO
 
 BOM = "\ufeff"
 CHUNK_SIZE = 32 * 1024
-UTF8, UTF8_BOM = "utf-8", "utf-8-sig"
-ENCODING_LABELS = {UTF8: "UTF-8", UTF8_BOM: "UTF-8 with byte-order mark"}
+UTF8, UTF8_BOM, WINDOWS_1252 = "utf-8", "utf-8-sig", "cp1252"
+ENCODING_LABELS = {UTF8: "UTF-8", UTF8_BOM: "UTF-8 with byte-order mark", WINDOWS_1252: "Windows-1252"}
 NUL = "\x00"
 NUL_PROBLEM = "contains a NUL byte (0x00), which is not text: the file is damaged or not a CSV export"
 _NOTHING = b""
@@ -61,15 +66,17 @@ def header_key(name: str) -> str:
 class CsvReader:
     """The rows of a CSV file: `header()` then `rows()`, each a CsvRow with its line.
 
-    `file` is a binary file (UTF-8, with or without BOM), a text file, or the content as
-    bytes or str. The file is read, never closed. Raises CsvFileError while reading."""
+    `file` is a binary file (UTF-8, with or without BOM; also Windows-1252 with
+    `windows_1252`), a text file, or the content as bytes or str. The file is read, never
+    closed. `encoding` is what was found so far. Raises CsvFileError while reading."""
 
-    def __init__(self, file: IO[bytes] | IO[str] | bytes | str) -> None:
+    def __init__(self, file: IO[bytes] | IO[str] | bytes | str, *, windows_1252: bool = False) -> None:
         if isinstance(file, bytes):
             file = io.BytesIO(file)
         elif isinstance(file, str):
             file = io.StringIO(file, newline="")
         self._file = file
+        self.windows_1252 = windows_1252
         self.encoding = UTF8
         self._rows = self._read()
         self._header: CsvRow | None = None
@@ -136,20 +143,50 @@ class CsvReader:
             yield from _text_file_lines(self._file)  # type: ignore[arg-type]
             return
         offset = 0
+        beyond_ascii = False  # a UTF-8 character beyond ASCII was read: the file is UTF-8
         for number, raw in enumerate(_binary_lines(self._file), start=1):  # type: ignore[arg-type]
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 self.encoding = UTF8_BOM
                 raw, offset = raw[3:], 3
-            try:
-                text = raw.decode(UTF8)
-            except UnicodeDecodeError as exc:
-                raise CsvFileError(
-                    f"The file is not UTF-8 text (byte {offset + exc.start + 1:,} cannot be read, on line {number}). "
-                    "Save it as CSV UTF-8 and import it again.",
-                    line=number,
-                ) from None
+            if self.encoding == WINDOWS_1252:
+                text = self._windows_1252_line(raw, number=number)
+            else:
+                try:
+                    text = raw.decode(UTF8)
+                except UnicodeDecodeError as exc:
+                    if not self.windows_1252 or self.encoding == UTF8_BOM or beyond_ascii:
+                        raise self._not_utf8(exc, offset=offset, number=number) from None
+                    self.encoding = WINDOWS_1252
+                    text = self._windows_1252_line(raw, number=number)
+                else:
+                    beyond_ascii = beyond_ascii or not raw.isascii()
             offset += len(raw)
             yield text
+
+    def _not_utf8(self, exc: UnicodeDecodeError, *, offset: int, number: int) -> CsvFileError:
+        byte = offset + exc.start + 1
+        if not self.windows_1252:
+            return CsvFileError(
+                f"The file is not UTF-8 text (byte {byte:,} cannot be read, on line {number}). "
+                "Save it as CSV UTF-8 and import it again.",
+                line=number,
+            )
+        return CsvFileError(
+            f"The file mixes UTF-8 with another encoding: byte {byte:,}, on line {number}, is not UTF-8 although "
+            "the lines before it are. Save it again as CSV UTF-8 and import it again.",
+            line=number,
+        )
+
+    @staticmethod
+    def _windows_1252_line(raw: bytes, *, number: int) -> str:
+        try:
+            return raw.decode(WINDOWS_1252)
+        except UnicodeDecodeError as exc:
+            raise CsvFileError(
+                f"The file is neither UTF-8 nor Windows-1252 text (byte 0x{raw[exc.start]:02X} on line {number} "
+                "is neither). Save it as CSV UTF-8 and import it again.",
+                line=number,
+            ) from None
 
 
 def _text_file_lines(file: IO[str]) -> Iterator[str]:

@@ -14,10 +14,15 @@ class SyncNowForm(forms.Form):
 
 
 class ProviderCsvUploadForm(forms.Form):
-    file = forms.FileField(
-        label="Coursera CourseActivity export (CSV)",
-        help_text="The admin export, UTF-8, header on line 1. Columns are found by name; extra columns are ignored.",
-    )
+    """`format_name` and `description` say which file the connection's kind takes."""
+
+    file = forms.FileField(label="The file (CSV)")
+
+    def __init__(self, *args: object, format_name: str = "", description: str = "", **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if format_name:
+            self.fields["file"].label = f"{format_name} (CSV)"
+        self.fields["file"].help_text = description
 
     def clean_file(self) -> object:
         file = self.cleaned_data["file"]

@@ -10,7 +10,10 @@ cut it part-way, and a bad one is refused before anything is written.
   line cannot be read), runs the import with its progress on the job, records what it
   did, and deletes the stored file once the job has ended.
 - `provider_csv_import` is the provider file import shared by the job and the
-  `import_provider_csv` command; the roster's is `programs.roster.roster_import`.
+  `import_provider_csv` command; the roster's is `programs.roster.roster_import`. The
+  connection's kind says which file it reads (`PROVIDER_FILE_FORMATS`): a Coursera
+  connection its CourseActivity export, an `other` connection LearnHub's completions file;
+  the other kinds take no file (`provider_file_problem` says where theirs come from).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 
-from programs.csv_files import ENCODING_LABELS, CsvFileError
+from programs.csv_files import ENCODING_LABELS, CsvCheck, CsvFileError
 from programs.models import (
     Employee,
     ImportJob,
@@ -38,7 +41,9 @@ from programs.models import (
     SyncStatus,
 )
 from programs.providers.base import Adapter, ProviderRecord
-from programs.providers.coursera_csv import CourseraCsvAdapter, coursera_csv_check
+from programs.providers.completions_csv import CompletionsCsvAdapter
+from programs.providers.coursera_csv import CourseraCsvAdapter
+from programs.providers.files import ProviderFileAdapter
 from programs.roster import RosterImportResult, roster_file_check, roster_import
 from programs.sync.lease import SyncAlreadyRunningError
 from programs.sync.pipeline import sync_run, sync_run_counts
@@ -57,10 +62,70 @@ STALE_MARGIN_SECONDS = 60
 ERRORS_KEPT = 500  # bad lines kept on a job and listed on its page, which says how many more there are
 COUNT_FIELDS = ("fetched", "created", "updated", "unchanged", "merged", "skipped", "invalid", "unmatched")
 ENDED = (ImportStatus.SUCCEEDED, ImportStatus.FAILED)
-NOT_COURSERA = "CSV import reads Coursera CourseActivity exports only."
 
 
 # --- The provider file import (the job and the import_provider_csv command) -------------------
+
+
+@dataclass(frozen=True)
+class ProviderFileFormat:
+    """The file a connection of one kind imports: its name and description for people,
+    and its adapter."""
+
+    name: str
+    description: str
+    adapter: type[ProviderFileAdapter]
+
+    def check(self, *, file: IO[bytes], whole: bool = True) -> CsvCheck:
+        return self.adapter.check(file=file, whole=whole)
+
+
+PROVIDER_FILE_FORMATS: dict[str, ProviderFileFormat] = {
+    Provider.COURSERA: ProviderFileFormat(
+        name="Coursera CourseActivity export",
+        description=(
+            'The Coursera "CourseActivity" export of this connection\'s programs (UTF-8). Columns are found by name; '
+            "extra columns are ignored."
+        ),
+        adapter=CourseraCsvAdapter,
+    ),
+    Provider.OTHER: ProviderFileFormat(
+        name="LearnHub completions file",
+        description=(
+            "One row per person and course with the columns email, external_id, course_id, course_title, "
+            "completed_on (and optionally course_url, hours). completed_on is empty (not completed), a day "
+            "(YYYY-MM-DD, in the company time zone) or a date and time. UTF-8 or Windows-1252 (Excel's CSV)."
+        ),
+        adapter=CompletionsCsvAdapter,
+    ),
+}
+# Where the completions of a kind that takes no file come from.
+NO_FILE: dict[str, str] = {
+    Provider.XAPI: "the provider pushes its xAPI statements to LearnHub",
+}
+
+
+def provider_file_problem(*, connection: ProviderConnection) -> str:
+    """Why no file can be imported for `connection` ("" when one can): files are the
+    Coursera export of a Coursera connection and LearnHub's completions file of an `other`
+    connection (`PROVIDER_FILE_FORMATS`). Any other kind's completions come from its API,
+    or, for xAPI, from the statements the provider pushes."""
+    if connection.kind in PROVIDER_FILE_FORMATS:
+        return ""
+    instead = NO_FILE.get(connection.kind, f"they come from the {connection.get_kind_display()} API: sync it")
+    return (
+        f"{connection.get_kind_display()} connections take no file: {instead}. Files are imported for Coursera "
+        "connections (their CourseActivity export) and for Other connections (a LearnHub completions file)."
+    )
+
+
+def provider_file_format(*, connection: ProviderConnection) -> ProviderFileFormat:
+    """The file format of `connection`'s kind; raises CsvFileError with
+    `provider_file_problem` when it takes no file."""
+    problem = provider_file_problem(connection=connection)
+    if problem:
+        raise CsvFileError(problem)
+    return PROVIDER_FILE_FORMATS[connection.kind]
 
 
 @dataclass
@@ -73,6 +138,7 @@ class ProviderCsvImport:
     rows: int
     kept_through_line: int | None
     error: str = ""
+    encoding: str = ""
 
     @property
     def kept(self) -> str:
@@ -101,7 +167,7 @@ class _PagesWritten:
     which line: `sync_run` asks for the next page only once a page is committed, so what
     runs after the `yield` sees it written."""
 
-    def __init__(self, adapter: CourseraCsvAdapter, *, progress: ImportProgress | None) -> None:
+    def __init__(self, adapter: ProviderFileAdapter, *, progress: ImportProgress | None) -> None:
         self.adapter = adapter
         self.stats = adapter.stats
         self.progress = progress
@@ -124,10 +190,12 @@ class _PagesWritten:
 def provider_csv_import(
     *, connection: ProviderConnection, file: IO[bytes], progress: ImportProgress | None = None
 ) -> ProviderCsvImport:
-    """Import a Coursera CourseActivity export for `connection` through the sync pipeline
-    (source "csv"), after checking the whole file.
+    """Import the file of `connection`'s kind (`provider_file_format`: a Coursera
+    CourseActivity export, or LearnHub's completions file for an `other` connection, read
+    in the company time zone) through the sync pipeline (source "csv"), after checking the
+    whole file. A kind that takes no file raises CsvFileError, writing nothing.
 
-    - The whole file is read first (`coursera_csv_check`): a file that cannot be read to
+    - The whole file is read first (the format's `check`): a file that cannot be read to
       its end raises CsvFileError with the line, and nothing is written, not even a run.
     - Then `sync_run` writes it page by page (raises SyncAlreadyRunningError, writing
       nothing, while another sync holds the connection). Bad rows become invalid records.
@@ -137,12 +205,12 @@ def provider_csv_import(
       written are unchanged and nothing is counted twice.
     `progress` hears of the rows found by the check, then of the rows written after each
     page is committed."""
-    if connection.kind != Provider.COURSERA:
-        raise CsvFileError(NOT_COURSERA)
-    check = coursera_csv_check(file=file)
+    file_format = provider_file_format(connection=connection)
+    check = file_format.check(file=file)
     if progress is not None:
         progress.rows_found(check.rows)
-    pages = _PagesWritten(CourseraCsvAdapter(file=file), progress=progress)
+    reader = file_format.adapter(file=file, zone=timezone.get_default_timezone())
+    pages = _PagesWritten(reader, progress=progress)
     adapter: Adapter = pages
     started = timezone.now()
     try:
@@ -155,10 +223,16 @@ def provider_csv_import(
             raise
         error = f"The import stopped on an unexpected error ({exc.__class__.__name__}); see the server log."
         return ProviderCsvImport(
-            run=failed, rows=check.rows, kept_through_line=pages.last_line_of(failed.fetched), error=error
+            run=failed,
+            rows=check.rows,
+            kept_through_line=pages.last_line_of(failed.fetched),
+            error=error,
+            encoding=check.encoding,
         )
     run.refresh_from_db()  # a failed page added to the counts before its transaction rolled back
-    return ProviderCsvImport(run=run, rows=check.rows, kept_through_line=pages.last_line_of(run.fetched))
+    return ProviderCsvImport(
+        run=run, rows=check.rows, kept_through_line=pages.last_line_of(run.fetched), encoding=check.encoding
+    )
 
 
 def _csv_run_started_since(*, connection: ProviderConnection, started: dt.datetime) -> SyncRun | None:
@@ -170,8 +244,8 @@ def _csv_run_started_since(*, connection: ProviderConnection, started: dt.dateti
 
 def import_upload_check(*, kind: str, upload: IO[bytes], size: int, connection: ProviderConnection | None) -> str:
     """Check an upload before it is stored: its size (at most IMPORT_MAX_UPLOAD_MB), and
-    that it starts as a file of `kind` (UTF-8, the header of a roster or of a Coursera
-    CourseActivity export for a Coursera connection). Returns its encoding; raises
+    that it starts as a file of `kind` (the header of a roster, or of the file format of
+    the connection's kind: `provider_file_format`). Returns its encoding so far; raises
     CsvFileError with the reason. The rest of the file is checked by the job."""
     limit_mb = settings.IMPORT_MAX_UPLOAD_MB
     if size > limit_mb * 1024 * 1024:
@@ -182,9 +256,9 @@ def import_upload_check(*, kind: str, upload: IO[bytes], size: int, connection: 
     if size == 0:
         raise CsvFileError("The file is empty.")
     if kind == ImportKind.PROVIDER_CSV:
-        if connection is None or connection.kind != Provider.COURSERA:
-            raise CsvFileError(NOT_COURSERA)
-        return coursera_csv_check(file=upload, whole=False).encoding
+        if connection is None:
+            raise CsvFileError("A provider file is imported for a connection: none was given.")
+        return provider_file_format(connection=connection).check(file=upload, whole=False).encoding
     return roster_file_check(file=upload, whole=False).encoding
 
 
@@ -288,7 +362,7 @@ def _job_import(job: ImportJob, file: IO[bytes]) -> _Outcome:
     if job.kind == ImportKind.ROSTER:
         return _roster_job_import(job, file)
     if job.connection is None:
-        raise CsvFileError(NOT_COURSERA)
+        raise CsvFileError("This provider file job names no connection. Nothing was imported.")
     return _provider_job_import(job, job.connection, file)
 
 
@@ -355,6 +429,7 @@ def roster_result_json(result: RosterImportResult) -> dict[str, Any]:
 
 def _provider_job_import(job: ImportJob, connection: ProviderConnection, file: IO[bytes]) -> _Outcome:
     imported = provider_csv_import(connection=connection, file=file, progress=_JobProgress(job))
+    job.encoding = imported.encoding or job.encoding  # the upload's check read the header only
     run = imported.run
     result: dict[str, Any] = {
         "rows": imported.rows,
@@ -395,7 +470,7 @@ def _job_finish(job: ImportJob, outcome: _Outcome) -> ImportJob:
     if job.file:
         job.file.delete(save=False)
     job.file = ""  # type: ignore[assignment]
-    job.save(update_fields=["status", "result", "error", "finished_at", "sync_run", "rows_done", "file"])
+    job.save(update_fields=["status", "result", "error", "finished_at", "sync_run", "rows_done", "file", "encoding"])
     return job
 
 

@@ -264,10 +264,16 @@ class ProgramChange(models.Model):
 
 
 class Provider(models.TextChoices):
+    """Where completions come from. The API kinds are synced by an adapter
+    (`programs.sync.pipeline.API_ADAPTERS`); `other` brings LearnHub's completions file
+    (workshops, internal academies, a provider without an adapter) and `xapi` the xAPI
+    statements a provider pushes to LearnHub: neither is synced from an API."""
+
     COURSERA = "coursera", "Coursera"
     UDEMY = "udemy", "Udemy Business"
     LINKEDIN = "linkedin", "LinkedIn Learning"
     EDX = "edx", "edX for Business"
+    OTHER = "other", "Other (completions file)"
     XAPI = "xapi", "xAPI statements"
 
 

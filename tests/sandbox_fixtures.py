@@ -1,22 +1,28 @@
-"""The Coursera sandbox as pytest fixtures: a real HTTP server on a free port, in a
+"""The provider sandboxes as pytest fixtures: a real HTTP server on a free port, in a
 thread, stopped after the test (PYTEST_DONT_REWRITE: no assertions here). A test
 module that uses them declares
 
     pytest_plugins = ["tests.sandbox_fixtures"]
 
-`sandbox_factory(records=[...], **faults)` starts a server (org "demo-org", program
-"demo-program", client "demo"/"demo") and returns it; `sandbox.base_url` and
-`sandbox.token_url` go into the adapter or a ProviderConnection.
+`sandbox_factory(records=[...], **faults)` starts the Coursera sandbox (org "demo-org",
+program "demo-program", client "demo"/"demo-secret") and returns it;
+`provider_sandbox(UdemySandbox, rows=[...], **faults)` starts another provider's (the
+keyword arguments that are SandboxFaults fields are faults, the others its data).
+`sandbox.base_url` and `sandbox.token_url` go into the adapter or a ProviderConnection.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from programs.providers.coursera_sandbox import SandboxData, SandboxFaults, SandboxServer, sandbox_data_from_records
+from programs.providers.sandbox import ProviderSandbox
 
 CLIENT_ID = "demo"
 CLIENT_SECRET = "demo-secret"
@@ -44,6 +50,14 @@ def coursera_element(n: int, email: str, /, **overrides: Any) -> dict[str, Any]:
     }
     element.update(overrides)
     return {key: value for key, value in element.items() if value is not ...}
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a `manage.py` child process (a sandbox command) that reads this
+    test's database; the test needs `django_db(transaction=True)` so the child sees its rows."""
+    database = settings.DATABASES["default"]
+    url = f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    return {**os.environ, "DEBUG": "true", "DATABASE_URL": url}
 
 
 class FakeClock:
@@ -84,6 +98,27 @@ def sandbox_factory() -> Iterator[Any]:
         server = SandboxServer(
             data=data, client_id=CLIENT_ID, client_secret=CLIENT_SECRET, faults=SandboxFaults(**faults), **options
         ).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+FAULTS = {f.name for f in dataclasses.fields(SandboxFaults)}
+
+
+@pytest.fixture
+def provider_sandbox() -> Iterator[Any]:
+    started: list[ProviderSandbox] = []
+
+    def start(kind: type[ProviderSandbox], *, clock: Any = None, **options: Any) -> Any:
+        faults = SandboxFaults(**{k: v for k, v in options.items() if k in FAULTS})
+        data = {k: v for k, v in options.items() if k not in FAULTS}
+        if clock is not None:
+            data["clock"] = clock
+        server = kind(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, faults=faults, **data).start()
         started.append(server)
         return server
 

@@ -587,11 +587,11 @@ def test_admin_starts_a_sync_queued_on_commit(personas, world, django_capture_on
     assert response.json() == {"detail": "Sync queued.", "connection": connection.pk, "full": True}
     assert len(callbacks) == 1
 
-    udemy = ConnectionFactory(name="udemy", kind="udemy")
+    workshops = ConnectionFactory(name="workshops", kind="other")
     with django_capture_on_commit_callbacks() as callbacks:
-        refused = post(c, f"/api/v1/connections/{udemy.pk}/sync/", {})
+        refused = post(c, f"/api/v1/connections/{workshops.pk}/sync/", {})
     assert refused.status_code == 409
-    assert refused.json()["detail"].startswith("Udemy Business connections cannot be synced from the API yet")
+    assert refused.json()["detail"].startswith("Other (completions file) connections are not synced from an API.")
     assert callbacks == []
     assert post(c, "/api/v1/connections/999999/sync/", {}).status_code == 404
 

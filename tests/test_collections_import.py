@@ -222,13 +222,13 @@ def test_every_bad_line_is_reported_and_nothing_is_applied(personas):
         LineError(3, "The collection name is missing."),
         LineError(4, "Bad position 'x': use a whole number from 1, or leave it empty."),
         LineError(4, "Unknown organization 'Acme/Enginering'; add it to the roster first."),
-        LineError(5, "Unknown provider 'pluralsight'; use one of: coursera, udemy, linkedin, edx, xapi."),
+        LineError(5, "Unknown provider 'pluralsight'; use one of: coursera, udemy, linkedin, edx, other, xapi."),
         LineError(6, "The course id is missing."),
         LineError(7, "Bad position '0': use a whole number from 1, or leave it empty."),
         LineError(8, "Bad position 'two': use a whole number from 1, or leave it empty."),
         LineError(9, "Bad position '1.5': use a whole number from 1, or leave it empty."),
         LineError(10, "Course coursera PY101 is already in collection 'Engineering essentials' on line 2."),
-        LineError(12, "Unknown provider '(empty)'; use one of: coursera, udemy, linkedin, edx, xapi."),
+        LineError(12, "Unknown provider '(empty)'; use one of: coursera, udemy, linkedin, edx, other, xapi."),
         LineError(12, "Bad position '-1': use a whole number from 1, or leave it empty."),
     ]
     assert result.applied is False

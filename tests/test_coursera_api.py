@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 from decimal import Decimal
@@ -11,7 +10,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from learnhub.demo.sandbox_data import sandbox_data_from_database
@@ -27,7 +25,16 @@ from programs.providers.http import retry_after_seconds, url_join
 from programs.sync.pipeline import sync_run
 from tests.factories import ConnectionFactory, CourseFactory, EmployeeFactory, ProgramFactory
 from tests.http_faults import FaultyProxy
-from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, FakeClock, Sleeps, coursera_element
+from tests.sandbox_fixtures import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    ORG_ID,
+    PROGRAM_ID,
+    FakeClock,
+    Sleeps,
+    child_env,
+    coursera_element,
+)
 
 pytest_plugins = ["tests.sandbox_fixtures"]
 
@@ -119,15 +126,15 @@ def test_pages_follow_string_next_offsets_across_programs(sandbox_factory):
 def test_the_sandbox_sends_next_as_a_string_and_none_on_the_last_page(sandbox_factory):
     sandbox = sandbox_factory(records=[element(n) for n in range(1, 4)])
     adapter, _ = adapter_for(sandbox, page_size=2)
-    headers = adapter._auth_header()
+    headers = adapter.api.headers()
 
-    first = adapter.http.send(
+    first = adapter.api.http.send(
         "GET",
         f"{sandbox.base_url}businesses.v1/{ORG_ID}/enrollmentReports",
         params={"q": "byProgramId", "programId": PROGRAM_ID, "start": "0", "limit": "2"},
         headers=headers,
     ).json()
-    last = adapter.http.send(
+    last = adapter.api.http.send(
         "GET",
         f"{sandbox.base_url}businesses.v1/{ORG_ID}/enrollmentReports",
         params={"q": "byProgramId", "programId": PROGRAM_ID, "start": "2", "limit": "2"},
@@ -818,12 +825,7 @@ def test_run_sandbox_provider_command_serves_the_roster():
     Employee.objects.bulk_create(
         [Employee(email=f"person{n:02d}@acme.example", full_name=f"Person {n}") for n in range(30)]
     )
-    database = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DEBUG": "true",
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-    }
+    env = child_env()
     command = [sys.executable, "manage.py", "run_sandbox_provider", "--port", "0", "--client-secret", "s3cret"]
     command += ["--org-id", "acme", "--program-id", "p1", "--malformed-every", "5", "--quiet"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -1,5 +1,5 @@
 """`manage.py progress`: the exact JSON shape, the table, bad input, and the contract
-company of the contract check (check.py, beside the project in CI) with its hand-computed numbers."""
+company of the contract check with its hand-computed numbers."""
 
 from __future__ import annotations
 
@@ -101,7 +101,7 @@ def contract(db):
     return program
 
 
-# Copied from the contract check (check.py) (worked out by hand).
+# Copied from the contract check (worked out by hand).
 CONTRACT_EXPECTED = {
     "2024-12-31": {
         "company": {

@@ -5,22 +5,28 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import subprocess
+import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from programs.models import Enrollment, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
-from tests.factories import ConnectionFactory, EmployeeFactory
-from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, coursera_element
+from programs.models import Employee, Enrollment, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
+from programs.providers.edx_api import EdxApiAdapter
+from programs.providers.linkedin_api import LinkedInApiAdapter
+from programs.providers.udemy_api import UdemyApiAdapter
+from tests.factories import ConnectionFactory, EmployeeFactory, ProgramFactory
+from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, child_env, coursera_element
 
 pytestmark = pytest.mark.django_db
 pytest_plugins = ["tests.sandbox_fixtures"]
 
-CONTRACT = Path(__file__).resolve().parent / "data" / "contract"  # copies of shared/contract
+CONTRACT = Path(__file__).resolve().parent / "data" / "contract"  # copies of the contract check's files
 SECRET = "s3cr3t-do-not-print-me"
 
 CONNECTION_ARGS = [
@@ -135,6 +141,115 @@ def test_provider_connection_bad_input_changes_nothing(monkeypatch):
 
     assert str(exc.value) == "'ftp://nope' is not an http(s) URL. The sync interval must be at least 5 minutes."
     assert list(ProviderConnection.objects.values()) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "refusal"),
+    [
+        (
+            ["--kind", "udemy", "--client-id", "c1"],
+            "Udemy Business connections need an API base URL (--base-url) and an organization id (--org-id).",
+        ),
+        (
+            ["--kind", "linkedin", "--base-url", "https://api.linkedin.com/v2/"],
+            "LinkedIn Learning connections need a token URL (--token-url) and a client id (--client-id).",
+        ),
+        (
+            ["--kind", "edx", "--base-url", "https://api.edx.org/", "--client-id", "c1"],
+            "edX for Business connections need a token URL (--token-url) and an organization id (--org-id).",
+        ),
+        (["--kind", "xapi"], "xAPI statements connections need a client id (--client-id)."),
+        (
+            ["--kind", "coursera", "--client-id", "c1"],
+            "Coursera connections need an API base URL (--base-url), a token URL (--token-url), an organization id "
+            "(--org-id) and at least one program id (--program-id).",
+        ),
+    ],
+)
+def test_provider_connection_names_what_the_kind_still_needs(monkeypatch, args, refusal):
+    monkeypatch.setenv("PROVIDER_CLIENT_SECRET", SECRET)
+
+    with pytest.raises(CommandError) as refused:
+        call_command("provider_connection", "acme", *args)
+
+    assert str(refused.value) == refusal
+    assert ProviderConnection.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "stored"),
+    [
+        (
+            ["--kind", "udemy", "--base-url", "https://acme.udemy.com/api-2.0/", "--org-id", "77120"],
+            ("udemy", "https://acme.udemy.com/api-2.0/", "", "77120", SECRET),
+        ),
+        (
+            [
+                "--kind",
+                "linkedin",
+                "--base-url",
+                "https://api.linkedin.com/v2/",
+                "--token-url",
+                "https://www.linkedin.com/oauth/v2/accessToken",
+            ],
+            ("linkedin", "https://api.linkedin.com/v2/", "https://www.linkedin.com/oauth/v2/accessToken", "", SECRET),
+        ),
+        (
+            [
+                "--kind",
+                "edx",
+                "--base-url",
+                "https://api.edx.org/",
+                "--token-url",
+                "https://api.edx.org/oauth2/v1/access_token",
+                "--org-id",
+                "5c2e7a3b",
+            ],
+            ("edx", "https://api.edx.org/", "https://api.edx.org/oauth2/v1/access_token", "5c2e7a3b", SECRET),
+        ),
+        (["--kind", "xapi"], ("xapi", "", "", "", SECRET)),
+    ],
+)
+def test_provider_connection_creates_each_kind_with_what_it_needs(monkeypatch, args, stored):
+    monkeypatch.setenv("PROVIDER_CLIENT_SECRET", SECRET)
+
+    out, _ = run_command("provider_connection", "acme", *args, "--client-id", "c1")
+
+    c = ProviderConnection.objects.get()
+    assert (c.kind, c.base_url, c.token_url, c.provider_org_id, c.client_secret) == stored
+    assert out.strip().endswith("Client secret stored.") and SECRET not in out
+
+
+def test_an_other_connection_needs_nothing_and_keeps_no_secret(monkeypatch):
+    monkeypatch.setenv("PROVIDER_CLIENT_SECRET", SECRET)
+
+    out, _ = run_command("provider_connection", "workshops", "--kind", "other")
+
+    assert out.strip() == (
+        "Created connection workshops (other, active, every 360 minutes, programs: -). "
+        "No client secret: this kind uses none."
+    )
+    assert ProviderConnection.objects.values_list("kind", "client_secret").get() == ("other", "")
+
+
+def test_changing_the_kind_asks_for_what_the_new_kind_needs(monkeypatch):
+    monkeypatch.delenv("PROVIDER_CLIENT_SECRET", raising=False)
+    run_command("provider_connection", "acme", "--kind", "other", stdin=io.StringIO(""))
+
+    with pytest.raises(CommandError) as refused:
+        call_command("provider_connection", "acme", "--kind", "xapi", "--client-id", "lrs", stdin=io.StringIO(""))
+    run_command(
+        "provider_connection", "acme", "--kind", "xapi", "--client-id", "lrs", stdin=io.StringIO("lrs-s3cret\n")
+    )
+
+    assert str(refused.value) == (
+        "xAPI statements connections need a client secret (PROVIDER_CLIENT_SECRET or standard input)."
+    )
+    assert ProviderConnection.objects.values_list("kind", "client_id", "client_secret").get() == (
+        "xapi",
+        "lrs",
+        "lrs-s3cret",
+    )
 
 
 # --- import_provider_csv ---------------------------------------------------------------
@@ -287,14 +402,15 @@ def test_sync_provider_failure_exits_non_zero_with_the_message(sandbox_factory):
 
 
 def test_sync_provider_refuses_unknown_names_and_other_kinds():
-    ConnectionFactory(name="udemy", kind="udemy", client_secret="x")
+    ConnectionFactory(name="statements", kind="xapi", client_secret="x")
 
-    with pytest.raises(CommandError, match=re.escape("No provider connection named 'nope' (known: udemy).")):
+    with pytest.raises(CommandError, match=re.escape("No provider connection named 'nope' (known: statements).")):
         call_command("sync_provider", "nope")
     with pytest.raises(CommandError) as exc:
-        call_command("sync_provider", "udemy")
+        call_command("sync_provider", "statements")
     assert str(exc.value) == (
-        "udemy: Udemy Business connections cannot be synced from the API yet: only Coursera is supported."
+        "statements: xAPI statements connections are not synced from an API. "
+        "The provider pushes its xAPI statements to LearnHub as they happen."
     )
     out, _ = run_command("sync_provider")
     assert out.strip() == "No active connection can be synced from an API."
@@ -319,3 +435,52 @@ def test_sync_provider_on_a_held_connection_says_until_when_and_writes_nothing(s
     )
     assert SyncRun.objects.count() == 0
     assert lease.until - dt.timedelta(seconds=90) < dt.datetime.now(dt.UTC) <= lease.until
+
+
+# --- run_sandbox_provider --kind ------------------------------------------------------------
+
+
+def sandbox_adapter(kind: str, *, base_url: str, token_url: str) -> Any:
+    """An adapter reading the sandbox `run_sandbox_provider --kind KIND` serves."""
+    common = {"client_id": "demo", "client_secret": "s3cret", "sleep": lambda seconds: None}
+    if kind == "udemy":
+        return UdemyApiAdapter(base_url=base_url, org_id="acme", **common)
+    if kind == "linkedin":
+        start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+        return LinkedInApiAdapter(base_url=base_url, token_url=token_url, start=start, **common)
+    return EdxApiAdapter(base_url=base_url, token_url=token_url, org_id="acme", zone=dt.UTC, **common)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("kind", "name", "token"),
+    [
+        ("udemy", "Udemy Business", "none (HTTP Basic with the client id and secret)"),
+        ("linkedin", "LinkedIn Learning", "/oauth/v2/accessToken"),
+        ("edx", "edX", "/oauth2/v1/access_token"),
+    ],
+)
+def test_run_sandbox_provider_serves_the_roster_in_each_providers_shape(kind, name, token):
+    ProgramFactory(name="Program 2026", starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 12, 31))
+    Employee.objects.bulk_create(
+        [Employee(email=f"person{n:02d}@acme.example", full_name=f"Person {n}") for n in range(30)]
+    )
+    env = child_env()
+    command = [sys.executable, "manage.py", "run_sandbox_provider", "--kind", kind, "--port", "0"]
+    command += ["--client-secret", "s3cret", "--org-id", "acme", "--malformed-every", "5", "--quiet"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        banner = [process.stdout.readline() for _ in range(5)]  # type: ignore[union-attr]
+        base_url = banner[1].split("base URL:")[1].strip()
+        token_url = banner[2].split("token URL:")[1].strip()
+        records = [r for page in sandbox_adapter(kind, base_url=base_url, token_url=token_url).pages() for r in page]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+    assert banner[0].startswith(f"{name} sandbox: ")
+    assert token_url == (token if kind == "udemy" else urljoin(base_url, token))
+    assert f"provider_connection sandbox --kind {kind} --base-url {base_url}" in banner[4]
+    assert len(records) > 10
+    assert {r.email for r in records} <= {f"person{n:02d}@acme.example" for n in range(30)}
+    assert sum(bool(r.problem) for r in records) == len(records) // 5  # every 5th record is malformed

@@ -462,13 +462,25 @@ def test_incremental_window_starts_a_day_before_the_last_successful_api_run(conn
     assert sync_since(connection=conn) == at(9)
 
 
-def test_api_sync_of_an_unsupported_kind_fails_with_a_clear_message():
-    udemy = ConnectionFactory(name="udemy", kind="udemy", client_secret="x")
+def test_api_sync_of_a_kind_without_an_api_fails_with_a_clear_message():
+    statements = ConnectionFactory(name="statements", kind="xapi", client_secret="lrs-s3cr3t")
+
+    run = sync_api(connection=statements)
+
+    assert run.status == "failed"
+    assert run.error == (
+        "xAPI statements connections are not synced from an API. "
+        "The provider pushes its xAPI statements to LearnHub as they happen."
+    )
+
+
+def test_api_sync_of_a_connection_missing_settings_names_them_without_the_secret():
+    udemy = ConnectionFactory(name="udemy", kind="udemy", base_url="", client_id="", client_secret="s3cr3t")
 
     run = sync_api(connection=udemy)
 
-    assert run.status == "failed"
-    assert run.error == "Udemy Business connections cannot be synced from the API yet: only Coursera is supported."
+    assert (run.status, run.fetched) == ("failed", 0)
+    assert run.error == "The Udemy Business connection is missing: base URL, organization id, client id."
 
 
 def test_connections_due(conn):
@@ -481,7 +493,7 @@ def test_connections_due(conn):
     SyncRun.objects.create(connection=old, source="csv", status="succeeded", started_at=now - dt.timedelta(minutes=1))
     busy = ConnectionFactory(name="busy")
     connection_claim(connection=busy)
-    ConnectionFactory(name="edx", kind="edx")
+    ConnectionFactory(name="workshops", kind="other")
 
     assert sorted(c.name for c in connections_due(now=now)) == ["coursera", "old"]
     assert paused.pk not in {c.pk for c in connections_due(now=now)}

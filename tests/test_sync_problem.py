@@ -26,7 +26,10 @@ from tests.factories import ConnectionFactory
 pytestmark = pytest.mark.django_db
 
 PAUSED = "This connection is paused: resume it first (python manage.py provider_connection paused --active)."
-UDEMY = "Udemy Business connections cannot be synced from the API yet: only Coursera is supported."
+OTHER = (
+    "Other (completions file) connections are not synced from an API. Their completions come from a completions "
+    "file: upload it on the connection's page, or run python manage.py import_provider_csv PATH --connection workshops."
+)
 RUNNING = (
     "A sync of coursera is already running, and this server runs syncs in its own process (no Celery worker), "
     "so another cannot wait for it: try again when it ends."
@@ -48,9 +51,11 @@ def test_the_rule_says_why_not_in_words_for_an_ld_admin():
     coursera = ConnectionFactory(name="coursera")
     assert sync_problem(connection=coursera) == ""
     assert sync_problem(connection=ConnectionFactory(name="paused", is_active=False)) == PAUSED
-    assert sync_problem(connection=ConnectionFactory(name="udemy", kind="udemy")) == UDEMY
-    # The kind comes first: a paused Udemy connection could not sync even once resumed.
-    assert sync_problem(connection=ConnectionFactory(name="both", kind="udemy", is_active=False)) == UDEMY
+    assert sync_problem(connection=ConnectionFactory(name="workshops", kind="other")) == OTHER
+    assert sync_problem(connection=ConnectionFactory(name="udemy", kind="udemy")) == ""
+    # The kind comes first: a paused file connection could not sync even once resumed.
+    paused_file = ConnectionFactory(name="paused workshops", kind="other", is_active=False)
+    assert sync_problem(connection=paused_file) == OTHER.replace("workshops.", "'paused workshops'.")
     assert sync_problem(connection=ConnectionFactory(name="Coursera (demo)", is_active=False)) == (
         "This connection is paused: resume it first (python manage.py provider_connection 'Coursera (demo)' --active)."
     )
@@ -112,7 +117,7 @@ def test_the_schedule_asks_the_same_rule(worker_mode):
     now = timezone.now()
     due = ConnectionFactory(name="due")
     ConnectionFactory(name="paused", is_active=False)
-    ConnectionFactory(name="udemy", kind="udemy")
+    ConnectionFactory(name="workshops", kind="other")
     held = ConnectionFactory(name="held")
     ProviderConnection.objects.filter(pk=held.pk).update(sync_claimed_until=now + dt.timedelta(seconds=30))
 
@@ -121,7 +126,7 @@ def test_the_schedule_asks_the_same_rule(worker_mode):
         "",  # due
         "",  # held: a request would wait for the running sync; the schedule leaves it to that sync
         PAUSED,
-        UDEMY,
+        OTHER,
     ]
     assert due.pk in sync_due_queue(now=now)
 

@@ -1,7 +1,8 @@
 """What `manage.py run_sandbox_provider` serves: the loaded Acme demo's records when asked
 for the demo's Coursera business, otherwise activity generated for the roster in the
-database. The sandbox (programs/providers/coursera_sandbox.py) serves whatever it is
-handed; choosing the records is the demo's business.
+database. The records are Coursera-shaped; a sandbox (programs/providers/*_sandbox.py)
+serves them in its provider's shape, whatever it is handed; choosing the records is the
+demo's business.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('programs', '0008_provider_kind_xapi'),
+        ('programs', '0008_provider_other_and_xapi'),
     ]
 
     operations = [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
@@ -59,6 +59,25 @@ class ProviderConfigurationError(ProviderError):
 
 class ProviderUnavailableError(ProviderError):
     """Still failing after the bounded retries (429, 5xx, timeouts): try again later."""
+
+
+SETTING_LABELS = {
+    "base_url": "base URL",
+    "token_url": "token URL",
+    "org_id": "organization id",
+    "client_id": "client id",
+    "client_secret": "client secret",
+}
+
+
+def settings_required(provider: str, *, also_missing: Sequence[str] = (), **values: str | None) -> None:
+    """Raise ProviderConfigurationError naming the connection settings given empty (their
+    SETTING_LABELS, in order, then `also_missing`): "The Udemy Business connection is
+    missing: organization id, client secret." Nothing when none is."""
+    missing = [SETTING_LABELS.get(name, name) for name, value in values.items() if not str(value or "").strip()]
+    missing += also_missing
+    if missing:
+        raise ProviderConfigurationError(f"The {provider} connection is missing: {', '.join(missing)}.")
 
 
 class Adapter(Protocol):

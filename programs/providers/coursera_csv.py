@@ -14,30 +14,13 @@ refused with the line, instead of being imported up to that line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO
 
-from programs.csv_files import (
-    NUL_PROBLEM,
-    CsvCheck,
-    CsvFileError,
-    CsvHeader,
-    CsvReader,
-    CsvRow,
-    csv_file_check,
-    csv_header,
-    nul_lines_message,
-)
-from programs.providers.base import AdapterStats, ProviderError, ProviderRecord
-from programs.providers.coursera_api import (
-    course_url,
-    learner_external_id,
-    parse_decimal,
-    parse_flag,
-    parse_timestamp,
-)
-
-DEFAULT_PAGE_SIZE = 1000
+from programs.csv_files import CsvCheck, CsvFileError, CsvHeader, CsvReader, CsvRow, csv_header
+from programs.providers.base import ProviderRecord
+from programs.providers.coursera_api import course_url, learner_external_id
+from programs.providers.files import ProviderFileAdapter
+from programs.providers.formats import csv_row_fields
 
 # field -> accepted headers (compared lower-cased, spaces collapsed); the first is the
 # name shown in messages.
@@ -83,128 +66,53 @@ def coursera_csv_header(reader: CsvReader) -> CsvHeader:
 
 
 def coursera_csv_check(*, file: IO[bytes] | IO[str], whole: bool = True) -> CsvCheck:
-    """Check a CourseActivity export before importing it: the header (see
-    `coursera_csv_header`) and, with `whole`, every row to the end of the file (encoding,
-    quotes, NUL bytes: any of them refuses the file with its line). Returns the number of
-    data rows (0 without `whole`) and the encoding, and puts `file` back at its start.
-    Raises CsvFileError; values that do not parse are not checked here: the import keeps
-    those rows as invalid records with their reason."""
-    reader = CsvReader(file)
-    try:
-        coursera_csv_header(reader)
-        if not whole:
-            return CsvCheck(rows=0, encoding=reader.encoding, nul_lines=[])
-        check = csv_file_check(reader)
-    finally:
-        file.seek(0)
-    if check.nul_lines:
-        raise CsvFileError(nul_lines_message(check.nul_lines), line=check.nul_lines[0])
-    return check
+    """Check a CourseActivity export before importing it (`ProviderFileAdapter.check`
+    with `coursera_csv_header`)."""
+    return CourseraCsvAdapter.check(file=file, whole=whole)
 
 
-class CourseraCsvAdapter:
-    """Yields the rows of a Coursera CSV export as ProviderRecords, `page_size` a page.
+class CourseraCsvAdapter(ProviderFileAdapter):
+    """Yields the rows of a Coursera CSV export as ProviderRecords (`ProviderFileAdapter`:
+    UTF-8 with or without BOM). The header is `coursera_csv_header`; a row that says
+    Completed = Yes without a Completion Time carries that in `problem`."""
 
-    `file` is a binary file (decoded as UTF-8, with or without BOM) or a text file.
-    A file-level problem (see `coursera_csv_header`) raises ProviderError before any
-    record is yielded; one met later (encoding, unterminated quote) raises it at that
-    line, after the pages before it: `coursera_csv_check` finds those first. A row whose
-    values do not parse, that has a NUL byte, or that says Completed = Yes without a
-    Completion Time, carries the reason in `problem`; `line` is its line in the file (the
-    header is line 1).
-    """
+    @classmethod
+    def read_header(cls, reader: CsvReader) -> CsvHeader:
+        return coursera_csv_header(reader)
 
-    def __init__(self, *, file: IO[bytes] | IO[str], page_size: int = DEFAULT_PAGE_SIZE) -> None:
-        self.file = file
-        self.page_size = page_size
-        self.stats = AdapterStats()
-
-    def pages(self) -> Iterator[list[ProviderRecord]]:
-        try:
-            reader = CsvReader(self.file)
-            header = coursera_csv_header(reader)
-            yield from self._pages(reader, header)
-        except CsvFileError as exc:
-            raise ProviderError(str(exc)) from None
-
-    def _pages(self, reader: CsvReader, header: CsvHeader) -> Iterator[list[ProviderRecord]]:
-        page: list[ProviderRecord] = []
-        for row in reader.rows():
-            page.append(_record_from_row(row, positions=header.positions, names=header.names))
-            if len(page) >= self.page_size:
-                self.stats.pages += 1
-                yield page
-                page = []
-        if page:
-            self.stats.pages += 1
-            yield page
+    def record(self, row: CsvRow, *, header: CsvHeader) -> ProviderRecord:
+        return _record_from_row(row, header=header)
 
 
-def _record_from_row(csv_row: CsvRow, *, positions: dict[str, int], names: list[str]) -> ProviderRecord:
+def _record_from_row(csv_row: CsvRow, *, header: CsvHeader) -> ProviderRecord:
     """One CSV row as a ProviderRecord; unparseable values are named in `problem`."""
-    line = csv_row.line
-    if csv_row.nul_line is not None:
-        # The database stores no NUL character, not even in the raw JSON of an invalid record.
-        row = [cell.replace("\x00", "") for cell in csv_row.cells]
-        problems = [f"line {csv_row.nul_line} {NUL_PROBLEM}"]
-    else:
-        row, problems = csv_row.cells, []
-
-    def cell(field_name: str) -> str:
-        index = positions.get(field_name)
-        return row[index].strip() if index is not None and index < len(row) else ""
-
-    def label(field_name: str) -> str:
-        index = positions.get(field_name)
-        return names[index] if index is not None else COLUMNS[field_name][0]
-
-    def when(field_name: str) -> Any:
-        try:
-            return parse_timestamp(cell(field_name))
-        except ValueError:
-            problems.append(f"{label(field_name)}: cannot parse '{cell(field_name)}'")
-            return None
-
-    def number(field_name: str) -> Any:
-        try:
-            return parse_decimal(cell(field_name))
-        except ValueError:
-            problems.append(f"{label(field_name)}: cannot parse '{cell(field_name)}'")
-            return None
-
-    def flag(field_name: str) -> bool:
-        try:
-            return parse_flag(cell(field_name))
-        except ValueError as exc:
-            problems.append(f"{label(field_name)}: {exc}")
-            return False
-
-    email = cell("email")
-    raw = {name: (row[i] if i < len(row) else "") for i, name in enumerate(names) if name}
-    enrolled_at = when("enrolled_at")
-    last_activity_at = when("last_activity_at")
-    completed_at = when("completed_at")
+    fields, raw = csv_row_fields(csv_row, header=header, columns=COLUMNS)
+    text, label = fields.text, fields.label
+    email = text("email")
+    enrolled_at = fields.time("enrolled_at")
+    last_activity_at = fields.time("last_activity_at")
+    completed_at = fields.time("completed_at")
     # Without a Completed column (a trimmed export), a completion time is the completion.
-    is_completed = flag("completed") if "completed" in positions else completed_at is not None
-    progress = number("progress")
-    hours = number("course_hours")
-    is_removed = flag("removed")
-    if is_completed and completed_at is None and not cell("completed_at"):
-        problems.append(f"{label('completed')} is Yes but {label('completed_at')} is empty")
-    if not cell("course_id"):
-        problems.append(f"{label('course_id')} is empty")
-    if not email and not cell("external_id"):
-        problems.append(f"{label('email')} and {label('external_id')} are both empty")
+    is_completed = fields.flag("completed") if "completed" in header.positions else completed_at is not None
+    progress = fields.number("progress")
+    hours = fields.number("course_hours")
+    is_removed = fields.flag("removed")
+    if is_completed and completed_at is None and not text("completed_at"):
+        fields.problems.append(f"{label('completed')} is Yes but {label('completed_at')} is empty")
+    if not text("course_id"):
+        fields.problems.append(f"{label('course_id')} is empty")
+    if not email and not text("external_id"):
+        fields.problems.append(f"{label('email')} and {label('external_id')} are both empty")
     return ProviderRecord(
         raw=raw,
         email=email,
-        external_id=learner_external_id(cell("external_id"), email),
-        full_name=cell("full_name"),
-        provider_course_id=cell("course_id"),
-        content_type=cell("content_type").lower() or "course",
-        course_title=cell("course_title"),
-        partner=cell("partner"),
-        course_url=course_url(cell("course_slug")),
+        external_id=learner_external_id(text("external_id"), email),
+        full_name=text("full_name"),
+        provider_course_id=text("course_id"),
+        content_type=text("content_type").lower() or "course",
+        course_title=text("course_title"),
+        partner=text("partner"),
+        course_url=course_url(text("course_slug")),
         course_hours=hours,
         enrolled_at=enrolled_at,
         last_activity_at=last_activity_at,
@@ -212,6 +120,6 @@ def _record_from_row(csv_row: CsvRow, *, positions: dict[str, int], names: list[
         completed_at=completed_at,
         progress=progress,
         is_removed=is_removed,
-        line=line,
-        problem="; ".join(problems),
+        line=csv_row.line,
+        problem=fields.problem(),
     )

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shlex
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -56,6 +57,8 @@ from programs.models import (
 )
 from programs.providers.base import Adapter, AdapterStats, ProviderConfigurationError, ProviderError, ProviderRecord
 from programs.providers.coursera_api import CourseraApiAdapter
+from programs.providers.udemy_api import UdemyApiAdapter
+from programs.sync.adapters import edx_adapter, linkedin_adapter
 from programs.sync.lease import (
     LeaseHeartbeat,
     SyncAlreadyRunningError,
@@ -86,7 +89,20 @@ logger = logging.getLogger(__name__)
 INCREMENTAL_OVERLAP = dt.timedelta(days=1)  # providers lag live activity by up to 24 h (PROVIDERS.md)
 REMATCH_BATCH_SIZE = 500
 # The provider kinds LearnHub syncs from an API, each with what builds its adapter for a connection.
-API_ADAPTERS: dict[str, Callable[..., Adapter]] = {Provider.COURSERA: CourseraApiAdapter.from_connection}
+API_ADAPTERS: dict[str, Callable[..., Adapter]] = {
+    Provider.COURSERA: CourseraApiAdapter.from_connection,
+    Provider.UDEMY: UdemyApiAdapter.from_connection,
+    Provider.LINKEDIN: linkedin_adapter,
+    Provider.EDX: edx_adapter,
+}
+# The kinds whose completions never come from an API: where they come from instead.
+NOT_FROM_AN_API: dict[str, str] = {
+    Provider.OTHER: (
+        "Their completions come from a completions file: upload it on the connection's page, "
+        "or run python manage.py import_provider_csv PATH --connection {name}."
+    ),
+    Provider.XAPI: "The provider pushes its xAPI statements to LearnHub as they happen.",
+}
 
 
 # --- Writes ----------------------------------------------------------------------------
@@ -577,16 +593,16 @@ class _Refused:
 
 
 def api_adapter_problem(*, connection: ProviderConnection) -> str:
-    """Why no API adapter reads `connection`'s kind (`API_ADAPTERS`), or "" when one does.
-    Part of `programs.sync.schedule.sync_problem`, the rule the pages, the API, the command
-    and the schedule ask; here because `sync_api` records it on its run too."""
+    """Why no API adapter reads `connection`'s kind (`API_ADAPTERS`), or "" when one does:
+    `other` and `xapi` connections are never synced from an API, and the answer says
+    where their completions come from instead (`NOT_FROM_AN_API`). Part of
+    `programs.sync.schedule.sync_problem`, the rule the pages, the API, the command and the
+    schedule ask; here because `sync_api` records it on its run too."""
     if connection.kind in API_ADAPTERS:
         return ""
-    supported = " and ".join(str(Provider(kind).label) for kind in API_ADAPTERS)
-    verb = "is" if len(API_ADAPTERS) == 1 else "are"
-    return (
-        f"{connection.get_kind_display()} connections cannot be synced from the API yet: "
-        f"only {supported} {verb} supported."
+    instead = NOT_FROM_AN_API.get(connection.kind, "LearnHub has no adapter for its API.")
+    return f"{connection.get_kind_display()} connections are not synced from an API. " + instead.format(
+        name=shlex.quote(connection.name)
     )
 
 

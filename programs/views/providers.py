@@ -21,7 +21,7 @@ from learnhub.roles import ld_admin_required
 from programs.connections import connection_sync_state, connections_with_last_run, invalid_records_current
 from programs.csv_files import CsvFileError
 from programs.forms_providers import ProviderCsvUploadForm, SyncNowForm
-from programs.imports import import_job_create, import_jobs_recent
+from programs.imports import PROVIDER_FILE_FORMATS, import_job_create, import_jobs_recent, provider_file_problem
 from programs.models import (
     Employee,
     ImportKind,
@@ -95,7 +95,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "sync_problem": sync_problem(connection=connection),
             "runs": _page(request, connection.runs.order_by("-started_at", "-pk"), RUNS_PER_PAGE),
             "sync_form": SyncNowForm(),
-            "upload_form": ProviderCsvUploadForm(),
+            "file_problem": provider_file_problem(connection=connection),
             "unmatched_count": connection.unmatched_records.count(),
         },
     )
@@ -177,12 +177,18 @@ def invalid_list(request: HttpRequest) -> HttpResponse:
 
 @ld_admin_required
 def connection_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    """Upload a Coursera CSV export for a connection: checked and stored, then imported by
-    a job whose page shows the progress and the result."""
+    """Upload the file of a connection's kind (a Coursera export, or LearnHub's completions
+    file for an `other` connection): checked and stored, then imported by a job whose page
+    shows the progress and the result. A kind that takes no file says so, and where its
+    completions come from."""
     connection = get_object_or_404(ProviderConnection, pk=pk)
+    file_problem = provider_file_problem(connection=connection)
+    file_format = PROVIDER_FILE_FORMATS.get(connection.kind)
+    shown = {"format_name": file_format.name, "description": file_format.description} if file_format else {}
     status = 200
+    form = ProviderCsvUploadForm(**shown)
     if request.method == "POST":
-        form = ProviderCsvUploadForm(request.POST, request.FILES)
+        form, status = ProviderCsvUploadForm(request.POST, request.FILES, **shown), 400
         if form.is_valid():
             try:
                 job = import_job_create(
@@ -195,12 +201,10 @@ def connection_upload(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error("file", f"The file was not imported: {exc}")
             else:
                 return redirect("programs:import_job", pk=job.pk)
-        status = 400
-    else:
-        form = ProviderCsvUploadForm()
     context = {
         "connection": connection,
         "form": form,
+        "file_problem": file_problem,
         "jobs": import_jobs_recent(kind=ImportKind.PROVIDER_CSV, connection=connection),
         "max_upload_mb": settings.IMPORT_MAX_UPLOAD_MB,
     }

@@ -1,4 +1,5 @@
-"""manage.py import_provider_csv PATH --connection NAME: a Coursera CourseActivity export
+"""manage.py import_provider_csv PATH --connection NAME: the file of the connection's kind (a
+Coursera CourseActivity export, or LearnHub's completions file for an `other` connection)
 through the sync pipeline; prints the counts and every invalid line with its reason."""
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ from programs.sync.pipeline import sync_run_summary
 
 class Command(BaseCommand):
     help = (
-        "Import a Coursera CourseActivity CSV export for a connection (same pipeline as the API sync). "
-        "The whole file is checked first: a file that cannot be read to its end is refused with the line, "
-        "and nothing is written. Invalid lines are listed and kept for review."
+        "Import a provider file for a connection (same pipeline as the API sync): a Coursera CourseActivity "
+        "export for a coursera connection, LearnHub's completions file (email, external_id, course_id, "
+        "course_title, completed_on[, course_url, hours]) for an other connection. The whole file is checked "
+        "first: a file that cannot be read to its end is refused with the line, and nothing is written. "
+        "Invalid lines are listed and kept for review."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("path", help="The CSV export (UTF-8, with or without BOM).")
+        parser.add_argument(
+            "path", help="The CSV file (UTF-8, with or without BOM; a completions file may also be Windows-1252)."
+        )
         parser.add_argument("--connection", required=True, help="Name of the provider connection it belongs to.")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -1,9 +1,11 @@
-"""manage.py provider_connection NAME --kind coursera --base-url URL --token-url URL --org-id ID
---program-id ID [--program-id ...] --client-id ID [--interval MINUTES] [--inactive]
-manage.py provider_connection NAME --kind xapi --client-id ID [--inactive]
+"""manage.py provider_connection NAME --kind {coursera,udemy,linkedin,edx,xapi,other}
+[--base-url URL] [--token-url URL] [--org-id ID] [--program-id ID ...] [--client-id ID]
+[--interval MINUTES] [--inactive | --active]
 
-The client secret comes from PROVIDER_CLIENT_SECRET or standard input, never from the
-command line (it would land in shell history and the process list), and is never printed.
+Only what the kind needs is required (`programs.connections.KIND_NEEDS`). The client
+secret comes from PROVIDER_CLIENT_SECRET or standard input, never from the command line
+(it would land in shell history and the process list), and is never printed; a kind that
+uses none (other) reads none.
 For an xapi connection it prints the statements endpoint path (/xapi/<id>/statements) and the
 token URL path, so scripts can find them.
 """
@@ -19,8 +21,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from programs.connections import provider_connection_save
-from programs.models import Provider
+from programs.connections import kind_uses_secret, provider_connection_save
+from programs.models import Provider, ProviderConnection
 from programs.xapi.selectors import xapi_addresses
 
 SECRET_ENV = "PROVIDER_CLIENT_SECRET"  # noqa: S105  # the variable's name, not a secret
@@ -35,17 +37,28 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", help="The connection's name (unique).")
-        parser.add_argument("--kind", choices=Provider.values, help="Provider (default on creation: coursera).")
-        parser.add_argument("--base-url", help="API base URL, e.g. https://api.coursera.com/ent/api/")
-        parser.add_argument("--token-url", help="OAuth2 client-credentials token URL.")
-        parser.add_argument("--org-id", help="The provider's organization (business) id.")
         parser.add_argument(
-            "--program-id", action="append", dest="program_ids", help="A provider program id (repeat for more)."
+            "--kind",
+            choices=Provider.values,
+            help="Provider (default on creation: coursera). other: a completions file; xapi: pushed xAPI statements.",
+        )
+        parser.add_argument(
+            "--base-url", help="API base URL, e.g. https://api.coursera.com/ent/api/ (coursera, udemy, linkedin, edx)."
+        )
+        parser.add_argument("--token-url", help="OAuth2 client-credentials token URL (coursera, linkedin, edx).")
+        parser.add_argument(
+            "--org-id",
+            help="The provider's organization id: Coursera business, Udemy organization, edX enterprise customer.",
+        )
+        parser.add_argument(
+            "--program-id",
+            action="append",
+            dest="program_ids",
+            help="A Coursera program id (repeat for more).",
         )
         parser.add_argument(
             "--client-id",
-            help="OAuth2 client id; for --kind xapi, the id the provider authenticates with "
-            "(the secret is never a command-line option).",
+            help="OAuth2 / API client id; for xapi the id the provider signs in with (the secret is never an option).",
         )
         parser.add_argument("--interval", type=int, help="Minutes between scheduled syncs (at least 5).")
         active = parser.add_mutually_exclusive_group()
@@ -53,7 +66,9 @@ class Command(BaseCommand):
         active.add_argument("--active", action="store_true", help="Resume scheduled syncs.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        secret = self._secret(options.get("stdin") or sys.stdin)
+        existing = ProviderConnection.objects.filter(name=options["name"].strip()).first()
+        kind = options["kind"] or (existing.kind if existing else Provider.COURSERA)
+        secret = self._secret(options.get("stdin") or sys.stdin) if kind_uses_secret(kind) else ""
         is_active = False if options["inactive"] else (True if options["active"] else None)
         try:
             connection, created = provider_connection_save(
@@ -73,14 +88,17 @@ class Command(BaseCommand):
             raise CommandError(" ".join(messages)) from exc
         verb = "Created" if created else "Updated"
         state = "active" if connection.is_active else "inactive"
-        kept = "replaced" if secret and not created else "stored" if secret else "kept"
+        if not kind_uses_secret(connection.kind):
+            kept = "No client secret: this kind uses none."
+        else:
+            kept = f"Client secret {'replaced' if secret and not created else 'stored' if secret else 'kept'}."
         if connection.kind == Provider.XAPI:
             paths = xapi_addresses(connection=connection)
             public = xapi_addresses(connection=connection, absolute=settings.SITE_URL)
             self.stdout.write(
                 self.style.SUCCESS(
                     f"{verb} connection {connection.name} (xapi, {state}, id {connection.pk}, client id "
-                    f"{connection.client_id}). Client secret {kept}.\n"
+                    f"{connection.client_id}). {kept}\n"
                     f"Statements endpoint: {paths.statements}\n"
                     f"OAuth2 token URL: {paths.token}\n"
                     f"At SITE_URL: {public.statements} and {public.token}"
@@ -91,8 +109,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"{verb} connection {connection.name} ({connection.kind}, {state}, every "
                 f"{connection.sync_interval_minutes} minutes, programs: "
-                f"{', '.join(connection.provider_program_ids) or '-'}). "
-                f"Client secret {kept}."
+                f"{', '.join(connection.provider_program_ids) or '-'}). {kept}"
             )
         )
 
