@@ -158,9 +158,7 @@ def test_an_xapi_connection_needs_a_client_id(monkeypatch):
     with pytest.raises(CommandError) as refused:
         call_command("provider_connection", "bw-xapi", "--kind", "xapi", stdout=io.StringIO())
 
-    assert str(refused.value) == (
-        "An xapi connection needs a client id (--client-id): the provider sends it with the secret."
-    )
+    assert str(refused.value) == "xAPI statements connections need a client id (--client-id)."
     assert not ProviderConnection.objects.exists()
 
 
