@@ -386,6 +386,9 @@ class ProgressCounts:
     company: Counts
     organizations: list[OrgProgress]
 
+    def for_organization(self, organization_id: int) -> OrgProgress | None:
+        return next((o for o in self.organizations if o.organization_id == organization_id), None)
+
 
 def progress_counts(*, program: LearningProgram, as_of: dt.date | None = None) -> ProgressCounts:
     """The counts of the company and of every organization as of D (see
@@ -417,7 +420,13 @@ def program_progress(*, program: LearningProgram, as_of: dt.date | None = None) 
 
     Four queries, whatever the size of the company.
     """
-    counts = progress_counts(program=program, as_of=as_of)
+    return program_progress_from(program=program, counts=progress_counts(program=program, as_of=as_of))
+
+
+def program_progress_from(*, program: LearningProgram, counts: ProgressCounts) -> ProgramProgress:
+    """`program_progress` from its counts (`progress_counts`, or the same counts kept in
+    the snapshots of their day): adds the pace, on track, the projection and the executive
+    commitments of that day. Two queries (projection, sponsors)."""
     day, company = counts.as_of, counts.company
     pace = program_pace(program=program, day=day)
     return ProgramProgress(
