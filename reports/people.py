@@ -28,6 +28,9 @@ from django.db.models.functions import Coalesce, Greatest, NullIf
 from programs.models import Employee, Enrollment, LearningProgram, Organization
 from reports.progress import counted_completion_q, eligible_employees, employees_who_met
 
+# The order of every people list: by organization path, then name, then e-mail.
+PEOPLE_ORDER = ("organization__path", "full_name", "email")
+
 # Stands in for "no date" inside GREATEST, which on SQLite is NULL as soon as one value is.
 _NO_DATE = Value(dt.datetime(1970, 1, 1, tzinfo=dt.UTC), output_field=DateTimeField())
 
@@ -76,7 +79,7 @@ def people_status(
             has_met=ExpressionWrapper(Q(pk__in=met_ids), output_field=BooleanField()),
         )
         .select_related("organization")
-        .order_by("organization__path", "full_name", "email")
+        .order_by(*PEOPLE_ORDER)
     )
 
 

@@ -14,7 +14,7 @@ from learnhub.roles import (
     can_see_people_of,
 )
 from programs.models import Organization
-from reports.people import people_not_met
+from reports.kept import people_not_met_read
 from reports.selectors import (
     NOT_MET_SHOWN,
     all_hands_report,
@@ -48,7 +48,7 @@ def organization(request: HttpRequest, organization_id: int) -> HttpResponse:
     not_met = None
     not_met_count = 0
     if sees_people:
-        people = people_not_met(program=choice.program, day=dashboard.progress.as_of, organization=org)
+        people = people_not_met_read(program=choice.program, as_of=choice.day, organization=org)
         not_met = list(people[:NOT_MET_SHOWN])
         not_met_count = people.count()
     return render(
