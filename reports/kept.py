@@ -17,9 +17,9 @@ the writer's transaction commits, before the write returns. A keep records
 (`KeptFigures`) its day and the counter's value read before it computed. A read finds the
 figures fresh when both still hold and uses them; otherwise it computes with the engine,
 keeps the result and returns it, so a read after a change is exact even before the
-queued keep task has run (the task only makes the next read cheap). Keeps of one program
-wait for each other (the program's row is locked), so readers of stale figures compute
-them once, not once each.
+queued keep task has run (the task only makes the next read cheap). Keeps of the same
+figures wait for each other (their KeptFigures row is locked), so readers of stale figures
+compute them once, not once each; a program's counts and people are kept independently.
 
 Only today's numbers are kept: an explicit `as_of` (a page's ?as_of or ?date, the API,
 the command, a message for a given time), and the counts of a program that has not
@@ -48,7 +48,7 @@ from reports.progress import (
     progress_counts,
     progress_day,
 )
-from reports.snapshots import program_lock, snapshots_store
+from reports.snapshots import snapshots_store
 
 # --- The change counter ----------------------------------------------------------------------
 
@@ -80,10 +80,16 @@ def _fresh(*, program: LearningProgram, kind: str, day: dt.date) -> QuerySet[Kep
     return KeptFigures.objects.filter(program=program, kind=kind, day=day, change=_change_count_now())
 
 
+def _kept_lock(*, program: LearningProgram, kind: str) -> None:
+    """Lock the program's KeptFigures row of `kind` (made first, never fresh, if missing)
+    until the end of the transaction: keeps of the same figures wait for each other, while
+    the counts and the people of a program are kept independently."""
+    KeptFigures.objects.get_or_create(program=program, kind=kind, defaults={"day": dt.date.min, "change": -1})
+    KeptFigures.objects.select_for_update().filter(program=program, kind=kind).values_list("pk", flat=True).first()
+
+
 def _kept_record(*, program: LearningProgram, kind: str, day: dt.date, change: int) -> None:
-    KeptFigures.objects.update_or_create(
-        program=program, kind=kind, defaults={"day": day, "change": change, "computed_at": timezone.now()}
-    )
+    KeptFigures.objects.filter(program=program, kind=kind).update(day=day, change=change, computed_at=timezone.now())
 
 
 # --- Counts: the snapshot rows of day D ----------------------------------------------------
@@ -145,7 +151,7 @@ def counts_keep(*, program: LearningProgram, day: dt.date | None = None) -> Prog
 
 def _counts_keep(*, program: LearningProgram, day: dt.date) -> ProgressCounts:
     with transaction.atomic():
-        program_lock(program=program)
+        _kept_lock(program=program, kind=KeptKind.COUNTS)
         kept = _counts_kept(program=program, day=day)
         if kept is not None:  # kept by another reader while this one waited
             return kept
@@ -195,7 +201,7 @@ def people_keep(*, program: LearningProgram, day: dt.date | None = None) -> int:
     depend on the table's statistics."""
     day = day or progress_day(program=program)
     with transaction.atomic():
-        program_lock(program=program)
+        _kept_lock(program=program, kind=KeptKind.PEOPLE)
         if _fresh(program=program, kind=KeptKind.PEOPLE, day=day).exists():
             return 0
         change = change_count()
@@ -215,6 +221,8 @@ def people_keep(*, program: LearningProgram, day: dt.date | None = None) -> int:
         """  # noqa: S608 (the SQL of our own queryset, its values as parameters)
         PersonProgress.objects.filter(program=program).delete()
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":  # a subquery per person is costed high: compiling costs more
+                cursor.execute("SET LOCAL jit = off")
             cursor.execute(insert, [program.pk, *select_params])
             written = cursor.rowcount
         _kept_record(program=program, kind=KeptKind.PEOPLE, day=day, change=change)
@@ -223,21 +231,30 @@ def people_keep(*, program: LearningProgram, day: dt.date | None = None) -> int:
 
 
 def _people_kept(
-    *, program: LearningProgram, organizations: list[Organization] | None, not_met_only: bool = False
+    *,
+    program: LearningProgram,
+    organizations: list[Organization] | None,
+    not_met_only: bool = False,
+    first: int | None = None,
 ) -> QuerySet[Employee]:
     """The kept people of the subtrees of `organizations` (None: everyone), all or only
-    those who have not met the goal, shaped like `people_status`: Employees with
-    `counted_courses`, `has_met` and `last_activity_at`, in the lists' order."""
-    people = Employee.objects.annotate(
-        kept=FilteredRelation("kept_progress", condition=Q(kept_progress__program=program))
-    ).filter(kept__isnull=False)
+    those who have not met the goal, or only the `first` of them, shaped like
+    `people_status`: Employees with `counted_courses`, `has_met` and `last_activity_at`,
+    in the lists' order. The first ones are picked among the kept rows alone (an
+    index-only read in the lists' order), before any person is read."""
+    rows = PersonProgress.objects.filter(program=program)
     if not_met_only:
-        people = people.filter(kept__met=False)
+        rows = rows.filter(met=False)
     if organizations is not None:
         subtree = Q(pk__in=[])
         for organization in organizations:
-            subtree |= Q(kept__organization__in=Organization.objects.subtree(organization))
-        people = people.filter(subtree)
+            subtree |= Q(organization__in=Organization.objects.subtree(organization))
+        rows = rows.filter(subtree)
+    if first is not None:
+        rows = rows.order_by("position")[:first]
+    people = Employee.objects.annotate(
+        kept=FilteredRelation("kept_progress", condition=Q(kept_progress__program=program))
+    ).filter(kept__isnull=False, pk__in=rows.values("employee_id"))
     return (
         people.annotate(
             counted_courses=F("kept__counted_courses"),
@@ -268,16 +285,17 @@ def _people_fresh_ensure(*, program: LearningProgram, day: dt.date) -> None:
 
 
 def people_not_met_read(
-    *, program: LearningProgram, as_of: dt.date | None, organization: Organization
+    *, program: LearningProgram, as_of: dt.date | None, organization: Organization, first: int | None = None
 ) -> QuerySet[Employee]:
     """`reports.people.people_not_met` as of `as_of`: the eligible people of
-    `organization`'s subtree who have not met the goal, from the kept rows for today like
-    `people_status_read`."""
+    `organization`'s subtree who have not met the goal (only the `first` of them when
+    given), from the kept rows for today like `people_status_read`."""
     day = progress_day(program=program, as_of=as_of)
     if as_of is not None:
-        return people_not_met(program=program, day=day, organization=organization)
+        people = people_not_met(program=program, day=day, organization=organization)
+        return people if first is None else people[:first]
     _people_fresh_ensure(program=program, day=day)
-    return _people_kept(program=program, organizations=[organization], not_met_only=True)
+    return _people_kept(program=program, organizations=[organization], not_met_only=True, first=first)
 
 
 # --- After a change -----------------------------------------------------------------------------

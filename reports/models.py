@@ -79,7 +79,7 @@ class KeptFigures(models.Model):
     counter's value (`ProgressChange.count`) read before computing them. They are fresh
     while D is still the program's day and the counter has not moved."""
 
-    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="+")
+    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="+", db_index=False)
     kind = models.CharField(max_length=10, choices=KeptKind.choices)
     day = models.DateField()
     change = models.BigIntegerField()
@@ -103,9 +103,24 @@ class PersonProgress(models.Model):
     e-mail). The not-yet lists, digests, escalations and the people export read these
     rows while they are fresh (`KeptFigures`, kind people)."""
 
-    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="+")
-    employee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kept_progress")
-    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    # Rows derived from the engine and replaced whole by each keep: no database foreign key
+    # to check for each of them (deletes still cascade, by Django). The indexes below start
+    # with the program; the organization's is the lists' index.
+    program = models.ForeignKey(
+        LearningProgram, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    employee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kept_progress", db_constraint=False
+    )
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     counted_courses = models.PositiveIntegerField()
     met = models.BooleanField()
     last_activity_at = models.DateTimeField(null=True, blank=True)
@@ -116,7 +131,11 @@ class PersonProgress(models.Model):
         constraints = [models.UniqueConstraint(fields=["program", "employee"], name="personprogress_one_per_person")]
         indexes = [
             models.Index(fields=["program", "position"], name="personprogress_list"),
-            models.Index(fields=["program", "organization", "met", "position"], name="personprogress_org_list"),
+            models.Index(
+                fields=["program", "organization", "met", "position"],
+                include=["employee"],
+                name="personprogress_org_list",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -220,9 +220,10 @@ def employee_has_met(*, program: LearningProgram, employee: Employee, day: dt.da
     return employees_who_met(program=program, day=day).filter(employee_id=employee.pk).exists()
 
 
-def _distinct_courses(*, program: LearningProgram, day: dt.date, employee_ref: str) -> Coalesce:
-    """Correlated subquery: the number of distinct counted courses of one employee (used
-    for the few executive sponsors only)."""
+def distinct_counted_courses(*, program: LearningProgram, day: dt.date, employee_ref: str) -> Coalesce:
+    """Correlated subquery: the number of distinct counted courses (`counted_completions`)
+    of the employee at `employee_ref` (0 without any), read from the employee's own
+    enrollments."""
     per_employee = (
         counted_completions(program=program, day=day)
         .filter(employee=OuterRef(employee_ref))
@@ -353,7 +354,7 @@ def executive_commitments(*, program: LearningProgram, day: dt.date) -> list[Exe
     sponsors = (
         ExecutiveSponsor.objects.for_program(program)
         .confirmed()
-        .annotate(n_courses=_distinct_courses(program=program, day=day, employee_ref="employee_id"))
+        .annotate(n_courses=distinct_counted_courses(program=program, day=day, employee_ref="employee_id"))
         .order_by("organization__path", "employee__email")
         .values_list(
             "employee_id",

@@ -141,6 +141,12 @@ class Headline:
     curated_completions: int
     curated_share: float | None
 
+    @property
+    def not_met(self) -> int:
+        """The eligible people who have not met the goal: as many as `people_not_met`
+        lists for the same organization and day (eligible people minus those who met)."""
+        return self.eligible - self.met
+
 
 @dataclass(frozen=True)
 class LeaderboardRow:

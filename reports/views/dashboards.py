@@ -48,9 +48,10 @@ def organization(request: HttpRequest, organization_id: int) -> HttpResponse:
     not_met = None
     not_met_count = 0
     if sees_people:
-        people = people_not_met_read(program=choice.program, as_of=choice.day, organization=org)
-        not_met = list(people[:NOT_MET_SHOWN])
-        not_met_count = people.count()
+        not_met = list(
+            people_not_met_read(program=choice.program, as_of=choice.day, organization=org, first=NOT_MET_SHOWN)
+        )
+        not_met_count = dashboard.headline.not_met
     return render(
         request,
         "reports/organization.html",
