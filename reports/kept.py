@@ -173,6 +173,19 @@ def progress_counts_read(*, program: LearningProgram, as_of: dt.date | None = No
     return _counts_kept(program=program, day=day) or _counts_keep(program=program, day=day)
 
 
+def kept_counts_stamp(*, program: LearningProgram, as_of: dt.date | None = None) -> str | None:
+    """A name for the state of today's kept counts of `program` while they are fresh:
+    another change, or another day, gives another name (or None). None when they are
+    not fresh, and for an explicit `as_of` (not kept). What is rendered from figures read
+    after this name was read may be cached under it: those figures are at least as new,
+    and the name stops being given as soon as they change. One query."""
+    if as_of is not None:
+        return None
+    day = progress_day(program=program)
+    kept = _fresh(program=program, kind=KeptKind.COUNTS, day=day).values_list("pk", "computed_at").first()
+    return None if kept is None else f"{kept[0]}-{kept[1].isoformat()}"
+
+
 def progress_read(*, program: LearningProgram, as_of: dt.date | None = None) -> ProgramProgress:
     """`reports.progress.program_progress` as of `as_of` (default today), its counts from
     `progress_counts_read`: the same numbers, read from the kept figures for today. Three

@@ -9,6 +9,7 @@ import datetime as dt
 from django.db import transaction
 
 from programs.models import LearningProgram
+from reports.hooks import progress_changed
 from reports.models import ProgressSnapshot
 from reports.progress import ProgressCounts, progress_counts, progress_day
 
@@ -47,8 +48,8 @@ def _rows(*, program: LearningProgram, progress: ProgressCounts) -> list[Progres
 
 def program_lock(*, program: LearningProgram) -> None:
     """Lock the program's row until the end of the current transaction: writers of its
-    snapshots and kept figures (`reports.kept`) wait for each other, so two runs at once
-    cannot collide on the unique (program, organization, day) constraints."""
+    snapshots wait for each other, so two runs at once cannot collide on the unique
+    (program, organization, day) constraints."""
     LearningProgram.objects.select_for_update().filter(pk=program.pk).values_list("pk", flat=True).first()
 
 
@@ -94,4 +95,5 @@ def snapshots_backfill(*, program: LearningProgram, start: dt.date | None = None
         program_lock(program=program)
         ProgressSnapshot.objects.filter(program=program, day__gte=first, day__lte=last).delete()
         ProgressSnapshot.objects.bulk_create(rows, batch_size=BACKFILL_BATCH_SIZE)
+        progress_changed(program_ids=[program.pk])  # the trend and the projection read these rows
     return len(days)
