@@ -536,7 +536,7 @@ def test_two_keeps_at_once_leave_one_set_of_rows(personas):
 # dashboard first names the state of the kept figures (one query), renders its body and
 # keeps it in the cache: read again, the page is the session, user, programs, that name and
 # the navigation ("company-again").
-KEPT_QUERIES = {"company": 16, "company-again": 10, "org-employee": 22, "org-champion": 24, "all-hands": 18}
+KEPT_QUERIES = {"company": 13, "company-again": 7, "org-employee": 19, "org-champion": 21, "all-hands": 15}
 
 
 @pytest.mark.parametrize("size", [1, 10])
