@@ -35,14 +35,19 @@ os.environ["SECURE_SSL_REDIRECT"] = "false"
 os.environ["REDIS_URL"] = ""  # the keep task runs in process
 os.environ["CELERY_BROKER_URL"] = ""
 os.environ.setdefault("TIME_ZONE", "America/Los_Angeles")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 if "bench" not in os.environ.get("DATABASE_URL", "").rsplit("/", 1)[-1]:
     sys.exit("Set DATABASE_URL to a database whose name contains 'bench': this script empties it.")
 
+import warnings
+
 import django
 
+warnings.filterwarnings("ignore", message="No directory at")  # no collected static files: none is asked
 django.setup()
 
+from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -153,6 +158,11 @@ def main() -> None:
             f"{label:<28} {kept_ms:7.1f} ms {kept_queries:3d} queries  {engine_ms:8.1f} ms {engine_queries:3d} queries"
             f"  {engine_ms / kept_ms:6.1f}x {engine_note}"
         )
+        if url == "/reports/":  # its figures' body is cached: once more without it
+            cache.clear()
+            body_ms, body_queries, _ = request_timed(client, url)
+            worst = max(worst, body_ms)
+            print(f"{'  (body rendered, not cached)':<28} {body_ms:7.1f} ms {body_queries:3d} queries")
     print(f"\nslowest kept page: {worst:.1f} ms (goal <= {GOAL_MS} ms): {'met' if worst <= GOAL_MS else 'NOT met'}")
 
 
