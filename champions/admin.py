@@ -18,12 +18,13 @@ from champions.models import (
     StudyGroupMembership,
     StudySession,
 )
+from programs.admin import ProgressInputAdmin
 
 APPOINTMENT_SEARCH = ["employee__email", "employee__full_name", "organization__path", "program__name"]
 
 
 @admin.register(ExecutiveSponsor)
-class ExecutiveSponsorAdmin(admin.ModelAdmin):
+class ExecutiveSponsorAdmin(ProgressInputAdmin):  # the dashboards show the sponsors' commitment
     list_display = ["employee", "organization", "program", "is_confirmed", "launch_video_url", "appointed_at"]
     list_filter = ["program", "is_confirmed", "organization__depth"]
     search_fields = APPOINTMENT_SEARCH
@@ -32,7 +33,7 @@ class ExecutiveSponsorAdmin(admin.ModelAdmin):
 
 
 @admin.register(LearningChampion)
-class LearningChampionAdmin(admin.ModelAdmin):
+class LearningChampionAdmin(ProgressInputAdmin):  # and the champions' names
     list_display = ["employee", "organization", "program", "is_confirmed", "appointed_at"]
     list_filter = ["program", "is_confirmed", "organization__depth"]
     search_fields = APPOINTMENT_SEARCH

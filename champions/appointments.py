@@ -1,7 +1,8 @@
 """Appointments: L&D appoints executive sponsors and learning champions for an
 organization in a program, confirms the proposals a program clone carried over, and
 removes them. (Who an appointment lets do what is learnhub/roles.py; the lists of the
-admin pages are in champions/selectors.py.)"""
+admin pages are in champions/selectors.py.) The dashboards show the sponsors' commitment
+and the champions' names: every change calls `reports.hooks.progress_changed`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from champions.models import APPOINTMENT_MODELS, ROLE_LABELS, AppointmentRole, ExecutiveSponsor, LearningChampion
 from programs.models import Employee, LearningProgram, Organization
+from reports.hooks import progress_changed
 
 
 def appointment_create(
@@ -43,7 +45,9 @@ def appointment_create(
         )
     try:
         with transaction.atomic():
-            return model.objects.create(program=program, organization=organization, employee=employee)
+            appointment = model.objects.create(program=program, organization=organization, employee=employee)
+            progress_changed(program_ids=[program.pk])
+            return appointment
     except IntegrityError as exc:
         raise ValidationError(
             {"email": [f"{employee} is already {ROLE_LABELS[role]} of {organization.path} in {program.name}."]}
@@ -54,7 +58,12 @@ def appointment_confirm(*, program: LearningProgram, role: AppointmentRole, appo
     """Confirm a proposed appointment of `program` (carried over by a clone). Returns
     False when there was nothing to confirm (already confirmed or removed)."""
     model = APPOINTMENT_MODELS[role]
-    return bool(model.objects.filter(program=program, pk=appointment_id, is_confirmed=False).update(is_confirmed=True))
+    confirmed = bool(
+        model.objects.filter(program=program, pk=appointment_id, is_confirmed=False).update(is_confirmed=True)
+    )
+    if confirmed:
+        progress_changed(program_ids=[program.pk])
+    return confirmed
 
 
 def appointment_remove(*, program: LearningProgram, role: AppointmentRole, appointment_id: int) -> bool:
@@ -62,6 +71,8 @@ def appointment_remove(*, program: LearningProgram, role: AppointmentRole, appoi
     was already gone."""
     model = APPOINTMENT_MODELS[role]
     deleted, _ = model.objects.filter(program=program, pk=appointment_id).delete()
+    if deleted:
+        progress_changed(program_ids=[program.pk])
     return bool(deleted)
 
 

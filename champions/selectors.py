@@ -38,14 +38,15 @@ from programs.models import (
     departed_q,
 )
 from programs.selectors import collections_visible
+from reports.kept import progress_counts_read
 from reports.models import ProgressSnapshot
 from reports.progress import (
     OrgProgress,
     ProgramProgress,
+    ProgressCounts,
     company_today,
     counted_completions,
     employee_has_met,
-    program_progress,
     progress_day,
 )
 
@@ -155,7 +156,7 @@ def top_level_organization(org: Organization) -> Organization | None:
     return Organization.objects.get(path=org.ancestor_paths()[1])
 
 
-def org_standing(*, progress: ProgramProgress, organization: Organization) -> OrgStanding | None:
+def org_standing(*, progress: ProgramProgress | ProgressCounts, organization: Organization) -> OrgStanding | None:
     mine = progress.for_organization(organization.pk)
     if mine is None:
         return None
@@ -408,11 +409,11 @@ class HomePage:
 
 
 def home_page(*, program: LearningProgram, employee: Employee) -> HomePage:
-    """My status, my top-level organization's bar and rank (`program_progress`), my
-    collections (mine first, then company-wide) with my status on each course, upcoming
-    study groups I can join (not yet a member, not full), the latest updates and a few
-    shareable stories."""
-    progress = program_progress(program=program)
+    """My status, my top-level organization's bar and rank (the counts of
+    `program_progress`, kept for today: `progress_counts_read`), my collections (mine
+    first, then company-wide) with my status on each course, upcoming study groups I can
+    join (not yet a member, not full), the latest updates and a few shareable stories."""
+    progress = progress_counts_read(program=program)
     top = top_level_organization(employee.organization) if employee.organization else None
     collections = collections_for_person(program=program, user=employee)
     course_ids = {item.course_id for c in collections for item in c.items.all()}
@@ -428,7 +429,7 @@ def home_page(*, program: LearningProgram, employee: Employee) -> HomePage:
         status=employee_status(program=program, employee=employee),
         standing=org_standing(progress=progress, organization=top) if top else None,
         company_rate=progress.company.rate,
-        target=progress.target,
+        target=float(program.target_rate),
         collections=with_launch_videos(program=program, collections=with_my_status(collections, statuses)),
         groups=upcoming,
         updates=updates_for_person(program=program, user=employee),

@@ -1,11 +1,11 @@
 from django.http import HttpRequest
 
-from learnhub.roles import current_program, roles_for
+from learnhub.roles import request_program, roles_for
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
     """The current program and the signed-in person's roles, for the navigation bar."""
     if not request.user.is_authenticated:
         return {}
-    program = current_program()
+    program = request_program(request)
     return {"nav_program": program, "nav_roles": roles_for(request.user, program)}

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from champions.models import ExecutiveSponsor, LearningChampion, StudyGroup
-from programs.models import Collection, Employee, LearningProgram, Organization, subtree_q
+from programs.models import Collection, Employee, LearningProgram, Organization, ProgramStatus, subtree_q
 
 if TYPE_CHECKING:
     AnyUser = Employee | AnonymousUser
@@ -86,8 +86,26 @@ def ld_admin_revoke(*, employee: Employee) -> None:
 
 def current_program() -> LearningProgram | None:
     """The program pages show by default: the active one that started last, else the
-    most recent program of any status."""
-    return LearningProgram.objects.active().first() or LearningProgram.objects.first()
+    most recent program of any status (`current_program_in`). One query."""
+    return current_program_in(list(LearningProgram.objects.all()))
+
+
+def current_program_in(programs: Sequence[LearningProgram]) -> LearningProgram | None:
+    """`current_program` among `programs`, all of them in the model's order (latest
+    start first): the first active one, else the first one."""
+    return next((p for p in programs if p.status == ProgramStatus.ACTIVE), programs[0] if programs else None)
+
+
+def request_program(request: HttpRequest) -> LearningProgram | None:
+    """`current_program`, read once per request: the page and its navigation ask it."""
+    if not hasattr(request, "_current_program"):
+        request._current_program = current_program()  # type: ignore[attr-defined]
+    return request._current_program  # type: ignore[attr-defined]
+
+
+def request_program_set(request: HttpRequest, program: LearningProgram | None) -> None:
+    """Record the current program found by a page that read every program anyway."""
+    request._current_program = program  # type: ignore[attr-defined]
 
 
 def _held(model: type[ExecutiveSponsor] | type[LearningChampion]) -> QuerySet:
@@ -101,18 +119,20 @@ def _covering(org: Organization) -> Q:
 
 
 def sponsored_organizations(user: AnyUser, program: LearningProgram) -> QuerySet[Organization]:
-    if not user.is_authenticated:
+    """The organizations whose sponsor appointment `user` holds in `program` today."""
+    if not user.is_authenticated or user.has_departed(timezone.localdate()):  # `_held`: nothing once left
         return Organization.objects.none()
     return Organization.objects.filter(
-        pk__in=_held(ExecutiveSponsor).filter(program=program, employee=user).values("organization_id")
+        executivesponsors__program=program, executivesponsors__employee=user, executivesponsors__is_confirmed=True
     )
 
 
 def championed_organizations(user: AnyUser, program: LearningProgram) -> QuerySet[Organization]:
-    if not user.is_authenticated:
+    """The organizations whose champion appointment `user` holds in `program` today."""
+    if not user.is_authenticated or user.has_departed(timezone.localdate()):  # `_held`: nothing once left
         return Organization.objects.none()
     return Organization.objects.filter(
-        pk__in=_held(LearningChampion).filter(program=program, employee=user).values("organization_id")
+        learningchampions__program=program, learningchampions__employee=user, learningchampions__is_confirmed=True
     )
 
 
@@ -300,6 +320,7 @@ __all__ = [
     "can_view_person",
     "championed_organizations",
     "current_program",
+    "current_program_in",
     "has_access",
     "in_network",
     "is_champion_of",
@@ -310,6 +331,8 @@ __all__ = [
     "ld_admin_required",
     "ld_admin_revoke",
     "people_scope",
+    "request_program",
+    "request_program_set",
     "roles_for",
     "sponsored_organizations",
     "study_group_organizations",

@@ -44,6 +44,27 @@ from programs.models import (
     XapiStatement,
 )
 from programs.organizations import organization_create
+from reports.hooks import progress_changed
+
+
+class ProgressInputAdmin(admin.ModelAdmin):
+    """The admin of a model whose rows are inputs of the numbers (organizations, people
+    and their exclusions, programs, courses, collections, enrollments, connections): a
+    save (with its inlines) or a delete, one at a time or in bulk, calls
+    `reports.hooks.progress_changed` after its writes, in the admin's transaction."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        progress_changed()
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        progress_changed()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        super().delete_queryset(request, queryset)
+        progress_changed()
+
 
 # --- Organizations ----------------------------------------------------------------------
 
@@ -56,7 +77,7 @@ ORG_CHANGE_NOTE = (
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ProgressInputAdmin):
     """Name and parent are set once, at creation, through `organization_create` (which
     computes path and depth). They are read-only afterwards because renaming or moving
     an organization would change the path of every organization below it."""
@@ -170,7 +191,7 @@ class ProgramExclusionInline(admin.TabularInline):
 
 
 @admin.register(Employee)
-class EmployeeAdmin(UserAdmin):
+class EmployeeAdmin(ProgressInputAdmin, UserAdmin):
     form = EmployeeChangeForm
     add_form = EmployeeCreationForm
     list_display = ["email", "full_name", "title", "organization", "external_id", "hired_on", "departed_on", "is_staff"]
@@ -314,7 +335,7 @@ class LearningProgramForm(forms.ModelForm):
 
 
 @admin.register(LearningProgram)
-class LearningProgramAdmin(admin.ModelAdmin):
+class LearningProgramAdmin(ProgressInputAdmin):
     """Programs are created and changed through `program_create` / `program_update`, as
     on the /manage/ pages and in the API: the same rules, the same audit trail."""
 
@@ -338,7 +359,7 @@ class LearningProgramAdmin(admin.ModelAdmin):
 
 
 @admin.register(ProgramExclusion)
-class ProgramExclusionAdmin(admin.ModelAdmin):
+class ProgramExclusionAdmin(ProgressInputAdmin):
     list_display = ["employee", "program", "reason", "created_at"]
     list_filter = ["program"]
     search_fields = ["employee__email", "employee__full_name", "reason"]
@@ -347,7 +368,7 @@ class ProgramExclusionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin):
+class CourseAdmin(ProgressInputAdmin):
     list_display = ["title", "provider", "provider_course_id", "partner", "hours", "updated_at"]
     list_filter = ["provider", "partner"]
     search_fields = ["title", "provider_course_id", "partner"]
@@ -361,7 +382,7 @@ class CollectionItemInline(admin.TabularInline):
 
 
 @admin.register(Collection)
-class CollectionAdmin(admin.ModelAdmin):
+class CollectionAdmin(ProgressInputAdmin):
     list_display = ["name", "program", "organization", "approval_status", "approved_by", "approved_at", "item_count"]
     list_filter = ["program", "approval_status", "organization__depth"]
     search_fields = ["name", "organization__path", "needs"]
@@ -378,7 +399,7 @@ class CollectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(CollectionItem)
-class CollectionItemAdmin(admin.ModelAdmin):
+class CollectionItemAdmin(ProgressInputAdmin):
     list_display = ["collection", "position", "course"]
     list_filter = ["collection__program"]
     search_fields = ["collection__name", "course__title", "course__provider_course_id"]
@@ -441,7 +462,7 @@ class ProviderConnectionForm(forms.ModelForm):
 
 
 @admin.register(ProviderConnection)
-class ProviderConnectionAdmin(admin.ModelAdmin):
+class ProviderConnectionAdmin(ProgressInputAdmin):
     form = ProviderConnectionForm
     list_display = ["name", "kind", "provider_org_id", "is_active", "sync_interval_minutes", "last_synced_at", "secret"]
     list_filter = ["kind", "is_active"]
@@ -482,6 +503,11 @@ class ReadOnlyRecordAdmin(admin.ModelAdmin):
         return False
 
 
+class ReadOnlyInputAdmin(ReadOnlyRecordAdmin, ProgressInputAdmin):
+    """Read-only records that are inputs of the numbers (enrollments): deleting them
+    changes the numbers."""
+
+
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyRecordAdmin):
     list_display = [
@@ -505,7 +531,7 @@ class SyncRunAdmin(ReadOnlyRecordAdmin):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(ReadOnlyRecordAdmin):
+class EnrollmentAdmin(ReadOnlyInputAdmin):
     list_display = ["employee", "course", "connection", "progress", "is_completed", "completed_at", "is_removed"]
     list_filter = ["is_completed", "is_removed", "connection", "completed_at"]
     search_fields = [

@@ -1,6 +1,10 @@
 """Curated collections: creating and editing them, their ordered courses, and copying
 them into next year's program. (Reads are in programs/selectors.py; the file import is
-programs/collections_import.py; the sponsor's review is in champions/services.py.)"""
+programs/collections_import.py; the sponsor's review is in champions/services.py.)
+
+A program's curated completions are those of the courses in any of its collections, so
+adding, removing or copying courses calls `reports.hooks.progress_changed`; creating,
+renaming, moving or reordering a collection changes no number."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from django.db import IntegrityError, transaction
 
 from programs.learning_programs import next_year_name
 from programs.models import ApprovalStatus, Collection, CollectionItem, Course, LearningProgram, Organization
+from reports.hooks import progress_changed
 
 
 def _collection_name_errors(
@@ -105,7 +110,9 @@ def collection_course_add(*, collection: Collection, course: Course) -> Collecti
         if any(item.course_id == course.pk for item in items):
             raise ValidationError(f"'{course}' is already in {collection.name}.")
         last = max((item.position for item in items), default=0)
-        return CollectionItem.objects.create(collection=collection, course=course, position=last + 1)
+        item = CollectionItem.objects.create(collection=collection, course=course, position=last + 1)
+        progress_changed(program_ids=[collection.program_id])
+        return item
 
 
 def collection_course_remove(*, collection: Collection, item_id: int) -> Course:
@@ -118,6 +125,7 @@ def collection_course_remove(*, collection: Collection, item_id: int) -> Course:
         remaining = [other for other in items if other.pk != item_id]
         item.delete()
         _positions_write(remaining)
+        progress_changed(program_ids=[collection.program_id])
     return item.course
 
 
@@ -153,3 +161,4 @@ def collections_copy(*, source: LearningProgram, target: LearningProgram) -> Non
             CollectionItem(collection=copy, course_id=course_id, position=position)
             for position, course_id in enumerate(course_ids, start=1)
         )
+    progress_changed(program_ids=[target.pk])

@@ -26,6 +26,7 @@ from programs.models import (
     Provider,
 )
 from programs.organizations import organization_path_split
+from reports.hooks import progress_changed
 
 COLUMNS = ("collection", "organization", "provider", "course_id", "course_title", "position")
 MAX_POSITION = 2_147_483_647  # PositiveIntegerField on PostgreSQL
@@ -237,6 +238,8 @@ def collections_import(*, program: LearningProgram, content: bytes | str) -> Col
         courses = _courses_ensure({c for items in wanted.values() for c in items}, titles, result)
         collections = _collections_ensure(program, set(wanted), orgs, result)
         _items_apply(wanted, courses, collections, result)
+        if result.items_added:  # curated completions count the courses of every collection
+            progress_changed(program_ids=[program.pk])
     return result
 
 

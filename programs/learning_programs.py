@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 
 from programs.models import Employee, LearningProgram, ProgramChange, ProgramStatus
 from programs.templatetags.formats import target
+from reports.hooks import progress_changed
 
 TARGET_RATE_PLACES = 3  # LearningProgram.target_rate keeps 0.001 (0.1 percentage point)
 
@@ -110,7 +111,7 @@ def program_create(
 ) -> LearningProgram:
     """Create a learning program under the rules of `program_errors` (the name trimmed
     first; dates inclusive; 87.5% is 0.875). Every broken rule is reported at once, as a
-    ValidationError keyed by field."""
+    ValidationError keyed by field. A new program has numbers: `progress_changed`."""
     name = name.strip()
     errors = program_errors(
         name=name,
@@ -124,7 +125,7 @@ def program_create(
         raise ValidationError(errors)
     try:
         with transaction.atomic():
-            return LearningProgram.objects.create(
+            program = LearningProgram.objects.create(
                 name=name,
                 starts_on=starts_on,
                 ends_on=ends_on,
@@ -132,6 +133,8 @@ def program_create(
                 required_completions=required_completions,
                 status=status,
             )
+            progress_changed(program_ids=[program.pk])
+            return program
     except IntegrityError as exc:  # created by someone else since the check above
         raise _name_taken(name) from exc
 
@@ -160,8 +163,10 @@ def program_update(
     for the check and the write, so the rules and the audit trail see the values in the
     database, not those of the object passed in; every change to the target, the window,
     the completions required or the status is written to the audit trail (ProgramChange:
-    who, when, old -> new) in the same transaction. Every broken rule is reported at
-    once, as a ValidationError keyed by field. Returns the audit rows."""
+    who, when, old -> new) in the same transaction, with `reports.hooks.progress_changed`
+    (the window, the completions required and the target change the numbers). Every
+    broken rule is reported at once, as a ValidationError keyed by field. Returns the
+    audit rows."""
     with transaction.atomic():
         locked = LearningProgram.objects.select_for_update().get(pk=program.pk)
         wanted: dict[str, object] = {
@@ -197,6 +202,8 @@ def program_update(
             for field in changed
             if field in AUDITED_FIELDS
         )
+        if changed:
+            progress_changed(program_ids=[locked.pk])
     for field, value in wanted.items():
         setattr(program, field, value)
     return audit

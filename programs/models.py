@@ -19,6 +19,8 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from reports.hooks import progress_changed
+
 PATH_SEPARATOR = "/"
 
 
@@ -104,6 +106,7 @@ class EmployeeManager(BaseUserManager.from_queryset(EmployeeQuerySet)):  # type:
         else:
             user.set_unusable_password()
         user.save(using=self._db)
+        progress_changed()  # someone new on the roster (createsuperuser): a new denominator
         return user
 
     def create_superuser(self, email: str, password: str | None = None, **fields: object) -> Employee:

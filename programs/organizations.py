@@ -5,6 +5,7 @@ full name path and depth, so a subtree is one indexed prefix query
 from __future__ import annotations
 
 from programs.models import PATH_SEPARATOR, Organization
+from reports.hooks import progress_changed
 
 
 def organization_path_split(path: str) -> list[str]:
@@ -14,7 +15,9 @@ def organization_path_split(path: str) -> list[str]:
 
 def organization_ensure(*, path: str, cache: dict[str, Organization] | None = None) -> Organization:
     """The organization at `path` (e.g. "Acme/Engineering/Platform"), creating it and any
-    missing ancestors. `cache` (path -> organization) saves queries in bulk imports."""
+    missing ancestors. `cache` (path -> organization) saves queries in bulk imports. The
+    caller, which writes the people of the organization too, calls
+    `reports.hooks.progress_changed` once after its writes."""
     parts = organization_path_split(path)
     if not parts:
         raise ValueError("An organization path needs at least one name.")
@@ -40,7 +43,10 @@ def organization_create(*, name: str, parent: Organization | None) -> Organizati
     if not name or PATH_SEPARATOR in name:
         raise ValueError(f"An organization name must not be empty or contain {PATH_SEPARATOR!r}.")
     if parent is None:
-        return Organization.objects.create(name=name, parent=None, path=name, depth=0)
-    return Organization.objects.create(
-        name=name, parent=parent, path=f"{parent.path}{PATH_SEPARATOR}{name}", depth=parent.depth + 1
-    )
+        organization = Organization.objects.create(name=name, parent=None, path=name, depth=0)
+    else:
+        organization = Organization.objects.create(
+            name=name, parent=parent, path=f"{parent.path}{PATH_SEPARATOR}{name}", depth=parent.depth + 1
+        )
+    progress_changed()  # the numbers list every organization of the tree
+    return organization

@@ -39,6 +39,7 @@ from programs.csv_files import (
 from programs.models import PATH_SEPARATOR, Employee, Organization
 from programs.organizations import organization_ensure, organization_path_split
 from programs.sync.pipeline import unmatched_rematch_queue
+from reports.hooks import progress_changed
 
 ROSTER_COLUMNS = (
     "email",
@@ -208,7 +209,8 @@ def roster_rows_import(
       people are updated, and a row equal to the stored person writes nothing.
     - With `mark_missing_departed`, every employee not in the rows who has no departure
       date departs today (company time zone), except people hired after today.
-    - After the commit, `programs.sync.pipeline.unmatched_rematch_queue` gets the created and
+    - After the commit, the numbers may have changed (`reports.hooks.progress_changed`),
+      `programs.sync.pipeline.unmatched_rematch_queue` gets the created and
       updated employees, and everyone whose departure date is now today or earlier
       loses access at once (`programs.access.employee_access_end`: sessions and API
       tokens end); later dates are ended by the daily departures task.
@@ -271,19 +273,12 @@ def roster_rows_import(
                     today=today,
                 )
                 touched = created_ids + [employee.pk for employee, _ in changed]
-                if touched:
-                    unmatched_rematch_queue(employee_ids=touched)  # queued after the commit
                 gone = leaving + [
                     employee.pk
                     for employee, changes in changed
                     if changes.get("departed_on") is not None and changes["departed_on"] <= today
                 ]
-                if gone:
-                    transaction.on_commit(
-                        lambda: employee_access_end(
-                            employee_ids=gone, reason="Its creator left the company (departure recorded on the roster)."
-                        )
-                    )
+                transaction.on_commit(lambda: _roster_changed(touched=touched, gone=gone))
         except IntegrityError as exc:
             raise RosterFileError(
                 "People changed in LearnHub while this file was being imported (another import or an edit at "
@@ -291,6 +286,19 @@ def roster_rows_import(
             ) from exc
     result.applied = True
     return result
+
+
+def _roster_changed(*, touched: list[int], gone: list[int]) -> None:
+    """After an import's commit: the numbers may have changed (`progress_changed`), the
+    kept unmatched records are matched again for the people created or updated, and the
+    people who left lose access at once."""
+    progress_changed()
+    if touched:
+        unmatched_rematch_queue(employee_ids=touched)
+    if gone:
+        employee_access_end(
+            employee_ids=gone, reason="Its creator left the company (departure recorded on the roster)."
+        )
 
 
 def roster_employees(*, search: str = "", organization: Organization | None = None) -> QuerySet[Employee]:

@@ -11,14 +11,16 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
+from programs.admin import ProgressInputAdmin
 from reports.messaging.webhooks import WebhookUrlError, webhook_connection_time, webhook_url_check
 from reports.models import MessageSettings, OrgWebhook, ProgressSnapshot, SentMessage, Unsubscribe
 
 
 @admin.register(ProgressSnapshot)
-class ProgressSnapshotAdmin(admin.ModelAdmin):
+class ProgressSnapshotAdmin(ProgressInputAdmin):
     """Snapshots are recomputed from enrollments; a hand edit would be overwritten, so
-    they can be looked at (and deleted, to force a recompute) but not added or edited."""
+    they can be looked at (and deleted, to force a recompute) but not added or edited.
+    Today's rows are the kept counts (`reports.kept`): a delete marks them stale."""
 
     list_display = ["day", "program", "organization", "eligible", "met", "rate", "completions", "curated_completions"]
     list_filter = ["program", "day", "organization__depth"]

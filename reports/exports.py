@@ -15,8 +15,8 @@ from typing import Protocol
 from django.utils.text import slugify
 
 from programs.models import LearningProgram, Organization
-from reports.people import people_status
-from reports.progress import ProgramProgress
+from reports.kept import people_status_read
+from reports.progress import ProgramProgress, progress_day
 from reports.selectors import CHANGE_DAYS, rate_change, snapshot_rates_on
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -132,12 +132,14 @@ PEOPLE_HEADER = (
 
 
 def people_rows(
-    *, program: LearningProgram, day: dt.date, organizations: Iterable[Organization] | None
+    *, program: LearningProgram, as_of: dt.date | None, organizations: list[Organization] | None
 ) -> Iterator[Sequence[Cell]]:
-    """One row per eligible person of the organizations (None: the whole company) with
-    their counted courses, whether they met the goal and their last provider activity.
-    One query, streamed."""
-    people = people_status(program=program, day=day, organizations=organizations)
+    """One row per eligible person of the organizations (None: the whole company) as of
+    `as_of` (None: today, from the kept figures) with their counted courses, whether they
+    met the goal and their last provider activity (`people_status_read`). One query,
+    streamed."""
+    day = progress_day(program=program, as_of=as_of)
+    people = people_status_read(program=program, as_of=as_of, organizations=organizations)
     for person in people.iterator(chunk_size=2000):
         yield (
             person.full_name,

@@ -48,6 +48,99 @@ class ProgressSnapshot(models.Model):
         return f"{self.program} {self.organization or 'company'} {self.day}"
 
 
+# --- Kept figures: the numbers of today, computed once after each change ---------------
+
+
+class ProgressChange(models.Model):
+    """The change counter: one row, bumped by `reports.hooks.progress_changed` in the
+    transaction of every write that changes an input of the numbers (roster, programs,
+    exclusions, collections, organizations, enrollments). Kept figures record the value
+    they were computed from; a different value means they are stale."""
+
+    ROW = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=ROW)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="progresschange_one_row")]
+
+    def __str__(self) -> str:
+        return f"Progress changes: {self.count}"
+
+
+class KeptKind(models.TextChoices):
+    COUNTS = "counts", "Counts (the snapshot rows of the day)"
+    PEOPLE = "people", "People (PersonProgress rows)"
+
+
+class KeptFigures(models.Model):
+    """What the kept figures of one program were computed from: the day D and the change
+    counter's value (`ProgressChange.count`) read before computing them. They are fresh
+    while D is still the program's day and the counter has not moved."""
+
+    program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=10, choices=KeptKind.choices)
+    day = models.DateField()
+    change = models.BigIntegerField()
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "kept figures"
+        constraints = [
+            models.UniqueConstraint(fields=["program", "kind"], name="keptfigures_one_per_kind"),
+            models.CheckConstraint(condition=Q(kind__in=KeptKind.values), name="keptfigures_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.program} on {self.day} (change {self.change})"
+
+
+class PersonProgress(models.Model):
+    """One eligible person of a program on the kept day (`reports.people.people_status`,
+    computed in one INSERT ... SELECT): counted courses, met, last provider activity, and
+    the position of the person in the people lists' order (organization path, name,
+    e-mail). The not-yet lists, digests, escalations and the people export read these
+    rows while they are fresh (`KeptFigures`, kind people)."""
+
+    # Rows derived from the engine and replaced whole by each keep: no database foreign key
+    # to check for each of them (deletes still cascade, by Django). The indexes below start
+    # with the program; the organization's is the lists' index.
+    program = models.ForeignKey(
+        LearningProgram, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    employee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kept_progress", db_constraint=False
+    )
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    counted_courses = models.PositiveIntegerField()
+    met = models.BooleanField()
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name_plural = "people's progress"
+        constraints = [models.UniqueConstraint(fields=["program", "employee"], name="personprogress_one_per_person")]
+        indexes = [
+            models.Index(fields=["program", "position"], name="personprogress_list"),
+            # The lists' first rows of an organization, read from the index alone.
+            models.Index(
+                fields=["program", "organization", "met", "position", "employee"], name="personprogress_org_list"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.employee_id} in {self.program_id}: {self.counted_courses} courses"
+
+
 # --- Communication: settings, webhooks, the sent-message ledger, unsubscribes, milestones ---
 
 

@@ -11,11 +11,8 @@ from collections.abc import Iterable
 
 from django.db.models import (
     BooleanField,
-    Count,
     DateTimeField,
     ExpressionWrapper,
-    FilteredRelation,
-    IntegerField,
     Max,
     OuterRef,
     Q,
@@ -26,7 +23,10 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest, NullIf
 
 from programs.models import Employee, Enrollment, LearningProgram, Organization
-from reports.progress import counted_completion_q, eligible_employees, employees_who_met
+from reports.progress import distinct_counted_courses, eligible_employees, employees_who_met
+
+# The order of every people list: by organization path, then name, then e-mail.
+PEOPLE_ORDER = ("organization__path", "full_name", "email")
 
 # Stands in for "no date" inside GREATEST, which on SQLite is NULL as soon as one value is.
 _NO_DATE = Value(dt.datetime(1970, 1, 1, tzinfo=dt.UTC), output_field=DateTimeField())
@@ -55,8 +55,9 @@ def people_status(
     """The eligible people (rule: `eligible_employees`) of the subtrees of `organizations`
     (None: the whole company, people without an organization included) as of `day`, each
     annotated with `counted_courses` (distinct courses whose completion counts,
-    `counted_completion_q`), `has_met` (in `employees_who_met`) and `last_activity_at`
-    (`last_provider_activity`). One query, however many people."""
+    `distinct_counted_courses`), `has_met` (in `employees_who_met`) and `last_activity_at`
+    (`last_provider_activity`). One query, however many people: no GROUP BY, each
+    person's numbers read from their own enrollments once."""
     people = eligible_employees(program=program, day=day)
     if organizations is not None:
         subtree = Q(pk__in=[])
@@ -66,17 +67,12 @@ def people_status(
     met_ids = employees_who_met(program=program, day=day)
     return (
         people.annotate(
-            counted=FilteredRelation(
-                "enrollments", condition=counted_completion_q(program=program, day=day, prefix="enrollments__")
-            )
-        )
-        .annotate(
-            counted_courses=Coalesce(Count("counted__course_id", distinct=True), 0, output_field=IntegerField()),
+            counted_courses=distinct_counted_courses(program=program, day=day, employee_ref="pk"),
             last_activity_at=NullIf(last_provider_activity(), _NO_DATE),
             has_met=ExpressionWrapper(Q(pk__in=met_ids), output_field=BooleanField()),
         )
         .select_related("organization")
-        .order_by("organization__path", "full_name", "email")
+        .order_by(*PEOPLE_ORDER)
     )
 
 

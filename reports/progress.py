@@ -220,9 +220,10 @@ def employee_has_met(*, program: LearningProgram, employee: Employee, day: dt.da
     return employees_who_met(program=program, day=day).filter(employee_id=employee.pk).exists()
 
 
-def _distinct_courses(*, program: LearningProgram, day: dt.date, employee_ref: str) -> Coalesce:
-    """Correlated subquery: the number of distinct counted courses of one employee (used
-    for the few executive sponsors only)."""
+def distinct_counted_courses(*, program: LearningProgram, day: dt.date, employee_ref: str) -> Coalesce:
+    """Correlated subquery: the number of distinct counted courses (`counted_completions`)
+    of the employee at `employee_ref` (0 without any), read from the employee's own
+    enrollments."""
     per_employee = (
         counted_completions(program=program, day=day)
         .filter(employee=OuterRef(employee_ref))
@@ -353,7 +354,7 @@ def executive_commitments(*, program: LearningProgram, day: dt.date) -> list[Exe
     sponsors = (
         ExecutiveSponsor.objects.for_program(program)
         .confirmed()
-        .annotate(n_courses=_distinct_courses(program=program, day=day, employee_ref="employee_id"))
+        .annotate(n_courses=distinct_counted_courses(program=program, day=day, employee_ref="employee_id"))
         .order_by("organization__path", "employee__email")
         .values_list(
             "employee_id",
@@ -386,6 +387,9 @@ class ProgressCounts:
     company: Counts
     organizations: list[OrgProgress]
 
+    def for_organization(self, organization_id: int) -> OrgProgress | None:
+        return next((o for o in self.organizations if o.organization_id == organization_id), None)
+
 
 def progress_counts(*, program: LearningProgram, as_of: dt.date | None = None) -> ProgressCounts:
     """The counts of the company and of every organization as of D (see
@@ -417,7 +421,13 @@ def program_progress(*, program: LearningProgram, as_of: dt.date | None = None) 
 
     Four queries, whatever the size of the company.
     """
-    counts = progress_counts(program=program, as_of=as_of)
+    return program_progress_from(program=program, counts=progress_counts(program=program, as_of=as_of))
+
+
+def program_progress_from(*, program: LearningProgram, counts: ProgressCounts) -> ProgramProgress:
+    """`program_progress` from its counts (`progress_counts`, or the same counts kept in
+    the snapshots of their day): adds the pace, on track, the projection and the executive
+    commitments of that day. Two queries (projection, sponsors)."""
     day, company = counts.as_of, counts.company
     pace = program_pace(program=program, day=day)
     return ProgramProgress(

@@ -1,8 +1,9 @@
 """Reads for the dashboards, the All-Hands report and the exports.
 
-Every number comes from `reports.progress` (current figures: `program_progress`; the
-rules for people: `eligible_employees`, `employees_who_met`, `counted_completion_q`) or
-from the snapshots it wrote (trend lines, change since last week, biggest movers).
+Every number comes from `reports.progress` (current figures: `program_progress`, read
+from the kept figures by `reports.kept.progress_read`; the rules for people:
+`eligible_employees`, `employees_who_met`, `counted_completion_q`) or from the snapshots it
+wrote (trend lines, change since last week, biggest movers).
 Nothing here redefines a metric. Each function is a fixed number of queries whatever
 the number of employees.
 """
@@ -24,13 +25,13 @@ from django.utils.safestring import SafeString
 from champions.models import ExecutiveSponsor, LearnerStory, LearningChampion, ProgressUpdate, StudyGroup
 from programs.models import Collection, LearningProgram, Organization
 from reports.charts import Series, trend_chart
+from reports.kept import progress_read
 from reports.models import ProgressSnapshot
 from reports.progress import (
     CompanyProgress,
     ExecutiveCommitment,
     OrgProgress,
     ProgramProgress,
-    program_progress,
 )
 
 LEADERBOARD_DEPTH = 1
@@ -139,6 +140,12 @@ class Headline:
     completions: int
     curated_completions: int
     curated_share: float | None
+
+    @property
+    def not_met(self) -> int:
+        """The eligible people who have not met the goal: as many as `people_not_met`
+        lists for the same organization and day (eligible people minus those who met)."""
+        return self.eligible - self.met
 
 
 @dataclass(frozen=True)
@@ -275,8 +282,9 @@ class CompanyDashboard:
 
 def company_dashboard(*, program: LearningProgram, as_of: dt.date | None = None) -> CompanyDashboard:
     """Everything on the company dashboard, as of `as_of` (default today): the current
-    numbers from `program_progress`, the trend and last week's rates from the snapshots."""
-    progress = program_progress(program=program, as_of=as_of)
+    numbers of `program_progress` (`progress_read`: kept for today), the trend and last
+    week's rates from the snapshots."""
+    progress = progress_read(program=program, as_of=as_of)
     points = snapshot_trend(program=program, organization=None, until=progress.as_of)
     return CompanyDashboard(
         progress=progress,
@@ -325,8 +333,8 @@ def organization_dashboard(
     """Everything on an organization's dashboard: its headline (rolled up over its
     subtree), its teams (direct children) with their change since last week, its
     collections in the program, study groups, latest updates, champions and sponsors.
-    The "not yet met" list is separate (`people_not_met`): only some viewers see it."""
-    progress = program_progress(program=program, as_of=as_of)
+    The "not yet met" list is separate (`people_not_met_read`): only some viewers see it."""
+    progress = progress_read(program=program, as_of=as_of)
     block = progress.for_organization(organization.pk)
     if block is None:  # created after the tree was read: nothing to show yet
         block = OrgProgress(

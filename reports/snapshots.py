@@ -9,6 +9,7 @@ import datetime as dt
 from django.db import transaction
 
 from programs.models import LearningProgram
+from reports.hooks import progress_changed
 from reports.models import ProgressSnapshot
 from reports.progress import ProgressCounts, progress_counts, progress_day
 
@@ -45,10 +46,22 @@ def _rows(*, program: LearningProgram, progress: ProgressCounts) -> list[Progres
     return rows
 
 
-def _lock_program(program: LearningProgram) -> None:
-    """Serialize snapshot writers of one program, so two runs at once cannot collide on
-    the unique (program, organization, day) constraints."""
+def program_lock(*, program: LearningProgram) -> None:
+    """Lock the program's row until the end of the current transaction: writers of its
+    snapshots wait for each other, so two runs at once cannot collide on the unique
+    (program, organization, day) constraints."""
     LearningProgram.objects.select_for_update().filter(pk=program.pk).values_list("pk", flat=True).first()
+
+
+def snapshots_store(*, program: LearningProgram, progress: ProgressCounts) -> list[ProgressSnapshot]:
+    """Replace the snapshot rows of `progress.as_of` with these counts (of
+    `progress_counts`): one row per organization and one for the company."""
+    rows = _rows(program=program, progress=progress)
+    with transaction.atomic():
+        program_lock(program=program)
+        ProgressSnapshot.objects.filter(program=program, day=progress.as_of).delete()
+        ProgressSnapshot.objects.bulk_create(rows)
+    return rows
 
 
 def snapshots_write(*, program: LearningProgram, day: dt.date | None = None) -> list[ProgressSnapshot]:
@@ -60,13 +73,7 @@ def snapshots_write(*, program: LearningProgram, day: dt.date | None = None) -> 
     same program wait for each other."""
     if progress_day(program=program, as_of=day) < program.starts_on:
         return []
-    progress = progress_counts(program=program, as_of=day)
-    rows = _rows(program=program, progress=progress)
-    with transaction.atomic():
-        _lock_program(program)
-        ProgressSnapshot.objects.filter(program=program, day=progress.as_of).delete()
-        ProgressSnapshot.objects.bulk_create(rows)
-    return rows
+    return snapshots_store(program=program, progress=progress_counts(program=program, as_of=day))
 
 
 def snapshots_backfill(*, program: LearningProgram, start: dt.date | None = None, end: dt.date | None = None) -> int:
@@ -85,7 +92,8 @@ def snapshots_backfill(*, program: LearningProgram, start: dt.date | None = None
     for day in days:
         rows += _rows(program=program, progress=progress_counts(program=program, as_of=day))
     with transaction.atomic():
-        _lock_program(program)
+        program_lock(program=program)
         ProgressSnapshot.objects.filter(program=program, day__gte=first, day__lte=last).delete()
         ProgressSnapshot.objects.bulk_create(rows, batch_size=BACKFILL_BATCH_SIZE)
+        progress_changed(program_ids=[program.pk])  # the trend and the projection read these rows
     return len(days)

@@ -1,5 +1,5 @@
 """Celery tasks of the reports app: thin, take ids, idempotent (each run replaces the day's
-snapshot rows; each message's ledger key decides who sends it)."""
+kept figures; each message's ledger key decides who sends it)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import datetime as dt
 from celery import shared_task
 
 from programs.models import LearningProgram
+from reports.kept import figures_keep
 from reports.messaging import tick
 from reports.messaging.tasks import webhook_deliver
-from reports.snapshots import snapshots_write
 
 # The webhook post's task lives beside its service (reports/messaging/tasks.py); named here
 # so that the worker's autodiscovery, which reads this module, registers it.
@@ -19,14 +19,16 @@ __all__ = ["communications_tick", "snapshot_active_programs", "webhook_deliver"]
 
 @shared_task(name="reports.tasks.snapshot_active_programs")
 def snapshot_active_programs(program_ids: list[int] | None = None) -> int:
-    """Write today's snapshots (company time zone) for every active program, or only
-    the active ones among `program_ids`. Returns the number of programs written."""
+    """Keep today's figures (company time zone) of every active program, or only the
+    active ones among `program_ids`: today's snapshots and the people
+    (`reports.kept.figures_keep`, each unless already fresh). Daily (beat) and after
+    every change (`reports.hooks.progress_changed`). Returns the number of programs."""
     programs = LearningProgram.objects.active()
     if program_ids is not None:
         programs = programs.filter(pk__in=program_ids)
     count = 0
     for program in programs:
-        snapshots_write(program=program)
+        figures_keep(program=program)
         count += 1
     return count
 

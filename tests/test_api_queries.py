@@ -92,7 +92,7 @@ def sync_runs(personas, rows: int) -> str:
 
 
 # Each list: the session and its user, the role check where there is one (is_ld_admin: the
-# user's and their groups' permissions), the FilterSet's lookups (the object of ?program=,
+# user's and their groups' permissions, in one query), the FilterSet's lookups (the object of ?program=,
 # ?organization=, ?within=, ?connection=; the current program by default), then the count,
 # the page and one query per relation the rows show. Visibility adds the person's
 # organization (collections), and their organization, championed and sponsored
@@ -100,11 +100,11 @@ def sync_runs(personas, rows: int) -> str:
 LISTS = {
     "programs": ApiList("employee", programs, queries=4),
     "organizations": ApiList("employee", organizations, queries=5),
-    "employees": ApiList("admin", employees, queries=7),
-    "collections": ApiList("employee", collections, queries=9),
-    "study-groups": ApiList("employee", study_groups, queries=10),
-    "connections": ApiList("admin", connections, queries=6),
-    "sync-runs": ApiList("admin", sync_runs, queries=7),
+    "employees": ApiList("admin", employees, queries=6),
+    "collections": ApiList("employee", collections, queries=8),
+    "study-groups": ApiList("employee", study_groups, queries=9),
+    "connections": ApiList("admin", connections, queries=5),
+    "sync-runs": ApiList("admin", sync_runs, queries=6),
 }
 
 

@@ -24,7 +24,7 @@ from programs.models import (
     XapiStatement,
     XapiToken,
 )
-from reports.models import ProgressSnapshot
+from reports.models import KeptFigures, KeptKind, PersonProgress, ProgressChange, ProgressSnapshot
 from tests.factories import (
     CollectionFactory,
     ConnectionFactory,
@@ -376,6 +376,36 @@ def test_snapshot_curated_le_all():
     program = ProgramFactory()
     refused("snapshot_curated_le_all", lambda: snapshot(program=program, completions=2, curated_completions=3))
     assert snapshot(program=program, completions=2, curated_completions=2).pk
+
+
+def test_progresschange_one_row():
+    ProgressChange.objects.create(pk=ProgressChange.ROW, count=3)
+    refused("progresschange_one_row", lambda: ProgressChange.objects.create(pk=2))
+
+
+def test_keptfigures_one_per_kind_and_kind():
+    program = ProgramFactory()
+    KeptFigures.objects.create(program=program, kind=KeptKind.COUNTS, day=DAY, change=1)
+    KeptFigures.objects.create(program=program, kind=KeptKind.PEOPLE, day=DAY, change=1)
+    KeptFigures.objects.create(program=ProgramFactory(), kind=KeptKind.COUNTS, day=DAY, change=1)
+    refused(
+        "keptfigures_one_per_kind",
+        lambda: KeptFigures.objects.create(program=program, kind=KeptKind.COUNTS, day=DAY, change=2),
+    )
+    refused("keptfigures_kind", lambda: KeptFigures.objects.create(program=program, kind="rates", day=DAY, change=1))
+
+
+def test_personprogress_one_per_person():
+    program, person = ProgramFactory(), EmployeeFactory()
+
+    def kept(program=program):
+        return PersonProgress.objects.create(
+            program=program, employee=person, organization=person.organization, counted_courses=1, met=True, position=1
+        )
+
+    kept()
+    kept(program=ProgramFactory())
+    refused("personprogress_one_per_person", kept)
 
 
 def test_apitoken_constraints():

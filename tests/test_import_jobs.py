@@ -351,10 +351,11 @@ def test_the_job_page_costs_the_same_queries_whatever_the_job(personas, conn, dj
     import_job_run(job=big)
     client = personas.client_for(personas.admin)
 
-    # session, user, the L&D role (2), the job with its connection, run and uploader (1), the navigation (3)
-    with django_assert_num_queries(8):
+    # session, user, the L&D role (1), the job with its connection, run and uploader (1), the navigation
+    # (the current program, the sponsor's and champion's organizations: 3)
+    with django_assert_num_queries(7):
         client.get(reverse("programs:import_job", args=[small.pk]))
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         client.get(reverse("programs:import_job", args=[big.pk]))
 
 

@@ -44,6 +44,7 @@ from champions.models import (
     StudySession,
 )
 from programs.models import Collection, CollectionItem, Course, Employee, ImportJob, ProviderConnection, SyncRun
+from reports.kept import figures_keep
 from reports.messaging.settings import settings_for
 from reports.messaging.unsubscribe import unsubscribe_token
 from tests.conftest import Personas, personas_create
@@ -168,6 +169,9 @@ def world_create(p: Personas) -> World:
     # The message-settings page creates the row with the defaults on its first GET
     # (reports.messaging.settings_for): reported; here it exists, as after first use.
     settings_for(program=p.program)
+    # A read keeps today's figures when they are stale (reports.kept): here they are kept,
+    # as after the keep task that follows every change, so a GET finds them fresh.
+    figures_keep(program=p.program)
     return World(
         p=p,
         course_a=course_a,

@@ -17,7 +17,7 @@ from learnhub.roles import (
     can_post_practice,
     in_network,
 )
-from reports.progress import program_progress
+from reports.kept import progress_read
 
 
 @login_required
@@ -46,7 +46,7 @@ def network(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, "Practice shared with the network.")
                 return redirect("champions:network")
-    progress = program_progress(program=program)
+    progress = progress_read(program=program)
     return render(
         request,
         "champions/network.html",

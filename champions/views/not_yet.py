@@ -14,9 +14,8 @@ from learnhub.roles import (
     people_scope,
 )
 from programs.models import Organization
+from reports.kept import people_not_met_read
 from reports.messaging.nudges import NudgeOutcome, nudge_employees
-from reports.people import people_not_met
-from reports.progress import progress_day
 
 
 @login_required
@@ -58,7 +57,7 @@ def not_yet(request: HttpRequest, org_pk: int) -> HttpResponse:
     organization = get_object_or_404(Organization, pk=org_pk)
     if not can_see_people_of(request.user, program, organization):
         raise PermissionDenied("Only this organization's champions, sponsor and L&D admins see its people.")
-    people = list(people_not_met(program=program, day=progress_day(program=program), organization=organization))
+    people = list(people_not_met_read(program=program, as_of=None, organization=organization))
     if request.method == "POST":
         chosen = request.POST.getlist("selected") if "only" not in request.POST else [request.POST["only"]]
         by_id = {str(p.pk): p for p in people}

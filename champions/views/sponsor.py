@@ -21,7 +21,8 @@ from learnhub.roles import (
     can_review_collection,
 )
 from programs.models import Collection
-from reports.progress import employee_has_met, program_progress, progress_day
+from reports.kept import progress_read
+from reports.progress import employee_has_met, progress_day
 
 
 def _sponsor_page(
@@ -38,7 +39,7 @@ def _sponsor_page(
     )
     if not appointments:
         raise PermissionDenied("This page is for executive sponsors.")
-    progress = program_progress(program=program)
+    progress = progress_read(program=program)
     for appointment in appointments:
         appointment.org_progress = progress.for_organization(appointment.organization_id)  # type: ignore[attr-defined]
         appointment.collections = selectors.organization_collections(  # type: ignore[attr-defined]

@@ -34,7 +34,8 @@ from programs.models import Collection, LearningProgram, Organization, ProviderC
 from programs.roster import RosterFileError, roster_employees
 from programs.selectors import collections_visible
 from programs.sync.schedule import sync_problem, sync_request
-from reports.progress import program_progress, progress_as_dict
+from reports.kept import progress_read
+from reports.progress import progress_as_dict
 
 # The filtering parameters of each list are its FilterSet's (learnhub.api.filters); the
 # parameters of the other actions are read by the forms of learnhub.api.params.
@@ -105,7 +106,7 @@ class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     def progress(self, request: Request, pk: int) -> Response:
         program = self.get_object()
         as_of = parameters_read(ProgressParameters, request)["as_of"]
-        return Response(progress_as_dict(program_progress(program=program, as_of=as_of)))
+        return Response(progress_as_dict(progress_read(program=program, as_of=as_of)))
 
     @extend_schema(
         summary="Daily snapshots of one organization (or the company) as a time series",

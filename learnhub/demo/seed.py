@@ -85,6 +85,7 @@ from programs.models import (
 )
 from programs.organizations import organization_create
 from programs.providers.coursera_sandbox import API_PREFIX, TOKEN_PATH
+from reports.hooks import progress_changed
 
 DEFAULT_SANDBOX_PORT = 8765
 DEFAULT_SEED = 42
@@ -606,6 +607,7 @@ def demo_seed(
             records=records,
             rng=demo_rng(seed, "stories"),
         )
+        progress_changed()
     result.employees = len(people)
     result.organizations = len(orgs)
     result.courses = len(courses)

@@ -26,11 +26,12 @@ from django.utils import timezone
 
 from programs.models import Employee, LearningProgram, subtree_q
 from programs.templatetags import formats
+from reports.kept import progress_read
 from reports.messaging.delivery import Email, LedgerKey, absolute_url, emails_send
-from reports.messaging.ledger import local_now
+from reports.messaging.ledger import asked_day, local_now
 from reports.messaging.webhooks import webhooks_claim
 from reports.models import MessageKind, Milestone
-from reports.progress import ProgramProgress, eligible_employees, program_progress, progress_day
+from reports.progress import ProgramProgress, eligible_employees
 from reports.selectors import LeaderboardRow, headline, leaderboard, snapshot_rates_on
 
 LEADERBOARD_CHANGE_DAYS = 30
@@ -44,8 +45,8 @@ def leaderboard_update_send(*, program: LearningProgram, now: dt.datetime | None
     eligible person: the company rate and the organizations ranked by rate with their
     change over the last 30 days. Returns e-mails sent."""
     local = local_now(now)
-    day = progress_day(program=program, as_of=local.date())
-    progress = program_progress(program=program, as_of=day)
+    progress = progress_read(program=program, as_of=asked_day(now))
+    day = progress.as_of
     rates_before = snapshot_rates_on(program=program, day=day - dt.timedelta(days=LEADERBOARD_CHANGE_DAYS))
     rows: list[LeaderboardRow] = leaderboard(progress=progress, rates_before=rates_before, champions={})
     context = {
@@ -103,8 +104,8 @@ def milestone_announcements(*, program: LearningProgram, now: dt.datetime | None
     webhook was connected by the time it was reached. Marked announced afterwards; a run
     that stopped halfway is finished by the next one, the ledger keys sending nothing
     twice. Returns e-mails sent."""
-    day = progress_day(program=program, as_of=local_now(now).date())
-    progress = program_progress(program=program, as_of=day)
+    progress = progress_read(program=program, as_of=asked_day(now))
+    day = progress.as_of
     milestones_record(program=program, progress=progress, now=now)
     pending = list(
         Milestone.objects.filter(program=program, announced_at__isnull=True)

@@ -14,12 +14,12 @@ from django.urls import reverse
 from champions.models import ExecutiveSponsor, LearningChampion, StudySession
 from programs.models import Employee, LearningProgram, Organization
 from programs.templatetags import formats
+from reports.kept import people_not_met_read, progress_read
 from reports.messaging.delivery import Email, absolute_url, emails_send
-from reports.messaging.ledger import local_now, week_key
+from reports.messaging.ledger import asked_day, local_now, week_key
 from reports.messaging.webhooks import webhooks_claim
 from reports.models import MessageKind
-from reports.people import people_not_met
-from reports.progress import ProgramProgress, company_time_zone, program_progress, progress_day
+from reports.progress import ProgramProgress, company_time_zone
 from reports.selectors import Headline, headline, leaderboard, rate_change, snapshot_rates_on
 
 DIGEST_CHANGE_DAYS = 7
@@ -62,8 +62,9 @@ def digest_for_org(
     (on track or behind, and how many more people must meet the goal to be back on
     track), the study-group sessions of the week ahead (D to D+7, the organization's
     groups, those of the teams below it and company-wide ones), and the eligible people
-    still to complete (for champions only)."""
-    progress = progress or program_progress(program=program, as_of=as_of)
+    still to complete (for champions only). `progress`, when given, is that of `as_of`
+    (None: today, from the kept figures)."""
+    progress = progress or progress_read(program=program, as_of=as_of)
     day = progress.as_of
     block = progress.for_organization(organization.pk)
     if block is None:
@@ -97,7 +98,7 @@ def digest_for_org(
             )
             for s in sessions
         ],
-        people_not_met=list(people_not_met(program=program, day=day, organization=organization)),
+        people_not_met=list(people_not_met_read(program=program, as_of=as_of, organization=organization)),
     )
 
 
@@ -124,7 +125,8 @@ def digests_send(*, program: LearningProgram, now: dt.datetime | None = None) ->
     Champions are served first, so someone both champion and sponsor of an organization
     gets the champion's version, once. Returns the number of e-mails sent."""
     local = local_now(now)
-    progress = program_progress(program=program, as_of=progress_day(program=program, as_of=local.date()))
+    as_of = asked_day(now)
+    progress = progress_read(program=program, as_of=as_of)
     week = week_key(local.date())
     digests: dict[int, OrgDigest] = {}
     emails: list[Email] = []
@@ -133,7 +135,7 @@ def digests_send(*, program: LearningProgram, now: dt.datetime | None = None) ->
     for appointment, is_champion in recipients:
         org = appointment.organization
         if org.pk not in digests:
-            digests[org.pk] = digest_for_org(program=program, organization=org, progress=progress)
+            digests[org.pk] = digest_for_org(program=program, organization=org, as_of=as_of, progress=progress)
         digest = digests[org.pk]
         emails.append(
             Email(

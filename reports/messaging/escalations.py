@@ -10,13 +10,13 @@ from django.urls import reverse
 
 from champions.models import ExecutiveSponsor, LearningChampion
 from programs.models import LearningProgram, Organization
+from reports.kept import people_not_met_read, progress_read
 from reports.messaging.delivery import Email, absolute_url, emails_send
 from reports.messaging.digests import appointments_held, digest_for_org
-from reports.messaging.ledger import local_now, week_key
+from reports.messaging.ledger import asked_day, local_now, week_key
 from reports.messaging.settings import settings_for
 from reports.models import MessageKind, MessageStatus, SentMessage
-from reports.people import people_not_met
-from reports.progress import ProgramProgress, program_pace, program_progress, progress_day
+from reports.progress import ProgramProgress, program_pace
 from reports.selectors import snapshot_rates_on
 
 
@@ -61,14 +61,14 @@ def escalations(*, program: LearningProgram, now: dt.datetime | None = None) -> 
     Returns e-mails sent."""
     message_settings = settings_for(program=program)
     local = local_now(now)
-    day = progress_day(program=program, as_of=local.date())
+    as_of = asked_day(now)
     week = week_key(local.date())
-    progress = program_progress(program=program, as_of=day)
+    progress = progress_read(program=program, as_of=as_of)
     nudged = nudged_at_least(program=program, times=message_settings.escalate_after_nudges)
     emails: list[Email] = []
     for appointment in appointments_held(model=LearningChampion, program=program, day=local.date()):
         org = appointment.organization
-        people = list(people_not_met(program=program, day=day, organization=org).filter(pk__in=nudged))
+        people = list(people_not_met_read(program=program, as_of=as_of, organization=org).filter(pk__in=nudged))
         if not people:
             continue
         emails.append(
@@ -93,7 +93,7 @@ def escalations(*, program: LearningProgram, now: dt.datetime | None = None) -> 
         weeks = message_settings.escalate_after_weeks_behind
         if not weeks_behind_pace(program=program, organization=org, progress=progress, weeks=weeks):
             continue
-        digest = digest_for_org(program=program, organization=org, progress=progress)
+        digest = digest_for_org(program=program, organization=org, as_of=as_of, progress=progress)
         emails.append(
             Email(
                 kind=MessageKind.ESCALATION_SPONSOR,

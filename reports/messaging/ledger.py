@@ -46,6 +46,12 @@ def local_now(now: dt.datetime | None = None) -> dt.datetime:
     return (now or timezone.now()).astimezone(company_time_zone())
 
 
+def asked_day(now: dt.datetime | None) -> dt.date | None:
+    """The day whose numbers a message is about: the company day of `now`, or None when
+    `now` is not given (today, whose numbers are kept: `reports.kept`)."""
+    return None if now is None else local_now(now).date()
+
+
 def week_key(day: dt.date) -> str:
     """The period of a weekly message: the ISO week of `day` ("2026-W49")."""
     iso = day.isocalendar()

@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 
 from django.http import HttpRequest
 
-from learnhub.roles import (
-    current_program,
-)
+from learnhub.roles import current_program_in, request_program_set
 from programs.models import LearningProgram
 
 
@@ -38,6 +36,8 @@ def request_choice(request: HttpRequest, *, day_param: str = "as_of") -> Choice:
     today). A bad value is reported (pages show the default instead; exports refuse)."""
     problems: list[str] = []
     programs = list(LearningProgram.objects.order_by("-starts_on", "name"))
+    current = current_program_in(programs)
+    request_program_set(request, current)  # the navigation's, without reading them again
     program = None
     raw_program = request.GET.get("program", "")
     if raw_program:
@@ -45,6 +45,6 @@ def request_choice(request: HttpRequest, *, day_param: str = "as_of") -> Choice:
         if program is None:
             problems.append(f"There is no program “{raw_program}”.")
     if program is None:
-        program = current_program()
+        program = current
     day = parse_day(request.GET.get(day_param, "").strip(), day_param, problems)
     return Choice(program=program, day=day, problems=problems, programs=programs)

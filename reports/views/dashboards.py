@@ -3,18 +3,24 @@ an organization's people for its champions, sponsors and L&D admins)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
 from learnhub.roles import (
     can_see_closed_study_groups_of,
     can_see_people_of,
 )
-from programs.models import Organization
-from reports.people import people_not_met
+from programs.models import LearningProgram, Organization
+from reports.kept import kept_counts_stamp, people_not_met_read
+from reports.progress import progress_day
 from reports.selectors import (
     NOT_MET_SHOWN,
     all_hands_report,
@@ -23,13 +29,41 @@ from reports.selectors import (
 )
 from reports.views._common import request_choice
 
+# A rendered company dashboard is kept in the cache under the state of the kept figures it
+# was rendered from; a change names another state, so an entry is never read once stale.
+COMPANY_BODY_SECONDS = 3600
+
+
+def company_body(*, program: LearningProgram, day: dt.date | None) -> SafeString:
+    """The company dashboard's figures (headline, trend, leaderboard, executives),
+    rendered once per state of today's kept figures (`kept_counts_stamp`; also per
+    calendar day, for the appointments held that day) and then read from the cache: every
+    input of the page calls `progress_changed` when it changes. An explicit day is
+    rendered each time."""
+    stamp = kept_counts_stamp(program=program, as_of=day)
+    key = f"reports:company-body:{program.pk}:{timezone.localdate().isoformat()}:{stamp}"
+    cached = cache.get(key) if stamp else None
+    if cached is not None:
+        return mark_safe(cached)  # noqa: S308 (our own template's output)
+    context = {"dashboard": company_dashboard(program=program, as_of=day), "program_id": program.pk, "day": day}
+    body = render_to_string("reports/includes/company_dashboard.html", context)
+    if stamp:
+        cache.set(key, str(body), COMPANY_BODY_SECONDS)
+    return body
+
 
 @login_required
 def company(request: HttpRequest) -> HttpResponse:
     """The company dashboard: goal, pace, trend, executives and the leaderboard."""
     choice = request_choice(request)
-    dashboard = company_dashboard(program=choice.program, as_of=choice.day) if choice.program else None
-    return render(request, "reports/company.html", {"choice": choice, "dashboard": dashboard})
+    if choice.program is None:
+        return render(request, "reports/company.html", {"choice": choice})
+    context = {
+        "choice": choice,
+        "as_of": progress_day(program=choice.program, as_of=choice.day),
+        "body": company_body(program=choice.program, day=choice.day),
+    }
+    return render(request, "reports/company.html", context)
 
 
 @login_required
@@ -48,9 +82,10 @@ def organization(request: HttpRequest, organization_id: int) -> HttpResponse:
     not_met = None
     not_met_count = 0
     if sees_people:
-        people = people_not_met(program=choice.program, day=dashboard.progress.as_of, organization=org)
-        not_met = list(people[:NOT_MET_SHOWN])
-        not_met_count = people.count()
+        not_met = list(
+            people_not_met_read(program=choice.program, as_of=choice.day, organization=org, first=NOT_MET_SHOWN)
+        )
+        not_met_count = dashboard.headline.not_met
     return render(
         request,
         "reports/organization.html",

@@ -21,7 +21,8 @@ from reports.exports import (
     people_rows,
     write_csv,
 )
-from reports.progress import program_progress, progress_day
+from reports.kept import progress_read
+from reports.progress import progress_day
 from reports.views._common import request_choice
 
 
@@ -49,7 +50,7 @@ def export_organizations(request: HttpRequest) -> HttpResponse:
         return _bad_request(_export_refused(choice.problems))
     if choice.program is None:
         return _bad_request("No learning program has been set up yet.")
-    progress = program_progress(program=choice.program, as_of=choice.day)
+    progress = progress_read(program=choice.program, as_of=choice.day)
     response = _csv_response(filename=export_filename(program=choice.program, what="organizations", day=progress.as_of))
     write_csv(out=response, header=ORGANIZATION_HEADER, rows=organization_rows(progress=progress))
     return response
@@ -84,6 +85,8 @@ def export_people(request: HttpRequest) -> HttpResponse:
     day = progress_day(program=program, as_of=choice.day)
     response = _csv_response(filename=export_filename(program=program, what="people", day=day, organization=org))
     write_csv(
-        out=response, header=PEOPLE_HEADER, rows=people_rows(program=program, day=day, organizations=organizations)
+        out=response,
+        header=PEOPLE_HEADER,
+        rows=people_rows(program=program, as_of=choice.day, organizations=organizations),
     )
     return response

@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from learnhub.roles import current_program
 from programs.models import LearningProgram
-from reports.progress import ProgramProgress, program_progress, progress_as_dict
+from reports.kept import progress_read
+from reports.progress import ProgramProgress, progress_as_dict
 
 
 def parse_day(value: str, option: str) -> dt.date:
@@ -101,7 +102,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         as_of = parse_day(options["as_of"], "--as-of") if options["as_of"] else None
         program = find_program(options["program"])
-        progress = program_progress(program=program, as_of=as_of)
+        progress = progress_read(program=program, as_of=as_of)
         if options["format"] == "json":
             self.stdout.write(json.dumps(progress_as_dict(progress)))
         else:
