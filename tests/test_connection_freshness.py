@@ -175,7 +175,7 @@ def test_the_pages_show_freshness_and_the_admin_home_warns(personas):
     assert "Provider connections without a successful sync" in home
     assert f'<a href="/providers/{late.pk}/">Coursera late</a>:\n      last successful sync 10' in home
     assert ">Fine</a>" not in home
-    assert "data as of 10" in listing and "Failing since" in listing and "Overdue" in listing
+    assert "data 10\xa0hours old" in listing and "Failing since" in listing and "Overdue" in listing
     assert "Coursera&#x27;s reports trail live learning activity by up to a day." in detail
     assert "Next scheduled sync" in detail and "due now" in detail
     assert "No successful sync for more than two intervals" in detail
