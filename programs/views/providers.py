@@ -6,6 +6,7 @@ statement counts. Every view is `ld_admin_required`; the client secret is never 
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -22,6 +23,7 @@ from learnhub.roles import ld_admin_required
 from programs.connection_check import connection_test
 from programs.connection_freshness import connection_freshness, connections_with_freshness, schedule_check_seconds
 from programs.connections import (
+    KIND_NEEDS,
     ConnectionBusyError,
     connection_data,
     connection_sync_state,
@@ -105,6 +107,20 @@ def connection_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _connection_saved(request: HttpRequest, form: ConnectionForm, **which: Any) -> ProviderConnection | None:
+    """The connection a valid posted `form` saved through `provider_connection_save`
+    (`which`: new=True and the kind, or the connection edited); None when nothing was
+    posted or saved (the service's errors are then next to the fields)."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        connection, _ = provider_connection_save(name=form.cleaned_data["name"], **which, **form.values())
+    except ValidationError as error:
+        _form_errors(form, error)
+        return None
+    return connection
+
+
 @ld_admin_required
 def connection_new(request: HttpRequest) -> HttpResponse:
     """Add a connection: its kind first (`?kind=`, or the script), then that kind's fields."""
@@ -113,21 +129,12 @@ def connection_new(request: HttpRequest) -> HttpResponse:
     form = ConnectionForm(request.POST if request.method == "POST" else None, kind=chosen, initial={"kind": chosen})
     if request.method == "POST":
         kind_form = ConnectionKindForm(initial={"kind": form.chosen})
-        if form.is_valid():
-            try:
-                connection, _ = provider_connection_save(
-                    name=form.cleaned_data["name"], new=True, kind=form.chosen, **form.values()
-                )
-            except ValidationError as error:
-                _form_errors(form, error)
-            else:
-                messages.success(request, f"Connection {connection.name} added. Test it, then sync.")
-                return redirect("programs:providers:detail", pk=connection.pk)
-    return render(
-        request,
-        "programs/providers/connection_form.html",
-        {"form": form, "kind_form": kind_form, "all_kinds": " ".join(Provider.values)},
-    )
+    connection = _connection_saved(request, form, new=True, kind=form.chosen)
+    if connection is not None:
+        messages.success(request, f"Connection {connection.name} added. Test it, then sync.")
+        return redirect("programs:providers:detail", pk=connection.pk)
+    context = {"form": form, "kind_form": kind_form, "all_kinds": " ".join(Provider.values)}
+    return render(request, "programs/providers/connection_form.html", context)
 
 
 @ld_admin_required
@@ -143,19 +150,11 @@ def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "interval_minutes": connection.sync_interval_minutes,
     }
     form = ConnectionForm(request.POST if request.method == "POST" else None, connection=connection, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            provider_connection_save(name=form.cleaned_data["name"], connection=connection, **form.values())
-        except ValidationError as error:
-            _form_errors(form, error)
-        else:
-            messages.success(request, "Settings saved.")
-            return redirect("programs:providers:detail", pk=connection.pk)
-    return render(
-        request,
-        "programs/providers/connection_form.html",
-        {"form": form, "connection": connection, "all_kinds": " ".join(Provider.values)},
-    )
+    if _connection_saved(request, form, connection=connection) is not None:
+        messages.success(request, "Settings saved.")
+        return redirect("programs:providers:detail", pk=connection.pk)
+    context = {"form": form, "connection": connection, "all_kinds": " ".join(Provider.values)}
+    return render(request, "programs/providers/connection_form.html", context)
 
 
 @ld_admin_required
@@ -224,6 +223,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "freshness": connection_freshness(connection=connection, now=now),
             "now": now,
             "is_synced": kind_is_synced(connection.kind),
+            "needs": KIND_NEEDS[connection.kind],
             "schedule_check_minutes": round(schedule_check_seconds() / 60),
             "is_xapi": is_xapi,
             # The addresses as this page was reached: the host (and, behind a proxy set up as
