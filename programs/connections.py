@@ -40,6 +40,19 @@ logger = logging.getLogger(__name__)
 MIN_INTERVAL_MINUTES = 5
 DEFAULT_INTERVAL_MINUTES = 360  # ProviderConnection.sync_interval_minutes
 NAME_MAX_LENGTH = 100  # ProviderConnection.name
+# What provider_connection_save writes: the settings, never a sync's own columns.
+SETTINGS_FIELDS = [
+    "name",
+    "kind",
+    "base_url",
+    "token_url",
+    "provider_org_id",
+    "provider_program_ids",
+    "client_id",
+    "client_secret",
+    "sync_interval_minutes",
+    "is_active",
+]
 XAPI_SOURCE = "xapi"  # SyncRun.source of the runs that take pushed xAPI statements in (programs/xapi)
 # What a connection of each kind needs; it may hold the other settings, which its kind ignores.
 KIND_NEEDS: dict[str, tuple[str, ...]] = {
@@ -162,7 +175,9 @@ def provider_connection_save(
         connection.client_secret = secret
     try:
         with transaction.atomic():
-            connection.save()
+            # Only the settings: a running sync's lease and clock (sync_claimed_until,
+            # last_synced_at, ...) may have moved since the row was read.
+            connection.save(update_fields=None if created else SETTINGS_FIELDS)
     except IntegrityError:  # another request took the name since it was checked
         raise ValidationError({"name": [f"Another connection is already called {name!r}."]}) from None
     return connection, created

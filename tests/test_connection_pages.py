@@ -13,10 +13,17 @@ from io import StringIO
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from programs.connections import ConnectionBusyError, connection_data, provider_connection_delete
+from programs.connections import (
+    ConnectionBusyError,
+    connection_data,
+    provider_connection_delete,
+    provider_connection_save,
+)
 from programs.models import Enrollment, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord, XapiStatement
 from tests.factories import ConnectionFactory, CourseFactory, EmployeeFactory, EnrollmentFactory
 
@@ -366,7 +373,17 @@ def test_no_page_admin_form_api_answer_or_log_shows_the_secret(personas, kind, c
 
 def test_validation_errors_never_carry_the_secret():
     with pytest.raises(ValidationError) as raised:
-        from programs.connections import provider_connection_save
-
         provider_connection_save(name="x", kind="udemy", client_secret=SECRET)
     assert SECRET not in str(raised.value.message_dict)
+
+
+def test_saving_settings_writes_only_the_settings(udemy):
+    """A sync may claim the connection (its lease, its clock) while settings are saved: the
+    save writes the settings only, so it never puts back a lease read before."""
+    with CaptureQueriesContext(db_connection) as queries:
+        provider_connection_save(name="Udemy", connection=udemy, org_id="777")
+
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 1
+    assert "provider_org_id" in updates[0]
+    assert "sync_claimed_until" not in updates[0] and "last_synced_at" not in updates[0]
