@@ -45,6 +45,11 @@ def test_an_admin_adds_tests_and_syncs_a_udemy_connection(page, personas, sign_i
     page.wait_for_load_state()
     expect(page.get_by_role("button", name="Show the fields of this kind")).to_be_hidden()  # the script chooses
     assert page.get_by_label("Name").is_hidden()
+    page.set_viewport_size(PHONE)
+    for kind in ("coursera", "linkedin", "edx", "xapi", "other"):  # the longest help texts fit a phone
+        page.get_by_label("Kind").select_option(kind)
+        assert horizontal_overflow(page) == 0, kind
+    page.set_viewport_size({"width": 1280, "height": 800})
     page.get_by_label("Kind").select_option("udemy")
     for label in UDEMY_FIELDS:
         assert page.get_by_label(label, exact=True).is_visible(), label
