@@ -18,10 +18,12 @@ AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
 # `make run`: the embedded default, SQLite in the project and tasks run in process (no Redis).
 RUN_DATABASE_URL ?= sqlite:///$(CURDIR)/db.sqlite3
 RUN_ADDR ?= 127.0.0.1:8000
-# The demo's Coursera connection reads a local Coursera sandbox on this port, over HTTP.
+# The demo's Coursera and Udemy Business connections read local sandboxes on these ports, over HTTP.
 SANDBOX_PORT ?= 8765
+UDEMY_SANDBOX_PORT ?= $(shell echo $$(( $(SANDBOX_PORT) + 1 )))
 DEMO_SEED ?= 42
 SANDBOX_LOG ?= $${TMPDIR:-/tmp}/learnhub-sandbox-$(SANDBOX_PORT).log
+UDEMY_SANDBOX_LOG ?= $${TMPDIR:-/tmp}/learnhub-sandbox-$(UDEMY_SANDBOX_PORT).log
 
 # Checks that only need settings, not a database, use an in-memory SQLite database.
 NO_DB := DATABASE_URL=sqlite://:memory: REDIS_URL=
@@ -58,31 +60,42 @@ lock: $(STAMP)
 	$(VENV)/bin/pip-compile $(LOCK_OPTIONS) --output-file requirements.lock requirements.txt
 	$(VENV)/bin/pip-compile $(LOCK_OPTIONS) --output-file requirements-dev.lock requirements-dev.txt
 
-# The demo's completions arrive like real ones: seed_demo writes the roster and a Coursera
-# connection, the sandbox serves the provider's records over HTTP, sync_provider runs the
-# real pipeline. The sandbox keeps running with the server ("Sync now" works) and stops
-# with it (trap).
+# The demo's completions arrive like real ones: seed_demo writes the roster and the
+# connections, the Coursera and Udemy Business sandboxes serve each provider's records over
+# HTTP, sync_provider runs the real pipeline, and post_demo_statements pushes a few xAPI
+# statements through the xAPI intake, as LinkedIn Learning would. The sandboxes keep running
+# with the server ("Sync now" and "Test connection" work) and stop with it (trap).
 run: $(STAMP)
 	@export DEBUG=true DATABASE_URL='$(RUN_DATABASE_URL)' REDIS_URL= CELERY_BROKER_URL= \
 		EMAIL_URL='filemail:///$(CURDIR)/var/mail' SITE_URL='http://$(RUN_ADDR)'; \
 	mkdir -p var/mail; \
 	$(PY) manage.py migrate --noinput; \
-	seeded="$$($(PY) manage.py seed_demo --seed $(DEMO_SEED) --sandbox-port $(SANDBOX_PORT))"; \
+	seeded="$$($(PY) manage.py seed_demo --seed $(DEMO_SEED) --sandbox-port $(SANDBOX_PORT) \
+		--udemy-sandbox-port $(UDEMY_SANDBOX_PORT))"; \
 	echo "$$seeded"; \
-	$(PY) manage.py run_sandbox_provider --port $(SANDBOX_PORT) --org-id acme-demo --seed $(DEMO_SEED) \
-		--timestamps as-is --quiet >"$(SANDBOX_LOG)" 2>&1 & sandbox=$$!; \
-	trap 'kill $$sandbox 2>/dev/null || true' EXIT INT TERM; \
-	for _ in $$(seq 60); do \
-		kill -0 $$sandbox 2>/dev/null || { cat "$(SANDBOX_LOG)" >&2; echo "The Coursera sandbox did not start (port $(SANDBOX_PORT) in use? set SANDBOX_PORT=...)" >&2; exit 1; }; \
-		$(PY) -c 'import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=1)' \
-			http://127.0.0.1:$(SANDBOX_PORT)/api/businesses.v1/acme-demo/programs 2>&1 | grep -q 401 && break; \
-		sleep 0.5; \
-	done; \
+	sandbox="$(PY) manage.py run_sandbox_provider --org-id acme-demo --seed $(DEMO_SEED) --quiet"; \
+	$$sandbox --kind coursera --port $(SANDBOX_PORT) --timestamps as-is >"$(SANDBOX_LOG)" 2>&1 & coursera=$$!; \
+	$$sandbox --kind udemy --port $(UDEMY_SANDBOX_PORT) >"$(UDEMY_SANDBOX_LOG)" 2>&1 & udemy=$$!; \
+	trap 'kill $$coursera $$udemy 2>/dev/null || true' EXIT INT TERM; \
+	started() { \
+		for _ in $$(seq 60); do \
+			kill -0 "$$1" 2>/dev/null || { cat "$$3" >&2; echo "The $$4 sandbox did not start (port in use? set $$5=...)" >&2; exit 1; }; \
+			$(PY) -c 'import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=1)' "$$2" 2>&1 | grep -q 401 && return 0; \
+			sleep 0.5; \
+		done; \
+	}; \
+	started $$coursera http://127.0.0.1:$(SANDBOX_PORT)/api/businesses.v1/acme-demo/programs \
+		"$(SANDBOX_LOG)" Coursera SANDBOX_PORT; \
+	started $$udemy http://127.0.0.1:$(UDEMY_SANDBOX_PORT)/api-2.0/organizations/acme-demo/analytics/user-course-activity/ \
+		"$(UDEMY_SANDBOX_LOG)" "Udemy Business" UDEMY_SANDBOX_PORT; \
 	$(PY) manage.py sync_provider "Coursera (demo)"; \
+	$(PY) manage.py sync_provider "Udemy Business (demo)"; \
+	$(PY) manage.py post_demo_statements --seed $(DEMO_SEED); \
 	$(PY) manage.py backfill_snapshots; \
 	echo; \
 	echo "$$seeded" | grep -A8 '^Demo logins' | grep -v '^Open '; \
-	echo "Demo Coursera sandbox: http://127.0.0.1:$(SANDBOX_PORT)/api/ (log: $(SANDBOX_LOG)); \"Sync now\" on /providers/ reads it."; \
+	echo "Demo sandboxes: Coursera http://127.0.0.1:$(SANDBOX_PORT)/api/ (log: $(SANDBOX_LOG)),"; \
+	echo "  Udemy Business http://127.0.0.1:$(UDEMY_SANDBOX_PORT)/api-2.0/ (log: $(UDEMY_SANDBOX_LOG)); \"Sync now\" and \"Test connection\" on /providers/ read them."; \
 	echo "Demo e-mails (sign-in codes, password resets, digests, nudges) are written to var/mail/."; \
 	echo "LearnHub is starting at http://$(RUN_ADDR)/ (sign in at http://$(RUN_ADDR)/accounts/login/)"; \
 	echo; \

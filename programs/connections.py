@@ -1,4 +1,5 @@
-"""Provider connections: creating / updating them, and reading them with their last run.
+"""Provider connections: creating, updating, pausing and removing them, and reading them
+with their last run and what they hold.
 
 The client secret is write-only: these functions take it, store it, and never return,
 print or log it.
@@ -7,16 +8,51 @@ print or log it.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.validators import URLValidator
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db import IntegrityError, transaction
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.template.defaultfilters import pluralize
+from django.utils import timezone
 
-from programs.models import InvalidRecord, Provider, ProviderConnection, SyncRun, SyncStatus
+from programs.models import (
+    Enrollment,
+    ImportJob,
+    InvalidRecord,
+    Provider,
+    ProviderConnection,
+    SyncRun,
+    SyncStatus,
+    UnmatchedRecord,
+    XapiStatement,
+)
 from programs.sync.lease import lease_is_live
+from programs.sync.pipeline import API_ADAPTERS
+from reports.hooks import progress_changed
+
+logger = logging.getLogger(__name__)
 
 MIN_INTERVAL_MINUTES = 5
+DEFAULT_INTERVAL_MINUTES = 360  # ProviderConnection.sync_interval_minutes
+NAME_MAX_LENGTH = 100  # ProviderConnection.name
+# What provider_connection_save writes: the settings, never a sync's own columns.
+SETTINGS_FIELDS = [
+    "name",
+    "kind",
+    "base_url",
+    "token_url",
+    "provider_org_id",
+    "provider_program_ids",
+    "client_id",
+    "client_secret",
+    "sync_interval_minutes",
+    "is_active",
+]
 XAPI_SOURCE = "xapi"  # SyncRun.source of the runs that take pushed xAPI statements in (programs/xapi)
 # What a connection of each kind needs; it may hold the other settings, which its kind ignores.
 KIND_NEEDS: dict[str, tuple[str, ...]] = {
@@ -42,6 +78,11 @@ def kind_uses_secret(kind: str) -> bool:
     return "client_secret" in KIND_NEEDS.get(kind, ())
 
 
+def kind_is_synced(kind: str) -> bool:
+    """Whether connections of `kind` are synced from an API, on a schedule (API_ADAPTERS)."""
+    return kind in API_ADAPTERS
+
+
 def _joined(items: list[str]) -> str:
     return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else items[0]
 
@@ -49,6 +90,8 @@ def _joined(items: list[str]) -> str:
 def provider_connection_save(
     *,
     name: str,
+    connection: ProviderConnection | None = None,
+    new: bool = False,
     kind: str | None = None,
     base_url: str | None = None,
     token_url: str | None = None,
@@ -59,9 +102,15 @@ def provider_connection_save(
     interval_minutes: int | None = None,
     is_active: bool | None = None,
 ) -> tuple[ProviderConnection, bool]:
-    """Create the connection called `name`, or update it: a value left as None keeps
-    what the connection has (on creation: the model's default, kind coursera). An empty
-    secret never replaces a stored one. Rules: a name; a known kind; http(s) URLs; program
+    """Create or update a connection; the providers pages and `manage.py
+    provider_connection` both save through here, so they keep the same rules.
+
+    Which connection: `connection` when given (renamed to `name` when that differs); else
+    the one called `name`, created when there is none, or refused when `new` is set (the
+    page's "Add a connection": a name already taken is an error, never an update). A value
+    left as None keeps what the connection has (on creation: the model's default, kind
+    coursera). An empty secret never replaces a stored one. Rules: a name of at most 100
+    characters that no other connection has; a known kind; http(s) URLs; program
     ids not empty when given; an interval of at least 5 minutes; and what the kind needs
     (KIND_NEEDS), counting what the connection already has: a Coursera connection its API
     URLs, organization, programs and client credentials, Udemy Business no token URL and
@@ -73,6 +122,8 @@ def provider_connection_save(
     errors: dict[str, list[str]] = {}
     if not name:
         errors.setdefault("name", []).append("A connection needs a name.")
+    elif len(name) > NAME_MAX_LENGTH:
+        errors.setdefault("name", []).append(f"A connection's name has at most {NAME_MAX_LENGTH} characters.")
     if kind is not None and kind not in Provider.values:
         errors.setdefault("kind", []).append(f"Unknown kind {kind!r}: use one of {', '.join(Provider.values)}.")
     url_ok = URLValidator(schemes=["http", "https"])
@@ -89,7 +140,16 @@ def provider_connection_save(
         errors.setdefault("interval_minutes", []).append(
             f"The sync interval must be at least {MIN_INTERVAL_MINUTES} minutes."
         )
-    connection = ProviderConnection.objects.filter(name=name).first() if name else None
+    named = ProviderConnection.objects.filter(name=name).first() if name else None
+    if connection is not None:
+        connection = ProviderConnection.objects.get(pk=connection.pk)  # the caller's copy stays as it was
+        if named is not None and named.pk != connection.pk:
+            errors.setdefault("name", []).append(f"Another connection is already called {name!r}.")
+        connection.name = name
+    elif named is not None and new:
+        errors.setdefault("name", []).append(f"A connection called {name!r} already exists: choose another name.")
+    else:
+        connection = named
     created = connection is None
     if connection is None:
         connection = ProviderConnection(name=name)
@@ -113,8 +173,117 @@ def provider_connection_save(
         raise ValidationError(errors)
     if secret and kind_uses_secret(connection.kind):
         connection.client_secret = secret
-    connection.save()
+    try:
+        with transaction.atomic():
+            # Only the settings: a running sync's lease and clock (sync_claimed_until,
+            # last_synced_at, ...) may have moved since the row was read.
+            connection.save(update_fields=None if created else SETTINGS_FIELDS)
+    except IntegrityError:  # another request took the name since it was checked
+        raise ValidationError({"name": [f"Another connection is already called {name!r}."]}) from None
     return connection, created
+
+
+def provider_connection_activate(*, connection: ProviderConnection, active: bool) -> bool:
+    """Pause (`active` False) or resume a connection: a paused API connection is left out
+    of the schedule and refuses "Sync now" (`programs.sync.schedule.sync_problem`), a
+    paused xapi connection refuses statements and tokens; its data stays and keeps
+    counting. Its settings are not checked: a connection missing some can still be paused.
+    True when it changed (a conditional update: pausing twice changes nothing)."""
+    changed = ProviderConnection.objects.filter(pk=connection.pk).exclude(is_active=active).update(is_active=active)
+    connection.is_active = active
+    return changed == 1
+
+
+@dataclass(frozen=True)
+class ConnectionData:
+    """What a connection holds, all of which goes with it when it is removed."""
+
+    enrollments: int
+    completions: int  # enrollments completed: they stop counting toward every program
+    runs: int
+    unmatched: int
+    invalid: int
+    statements: int  # xAPI statements received
+    uploads: int  # file import jobs
+
+    @property
+    def description(self) -> str:
+        """What it holds, in words: "12 enrollments (5 completed), 3 runs, ..."."""
+        parts = [
+            f"{self.enrollments} enrollment{pluralize(self.enrollments)} ({self.completions} completed)",
+            f"{self.runs} run{pluralize(self.runs)}",
+            f"{self.unmatched} unmatched and {self.invalid} invalid record{pluralize(self.unmatched + self.invalid)}",
+        ]
+        parts += [f"{self.statements} xAPI statement{pluralize(self.statements)}"] if self.statements else []
+        parts += [f"{self.uploads} file import{pluralize(self.uploads)}"] if self.uploads else []
+        return _joined(parts)
+
+    @property
+    def holds_records(self) -> bool:
+        """Whether removing it loses records of people: enrollments, unmatched records or
+        xAPI statements (runs and invalid records alone are only history)."""
+        return bool(self.enrollments or self.unmatched or self.statements)
+
+
+def connection_data(*, connection: ProviderConnection) -> ConnectionData:
+    """ConnectionData of `connection`, in one query."""
+    held = {
+        "enrollments": Enrollment.objects.all(),
+        "completions": Enrollment.objects.filter(is_completed=True),
+        "runs": SyncRun.objects.all(),
+        "unmatched": UnmatchedRecord.objects.all(),
+        "invalid": InvalidRecord.objects.all(),
+        "statements": XapiStatement.objects.all(),
+        "uploads": ImportJob.objects.all(),
+    }
+    counts = (
+        ProviderConnection.objects.filter(pk=connection.pk)
+        .annotate(**{f"held_{name}": _count(rows) for name, rows in held.items()})
+        .values(*[f"held_{name}" for name in held])
+        .get()
+    )
+    return ConnectionData(**{name: counts[f"held_{name}"] for name in held})
+
+
+def _count(rows: QuerySet) -> Coalesce:
+    """How many of `rows` belong to the outer connection, as a subquery."""
+    counted = rows.filter(connection=OuterRef("pk")).order_by().values("connection").annotate(n=Count("pk"))
+    return Coalesce(Subquery(counted.values("n")), 0)
+
+
+class ConnectionBusyError(Exception):
+    """A sync or an intake run holds the connection: it cannot be removed now."""
+
+
+def provider_connection_delete(*, connection: ProviderConnection) -> ConnectionData:
+    """Remove `connection` and everything it holds (ConnectionData): its enrollments (their
+    completions stop counting toward every program), runs, unmatched and invalid records,
+    xAPI statements and tokens, and file imports (with any file still waiting). Refused
+    with ConnectionBusyError, removing nothing, while a run holds the connection (its
+    lease is live): the row is locked first, so a run cannot claim it meanwhile, and one
+    that tries afterwards finds no connection. Today's snapshots are rewritten once the
+    removal commits (`reports.hooks.progress_changed`). Returns what went."""
+    with transaction.atomic():
+        locked = ProviderConnection.objects.select_for_update().filter(pk=connection.pk).first()
+        if locked is None:  # removed meanwhile
+            return ConnectionData(enrollments=0, completions=0, runs=0, unmatched=0, invalid=0, statements=0, uploads=0)
+        if lease_is_live(until=locked.sync_claimed_until, now=timezone.now()):
+            raise ConnectionBusyError(
+                f"A sync of {locked.name} is running: wait until it ends (or pause the connection and wait), "
+                "then remove it."
+            )
+        removed = connection_data(connection=locked)
+        waiting_files = list(locked.import_jobs.exclude(file="").values_list("file", flat=True))
+        locked.delete()
+        transaction.on_commit(lambda: _files_delete(waiting_files))
+        progress_changed(program_ids=None)
+    logger.info("Connection %s (%s) removed with what it held: %s", locked.name, locked.kind, removed)
+    return removed
+
+
+def _files_delete(names: list[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
 
 
 def _kind_needs_check(

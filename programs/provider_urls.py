@@ -8,10 +8,15 @@ app_name = "providers"
 
 urlpatterns = [
     path("", provider_views.connection_list, name="connections"),
+    path("new/", provider_views.connection_new, name="new"),
     path("unmatched/", provider_views.unmatched_list, name="unmatched"),
     path("unmatched/rematch/", provider_views.unmatched_rematch_request, name="unmatched_rematch"),
     path("invalid/", provider_views.invalid_list, name="invalid"),
     path("<int:pk>/", provider_views.connection_detail, name="detail"),
+    path("<int:pk>/edit/", provider_views.connection_edit, name="edit"),
+    path("<int:pk>/active/", provider_views.connection_active, name="active"),
+    path("<int:pk>/test/", provider_views.connection_check, name="test"),
+    path("<int:pk>/remove/", provider_views.connection_remove, name="remove"),
     path("<int:pk>/sync/", provider_views.connection_sync, name="sync"),
     path("<int:pk>/upload/", provider_views.connection_upload, name="upload"),
 ]

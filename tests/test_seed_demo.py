@@ -37,10 +37,9 @@ from programs.models import (
     ProgramStatus,
     ProviderConnection,
 )
-from programs.sync.pipeline import sync_api
 from reports.progress import program_progress
 from tests.factories import EmployeeFactory
-from tests.test_demo_sandbox import demo_sandbox
+from tests.test_demo_sandbox import demo_syncs
 
 TOP_LEVEL = [
     "Acme/Customer Success",
@@ -124,12 +123,12 @@ def demo(db) -> str:
 
 @pytest.fixture
 def synced_demo(db) -> str:
-    """seed_demo, then the demo connection synced once from the sandbox over HTTP (the
-    completion history arrives through the real pipeline, as under `make run`)."""
+    """seed_demo, then the demo's Coursera and Udemy connections synced once from their
+    sandboxes over HTTP (the completion history arrives through the real pipeline, as under
+    `make run`)."""
     output = seed()
-    with demo_sandbox():
-        run = sync_api(connection=ProviderConnection.objects.get(name="Coursera (demo)"))
-    assert run.status == "succeeded"
+    runs = demo_syncs()
+    assert [run.status for run in runs] == ["succeeded", "succeeded"]
     return output
 
 
@@ -156,8 +155,12 @@ def test_the_company_people_and_programs(demo):
     )
     assert (current.status, current.cloned_from, last.status) == (ProgramStatus.ACTIVE, last, ProgramStatus.CLOSED)
 
-    assert Course.objects.count() == 42
-    assert Course.objects.exclude(url__startswith="https://www.coursera.org/learn/").count() == 0
+    assert Counter(Course.objects.values_list("provider", flat=True)) == {"coursera": 42, "udemy": 8}
+    assert (
+        Course.objects.filter(provider="coursera").exclude(url__startswith="https://www.coursera.org/learn/").count()
+        == 0
+    )
+    assert Course.objects.filter(provider="udemy").exclude(url__startswith="https://www.udemy.com/course/").count() == 0
 
 
 @pytest.mark.django_db
@@ -170,6 +173,11 @@ def test_collections_sponsors_champions_groups_and_stories(demo):
     sizes = [c.items.count() for c in collections]
     assert min(sizes) >= 5
     assert max(sizes) <= 8
+    # The collections mix providers: every Udemy course is in one, and most collections hold one.
+    curated = CollectionItem.objects.filter(collection__program=program)
+    assert set(curated.values_list("course__provider", flat=True)) == {"coursera", "udemy"}
+    assert curated.filter(course__provider="udemy").values("course").distinct().count() == 8
+    assert collections.filter(items__course__provider="udemy").distinct().count() >= 8
     assert collections.filter(approval_status="approved").count() == 8
     assert collections.exclude(organization=None).filter(launch_video_url="").count() == 0
     assert collections.exclude(organization=None).filter(needs="").count() == 0
@@ -252,7 +260,8 @@ def test_completion_history_is_believable(synced_demo):
 
 @pytest.mark.django_db
 def test_enrollments_keep_a_coursera_shaped_raw_record(synced_demo):
-    enrollment = Enrollment.objects.filter(is_completed=True).select_related("employee", "course").first()
+    coursera = Enrollment.objects.filter(is_completed=True, connection__kind="coursera")
+    enrollment = coursera.select_related("employee", "course").first()
     raw = enrollment.raw
 
     assert set(raw) == COURSERA_RECORD_KEYS
@@ -289,8 +298,9 @@ def test_activity_records_repeat_for_the_same_random_stream(demo):
 def test_seeded_records_reproduce_the_enrollments(synced_demo):
     programs = list(LearningProgram.objects.order_by("starts_on"))
     records = demo_seeded_records(seed=42, programs=programs, as_of=timezone.localdate())
-    assert sorted(r["id"] for r in records) == sorted(Enrollment.objects.values_list("raw__id", flat=True))
-    assert len(records) == Enrollment.objects.count()
+    enrolled = Enrollment.objects.values_list("employee__external_id", "course__provider_course_id")
+    assert sorted((r["externalId"], r["contentId"]) for r in records) == sorted(enrolled)
+    assert Counter(Enrollment.objects.values_list("course__provider", flat=True))["udemy"] > 50
 
 
 def seeded_data(seed_value: int) -> tuple[list, list, list]:

@@ -291,6 +291,18 @@ def message_settings_data(w: World) -> dict[str, Any]:
     }
 
 
+def connection_data(w: World) -> dict[str, Any]:
+    return {
+        "kind": "udemy",
+        "name": "Udemy Business",
+        "base_url": "https://acme.udemy.com/api-2.0/",
+        "org_id": "4242",
+        "client_id": "udemy-client",
+        "client_secret": "udemy-s3cret",
+        "interval_minutes": "360",
+    }
+
+
 def upload(name: str, text: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, text.encode(), content_type="text/csv")
 
@@ -389,6 +401,27 @@ EXPECTATIONS: list[Case] = [
     # The role is checked first, so only an L&D admin learns that there is no such job.
     get("programs:import_job", admin_only(404), kwargs=lambda w: {"pk": w.import_job.pk + 1}, label="no such job"),
     admin_page("programs:providers:connections"),
+    *admin_form("programs:providers:new", DONE, connection_data),
+    get("programs:providers:new", admin_only(200), query="kind=udemy", label="the fields of a kind"),
+    *admin_form(
+        "programs:providers:edit",
+        DONE,
+        lambda w: {
+            "name": "Coursera",
+            "base_url": "https://api.coursera.org/api/",
+            "token_url": "https://api.coursera.org/oauth2/client_credentials/token",
+            "org_id": "acme",
+            "program_ids": "P1 P2",
+            "client_id": "coursera-client",
+            "client_secret": "coursera-s3cret",
+            "interval_minutes": "720",
+        },
+        kwargs=pk("connection"),
+    ),
+    *admin_post_only("programs:providers:active", kwargs=pk("connection"), data=lambda w: {"action": "pause"}),
+    # The connection has no API settings: the test says what is missing, asks nothing and writes nothing.
+    *admin_post_only("programs:providers:test", kwargs=pk("connection"), idempotent=(ADMIN,)),
+    *admin_form("programs:providers:remove", DONE, lambda w: {}, kwargs=pk("connection")),
     admin_page("programs:providers:unmatched"),
     # Queued after commit: the test's transaction never commits, so nothing runs here.
     *admin_post_only("programs:providers:unmatched_rematch", idempotent=(ADMIN,)),

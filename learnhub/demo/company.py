@@ -1,6 +1,7 @@
-"""Who the demo company is: Acme, its organizations, people, Coursera catalog, curated
-collections and stories, its Coursera account, and the small deterministic helpers the
-seed (learnhub/demo/seed.py) and the completion history (learnhub/demo/history.py) share.
+"""Who the demo company is: Acme, its organizations, people, Coursera and Udemy Business
+catalogs, curated collections and stories, its provider accounts, and the small
+deterministic helpers the seed (learnhub/demo/seed.py) and the completion history
+(learnhub/demo/history.py) share.
 
 Nothing here reads or writes the database.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from programs.models import PATH_SEPARATOR, ApprovalStatus, Course, LearningProgram
+from programs.models import PATH_SEPARATOR, ApprovalStatus, Course, LearningProgram, Provider
 
 DEMO_PASSWORD = "learnhub-demo"  # noqa: S105  # printed on purpose: demo accounts only
 DEMO_DOMAIN = "acme.example"
@@ -25,6 +26,13 @@ DEMO_CONNECTION_NAME = "Coursera (demo)"
 DEMO_ORG_ID = "acme-demo"  # the demo's Coursera business id, also how run_sandbox_provider recognises the demo
 DEMO_CLIENT_ID = "demo"
 DEMO_CLIENT_SECRET = "demo"  # noqa: S105  # the local sandbox's demo secret, not a real one
+DEMO_PROVIDERS = (Provider.COURSERA, Provider.UDEMY)  # the catalog's providers, each synced from its sandbox
+# Its Udemy Business account: the local Udemy sandbox, same organization id and credentials.
+DEMO_UDEMY_CONNECTION_NAME = "Udemy Business (demo)"
+# LinkedIn Learning pushes xAPI statements to LearnHub (`post_demo_statements` plays LinkedIn).
+DEMO_XAPI_CONNECTION_NAME = "LinkedIn Learning xAPI (demo)"
+DEMO_XAPI_CLIENT_ID = "linkedin-learning-demo"
+DEMO_XAPI_SECRET = "demo-xapi-secret"  # noqa: S105  # printed on purpose: the demo's own LRS secret
 
 
 # --- The company ------------------------------------------------------------------------
@@ -250,6 +258,25 @@ DEMO_COURSES: tuple[tuple[str, str, str, int], ...] = (
     ("wharton-operations", "Introduction to Operations Management", "University of Pennsylvania", 10),
 )
 
+# The Udemy Business catalog the demo's collections also use: (course id, slug, title,
+# instructor, approximate hours). Udemy numbers its courses; a collection names them by slug.
+DEMO_UDEMY_COURSES: tuple[tuple[str, str, str, str, int], ...] = (
+    (
+        "2480938",
+        "docker-kubernetes-the-practical-guide",
+        "Docker & Kubernetes: The Practical Guide",
+        "Maximilian S.",
+        23,
+    ),
+    ("3212070", "the-complete-sql-bootcamp", "The Complete SQL Bootcamp: Go from Zero to Hero", "Jose P.", 9),
+    ("1754098", "public-speaking-masterclass", "Public Speaking Masterclass: Speak with Confidence", "TJ W.", 6),
+    ("2934176", "sales-skills-training", "Sales Training: Practical Sales Techniques", "Chris C.", 7),
+    ("4017352", "customer-service-mastery", "Customer Service Mastery: Delight Every Customer", "Jeff T.", 5),
+    ("3590622", "excel-for-business-analysts", "Excel for Business Analysts", "Chris D.", 8),
+    ("2218174", "time-management-mastery", "Time Management Mastery: Do More, Stress Less", "Jeff S.", 4),
+    ("4720514", "chatgpt-at-work", "ChatGPT at Work: Prompts for Every Team", "Leila G.", 5),
+)
+
 COMPANY_COLLECTION = (
     "Company essentials",
     "Skills every Acme employee needs this year: working with AI, learning well and communicating clearly.",
@@ -260,6 +287,7 @@ COMPANY_COLLECTION = (
         "work-smarter-not-harder",
         "wharton-communication-skills",
         "diversity-inclusion-workplace",
+        "public-speaking-masterclass",
     ),
 )
 # organization path -> (collection name, needs, course slugs, approval status)
@@ -287,6 +315,7 @@ ORG_COLLECTIONS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
             "hands-on-introduction-to-linux-commands-and-shell-scripting",
             "devops-culture-and-mindset",
             "foundations-of-cybersecurity",
+            "docker-kubernetes-the-practical-guide",
         ),
         ApprovalStatus.APPROVED,
     ),
@@ -313,6 +342,7 @@ ORG_COLLECTIONS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
             "datavisualization",
             "python-data",
             "what-is-datascience",
+            "the-complete-sql-bootcamp",
         ),
         ApprovalStatus.APPROVED,
     ),
@@ -325,6 +355,7 @@ ORG_COLLECTIONS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
             "wharton-communication-skills",
             "ai-for-everyone",
             "excel-basics-data-analysis-ibm",
+            "sales-skills-training",
         ),
         ApprovalStatus.PENDING,
     ),
@@ -349,6 +380,8 @@ ORG_COLLECTIONS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
             "excel-basics-data-analysis-ibm",
             "introduction-to-social-media-marketing",
             "work-smarter-not-harder",
+            "sales-skills-training",
+            "excel-for-business-analysts",
         ),
         ApprovalStatus.CHANGES_REQUESTED,
     ),
@@ -363,6 +396,7 @@ ORG_COLLECTIONS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
             "prompt-engineering",
             "generative-ai-for-everyone",
             "uva-darden-design-thinking-innovation",
+            "chatgpt-at-work",
         ),
         ApprovalStatus.APPROVED,
     ),
@@ -375,6 +409,7 @@ ORG_COLLECTIONS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
             "wharton-communication-skills",
             "excel-basics-data-analysis-ibm",
             "agile-atlassian-jira",
+            "customer-service-mastery",
         ),
         ApprovalStatus.APPROVED,
     ),
@@ -389,6 +424,7 @@ ORG_COLLECTIONS: dict[str, tuple[str, str, tuple[str, ...], str]] = {
             "leading-teams",
             "wharton-operations",
             "project-management-foundations",
+            "time-management-mastery",
         ),
         ApprovalStatus.DRAFT,
     ),
@@ -452,7 +488,8 @@ def coursera_program_id(program: LearningProgram) -> str:
 
 
 def course_slug(course: Course) -> str:
-    """The last part of the course's coursera.org URL, as Coursera's contentSlug."""
+    """The last part of the course's URL (coursera.org/learn/<slug>, udemy.com/course/<slug>/),
+    as Coursera's contentSlug; the demo's collections name their courses by it."""
     return course.url.rstrip("/").rsplit("/", 1)[-1]
 
 

@@ -1,8 +1,10 @@
-"""The demo's completion history, as the Coursera-shaped enrollment records (PROVIDERS.md
-section 1) its Coursera account reports: the roster's designed history
-(`demo_seeded_records`, which a sync turns into exactly that many enrollments) and what a
-real account also reports (`demo_sandbox_extras`: contractors, malformed records,
-specializations). Deterministic for a seed and a day; reads the loaded demo, writes nothing.
+"""The demo's completion history, as Coursera-shaped enrollment records (PROVIDERS.md
+section 1): the roster's designed history (`demo_seeded_records`, which the syncs turn into
+exactly that many enrollments) on the demo's Coursera and Udemy Business courses, split by
+provider (`demo_records_of`: each sandbox serves its own courses' records, in its own
+shape), and what a real Coursera account also reports (`demo_sandbox_extras`: contractors,
+malformed records, specializations). Deterministic for a seed and a day; reads the loaded
+demo, writes nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from champions.models import ExecutiveSponsor
 from learnhub.demo.company import (
     DEMO_ORGS,
+    DEMO_PROVIDERS,
     ROOT_PATH,
     SPONSOR_MEETS_GOAL,
     course_slug,
@@ -99,7 +102,7 @@ def demo_activity_records(
     elapsed = ((last_day - first_day).days + 1) / ((program.ends_on - program.starts_on).days + 1)
     rate_factor = LAST_YEAR_RATE_FACTOR if program.status == ProgramStatus.CLOSED else min(1.0, elapsed / 0.9)
     rates = {o.path: o.rate for o in DEMO_ORGS}
-    catalog = list(Course.objects.filter(provider=Provider.COURSERA).order_by("provider_course_id"))
+    catalog = list(Course.objects.filter(provider__in=DEMO_PROVIDERS).order_by("provider", "provider_course_id"))
     curated = _curated_courses_by_org(program)
     curated_ids = {course.pk for pairs in curated.values() for course, _ in pairs}
     uncurated = [c for c in catalog if c.pk not in curated_ids] or catalog
@@ -198,6 +201,12 @@ def demo_seeded_records(*, seed: int, programs: list[LearningProgram], as_of: dt
     return records
 
 
+def demo_records_of(records: list[dict[str, Any]], *, provider: str) -> list[dict[str, Any]]:
+    """The `records` of courses of `provider` (what that provider's sandbox serves)."""
+    ids = set(Course.objects.filter(provider=provider).values_list("provider_course_id", flat=True))
+    return [r for r in records if r.get("contentId") in ids]
+
+
 def demo_sandbox_extras(
     *, seed: int, program: LearningProgram, seeded: list[dict[str, Any]], as_of: dt.date
 ) -> list[dict[str, Any]]:
@@ -291,11 +300,16 @@ def demo_programs_served(*, connection: ProviderConnection) -> list[LearningProg
     return [p for p in LearningProgram.objects.order_by("starts_on", "pk") if coursera_program_id(p) in refs]
 
 
-def demo_sandbox_records(*, seed: int, programs: list[LearningProgram], as_of: dt.date) -> list[dict[str, Any]]:
-    """Everything the sandbox serves for the demo: `demo_seeded_records` (the roster's
-    history, which becomes the demo's enrollments) followed by `demo_sandbox_extras` in
-    the last (current) program."""
+def demo_sandbox_records(
+    *, seed: int, programs: list[LearningProgram], as_of: dt.date, provider: str | None = Provider.COURSERA
+) -> list[dict[str, Any]]:
+    """What a sandbox serves for the demo: `demo_seeded_records` of `provider`'s courses
+    (None: of every course, reshaped by a provider the demo has no account with), the
+    Coursera ones followed by `demo_sandbox_extras` in the last (current) program."""
     seeded = demo_seeded_records(seed=seed, programs=programs, as_of=as_of)
-    if not programs:
+    if provider is None:
         return seeded
-    return seeded + demo_sandbox_extras(seed=seed, program=programs[-1], seeded=seeded, as_of=as_of)
+    mine = demo_records_of(seeded, provider=provider)
+    if provider != Provider.COURSERA or not programs:
+        return mine
+    return mine + demo_sandbox_extras(seed=seed, program=programs[-1], seeded=mine, as_of=as_of)

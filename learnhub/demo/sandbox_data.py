@@ -14,7 +14,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from learnhub.demo.company import DEMO_CONNECTION_NAME, course_slug, coursera_program_id, epoch_ms
+from learnhub.demo.company import DEMO_CONNECTION_NAME, DEMO_PROVIDERS, course_slug, coursera_program_id, epoch_ms
 from learnhub.demo.history import demo_activity_records, demo_programs_served, demo_sandbox_records
 from learnhub.roles import current_program
 from programs.models import Course, Employee, Provider, ProviderConnection
@@ -94,14 +94,20 @@ def roster_activity_elements(
 
 
 def sandbox_data_from_database(
-    *, seed: int = 7, org_id: str = "demo-org", program_id: str = "demo-program", today: dt.date | None = None
+    *,
+    seed: int = 7,
+    org_id: str = "demo-org",
+    program_id: str = "demo-program",
+    today: dt.date | None = None,
+    kind: str = Provider.COURSERA,
 ) -> SandboxData:
     """What run_sandbox_provider serves for `org_id`, the same for the same seed and day.
 
     - `org_id` is the loaded Acme demo's (DEMO_ORG_ID): the demo exactly
-      (`demo_sandbox_data`: both demo programs, the roster's designed history for `seed`,
-      plus contractors, malformed records and specializations), so a sync reproduces the
-      numbers the demo was designed to show.
+      (`demo_sandbox_data`: both demo programs, the roster's designed history for `seed`
+      on the courses of `kind` when the demo has an account there (Coursera, with
+      contractors, malformed records and specializations, or Udemy Business), on every
+      course otherwise), so the syncs reproduce the numbers the demo was designed to show.
     - Otherwise, with a current program and a Coursera catalog in the database: the demo's
       history generator (`demo_activity_records`: org-by-org rates, curated courses,
       sponsors) for the roster in the current program up to `today`.
@@ -110,7 +116,7 @@ def sandbox_data_from_database(
       (start .. min(end, today)); without a program the window is the last 180 days.
 
     Every element outside the demo gets `program_id`."""
-    demo = demo_sandbox_data(org_id=org_id, seed=seed, as_of=today)
+    demo = demo_sandbox_data(org_id=org_id, seed=seed, as_of=today, kind=kind)
     if demo is not None:
         return demo
     today = today or dt.datetime.now(dt.UTC).date()
@@ -157,16 +163,20 @@ def sandbox_data_from_database(
     )
 
 
-def demo_sandbox_data(*, org_id: str, seed: int, as_of: dt.date | None = None) -> SandboxData | None:
-    """The sandbox's data for the demo when the demo is loaded and `org_id` is its
-    connection's org id (DEMO_ORG_ID), else None. Programs are the connection's, records
-    are `demo_sandbox_records` for `seed` (use the seed seed_demo used) on `as_of`
-    (default: today in the company time zone)."""
+def demo_sandbox_data(
+    *, org_id: str, seed: int, as_of: dt.date | None = None, kind: str = Provider.COURSERA
+) -> SandboxData | None:
+    """The data of `kind`'s sandbox for the demo when the demo is loaded and `org_id` is its
+    Coursera connection's org id (DEMO_ORG_ID), else None. Programs are that connection's,
+    records are `demo_sandbox_records` of the provider `kind` when the demo has an account
+    there (DEMO_PROVIDERS; else of every provider) for `seed` (use the seed seed_demo used)
+    on `as_of` (default: today in the company time zone)."""
     connection = ProviderConnection.objects.filter(name=DEMO_CONNECTION_NAME, provider_org_id=org_id).first()
     if connection is None:
         return None
     programs = demo_programs_served(connection=connection)
-    records = demo_sandbox_records(seed=seed, programs=programs, as_of=as_of or timezone.localdate())
+    provider = kind if kind in DEMO_PROVIDERS else None
+    records = demo_sandbox_records(seed=seed, programs=programs, as_of=as_of or timezone.localdate(), provider=provider)
     return SandboxData(
         org_id=org_id,
         programs=[

@@ -1,16 +1,19 @@
 """The Acme demo in an empty database (`python manage.py seed_demo`): organizations, people,
-programs, courses, collections, appointments, study groups, updates, stories and the
-"Coursera (demo)" connection.
+programs, courses of Coursera and Udemy Business, collections, appointments, study groups,
+updates, stories and the demo's connections: "Coursera (demo)", "Udemy Business (demo)" and
+"LinkedIn Learning xAPI (demo)".
 
 Everything that is not a date of the current program comes from a random stream of the
 seed (`demo_rng`), so the same seed gives the same people, organizations, appointments
 and completions. Dates of the current program are laid out relative to today (in the
 company time zone).
 
-No enrollments are written: the connection points at the local Coursera sandbox
-(`manage.py run_sandbox_provider --org-id acme-demo --seed <seed>`), which serves the
-completion history (learnhub/demo/history.py), and the real sync pipeline
-(`manage.py sync_provider "Coursera (demo)"`) writes the enrollments over HTTP.
+No enrollments are written: the Coursera and Udemy connections point at the local
+sandboxes (`manage.py run_sandbox_provider --kind coursera|udemy --org-id acme-demo --seed
+<seed>`), which serve the completion history (learnhub/demo/history.py) of each provider's
+courses, and the real sync pipeline (`manage.py sync_provider NAME`) writes the enrollments
+over HTTP; `manage.py post_demo_statements` then pushes a few xAPI statements as LinkedIn
+Learning would (learnhub/demo/statements.py).
 """
 
 from __future__ import annotations
@@ -51,6 +54,12 @@ from learnhub.demo.company import (
     DEMO_ORG_ID,
     DEMO_ORGS,
     DEMO_PASSWORD,
+    DEMO_PROVIDERS,
+    DEMO_UDEMY_CONNECTION_NAME,
+    DEMO_UDEMY_COURSES,
+    DEMO_XAPI_CLIENT_ID,
+    DEMO_XAPI_CONNECTION_NAME,
+    DEMO_XAPI_SECRET,
     EXECUTIVES,
     FIRST_NAMES,
     FIXED_PEOPLE,
@@ -68,7 +77,7 @@ from learnhub.demo.company import (
     demo_rng,
     email_for,
 )
-from learnhub.demo.history import demo_seeded_records
+from learnhub.demo.history import demo_records_of, demo_seeded_records
 from learnhub.roles import ld_admin_grant
 from programs.models import (
     PATH_SEPARATOR,
@@ -85,9 +94,10 @@ from programs.models import (
 )
 from programs.organizations import organization_create
 from programs.providers.coursera_sandbox import API_PREFIX, TOKEN_PATH
+from programs.providers.udemy_sandbox import API_PREFIX as UDEMY_API_PREFIX
 from reports.hooks import progress_changed
 
-DEFAULT_SANDBOX_PORT = 8765
+DEFAULT_SANDBOX_PORT = 8765  # the Coursera sandbox's; the Udemy sandbox's is the next one by default
 DEFAULT_SEED = 42
 DEFAULT_EMPLOYEES = 420
 MIN_EMPLOYEES = 60
@@ -110,8 +120,9 @@ class DemoResult:
     organizations: int = 0
     courses: int = 0
     collections: int = 0
-    records: int = 0  # what the sandbox serves for the demo's roster (the sync writes them)
+    records: int = 0  # what the sandboxes serve for the demo's roster (the syncs write them)
     completions: int = 0
+    udemy_records: int = 0  # of `records`, those of Udemy courses (served by the Udemy sandbox)
     already_loaded: bool = False
     connection_moved: bool = False  # an existing demo's connection now points at another sandbox port
     logins: list[tuple[str, str]] = field(default_factory=list)  # (role, e-mail)
@@ -136,21 +147,32 @@ def demo_organizations_create() -> dict[str, Organization]:
 
 
 def demo_courses_create() -> list[Course]:
-    """The Coursera catalog: about forty courses, ids stable across seeds."""
-    Course.objects.bulk_create(
-        [
-            Course(
-                provider=Provider.COURSERA,
-                provider_course_id=coursera_id(slug),
-                title=title,
-                partner=partner,
-                url=f"https://www.coursera.org/learn/{slug}",
-                hours=Decimal(hours),
-            )
-            for slug, title, partner, hours in DEMO_COURSES
-        ]
-    )
-    return list(Course.objects.filter(provider=Provider.COURSERA).order_by("provider_course_id"))
+    """The catalog: about forty Coursera courses and a few of Udemy Business, ids stable
+    across seeds."""
+    coursera = [
+        Course(
+            provider=Provider.COURSERA,
+            provider_course_id=coursera_id(slug),
+            title=title,
+            partner=partner,
+            url=f"https://www.coursera.org/learn/{slug}",
+            hours=Decimal(hours),
+        )
+        for slug, title, partner, hours in DEMO_COURSES
+    ]
+    udemy = [
+        Course(
+            provider=Provider.UDEMY,
+            provider_course_id=course_id,
+            title=title,
+            partner=instructor,
+            url=f"https://www.udemy.com/course/{slug}/",
+            hours=Decimal(hours),
+        )
+        for course_id, slug, title, instructor, hours in DEMO_UDEMY_COURSES
+    ]
+    Course.objects.bulk_create(coursera + udemy)
+    return list(Course.objects.filter(provider__in=DEMO_PROVIDERS).order_by("provider", "provider_course_id"))
 
 
 def _unique_name(rng: random.Random, used: set[str]) -> tuple[str, str]:
@@ -506,7 +528,7 @@ def demo_updates_and_stories_create(
     people = {e.email: e for e in Employee.objects.filter(email__in={email for email, _ in authors})}
     courses = {
         c.provider_course_id: c
-        for c in Course.objects.filter(provider=Provider.COURSERA, provider_course_id__in={c for _, c in authors})
+        for c in Course.objects.filter(provider__in=DEMO_PROVIDERS, provider_course_id__in={c for _, c in authors})
     }
     stories = [
         LearnerStory(
@@ -524,43 +546,98 @@ def demo_updates_and_stories_create(
 
 
 def demo_sandbox_urls(*, port: int) -> tuple[str, str]:
-    """(base URL, token URL) of the local sandbox on `port`."""
+    """(base URL, token URL) of the local Coursera sandbox on `port`."""
     address = f"http://127.0.0.1:{port}"
     return address + API_PREFIX, address + TOKEN_PATH
 
 
-def demo_connection_point(*, port: int) -> bool:
-    """Point the demo's connection at the sandbox on `port`; True when it moved."""
+def demo_udemy_sandbox_url(*, port: int) -> str:
+    """The base URL of the local Udemy Business sandbox on `port` (no token URL: HTTP Basic)."""
+    return f"http://127.0.0.1:{port}{UDEMY_API_PREFIX}"
+
+
+def demo_connection_point(*, port: int, udemy_port: int | None = None) -> bool:
+    """Point the demo's connections at the sandboxes on `port` (Coursera) and `udemy_port`
+    (Udemy Business; default the next port); True when one moved."""
     base_url, token_url = demo_sandbox_urls(port=port)
+    udemy_url = demo_udemy_sandbox_url(port=port + 1 if udemy_port is None else udemy_port)
     moved = (
         ProviderConnection.objects.filter(name=DEMO_CONNECTION_NAME)
         .exclude(base_url=base_url, token_url=token_url)
         .update(base_url=base_url, token_url=token_url)
     )
+    moved += (
+        ProviderConnection.objects.filter(name=DEMO_UDEMY_CONNECTION_NAME)
+        .exclude(base_url=udemy_url)
+        .update(base_url=udemy_url)
+    )
     return moved > 0
 
 
+def demo_connections_create(*, programs: list[LearningProgram], sandbox_port: int, udemy_sandbox_port: int) -> None:
+    """The demo's connections: Coursera (its programs are last year's and this year's) and
+    Udemy Business, each reading its local sandbox with the sandbox's demo credentials, and
+    the xapi connection LinkedIn Learning pushes statements to."""
+    base_url, token_url = demo_sandbox_urls(port=sandbox_port)
+    ProviderConnection.objects.bulk_create(
+        [
+            ProviderConnection(
+                name=DEMO_CONNECTION_NAME,
+                kind=Provider.COURSERA,
+                base_url=base_url,
+                token_url=token_url,
+                provider_org_id=DEMO_ORG_ID,
+                provider_program_ids=[coursera_program_id(p) for p in programs],
+                client_id=DEMO_CLIENT_ID,
+                client_secret=DEMO_CLIENT_SECRET,
+            ),
+            ProviderConnection(
+                name=DEMO_UDEMY_CONNECTION_NAME,
+                kind=Provider.UDEMY,
+                base_url=demo_udemy_sandbox_url(port=udemy_sandbox_port),
+                provider_org_id=DEMO_ORG_ID,
+                client_id=DEMO_CLIENT_ID,
+                client_secret=DEMO_CLIENT_SECRET,
+            ),
+            ProviderConnection(
+                name=DEMO_XAPI_CONNECTION_NAME,
+                kind=Provider.XAPI,
+                client_id=DEMO_XAPI_CLIENT_ID,
+                client_secret=DEMO_XAPI_SECRET,
+            ),
+        ]
+    )
+
+
 def demo_seed(
-    *, seed: int = DEFAULT_SEED, employees: int = DEFAULT_EMPLOYEES, sandbox_port: int = DEFAULT_SANDBOX_PORT
+    *,
+    seed: int = DEFAULT_SEED,
+    employees: int = DEFAULT_EMPLOYEES,
+    sandbox_port: int = DEFAULT_SANDBOX_PORT,
+    udemy_sandbox_port: int | None = None,
 ) -> DemoResult:
     """Fill an empty database with the Acme demo, deterministically for `seed`.
 
     No enrollments are written: the "Coursera (demo)" connection points at the local
     Coursera sandbox on `sandbox_port` (demo client id and secret, org DEMO_ORG_ID, last
-    year's and this year's program), and a sync of it writes the completion history the
-    sandbox serves (`demo_sandbox_records`). Learner stories are drawn from that history.
+    year's and this year's program) and "Udemy Business (demo)" at the local Udemy sandbox
+    on `udemy_sandbox_port` (default: the next port); a sync of each writes the completion
+    history of its provider's courses that its sandbox serves (`demo_sandbox_records`).
+    Learner stories are drawn from that history. The xapi connection receives what
+    `post_demo_statements` pushes.
 
     Idempotent: when the demo is already loaded (its "Coursera (demo)" connection exists)
-    nothing changes except, when `sandbox_port` differs, the connection's URLs. A
-    database that holds other people is refused (DemoDataExistsError), so demo data
-    never mixes with a real roster. All in one transaction: a failure leaves nothing behind.
+    nothing changes except, when a port differs, the connections' URLs. A database that
+    holds other people is refused (DemoDataExistsError), so demo data never mixes with a
+    real roster. All in one transaction: a failure leaves nothing behind.
     """
     result = DemoResult(seed=seed, logins=demo_logins())
     today = timezone.localdate()
+    udemy_port = sandbox_port + 1 if udemy_sandbox_port is None else udemy_sandbox_port
     with transaction.atomic():
         if demo_is_loaded():
             result.already_loaded = True
-            result.connection_moved = demo_connection_point(port=sandbox_port)
+            result.connection_moved = demo_connection_point(port=sandbox_port, udemy_port=udemy_port)
             return result
         if Employee.objects.exists():
             raise DemoDataExistsError(
@@ -577,16 +654,8 @@ def demo_seed(
         collections = demo_collections_create(
             program=program, orgs=orgs, sponsors=sponsors, courses=courses, rng=demo_rng(seed, "collections")
         )
-        base_url, token_url = demo_sandbox_urls(port=sandbox_port)
-        ProviderConnection.objects.create(
-            name=DEMO_CONNECTION_NAME,
-            kind=Provider.COURSERA,
-            base_url=base_url,
-            token_url=token_url,
-            provider_org_id=DEMO_ORG_ID,
-            provider_program_ids=[coursera_program_id(last_program), coursera_program_id(program)],
-            client_id=DEMO_CLIENT_ID,
-            client_secret=DEMO_CLIENT_SECRET,
+        demo_connections_create(
+            programs=[last_program, program], sandbox_port=sandbox_port, udemy_sandbox_port=udemy_port
         )
         records = demo_seeded_records(seed=seed, programs=[last_program, program], as_of=today)
         demo_study_groups_create(
@@ -614,4 +683,5 @@ def demo_seed(
     result.collections = len(collections)
     result.records = len(records)
     result.completions = sum(1 for r in records if r["isCompleted"])
+    result.udemy_records = len(demo_records_of(records, provider=Provider.UDEMY))
     return result

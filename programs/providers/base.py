@@ -58,7 +58,17 @@ class ProviderConfigurationError(ProviderError):
 
 
 class ProviderUnavailableError(ProviderError):
-    """Still failing after the bounded retries (429, 5xx, timeouts): try again later."""
+    """Still failing after the bounded retries (429, 5xx, timeouts): try again later.
+
+    `url` is the address that kept failing and `cause` how, in one word: "timeout" (no
+    answer in time), "unknown-host" (its host name does not resolve), "connect" (nothing
+    answers there: refused, unreachable), "cut" (an answer cut short), "rate-limited"
+    (429) or "server-error" (5xx)."""
+
+    def __init__(self, message: str, *, url: str = "", cause: str = "") -> None:
+        super().__init__(message)
+        self.url = url
+        self.cause = cause
 
 
 SETTING_LABELS = {

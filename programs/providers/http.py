@@ -142,18 +142,19 @@ class RetryingHttp:
                     method, url, headers=dict(headers or {}), timeout=self.timeout, **kwargs
                 )
             except requests.Timeout:
-                failure, delay = f"no answer within {self.timeout:g} s", None
+                failure, delay, cause = f"no answer within {self.timeout:g} s", None, "timeout"
             except requests.ConnectionError as exc:
                 failure, delay = f"cannot connect ({type(exc).__name__})", None
+                cause = "unknown-host" if "NameResolutionError" in str(exc) else "connect"
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
-                failure, delay = "the answer was cut short (its body did not arrive whole)", None
+                failure, delay, cause = "the answer was cut short (its body did not arrive whole)", None, "cut"
             else:
                 if response.status_code == 429:
-                    failure = "rate limited (HTTP 429)"
+                    failure, cause = "rate limited (HTTP 429)", "rate-limited"
                     wait = retry_after_seconds(response.headers.get("Retry-After"))
                     delay = None if wait is None else min(wait, RETRY_AFTER_MAX_SECONDS)
                 elif response.status_code >= 500:
-                    failure, delay = f"server error (HTTP {response.status_code})", None
+                    failure, delay, cause = f"server error (HTTP {response.status_code})", None, "server-error"
                 else:
                     return response
                 response.close()
@@ -161,7 +162,9 @@ class RetryingHttp:
             if retry > self.max_retries:
                 raise ProviderUnavailableError(
                     f"{self.provider} is not answering properly: {failure}, still after {self.max_retries} "
-                    f"retries. The next sync will try again."
+                    f"retries. The next sync will try again.",
+                    url=url,
+                    cause=cause,
                 )
             self.stats.retries += 1
             self.sleep(backoff_seconds(retry) if delay is None else delay)

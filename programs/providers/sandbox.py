@@ -98,7 +98,10 @@ class Activity:
 
     @property
     def number(self) -> int:
-        """A stable whole number for the course (Udemy and LinkedIn number their courses)."""
+        """A stable whole number for the course (Udemy and LinkedIn number their courses): a
+        course id that is a number already (a Udemy course's) is kept as it is."""
+        if self.course_id.isdigit():
+            return int(self.course_id)
         return 1000 + zlib.crc32(self.course_id.encode()) % 9_000_000
 
 

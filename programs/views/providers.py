@@ -1,15 +1,17 @@
-"""Provider pages for L&D admins: connections and their runs, "Sync now", CSV upload,
-unmatched and invalid records, and for an xapi connection the addresses and client id to
-paste into the provider's admin console with its statement counts. Every view is
-`ld_admin_required`; the client secret is never rendered (templates show only whether one
-is stored)."""
+"""Provider pages for L&D admins: connections (add, edit, pause, remove, test) with their
+freshness and runs, "Sync now", CSV upload, unmatched and invalid records, and for an xapi
+connection the addresses and client id to paste into the provider's admin console with its
+statement counts. Every view is `ld_admin_required`; the client secret is never rendered
+(templates show only whether one is stored, and its input is always empty)."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -18,9 +20,28 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from learnhub.roles import ld_admin_required
-from programs.connections import connection_sync_state, connections_with_last_run, invalid_records_current
+from programs.connection_check import connection_test
+from programs.connection_freshness import connection_freshness, connections_with_freshness, schedule_check_seconds
+from programs.connections import (
+    KIND_NEEDS,
+    ConnectionBusyError,
+    connection_data,
+    connection_sync_state,
+    invalid_records_current,
+    kind_is_synced,
+    provider_connection_activate,
+    provider_connection_delete,
+    provider_connection_save,
+)
 from programs.csv_files import CsvFileError
-from programs.forms_providers import ProviderCsvUploadForm, SyncNowForm
+from programs.forms_providers import (
+    ConnectionActiveForm,
+    ConnectionForm,
+    ConnectionKindForm,
+    ConnectionRemoveForm,
+    ProviderCsvUploadForm,
+    SyncNowForm,
+)
 from programs.imports import PROVIDER_FILE_FORMATS, import_job_create, import_jobs_recent, provider_file_problem
 from programs.models import (
     Employee,
@@ -55,13 +76,24 @@ def _filters_query(**filters: int | None) -> str:
     return f"{urlencode(active)}&" if active else ""
 
 
+def _form_errors(form: ConnectionForm, error: ValidationError) -> None:
+    """A service's errors next to the matching fields (others on top of the form)."""
+    for name, problems in error.message_dict.items():
+        form.add_error(name if name in form.fields else None, problems)
+
+
 @ld_admin_required
 def connection_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
-    connections = list(connections_with_last_run())
+    connections = list(connections_with_freshness())
     runs = SyncRun.objects.in_bulk([c.last_run_id for c in connections if c.last_run_id])  # type: ignore[attr-defined]
     rows = [
-        (c, runs.get(c.last_run_id), connection_sync_state(connection=c, now=now))  # type: ignore[attr-defined]
+        (
+            c,
+            runs.get(c.last_run_id),  # type: ignore[attr-defined]
+            connection_sync_state(connection=c, now=now),
+            connection_freshness(connection=c, now=now),
+        )
         for c in connections
     ]
     return render(
@@ -69,20 +101,130 @@ def connection_list(request: HttpRequest) -> HttpResponse:
         "programs/providers/connection_list.html",
         {
             "rows": rows,
+            "now": now,
             "unmatched_count": UnmatchedRecord.objects.count(),
         },
     )
 
 
+def _connection_saved(request: HttpRequest, form: ConnectionForm, **which: Any) -> ProviderConnection | None:
+    """The connection a valid posted `form` saved through `provider_connection_save`
+    (`which`: new=True and the kind, or the connection edited); None when nothing was
+    posted or saved (the service's errors are then next to the fields)."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        connection, _ = provider_connection_save(name=form.cleaned_data["name"], **which, **form.values())
+    except ValidationError as error:
+        _form_errors(form, error)
+        return None
+    return connection
+
+
+@ld_admin_required
+def connection_new(request: HttpRequest) -> HttpResponse:
+    """Add a connection: its kind first (`?kind=`, or the script), then that kind's fields."""
+    kind_form = ConnectionKindForm(request.GET or None)
+    chosen = kind_form.cleaned_data["kind"] if kind_form.is_valid() else ""
+    form = ConnectionForm(request.POST if request.method == "POST" else None, kind=chosen, initial={"kind": chosen})
+    if request.method == "POST":
+        kind_form = ConnectionKindForm(initial={"kind": form.chosen})
+    connection = _connection_saved(request, form, new=True, kind=form.chosen)
+    if connection is not None:
+        messages.success(request, f"Connection {connection.name} added. Test it, then sync.")
+        return redirect("programs:providers:detail", pk=connection.pk)
+    context = {"form": form, "kind_form": kind_form, "all_kinds": " ".join(Provider.values)}
+    return render(request, "programs/providers/connection_form.html", context)
+
+
+@ld_admin_required
+def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = get_object_or_404(ProviderConnection, pk=pk)
+    initial = {
+        "name": connection.name,
+        "base_url": connection.base_url,
+        "token_url": connection.token_url,
+        "org_id": connection.provider_org_id,
+        "program_ids": " ".join(connection.provider_program_ids or []),
+        "client_id": connection.client_id,
+        "interval_minutes": connection.sync_interval_minutes,
+    }
+    form = ConnectionForm(request.POST if request.method == "POST" else None, connection=connection, initial=initial)
+    if _connection_saved(request, form, connection=connection) is not None:
+        messages.success(request, "Settings saved.")
+        return redirect("programs:providers:detail", pk=connection.pk)
+    context = {"form": form, "connection": connection, "all_kinds": " ".join(Provider.values)}
+    return render(request, "programs/providers/connection_form.html", context)
+
+
+@ld_admin_required
+@require_POST
+def connection_active(request: HttpRequest, pk: int) -> HttpResponse:
+    """Pause or resume a connection."""
+    connection = get_object_or_404(ProviderConnection, pk=pk)
+    form = ConnectionActiveForm(request.POST)
+    if form.is_valid():
+        active = form.cleaned_data["action"] == "resume"
+        changed = provider_connection_activate(connection=connection, active=active)
+        state = "resumed" if active else "paused"
+        messages.success(
+            request, f"{connection.name} {state}." if changed else f"{connection.name} was already {state}."
+        )
+    return redirect("programs:providers:detail", pk=connection.pk)
+
+
+@ld_admin_required
+@require_POST
+def connection_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """Test connection: a token and one page from the provider; nothing is written."""
+    connection = get_object_or_404(ProviderConnection, pk=pk)
+    result = connection_test(connection=connection)
+    if result.ok:
+        messages.success(request, result.message)
+    else:
+        messages.error(request, f"The connection test failed. {result.message}")
+    return redirect("programs:providers:detail", pk=connection.pk)
+
+
+@ld_admin_required
+def connection_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove a connection, after saying what goes with it; one that holds records is
+    confirmed by typing its name. Pausing is offered first: it keeps everything."""
+    connection = get_object_or_404(ProviderConnection, pk=pk)
+    data = connection_data(connection=connection)
+    form = ConnectionRemoveForm(
+        request.POST if request.method == "POST" else None, connection=connection, confirm=data.holds_records
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            removed = provider_connection_delete(connection=connection)
+        except ConnectionBusyError as exc:
+            messages.error(request, str(exc))
+            return redirect("programs:providers:detail", pk=connection.pk)
+        messages.success(request, f"Connection {connection.name} removed, with {removed.description}.")
+        return redirect("programs:providers:connections")
+    return render(
+        request,
+        "programs/providers/connection_remove.html",
+        {"connection": connection, "data": data, "form": form},
+    )
+
+
 @ld_admin_required
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    connection = get_object_or_404(connections_with_last_run(), pk=pk)
+    connection = get_object_or_404(connections_with_freshness(), pk=pk)
     is_xapi = connection.kind == Provider.XAPI
+    now = timezone.now()
     return render(
         request,
         "programs/providers/connection_detail.html",
         {
             "connection": connection,
+            "freshness": connection_freshness(connection=connection, now=now),
+            "now": now,
+            "is_synced": kind_is_synced(connection.kind),
+            "needs": KIND_NEEDS[connection.kind],
+            "schedule_check_minutes": round(schedule_check_seconds() / 60),
             "is_xapi": is_xapi,
             # The addresses as this page was reached: the host (and, behind a proxy set up as
             # the README says, the scheme) the admin uses is the one the provider must call.
@@ -91,7 +233,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else None,
             "xapi_counts": xapi_statement_counts(connection=connection) if is_xapi else None,
             "has_secret": bool(connection.client_secret),
-            "state": connection_sync_state(connection=connection, now=timezone.now()),
+            "state": connection_sync_state(connection=connection, now=now),
             "sync_problem": sync_problem(connection=connection),
             "runs": _page(request, connection.runs.order_by("-started_at", "-pk"), RUNS_PER_PAGE),
             "sync_form": SyncNowForm(),

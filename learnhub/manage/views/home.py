@@ -1,20 +1,24 @@
-"""The L&D admin area's home (/manage/): a link to every L&D admin page, and the
-organizations of the current program that still lack a champion or a sponsor."""
+"""The L&D admin area's home (/manage/): a link to every L&D admin page, provider
+connections that have stopped syncing, and the organizations of the current program that
+still lack a champion or a sponsor."""
 
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 
 from champions.selectors import organizations_without_appointments
 from learnhub.roles import current_program, ld_admin_required
+from programs.connection_freshness import OVERDUE_INTERVALS, connections_overdue
 
 
 @ld_admin_required
 def manage_home(request: HttpRequest) -> HttpResponse:
-    """Links to every L&D admin page, and the organizations of the current program that
-    still lack a champion or a sponsor."""
+    """Links to every L&D admin page, a warning for each connection that has not synced
+    successfully for OVERDUE_INTERVALS of its intervals, and the organizations of the
+    current program that still lack a champion or a sponsor."""
     program = current_program()
     gaps = organizations_without_appointments(program=program) if program else []
     links = [
@@ -43,5 +47,11 @@ def manage_home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "manage/home.html",
-        {"program": program, "gaps": gaps, "links": links},
+        {
+            "program": program,
+            "gaps": gaps,
+            "links": links,
+            "overdue": connections_overdue(now=timezone.now()),
+            "overdue_intervals": OVERDUE_INTERVALS,
+        },
     )

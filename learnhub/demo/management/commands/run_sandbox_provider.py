@@ -1,7 +1,8 @@
 """`python manage.py run_sandbox_provider [--kind coursera|udemy|linkedin|edx]`: serve a
 provider's sandbox (programs/providers/*_sandbox.py) with the demo's records for the demo's
-org id, otherwise with activity generated for the roster (learnhub/demo/sandbox_data.py):
-the same data for every kind, each in its provider's shape."""
+org id (those of that provider's courses, for the demo's Coursera and Udemy accounts),
+otherwise with activity generated for the roster (learnhub/demo/sandbox_data.py): the same
+data for every kind, each in its provider's shape."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ class Command(BaseCommand):
         if options["slow"] < 0:
             raise CommandError("--slow must be 0 or more seconds.")
         data = sandbox_data_from_database(
-            seed=options["seed"], org_id=options["org_id"], program_id=options["program_id"]
+            seed=options["seed"], org_id=options["org_id"], program_id=options["program_id"], kind=options["kind"]
         )
         faults = SandboxFaults(
             rate_limit_every=options["rate_limit_every"],
