@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
@@ -37,7 +36,7 @@ from programs.models import (
     SyncRun,
     SyncStatus,
 )
-from programs.providers.base import Adapter, ProviderRecord
+from programs.providers.base import ProviderRecord
 from programs.providers.coursera_csv import CourseraCsvAdapter, coursera_csv_check
 from programs.roster import RosterImportResult, roster_file_check, roster_import
 from programs.sync.lease import SyncAlreadyRunningError
@@ -97,28 +96,26 @@ class ImportProgress(Protocol):
 
 
 class _PagesWritten:
-    """`adapter`'s pages, noting after each one is written how many records and up to
-    which line: `sync_run` asks for the next page only once a page is committed, so what
-    runs after the `yield` sees it written."""
+    """What `sync_run` has committed of a file, told after each page (in the writer's
+    thread, once the page is committed): how many records, up to which line, and the
+    progress bar moved."""
 
-    def __init__(self, adapter: CourseraCsvAdapter, *, progress: ImportProgress | None) -> None:
-        self.adapter = adapter
-        self.stats = adapter.stats
+    def __init__(self, *, progress: ImportProgress | None) -> None:
         self.progress = progress
-        self.ends: list[tuple[int, int]] = []  # (records written, last line) after each page
+        self.records = 0
+        self.last_line: int | None = None
 
-    def pages(self) -> Iterator[list[ProviderRecord]]:
-        written = 0
-        for page in self.adapter.pages():
-            yield page
-            written += len(page)
-            self.ends.append((written, page[-1].line or 0))
-            if self.progress is not None:
-                self.progress.rows_done(written)
+    def __call__(self, page: list[ProviderRecord]) -> None:
+        self.records += len(page)
+        if page:
+            self.last_line = page[-1].line or 0
+        if self.progress is not None:
+            self.progress.rows_done(self.records)
 
     def last_line_of(self, records: int) -> int | None:
-        """The last line of the pages holding the first `records` records (None for 0)."""
-        return next((line for written, line in self.ends if written == records), None)
+        """The last line of the pages holding the first `records` records (None for 0):
+        a run's committed records are those of the pages committed so far."""
+        return self.last_line if records and records == self.records else None
 
 
 def provider_csv_import(
@@ -142,11 +139,10 @@ def provider_csv_import(
     check = coursera_csv_check(file=file)
     if progress is not None:
         progress.rows_found(check.rows)
-    pages = _PagesWritten(CourseraCsvAdapter(file=file), progress=progress)
-    adapter: Adapter = pages
+    pages = _PagesWritten(progress=progress)
     started = timezone.now()
     try:
-        run = sync_run(connection=connection, adapter=adapter, source="csv")
+        run = sync_run(connection=connection, adapter=CourseraCsvAdapter(file=file), source="csv", page_written=pages)
     except SyncAlreadyRunningError:
         raise
     except Exception as exc:
@@ -157,7 +153,7 @@ def provider_csv_import(
         return ProviderCsvImport(
             run=failed, rows=check.rows, kept_through_line=pages.last_line_of(failed.fetched), error=error
         )
-    run.refresh_from_db()  # a failed page added to the counts before its transaction rolled back
+    run.refresh_from_db()
     return ProviderCsvImport(run=run, rows=check.rows, kept_through_line=pages.last_line_of(run.fetched))
 
 

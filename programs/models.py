@@ -387,6 +387,13 @@ class ProviderConnection(models.Model):
     sync_requested_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="A sync was asked for then and has not started yet"
     )
+    sync_claim_token = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The running sync's token: its tasks renew the hold with it",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -427,6 +434,8 @@ class SyncRun(models.Model):
     merged = models.PositiveIntegerField(default=0, help_text="Duplicates folded into another record of the run")
     pages = models.PositiveIntegerField(default=0)
     retries = models.PositiveIntegerField(default=0)
+    parts = models.PositiveIntegerField(default=1, help_text="Tasks the run is read by: one per provider program")
+    parts_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
 
     class Meta:
@@ -453,6 +462,14 @@ class Enrollment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     is_removed = models.BooleanField(default=False, help_text="Removed from the provider program")
     raw = models.JSONField(default=dict)
+    fingerprint = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Digest of the values above (programs.sync.records.enrollment_fingerprint): a sync writes a row "
+        "only when it differs",
+    )
     first_seen_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -492,6 +509,14 @@ class UnmatchedRecord(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     record = models.JSONField(default=dict, help_text="The normalized record, replayed when re-matched")
     raw = models.JSONField(default=dict)
+    fingerprint = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Digest of the values above (programs.sync.records.unmatched_fingerprint): a sync writes a row "
+        "only when it differs",
+    )
     last_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)

@@ -42,6 +42,7 @@ REMOVED_MEMBERSHIP_STATES = frozenset(
 # Epoch values below this are seconds, not milliseconds (1e11 ms is March 1973).
 EPOCH_MILLISECONDS_FLOOR = 100_000_000_000
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+EPOCH_MILLISECONDS_MAX = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last time Python knows
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", ""})
 
@@ -79,6 +80,9 @@ def parse_timestamp(value: Any) -> dt.datetime | None:
 
 
 def _from_epoch(number: float) -> dt.datetime:
+    if type(number) is int and EPOCH_MILLISECONDS_FLOOR <= number <= EPOCH_MILLISECONDS_MAX:
+        # Whole milliseconds, as Coursera sends them: exact, and several times faster.
+        return dt.datetime.fromtimestamp(number // 1000, dt.UTC).replace(microsecond=number % 1000 * 1000)
     if number != number or number < 0 or number == float("inf"):  # NaN, before 1970, infinite
         raise ValueError(f"cannot parse {number!r}")
     span = dt.timedelta(milliseconds=number) if number >= EPOCH_MILLISECONDS_FLOOR else dt.timedelta(seconds=number)
@@ -94,6 +98,8 @@ def parse_decimal(value: Any) -> Decimal | None:
         if value is None:
             return None
         raise ValueError(f"cannot parse {value!r}")
+    if type(value) is int:
+        return Decimal(value)
     text = str(value).strip().removesuffix("%").strip()
     if not text:
         return None
@@ -142,67 +148,76 @@ def record_from_element(element: dict[str, Any]) -> ProviderRecord:
     removed `membershipState`. Every value that does not parse is named in `problem`.
     """
     problems: list[str] = []
-
-    def text(key: str) -> str:
-        value = element.get(key)
-        return "" if value is None else str(value).strip()
-
-    def when(key: str) -> dt.datetime | None:
+    get = element.get
+    email = _text(get("email"))
+    external_id = _text(get("externalId"))
+    content_id = _text(get("contentId"))
+    enrolled_at = _when(element, "enrolledAt", problems)
+    last_activity_at = _when(element, "lastActivityAt", problems)
+    completed_at = _when(element, "completedAt", problems)
+    _when(element, "deletedAt", problems)
+    progress = _number(element, "overallProgress", problems)
+    hours = _number(element, "approxTotalCourseHrs", problems)
+    flag = get("isCompleted")
+    if flag is not None:
         try:
-            return parse_timestamp(element.get(key))
+            is_completed = parse_flag(flag)
         except ValueError:
-            problems.append(f"{key}: cannot parse {_shown(element.get(key))}")
-            return None
-
-    def number(key: str) -> Decimal | None:
-        try:
-            return parse_decimal(element.get(key))
-        except ValueError:
-            problems.append(f"{key}: cannot parse {_shown(element.get(key))}")
-            return None
-
-    email = text("email")
-    enrolled_at = when("enrolledAt")
-    last_activity_at = when("lastActivityAt")
-    completed_at = when("completedAt")
-    when("deletedAt")
-    progress = number("overallProgress")
-    hours = number("approxTotalCourseHrs")
-    if "isCompleted" in element and element["isCompleted"] is not None:
-        try:
-            is_completed = parse_flag(element["isCompleted"])
-        except ValueError:
-            problems.append(f"isCompleted: cannot parse {_shown(element['isCompleted'])}")
+            problems.append(f"isCompleted: cannot parse {_shown(flag)}")
             is_completed = False
     else:
-        is_completed = completed_at is not None or bool(text("completedAt"))
+        is_completed = completed_at is not None or bool(_text(get("completedAt")))
     if is_completed and completed_at is None and not any(p.startswith("completedAt") for p in problems):
         problems.append("completedAt: missing although the course is completed")
-    if not text("contentId"):
+    if not content_id:
         problems.append("contentId: missing")
-    if not email and not text("externalId"):
+    if not email and not external_id:
         problems.append("no learner: email and externalId are both empty")
-    partners = element.get("partnerNames") or []
+    partners = get("partnerNames") or []
     partner = ", ".join(str(p).strip() for p in partners if str(p).strip()) if isinstance(partners, list) else ""
     return ProviderRecord(
         raw=element,
         email=email,
-        external_id=learner_external_id(text("externalId"), email),
-        full_name=text("fullName"),
-        provider_course_id=text("contentId"),
-        content_type=text("contentType").lower() or "course",
-        course_title=text("contentName"),
-        partner=partner or text("partnerName"),
-        course_url=course_url(text("contentSlug")),
+        external_id=learner_external_id(external_id, email),
+        full_name=_text(get("fullName")),
+        provider_course_id=content_id,
+        content_type=_text(get("contentType")).lower() or "course",
+        course_title=_text(get("contentName")),
+        partner=partner or _text(get("partnerName")),
+        course_url=course_url(_text(get("contentSlug"))),
         course_hours=hours,
         enrolled_at=enrolled_at,
         last_activity_at=last_activity_at,
         is_completed=is_completed,
         completed_at=completed_at,
         progress=progress,
-        is_removed=bool(text("deletedAt")) or text("membershipState").upper() in REMOVED_MEMBERSHIP_STATES,
+        is_removed=bool(_text(get("deletedAt"))) or _text(get("membershipState")).upper() in REMOVED_MEMBERSHIP_STATES,
         problem="; ".join(problems),
     )
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value.strip() if type(value) is str else str(value).strip()
+
+
+def _when(element: dict[str, Any], key: str, problems: list[str]) -> dt.datetime | None:
+    value = element.get(key)
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        problems.append(f"{key}: cannot parse {_shown(value)}")
+        return None
+
+
+def _number(element: dict[str, Any], key: str, problems: list[str]) -> Decimal | None:
+    value = element.get(key)
+    try:
+        return parse_decimal(value)
+    except ValueError:
+        problems.append(f"{key}: cannot parse {_shown(value)}")
+        return None
 
 
 def _shown(value: Any) -> str:
@@ -283,23 +298,35 @@ class CourseraApiAdapter:
 
     @classmethod
     def from_connection(
-        cls, connection: ProviderConnection, *, since: dt.datetime | None = None, **options: Any
+        cls,
+        connection: ProviderConnection,
+        *,
+        since: dt.datetime | None = None,
+        program_ids: list[str] | None = None,
+        **options: Any,
     ) -> CourseraApiAdapter:
-        """The adapter for a saved ProviderConnection; `options` (sleep, timeout, ...)
-        pass through."""
-        program_ids = connection.provider_program_ids
-        if isinstance(program_ids, str):
-            program_ids = program_ids.replace(",", " ").split()
+        """The adapter for a saved ProviderConnection: all its programs, or `program_ids`
+        (one task of a run reads one program); `options` (sleep, timeout, ...) pass
+        through."""
         return cls(
             base_url=connection.base_url,
             token_url=connection.token_url,
             org_id=connection.provider_org_id,
-            program_ids=list(program_ids or []),
+            program_ids=cls.connection_program_ids(connection) if program_ids is None else program_ids,
             client_id=connection.client_id,
             client_secret=connection.client_secret,
             since=since,
             **options,
         )
+
+    @staticmethod
+    def connection_program_ids(connection: ProviderConnection) -> list[str]:
+        """The program ids of a connection, in their order (a list, or a string of ids
+        separated by commas or spaces), blanks left out."""
+        program_ids = connection.provider_program_ids
+        if isinstance(program_ids, str):
+            program_ids = program_ids.replace(",", " ").split()
+        return [str(p).strip() for p in program_ids or [] if str(p).strip()]
 
     # -- reading --
 

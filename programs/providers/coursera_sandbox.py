@@ -31,7 +31,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -86,10 +86,21 @@ class SandboxData:
     org_id: str
     programs: list[dict[str, Any]]
     elements: list[dict[str, Any]] = field(default_factory=list)
+    _by_program: dict[str, list[dict[str, Any]]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def program_ids(self) -> list[str]:
         return [str(p["id"]) for p in self.programs]
+
+    def program_elements(self, program_id: str) -> Sequence[dict[str, Any]]:
+        """The elements of one program, in order: grouped once, so a page is a slice
+        (a large sandbox answers each page in the same time)."""
+        if self._by_program is None:
+            grouped: dict[str, list[dict[str, Any]]] = {}
+            for element in self.elements:
+                grouped.setdefault(str(element.get("programId")), []).append(element)
+            self._by_program = grouped
+        return self._by_program.get(program_id, [])
 
 
 def sandbox_data_from_records(
@@ -316,7 +327,7 @@ class SandboxServer:
         program_id = first["programId"]
         if program_id not in self.data.program_ids:
             return Answer(403, {"errorCode": "FORBIDDEN", "message": f"no access to program {program_id}"})
-        elements = [e for e in self.data.elements if e.get("programId") == program_id]
+        elements = self.data.program_elements(program_id)
         window = elements[start : start + limit]
         served = [served_element(e, position=start + i + 1, faults=faults) for i, e in enumerate(window)]
         return _page(served, start=start, limit=limit, total=len(elements), sliced=True)
