@@ -444,6 +444,7 @@ def sync_api(*, connection: ProviderConnection, full: bool = False, fan_out: boo
                 task_queue_on_commit(name=PART_TASK, kwargs={"run_id": run.pk, "part": part, "token": lease.token})
             adapter = _api_adapter(connection=connection, full=full, program_ids=program_ids[:1])
             _part_run(connection=connection, run=run, lease=lease, adapter=adapter, part=0)
+            logger.info("Sync of %s (run %s): program %s read", connection.name, run.pk, program_ids[0])
             ended = _run_has_ended(run)
     finally:
         if ended:
@@ -470,6 +471,7 @@ def sync_part(*, run_id: int, part: int, token: str) -> SyncRun | None:
         with _heartbeat(lease, name=connection.name):
             adapter = _api_adapter(connection=connection, full=run.full, program_ids=program_ids[part : part + 1])
             _part_run(connection=connection, run=run, lease=lease, adapter=adapter, part=part)
+            logger.info("Sync of %s (run %s): program %s read", connection.name, run.pk, program_ids[part])
             ended = _run_has_ended(run)
     except BaseException:
         ended = True  # _part_run recorded the failure: the run is over for every task
