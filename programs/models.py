@@ -451,10 +451,15 @@ class Enrollment(models.Model):
     """One provider learner x course, as last reported. Keyed by (connection, learner
     key, provider course id) so re-reading the same data upserts, never duplicates."""
 
-    connection = models.ForeignKey(ProviderConnection, on_delete=models.CASCADE, related_name="enrollments")
+    # No single-column index on the three keys: each leads a composite index below (connection:
+    # enrollment_unique_key, employee: enrollment_completions, course: enrollment_course_completions),
+    # which serves its lookups and deletes; a sync writing 400,000 rows maintains three fewer.
+    connection = models.ForeignKey(
+        ProviderConnection, on_delete=models.CASCADE, related_name="enrollments", db_index=False
+    )
     learner_key = models.CharField(max_length=254, help_text="Provider learner key (external id or e-mail)")
-    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="enrollments")
-    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="enrollments")
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="enrollments", db_index=False)
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="enrollments", db_index=False)
     enrolled_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     progress = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)

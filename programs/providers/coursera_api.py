@@ -81,8 +81,7 @@ def parse_timestamp(value: Any) -> dt.datetime | None:
 
 def _from_epoch(number: float) -> dt.datetime:
     if type(number) is int and EPOCH_MILLISECONDS_FLOOR <= number <= EPOCH_MILLISECONDS_MAX:
-        # Whole milliseconds, as Coursera sends them: exact, and several times faster.
-        return dt.datetime.fromtimestamp(number // 1000, dt.UTC).replace(microsecond=number % 1000 * 1000)
+        return EPOCH + dt.timedelta(0, 0, 0, number)  # whole milliseconds, as Coursera sends them: the quick way
     if number != number or number < 0 or number == float("inf"):  # NaN, before 1970, infinite
         raise ValueError(f"cannot parse {number!r}")
     span = dt.timedelta(milliseconds=number) if number >= EPOCH_MILLISECONDS_FLOOR else dt.timedelta(seconds=number)
@@ -204,6 +203,8 @@ def _text(value: Any) -> str:
 
 def _when(element: dict[str, Any], key: str, problems: list[str]) -> dt.datetime | None:
     value = element.get(key)
+    if value is None:
+        return None
     try:
         return parse_timestamp(value)
     except ValueError:

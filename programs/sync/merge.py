@@ -102,7 +102,8 @@ def _postgresql() -> bool:
 def merge_state_create(*, run_id: int) -> None:
     """Make the merge state table of a run (once, when it starts; idempotent). Booleans
     and times are stored as Django stores them on each database (SQLite: integers and
-    text), so the same comparisons hold on both."""
+    text), so the same comparisons hold on both; its keys compare byte by byte (they are
+    only ever compared for equality)."""
     postgresql = _postgresql()
     with db.cursor() as cursor:
         cursor.execute(
@@ -111,6 +112,7 @@ def merge_state_create(*, run_id: int) -> None:
                 unlogged="UNLOGGED" if postgresql else "",
                 boolean="boolean" if postgresql else "integer",
                 timestamp="timestamptz" if postgresql else "text",
+                binary='COLLATE "C"' if postgresql else "",
             )
         )
 
@@ -302,6 +304,11 @@ class RunWriter:
         """Write one page (see the module docstring) and return what it adds to the run's
         counts. Call inside the page's transaction."""
         counts = PageCounts(fetched=len(page))
+        if _postgresql():
+            with db.cursor() as cursor:
+                # Its commit need not wait for the disk: a database crash may lose the last
+                # pages committed (rows and counts together), which the next sync writes again.
+                cursor.execute("SET LOCAL synchronous_commit = off")
         first = (self.part << PART_SHIFT) + self.read
         self.read += len(page)
         invalid: list[InvalidRecord] = []
@@ -470,8 +477,8 @@ def _unmatched_upsert(*, connection: ProviderConnection, run: SyncRun, kept: lis
 
 MERGE_STATE_TABLE = """
 CREATE {unlogged} TABLE IF NOT EXISTS "{table}" (
-    learner_key text NOT NULL,
-    course_id text NOT NULL,
+    learner_key text {binary} NOT NULL,
+    course_id text {binary} NOT NULL,
     place bigint NOT NULL,
     is_completed {boolean} NOT NULL,
     completed_us bigint,
@@ -588,7 +595,9 @@ ON CONFLICT (learner_key, course_id) DO UPDATE SET
     outcome = CASE WHEN excluded.outcome = 'x' THEN 'x' WHEN m.before_fingerprint IS NULL THEN 'c'
                    WHEN m.before_fingerprint = excluded.fingerprint THEN 'n' ELSE 'u' END
 WHERE {better}
-RETURNING place, outcome, outcome_was, before_fingerprint, before_updated_at"""
+RETURNING place, outcome, outcome_was,
+    CASE WHEN outcome = 'x' OR outcome_was IS NOT NULL THEN before_fingerprint END,
+    CASE WHEN outcome_was IS NOT NULL THEN before_updated_at END"""
 
 ENROLLMENTS_UPSERT = """
 INSERT INTO "{enrollment}" AS e (connection_id, learner_key, course_id, employee_id, enrolled_at, last_activity_at,
@@ -653,7 +662,9 @@ def _merge_state_upsert(
     """Merge the page's kept records into the run's merge state (MERGE_STATE_UPSERT);
     returns (place, outcome, outcome_was, before_fingerprint, before_updated_at) of the
     records now kept for their key: read for the first time (outcome_was None) or better
-    than the one kept before."""
+    than the one kept before. The row before the run is returned only where it is used:
+    its fingerprint for unmatched records and better duplicates, its updated_at for
+    better duplicates."""
     rows = []
     for item in kept:
         rank = record_rank(item.record)

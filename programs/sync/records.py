@@ -214,19 +214,21 @@ def enrollment_fingerprint(
     """A digest of every value an enrollment row holds from its record (its learner,
     dates, progress, flags and raw JSON, `raw_json`): equal digests, equal rows. Times
     count as instants (the zone they are given in does not matter)."""
-    hundredths = progress_hundredths(progress)
-    summary = (
-        f"{employee_id}|{moment_us(enrolled_at)}|{moment_us(last_activity_at)}|{hundredths}|"
-        f"{int(is_completed)}|{moment_us(completed_at)}|{int(is_removed)}|{raw_text}"
+    values = (
+        f"{employee_id}|{moment_us(enrolled_at)}|{moment_us(last_activity_at)}|{progress_hundredths(progress)}|"
+        f"{int(is_completed)}|{moment_us(completed_at)}|{int(is_removed)}|"
     )
-    return hashlib.blake2b(summary.encode(), digest_size=16).hexdigest()
+    digest = hashlib.blake2b(values.encode(), digest_size=16)
+    digest.update(raw_text.encode())
+    return digest.hexdigest()
 
 
 def unmatched_fingerprint(*, email: str, external_id: str, reason: str, record: dict[str, Any], raw_text: str) -> str:
     """A digest of every value an UnmatchedRecord row holds from its record (`record` as
     `record_to_json` gives it, the raw JSON as `raw_json` gives it)."""
-    summary = f"{email}|{external_id}|{reason}|{_RAW_ENCODER.encode(record)}|{raw_text}"
-    return hashlib.blake2b(summary.encode(), digest_size=16).hexdigest()
+    digest = hashlib.blake2b(f"{email}|{external_id}|{reason}|{_RAW_ENCODER.encode(record)}|".encode(), digest_size=16)
+    digest.update(raw_text.encode())
+    return digest.hexdigest()
 
 
 # --- Serializing a record for UnmatchedRecord.record (replayed on re-match) ---------------
