@@ -1,6 +1,7 @@
-"""Pages fetched ahead (programs/sync/fetch.py): the adapter is read in a thread of its
-own, at most one page ahead of the writer, while the page before is written; what it
-raises reaches the run as it was raised, after the pages read before it."""
+"""Pages read ahead (programs/sync/fetch.py): the adapter is read in a thread of its own
+and each page prepared in another, a bounded number of pages ahead of the writer, while the
+page before is written; what the adapter raises reaches the run as it was raised, after
+the pages read before it."""
 
 from __future__ import annotations
 
@@ -75,7 +76,8 @@ def test_the_next_page_is_fetched_in_another_thread_while_a_page_is_written_and_
     made_at = {number: when for number, when, _ in adapter.made}
     for number, when, made, _ in written[:-1]:
         assert made_at[number + 1] < when  # the next page was fetched while this one was written...
-        assert made <= number + 2  # ...and no further: one page waiting, one on its way
+        # ...and no further than two stages of one page waiting and one on its way each.
+        assert made <= number + 4
     assert sorted(Enrollment.objects.values_list("course__provider_course_id", flat=True)) == [
         f"C{n}" for n in range(1, 7)
     ]
@@ -101,7 +103,7 @@ def test_an_error_of_the_fetching_thread_reaches_the_run_after_the_pages_before_
 def test_a_writer_that_stops_early_stops_the_fetching_thread():
     adapter = WatchedAdapter(1000)
 
-    with PagesAhead(adapter, name="test") as pages:
+    with PagesAhead(adapter.pages, name="test") as pages:
         first = next(iter(pages))
         time.sleep(0.2)
     time.sleep(0.3)

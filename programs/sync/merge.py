@@ -286,6 +286,16 @@ class _Kept:
 
 
 @dataclass
+class PreparedPage:
+    """A page made ready to write (`RunWriter.page_prepared`): what it adds to the counts
+    so far, its invalid records, its kept records."""
+
+    counts: PageCounts
+    invalid: list[InvalidRecord] = field(default_factory=list)
+    kept: list[_Kept] = field(default_factory=list)
+
+
+@dataclass
 class RunWriter:
     """Writes the pages of one part of a run (one task's share). Holds the run's employee
     map and courses; everything per key is in the merge state, in the database."""
@@ -303,21 +313,21 @@ class RunWriter:
     def page_write(self, page: Sequence[ProviderRecord]) -> PageCounts:
         """Write one page (see the module docstring) and return what it adds to the run's
         counts. Call inside the page's transaction."""
-        counts = PageCounts(fetched=len(page))
-        if _postgresql():
-            with db.cursor() as cursor:
-                # Its commit need not wait for the disk: a database crash may lose the last
-                # pages committed (rows and counts together), which the next sync writes again.
-                cursor.execute("SET LOCAL synchronous_commit = off")
+        return self.prepared_write(self.page_prepared(page))
+
+    def page_prepared(self, page: Sequence[ProviderRecord]) -> PreparedPage:
+        """Step 1 of a page, in Python alone (no query: it may run in a thread of its own,
+        a page ahead of the writes; pages in their order): normalized, validated, folded,
+        matched and fingerprinted."""
+        prepared = PreparedPage(counts=PageCounts(fetched=len(page)))
         first = (self.part << PART_SHIFT) + self.read
         self.read += len(page)
-        invalid: list[InvalidRecord] = []
         kept: dict[tuple[str, str], _Kept] = {}
         for index, original in enumerate(page):
             record = record_normalized(original)
             problem = record_problem(record)
             if problem:
-                invalid.append(
+                prepared.invalid.append(
                     InvalidRecord(
                         connection=self.connection,
                         run=self.run,
@@ -328,28 +338,41 @@ class RunWriter:
                 )
                 continue
             if not record_is_course(record):
-                counts.skipped += 1
+                prepared.counts.skipped += 1
                 continue
             key = learner_key(record)
             previous = kept.get((key, record.provider_course_id))
             if previous is not None:
-                counts.merged += 1
+                prepared.counts.merged += 1
                 if record_better(previous.record, record) is previous.record:
                     continue
             kept[(key, record.provider_course_id)] = _Kept(place=first + index, record=record, key=key)
-        counts.invalid = len(invalid)
-        if invalid:
-            InvalidRecord.objects.bulk_create(invalid)
-        if kept:
-            self._merge(list(kept.values()), counts)
+        prepared.counts.invalid = len(prepared.invalid)
+        for item in kept.values():
+            item.employee_id = self.employees.employee_id(item.record)
+            _fingerprinted(item)
+        prepared.kept = list(kept.values())
+        return prepared
+
+    def prepared_write(self, prepared: PreparedPage) -> PageCounts:
+        """Steps 2 to 4 of a prepared page, the writes: call inside the page's transaction."""
+        counts = prepared.counts
+        if _postgresql():
+            with db.cursor() as cursor:
+                # Its commit need not wait for the disk: a database crash may lose the last
+                # pages committed (rows and counts together), which the next sync writes again.
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        if prepared.invalid:
+            InvalidRecord.objects.bulk_create(prepared.invalid)
+        if prepared.kept:
+            self._merge(prepared.kept, counts)
         return counts
 
     def _merge(self, kept: list[_Kept], counts: PageCounts) -> None:
-        for item in kept:
-            item.employee_id = self.employees.employee_id(item.record)
         courses = self.courses.ensure(item.record for item in kept if item.employee_id is not None)
         for item in kept:
-            _fingerprinted(item, courses=courses)
+            if item.employee_id is not None:
+                item.course_pk = courses[item.record.provider_course_id].pk
         if db.connection is not self.staged_on:
             _staging_tables_create()
             self.staged_on = db.connection
@@ -381,9 +404,8 @@ class RunWriter:
             _unmatched_upsert(connection=self.connection, run=self.run, kept=unmatched)
 
 
-def _fingerprinted(item: _Kept, *, courses: dict[str, Course]) -> None:
-    """Fill in what merging and writing `item` needs: its raw JSON, its fingerprint and,
-    when its learner is matched, its course."""
+def _fingerprinted(item: _Kept) -> None:
+    """Fill in what merging and writing `item` needs: its raw JSON and its fingerprint."""
     record = item.record
     item.raw_text = raw_json(record.raw)
     if item.employee_id is None:
@@ -395,7 +417,6 @@ def _fingerprinted(item: _Kept, *, courses: dict[str, Course]) -> None:
             raw_text=item.raw_text,
         )
         return
-    item.course_pk = courses[record.provider_course_id].pk
     item.fingerprint = enrollment_fingerprint(
         employee_id=item.employee_id,
         enrolled_at=record.enrolled_at,
@@ -421,7 +442,8 @@ def enrollments_write(
     items = []
     for record, employee_id in matched:
         item = _Kept(place=0, record=record, key=learner_key(record), employee_id=employee_id)
-        _fingerprinted(item, courses=known)
+        item.course_pk = known[record.provider_course_id].pk
+        _fingerprinted(item)
         items.append(item)
     now = timezone.now()
     with transaction.atomic():
@@ -555,18 +577,21 @@ CASE WHEN excluded.is_completed <> m.is_completed THEN excluded.is_completed
      ELSE (excluded.activity_us, excluded.progress, excluded.place) > (m.activity_us, m.progress, m.place)
 END"""
 
-# The rows as they were before the run, by key: one probe of a unique index per record. LATERAL
-# on PostgreSQL, whose planner might otherwise hash a whole table it has no statistics for.
+# The rows as they were before the run, by key: one probe of a unique index per record. On
+# PostgreSQL a LATERAL subquery with LIMIT 1 (which the planner cannot turn into a join): a join
+# could hash a whole table for a page of 500 keys, and the page's staging table has no statistics.
 _BEFORE_POSTGRESQL = """
 sync_keys k
 LEFT JOIN LATERAL (
     SELECT e.fingerprint, e.updated_at FROM "{enrollment}" e
     WHERE e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
+    LIMIT 1
 ) e ON true
 LEFT JOIN LATERAL (
     SELECT u.fingerprint FROM "{unmatched}" u
     WHERE NOT k.matched AND u.connection_id = %s AND u.learner_key = k.learner_key
         AND u.provider_course_id = k.course_id
+    LIMIT 1
 ) u ON true"""
 _BEFORE_SQLITE = """
 sync_keys k

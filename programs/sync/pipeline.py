@@ -1,8 +1,9 @@
 """The sync pipeline: provider records in, enrollments out.
 
-adapter pages (fetched ahead in a thread: `programs.sync.fetch`) -> validation -> merge of
-duplicates -> learner matching -> set-based upsert of courses, enrollments and unmatched
-records (`programs.sync.merge`) -> counts on the SyncRun -> progress hook.
+adapter pages (fetched ahead in a thread: `programs.sync.fetch`) -> validation, merge of
+duplicates within the page, learner matching, fingerprints (in a second thread, a page
+ahead) -> set-based upsert of courses, enrollments and unmatched records against the run's
+merge state (`programs.sync.merge`) -> counts on the SyncRun -> progress hook.
 
 `sync_run` is the one function every sync in a process goes through: `sync_api` (the
 Celery task and `manage.py sync_provider`) builds the connection's API adapter, and the
@@ -198,8 +199,9 @@ def sync_run(
     Holds the connection's lease for the whole run (raises SyncAlreadyRunningError, writing
     nothing, when another run holds it), renewed by a heartbeat and by each page
     transaction (the locking contract: `programs.sync.lease`). The adapter is read a page
-    ahead in a thread (`programs.sync.fetch`) while each page is written and counted in its
-    own transaction; `page_written` hears of each page once it is committed. A
+    ahead in a thread, and each page prepared in another (`programs.sync.fetch`: neither
+    touches the database), while each page is written and counted in its own transaction
+    in this thread; `page_written` hears of each page once it is committed. A
     ProviderError (configuration or unavailability) ends the run as failed with the
     adapter's admin-friendly message, and a lost lease with its own; any other error ends
     it as failed and is re-raised. A failed run's message ends with what it kept
@@ -207,7 +209,6 @@ def sync_run(
     it wrote (`tables_upkeep`), `reports.hooks.progress_changed()` is called, and an API
     run also stamps `connection.last_synced_at` (the schedule's clock)."""
     lease = _claim(connection=connection, source=source)
-    run = None
     try:
         with _heartbeat(lease, name=connection.name):
             run = _run_start(connection=connection, lease=lease, source=source, full=full)
@@ -260,12 +261,18 @@ def _part_run(
     tally = _PartTally(stats=getattr(adapter, "stats", AdapterStats()))
     try:
         writer = RunWriter(connection=connection, run=run, part=part)
-        with PagesAhead(adapter, name=connection.name) as pages:
-            for page in pages:
+        with (
+            PagesAhead(lambda: map(list, adapter.pages()), name=f"sync-fetch {connection.name}") as fetched,
+            PagesAhead(
+                lambda: ((page, writer.page_prepared(page)) for page in fetched),
+                name=f"sync-prepare {connection.name}",
+            ) as prepared,
+        ):
+            for page, ready in prepared:
                 tally.taken += 1
                 retries = tally.retries_new
                 with lease.held():
-                    _counts_add(run=run, counts=writer.page_write(page), pages=1, retries=retries)
+                    _counts_add(run=run, counts=writer.prepared_write(ready), pages=1, retries=retries)
                 tally.written += 1
                 tally.retries_counted += retries
                 if page_written is not None:
@@ -309,10 +316,9 @@ def _lease_released(lease: SyncLease, *, connection: ProviderConnection) -> None
         logger.warning("Sync of %s could not release its lease; it lapses by itself", connection.name)
 
 
-def _run_ended(*, connection: ProviderConnection, run: SyncRun | None) -> SyncRun:
+def _run_ended(*, connection: ProviderConnection, run: SyncRun) -> SyncRun:
     """What follows the end of a run, once its lease is released: a succeeded run drops its
     merge state, keeps the planner informed and tells the progress engine."""
-    assert run is not None  # noqa: S101  (a run that could not start raised)
     run.refresh_from_db()
     if run.status != SyncStatus.SUCCEEDED:
         return run
