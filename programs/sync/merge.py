@@ -12,12 +12,14 @@ and how the key is counted. Every task of the run (one per provider program,
 whichever task reads it. Python keeps nothing per key: a run's memory does not grow with
 its size.
 
-One page (`RunWriter.page_write`, inside the caller's page transaction):
+One page (`RunWriter.page_write`: `page_prepared`, then `prepared_write` inside the
+caller's page transaction):
 
-1. In Python: normalize and validate each record (invalid: an InvalidRecord; not a
-   course: skipped), fold duplicates within the page (`record_better`), match the learner
-   from the run's employee map (`EmployeeMap`: external id, then e-mail ignoring case; no
-   query), make sure the courses exist (`CourseCache`), fingerprint each record.
+1. In Python, without a query (the run does it in a thread of its own, a page ahead):
+   normalize and validate each record (invalid: an InvalidRecord; not a course: skipped),
+   fold duplicates within the page (`record_better`), match the learner from the run's
+   employee map (`EmployeeMap`: external id, then e-mail ignoring case), fingerprint each
+   record. Then, in the writer's thread, make sure the courses exist (`CourseCache`).
 2. The page's keys go to a staging table (COPY on PostgreSQL) and ONE upsert
    (`MERGE_STATE_UPSERT`) merges them into the merge state: a key read for the first time
    is inserted with its outcome ("c" created, "u" updated, "n" unchanged, by the
