@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, Protocol
 
@@ -40,7 +39,7 @@ from programs.models import (
     SyncRun,
     SyncStatus,
 )
-from programs.providers.base import Adapter, ProviderRecord
+from programs.providers.base import ProviderRecord
 from programs.providers.completions_csv import CompletionsCsvAdapter
 from programs.providers.coursera_csv import CourseraCsvAdapter
 from programs.providers.files import ProviderFileAdapter
@@ -163,28 +162,26 @@ class ImportProgress(Protocol):
 
 
 class _PagesWritten:
-    """`adapter`'s pages, noting after each one is written how many records and up to
-    which line: `sync_run` asks for the next page only once a page is committed, so what
-    runs after the `yield` sees it written."""
+    """What `sync_run` has committed of a file, told after each page (in the writer's
+    thread, once the page is committed): how many records, up to which line, and the
+    progress bar moved."""
 
-    def __init__(self, adapter: ProviderFileAdapter, *, progress: ImportProgress | None) -> None:
-        self.adapter = adapter
-        self.stats = adapter.stats
+    def __init__(self, *, progress: ImportProgress | None) -> None:
         self.progress = progress
-        self.ends: list[tuple[int, int]] = []  # (records written, last line) after each page
+        self.records = 0
+        self.last_line: int | None = None
 
-    def pages(self) -> Iterator[list[ProviderRecord]]:
-        written = 0
-        for page in self.adapter.pages():
-            yield page
-            written += len(page)
-            self.ends.append((written, page[-1].line or 0))
-            if self.progress is not None:
-                self.progress.rows_done(written)
+    def __call__(self, page: list[ProviderRecord]) -> None:
+        self.records += len(page)
+        if page:
+            self.last_line = page[-1].line or 0
+        if self.progress is not None:
+            self.progress.rows_done(self.records)
 
     def last_line_of(self, records: int) -> int | None:
-        """The last line of the pages holding the first `records` records (None for 0)."""
-        return next((line for written, line in self.ends if written == records), None)
+        """The last line of the pages holding the first `records` records (None for 0):
+        a run's committed records are those of the pages committed so far."""
+        return self.last_line if records and records == self.records else None
 
 
 def provider_csv_import(
@@ -210,11 +207,10 @@ def provider_csv_import(
     if progress is not None:
         progress.rows_found(check.rows)
     reader = file_format.adapter(file=file, zone=timezone.get_default_timezone())
-    pages = _PagesWritten(reader, progress=progress)
-    adapter: Adapter = pages
+    pages = _PagesWritten(progress=progress)
     started = timezone.now()
     try:
-        run = sync_run(connection=connection, adapter=adapter, source="csv")
+        run = sync_run(connection=connection, adapter=reader, source="csv", page_written=pages)
     except SyncAlreadyRunningError:
         raise
     except Exception as exc:

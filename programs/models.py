@@ -397,6 +397,13 @@ class ProviderConnection(models.Model):
     sync_requested_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text="A sync was asked for then and has not started yet"
     )
+    sync_claim_token = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The running sync's token: its tasks renew the hold with it",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -437,6 +444,8 @@ class SyncRun(models.Model):
     merged = models.PositiveIntegerField(default=0, help_text="Duplicates folded into another record of the run")
     pages = models.PositiveIntegerField(default=0)
     retries = models.PositiveIntegerField(default=0)
+    parts = models.PositiveIntegerField(default=1, help_text="Tasks the run is read by: one per provider program")
+    parts_done = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
 
     class Meta:
@@ -452,10 +461,15 @@ class Enrollment(models.Model):
     """One provider learner x course, as last reported. Keyed by (connection, learner
     key, provider course id) so re-reading the same data upserts, never duplicates."""
 
-    connection = models.ForeignKey(ProviderConnection, on_delete=models.CASCADE, related_name="enrollments")
+    # No single-column index on the three keys: each leads a composite index below (connection:
+    # enrollment_unique_key, employee: enrollment_completions, course: enrollment_course_completions),
+    # which serves its lookups and deletes; a sync writing 400,000 rows maintains three fewer.
+    connection = models.ForeignKey(
+        ProviderConnection, on_delete=models.CASCADE, related_name="enrollments", db_index=False
+    )
     learner_key = models.CharField(max_length=254, help_text="Provider learner key (external id or e-mail)")
-    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="enrollments")
-    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="enrollments")
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="enrollments", db_index=False)
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="enrollments", db_index=False)
     enrolled_at = models.DateTimeField(null=True, blank=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
     progress = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
@@ -463,6 +477,14 @@ class Enrollment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     is_removed = models.BooleanField(default=False, help_text="Removed from the provider program")
     raw = models.JSONField(default=dict)
+    fingerprint = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Digest of the values above (programs.sync.records.enrollment_fingerprint): a sync writes a row "
+        "only when it differs",
+    )
     first_seen_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -502,6 +524,14 @@ class UnmatchedRecord(models.Model):
     reason = models.CharField(max_length=500, blank=True)
     record = models.JSONField(default=dict, help_text="The normalized record, replayed when re-matched")
     raw = models.JSONField(default=dict)
+    fingerprint = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Digest of the values above (programs.sync.records.unmatched_fingerprint): a sync writes a row "
+        "only when it differs",
+    )
     last_run = models.ForeignKey(SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     first_seen_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(auto_now=True)

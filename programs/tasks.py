@@ -21,7 +21,7 @@ from programs.access import departures_apply as departures_apply_service
 from programs.imports import WAIT_ATTEMPTS, WAIT_MAX_SECONDS, import_job_run
 from programs.models import ImportJob, ImportStatus, Provider, ProviderConnection
 from programs.sync.lease import SyncAlreadyRunningError
-from programs.sync.pipeline import unmatched_rematch
+from programs.sync.pipeline import sync_part, unmatched_rematch
 from programs.sync.schedule import sync_due_queue, sync_request_drop, sync_requested, sync_wait_seconds
 from programs.xapi.services import xapi_pending_queue, xapi_statements_process
 
@@ -38,7 +38,10 @@ logger = logging.getLogger(__name__)
 )
 def sync_connection(self: Task, connection_id: int, full: bool = False, requested_at: str | None = None) -> int | None:
     """Sync one connection from its provider's API, as asked for at `requested_at` (ISO
-    time; absent: this first attempt); returns the SyncRun id that answers the request.
+    time; absent: this first attempt); returns the SyncRun id that answers the request. A
+    connection with several provider programs is read by one task per program: this one
+    reads the first and queues `sync_run_part` for the others (its run may still be running
+    when this task returns); in eager mode the programs are read here, one after the other.
 
     Safe to run twice or at once, and redelivered after a worker died: a request already
     answered by a later successful run returns that run (`sync_requested`). While another
@@ -51,7 +54,9 @@ def sync_connection(self: Task, connection_id: int, full: bool = False, requeste
         return None
     asked = dt.datetime.fromisoformat(requested_at) if requested_at else timezone.now()
     try:
-        return sync_requested(connection=connection, requested_at=asked, full=full).pk
+        return sync_requested(
+            connection=connection, requested_at=asked, full=full, fan_out=not self.request.is_eager
+        ).pk
     except SyncAlreadyRunningError as busy:
         if self.request.is_eager:
             wait = None
@@ -67,6 +72,22 @@ def sync_connection(self: Task, connection_id: int, full: bool = False, requeste
         raise self.retry(
             args=(connection_id,), kwargs={"full": full, "requested_at": asked.isoformat()}, countdown=wait
         ) from None
+
+
+@shared_task(
+    acks_late=False,  # never read a program twice in one run: a lost task leaves its run to be taken over
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+)
+def sync_run_part(run_id: int, part: int, token: str) -> int | None:
+    """Read one provider program of a run that `sync_connection` fanned out (program
+    number `part`), under the run's lease (`token`); the task that completes the last
+    program ends the run. Returns the run id, or None when the run had ended or lost its
+    connection. Acknowledged on receipt: a task whose worker dies is not redelivered (its
+    program would be read twice in one run); its run stops being renewed once its other
+    tasks end, and the next sync takes it over (the schedule sees it dead)."""
+    run = sync_part(run_id=run_id, part=part, token=token)
+    return None if run is None else run.pk
 
 
 @shared_task(acks_late=True, time_limit=60, soft_time_limit=50)

@@ -48,7 +48,9 @@ def rec(email: str, course: str) -> ProviderRecord:
 
 class StepsAdapter:
     """Yields the given pages; before page N it runs `before[N]` (the "fetch" of that
-    page: a slow provider, or something another process does meanwhile)."""
+    page: a slow provider, or something another process does meanwhile), once the pages
+    before it are written: the run reads a page ahead while it writes (in a thread of its
+    own, whose database connection is closed after each step)."""
 
     def __init__(self, *pages: list[ProviderRecord], before: dict[int, Callable[[], None]] | None = None) -> None:
         self._pages = pages
@@ -58,9 +60,21 @@ class StepsAdapter:
     def pages(self) -> Iterator[list[ProviderRecord]]:
         for number, page in enumerate(self._pages, start=1):
             if number in self.before:
-                self.before[number]()
+                try:
+                    written_before(number - 1)
+                    self.before[number]()
+                finally:
+                    db_connection.close()
             self.stats.pages += 1
             yield page
+
+
+def written_before(pages: int) -> None:
+    """Wait until the running sync has committed `pages` pages."""
+    deadline = time.monotonic() + 30
+    while not SyncRun.objects.filter(status="running", pages__gte=pages).exists():
+        assert time.monotonic() < deadline, f"no running sync wrote {pages} pages"
+        time.sleep(0.02)
 
 
 def claimed_until(conn: ProviderConnection) -> dt.datetime | None:

@@ -1,7 +1,9 @@
-"""The run-wide duplicate merge keeps a compact KeptRecord per key, not the records, and
-decides exactly as `record_better`. (How little memory a run takes is measured by
-bench/sync_bench.py, not asserted here: a timing or memory threshold inside the suite
-would fail on a busy machine and prove nothing on an idle one.)"""
+"""The run-wide duplicate merge lives in the database (programs/sync/merge.py): the SQL
+rule that decides whether a duplicate replaces the record a run kept agrees with
+`record_better`, whichever of the two is read first (the tasks of a run read its programs
+side by side, so the later record may arrive first). How little memory a run takes is
+measured by bench/sync_bench.py, not asserted here: a timing or memory threshold inside
+the suite would fail on a busy machine and prove nothing on an idle one."""
 
 from __future__ import annotations
 
@@ -11,27 +13,58 @@ from decimal import Decimal
 
 import pytest
 
+from programs.models import Enrollment, SyncRun
 from programs.providers.base import ProviderRecord
-from programs.sync.records import record_better, record_kept, record_replaces
+from programs.sync.merge import EmployeeMap, RunWriter, merge_state_create
+from programs.sync.records import record_better, record_normalized
+from tests.factories import ConnectionFactory, EmployeeFactory
 
-pytest_plugins = ["tests.sandbox_fixtures"]
+pytestmark = pytest.mark.django_db
 
 T = dt.datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=dt.UTC)
 VARIANTS = [
     {"is_completed": True, "completed_at": T},
     {"is_completed": True, "completed_at": T + dt.timedelta(microseconds=1)},
     {"is_completed": True, "completed_at": T - dt.timedelta(days=3)},
+    {"is_completed": True, "completed_at": T, "progress": Decimal("12.00")},
     {"is_completed": False, "last_activity_at": T, "progress": Decimal("40.00")},
     {"is_completed": False, "last_activity_at": T, "progress": Decimal("40.01")},
     {"is_completed": False, "last_activity_at": T + dt.timedelta(microseconds=1), "progress": Decimal("1.00")},
     {"is_completed": False, "last_activity_at": None, "progress": None},
     {"is_completed": False, "last_activity_at": T, "progress": None},
+    {"is_completed": False, "last_activity_at": T, "progress": Decimal("40.00"), "enrolled_at": T},
 ]
 
 
-@pytest.mark.parametrize(("first", "second"), list(itertools.product(range(len(VARIANTS)), repeat=2)))
-def test_record_replaces_agrees_with_record_better(first, second):
-    previous = ProviderRecord(raw={"n": 1}, email="a@acme.example", provider_course_id="c1", **VARIANTS[first])
-    record = ProviderRecord(raw={"n": 2}, email="a@acme.example", provider_course_id="c1", **VARIANTS[second])
+def record(n: int, variant: int) -> ProviderRecord:
+    return ProviderRecord(raw={"n": n}, email="a@acme.example", provider_course_id="c1", **VARIANTS[variant])
 
-    assert record_replaces(record_kept(previous), record) is (record_better(previous, record) is record)
+
+@pytest.mark.parametrize(("first", "second"), list(itertools.product(range(len(VARIANTS)), repeat=2)))
+@pytest.mark.parametrize("arrival", ["in order", "second first"])
+def test_the_database_keeps_what_record_better_keeps_in_any_order(first, second, arrival):
+    EmployeeFactory(email="a@acme.example", external_id="")
+    conn = ConnectionFactory(name="coursera")
+    run = SyncRun.objects.create(connection=conn, status="running", parts=2)
+    merge_state_create(run_id=run.pk)
+    employees = EmployeeMap.load()
+    # Two tasks of one run: part 0 reads `first`, part 1 reads `second` (later in the run).
+    early = RunWriter(connection=conn, run=run, part=0, employees=employees)
+    late = RunWriter(connection=conn, run=run, part=1, employees=employees)
+    writes = [(early, record(1, first)), (late, record(2, second))]
+    if arrival == "second first":
+        writes.reverse()
+
+    counts = [writer.page_write([rec]) for writer, rec in writes]
+
+    kept = record_better(record_normalized(record(1, first)), record_normalized(record(2, second)))
+    row = Enrollment.objects.get()
+    assert row.raw == kept.raw
+    assert (row.is_completed, row.completed_at, row.last_activity_at, row.progress) == (
+        kept.is_completed,
+        kept.completed_at,
+        kept.last_activity_at,
+        kept.progress,
+    )
+    assert sum(c.created for c in counts) == 1 and sum(c.merged for c in counts) == 1
+    assert sum(c.updated + c.unchanged + c.unmatched for c in counts) == 0

@@ -4,6 +4,7 @@ adapter: a real implementation of the adapter interface that yields given pages.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import io
 import time
 from collections.abc import Iterator
@@ -676,3 +677,82 @@ def test_the_schedule_takes_over_a_dead_run_and_requeues_a_lost_request(conn):
     ProviderConnection.objects.filter(name="asked-just-now").update(sync_requested_at=now - dt.timedelta(minutes=1))
 
     assert sorted(c.name for c in connections_due(now=now)) == ["asked-long-ago", "coursera", "dead"]
+
+
+# --- Re-syncs cost a fingerprint comparison ------------------------------------------------------
+
+
+def test_a_duplicate_that_wins_on_a_later_page_is_unchanged_on_the_next_sync(conn, grace):
+    def pages() -> PagesAdapter:
+        return PagesAdapter(
+            [rec("grace@contoso.example", "ML101", progress=Decimal("10"), last_activity_at=at(2))],
+            [rec("grace@contoso.example", "ST200")],
+            [rec("grace@contoso.example", "ML101", progress=Decimal("60"), last_activity_at=at(9))],
+        )
+
+    first = sync_run(connection=conn, adapter=pages())
+    row = Enrollment.objects.get(course__provider_course_id="ML101")
+    before = list(Enrollment.objects.order_by("pk").values())
+
+    again = sync_run(connection=conn, adapter=pages())
+
+    assert (first.created, first.updated, first.unchanged, first.merged) == (2, 0, 0, 1)
+    assert (row.progress, row.last_activity_at) == (Decimal("60.00"), at(9))
+    # The key is counted by the record finally kept for it, which is what the row already held.
+    assert (again.created, again.updated, again.unchanged, again.merged) == (0, 0, 2, 1)
+    assert list(Enrollment.objects.order_by("pk").values()) == before  # updated_at included
+
+
+def test_a_record_changed_since_the_last_sync_is_the_only_row_written(conn, ada, grace):
+    def page(progress: str) -> PagesAdapter:
+        return PagesAdapter(
+            [
+                rec("ada@contoso.example", "ML101", external_id="C001", progress=Decimal(progress)),
+                rec("grace@contoso.example", "ML101"),
+                rec("vendor@elsewhere.example", "ML101"),
+            ]
+        )
+
+    sync_run(connection=conn, adapter=page("10"))
+    with CaptureQueriesContext(db_connection) as unchanged:
+        same = sync_run(connection=conn, adapter=page("10"))
+    with CaptureQueriesContext(db_connection) as changed:
+        other = sync_run(connection=conn, adapter=page("11"))
+
+    assert (same.updated, same.unchanged, same.unmatched) == (0, 2, 1)
+    assert (other.updated, other.unchanged, other.unmatched) == (1, 1, 1)
+    writes = [q["sql"] for q in unchanged.captured_queries if 'INSERT INTO "programs_enrollment"' in q["sql"]]
+    assert writes == []  # nothing changed: a fingerprint comparison, no write
+    assert [q for q in unchanged.captured_queries if 'INTO "programs_unmatchedrecord"' in q["sql"]] == []
+    assert len([q for q in changed.captured_queries if 'INSERT INTO "programs_enrollment"' in q["sql"]]) == 1
+
+
+def test_the_migration_fills_the_fingerprints_a_sync_computes(conn, ada, grace):
+    """Rows written before fingerprints existed get theirs from the migration, so the first
+    sync after it counts them unchanged and writes nothing."""
+    from django.apps import apps
+
+    migration = importlib.import_module("programs.migrations.0010_sync_at_database_speed")
+
+    def page() -> PagesAdapter:
+        return PagesAdapter(
+            [
+                rec("ada@contoso.example", "ML101", external_id="C001", is_completed=True, completed_at=at(3)),
+                rec("grace@contoso.example", "ST200", progress=Decimal("12.345"), enrolled_at=at(1, hour=8)),
+                rec("vendor@elsewhere.example", "ML101", is_completed=True, completed_at=at(4)),
+            ]
+        )
+
+    sync_run(connection=conn, adapter=page())
+    stored = list(Enrollment.objects.order_by("pk").values())
+    unmatched = list(UnmatchedRecord.objects.values())
+    Enrollment.objects.update(fingerprint="")
+    UnmatchedRecord.objects.update(fingerprint="")
+
+    migration.enrollment_fingerprints_fill(apps, None)
+    migration.unmatched_fingerprints_fill(apps, None)
+    again = sync_run(connection=conn, adapter=page())
+
+    assert list(Enrollment.objects.order_by("pk").values()) == stored
+    assert list(UnmatchedRecord.objects.values()) == unmatched
+    assert (again.created, again.updated, again.unchanged, again.unmatched) == (0, 0, 2, 1)

@@ -120,6 +120,50 @@ def test_a_sync_queued_while_another_holds_the_connection_runs_when_that_one_end
     assert (conn.sync_claimed_until, conn.sync_requested_at) == (None, None)
 
 
+def test_a_connection_with_two_programs_is_synced_by_two_tasks_side_by_side(worker, sandbox_factory):
+    people = [EmployeeFactory(email=f"learner{n}@acme.example", external_id="") for n in range(6)]
+    records = [coursera_element(n, people[n].email, programId="P1") for n in range(3)]
+    records += [coursera_element(n, people[n].email, programId="P2") for n in range(3, 6)]
+    records += [
+        coursera_element(1, people[1].email, programId="P2", completedAt=1705312800000),  # also in P1: merged once
+        coursera_element(9, "stranger@elsewhere.example", programId="P2"),
+    ]
+    # Pages of two records, answered in 0.5 s each: both programs are read at once, by two processes.
+    sandbox = sandbox_factory(records=records, program_ids=("P1", "P2"), slow_seconds=0.5, max_limit=2)
+    conn = ConnectionFactory(
+        name="sandbox",
+        base_url=sandbox.base_url,
+        token_url=sandbox.token_url,
+        provider_org_id=ORG_ID,
+        provider_program_ids=["P1", "P2"],
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
+
+    sync_connection.delay(conn.pk)
+
+    worker.wait_for(r"programs\.tasks\.sync_run_part\[[^\]]+\] succeeded")
+    run = SyncRun.objects.get()
+    assert (run.status, run.error, run.parts, run.parts_done) == ("succeeded", "", 2, 2)
+    assert (run.fetched, run.created, run.updated, run.unchanged, run.merged, run.unmatched, run.pages) == (
+        8,
+        6,
+        0,
+        0,
+        1,
+        1,
+        5,
+    )
+    assert Enrollment.objects.filter(connection=conn).count() == 6
+    completed = Enrollment.objects.get(connection=conn, course__provider_course_id="C1").completed_at
+    assert completed == dt.datetime(2024, 1, 15, 10, tzinfo=dt.UTC)  # the earlier completion, read in P2
+    read = re.findall(rf"/(\S+)\] Sync of sandbox \(run {run.pk}\): program (P\d) read", worker.log())
+    assert sorted(program for _, program in read) == ["P1", "P2"]
+    assert len({process for process, _ in read}) == 2  # two tasks, in two worker processes
+    conn.refresh_from_db()
+    assert (conn.sync_claimed_until, conn.sync_claim_token, conn.last_synced_at) == (None, "", run.started_at)
+
+
 # --- Crashes: a worker SIGKILLed mid-sync --------------------------------------------------
 
 RECORDS = 10

@@ -132,6 +132,7 @@ def celery_worker(
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "SECRET_KEY": settings.SECRET_KEY,
         "CONN_MAX_AGE": "0",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,  # what its tasks queue goes to its own queue too
         **(env or {}),
     }
     command = [str(Path(sys.executable).parent / "celery"), "-A", "learnhub", "worker", "--loglevel=INFO"]

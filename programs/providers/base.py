@@ -9,10 +9,15 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ProviderRecord:
     """One learner x content record, normalized. Adapters fill what the source has and
     never decide matching or validity beyond parsing; the pipeline validates.
+
+    Treated as read-only once built (the pipeline makes a normalized copy, never changes
+    one). Not frozen: a frozen dataclass costs several microseconds more to build, and a
+    sync builds two per record. `raw` is the source record as received, kept as it is:
+    it is serialized once, when it is written (`programs.sync.records.raw_json`).
 
     `problem` is set by the adapter when the source record cannot be normalized at all
     (a date that does not parse, a missing column value); the pipeline keeps such a

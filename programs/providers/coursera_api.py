@@ -163,23 +163,35 @@ class CourseraApiAdapter:
 
     @classmethod
     def from_connection(
-        cls, connection: ProviderConnection, *, since: dt.datetime | None = None, **options: Any
+        cls,
+        connection: ProviderConnection,
+        *,
+        since: dt.datetime | None = None,
+        program_ids: list[str] | None = None,
+        **options: Any,
     ) -> CourseraApiAdapter:
-        """The adapter for a saved ProviderConnection; `options` (sleep, timeout, ...)
-        pass through."""
-        program_ids = connection.provider_program_ids
-        if isinstance(program_ids, str):
-            program_ids = program_ids.replace(",", " ").split()
+        """The adapter for a saved ProviderConnection: all its programs, or `program_ids`
+        (one task of a run reads one program); `options` (sleep, timeout, ...) pass
+        through."""
         return cls(
             base_url=connection.base_url,
             token_url=connection.token_url,
             org_id=connection.provider_org_id,
-            program_ids=list(program_ids or []),
+            program_ids=cls.connection_program_ids(connection) if program_ids is None else program_ids,
             client_id=connection.client_id,
             client_secret=connection.client_secret,
             since=since,
             **options,
         )
+
+    @staticmethod
+    def connection_program_ids(connection: ProviderConnection) -> list[str]:
+        """The program ids of a connection, in their order (a list, or a string of ids
+        separated by commas or spaces), blanks left out."""
+        program_ids = connection.provider_program_ids
+        if isinstance(program_ids, str):
+            program_ids = program_ids.replace(",", " ").split()
+        return [str(p).strip() for p in program_ids or [] if str(p).strip()]
 
     # -- reading --
 

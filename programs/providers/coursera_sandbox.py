@@ -179,7 +179,7 @@ class SandboxServer(ProviderSandbox):
         program_id = query["programId"]
         if program_id not in self.data.program_ids:
             return Answer(403, {"errorCode": "FORBIDDEN", "message": f"no access to program {program_id}"})
-        elements = [e for e in self.data.elements if e.get("programId") == program_id]
+        elements = self.data.program_elements(program_id)
         window = elements[start : start + limit]
         served = [served_element(e, position=start + i + 1, faults=faults) for i, e in enumerate(window)]
         return _page(served, start=start, limit=limit, total=len(elements), sliced=True)

@@ -23,6 +23,7 @@ from programs.csv_files import NUL, NUL_PROBLEM, CsvHeader, CsvRow
 # Epoch values below this are seconds, not milliseconds (1e11 ms is March 1973).
 EPOCH_MILLISECONDS_FLOOR = 100_000_000_000
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+EPOCH_MILLISECONDS_MAX = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last time Python knows
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", ""})
 # A completion known by its day only is recorded at noon of that day, company time: the
@@ -89,6 +90,8 @@ def _iso(text: str) -> dt.datetime:
 
 
 def _from_epoch(number: float) -> dt.datetime:
+    if type(number) is int and EPOCH_MILLISECONDS_FLOOR <= number <= EPOCH_MILLISECONDS_MAX:
+        return EPOCH + dt.timedelta(0, 0, 0, number)  # whole milliseconds, as most providers send them: the quick way
     if number != number or number < 0 or number == float("inf"):  # NaN, before 1970, infinite
         raise ValueError(f"cannot parse {number!r}")
     span = dt.timedelta(milliseconds=number) if number >= EPOCH_MILLISECONDS_FLOOR else dt.timedelta(seconds=number)
@@ -104,6 +107,8 @@ def parse_decimal(value: Any) -> Decimal | None:
         if value is None:
             return None
         raise ValueError(f"cannot parse {value!r}")
+    if type(value) is int:
+        return Decimal(value)
     text = str(value).strip().removesuffix("%").strip()
     if not text:
         return None

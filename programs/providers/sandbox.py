@@ -75,10 +75,21 @@ class SandboxData:
     org_id: str
     programs: list[dict[str, Any]]
     elements: list[dict[str, Any]] = field(default_factory=list)
+    _by_program: dict[str, list[dict[str, Any]]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def program_ids(self) -> list[str]:
         return [str(p["id"]) for p in self.programs]
+
+    def program_elements(self, program_id: str) -> Sequence[dict[str, Any]]:
+        """The elements of one program, in order: grouped once, so a page is a slice
+        (a large sandbox answers each page in the same time)."""
+        if self._by_program is None:
+            grouped: dict[str, list[dict[str, Any]]] = {}
+            for element in self.elements:
+                grouped.setdefault(str(element.get("programId")), []).append(element)
+            self._by_program = grouped
+        return self._by_program.get(program_id, [])
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,27 @@
 
 Locking contract: a run holds its connection through a conditional UPDATE of
 `ProviderConnection.sync_claimed_until` (portable: PostgreSQL and SQLite), a lease of
-`settings.SYNC_LEASE_SECONDS` whose exact value is the holder's token (`connection_claim`).
-A lease is live until that time has passed (`lease_is_live`: the one test of "a sync holds
-this connection now", for the claim, the schedule and the pages). A second run of the same
-connection, while the lease is live, raises `SyncAlreadyRunningError` and writes nothing.
-The holder renews the lease every third of it from a heartbeat thread (`LeaseHeartbeat`, so
-a slow page fetch, retries and back-off included, never lets it lapse) and in every page
-transaction (`SyncLease.held`), which commits only while the lease is still its own: a run
-that lost its lease writes nothing more and stops (`SyncLeaseLostError`). A run whose
-process died stops renewing; its lease lapses within one lease, and the next run to claim
-the connection takes it over (`lapsed` on the new lease says since when).
+`settings.SYNC_LEASE_SECONDS` claimed with a token of its own
+(`ProviderConnection.sync_claim_token`, `connection_claim`). A lease is live until that time
+has passed (`lease_is_live`: the one test of "a sync holds this connection now", for the
+claim, the schedule and the pages). A second run of the same connection, while the lease
+is live, raises `SyncAlreadyRunningError` and writes nothing. Every task of the run holds
+the lease with the token (the run's other tasks join it: `SyncLease.joined`) and renews it
+every third of it from a heartbeat thread (`LeaseHeartbeat`, so a slow page fetch, retries
+and back-off included, never lets it lapse) and at the end of every page transaction
+(`SyncLease.held`), which commits only while the lease is still the run's: a run that lost
+its lease writes nothing more and stops (`SyncLeaseLostError`). The page transaction renews
+last, so the connection's row is locked only while the page commits, and the tasks of a run
+write their pages side by side. A run whose processes died stops renewing; its lease lapses
+within one lease, and the next run to claim the connection takes it over (`lapsed` on the
+new lease says since when).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,27 +70,42 @@ def when_shown(moment: dt.datetime) -> str:
 
 
 class SyncLease:
-    """One run's hold on its connection. `until` (the value of `sync_claimed_until`) is
-    the token: only the run that wrote it renews or releases it.
+    """One task's hold on its run's connection. `token` (the value of `sync_claim_token`)
+    is the run's: only the tasks of the run that claimed the connection renew or release
+    it. `until` is when this hold lasts, as this task last wrote it.
 
-    Thread-safe: the heartbeat renews from its own thread while the run's thread writes
+    Thread-safe: the heartbeat renews from its own thread while the task's thread writes
     pages. `lock` serializes the two, so they never write at once (on SQLite two writers
     of one process would meet "database is locked"), and `until` only changes once a
     renewal has committed. `lapsed` is the lease this one replaced (a dead run's), if any."""
 
-    def __init__(self, *, connection_id: int, until: dt.datetime, lapsed: dt.datetime | None = None) -> None:
+    def __init__(
+        self, *, connection_id: int, token: str, until: dt.datetime | None, lapsed: dt.datetime | None = None
+    ) -> None:
         self.connection_id = connection_id
+        self.token = token
         self.until = until
         self.lapsed = lapsed
         self.lock = threading.Lock()
         self.lost = threading.Event()
         self.released = False
 
+    @classmethod
+    def joined(cls, *, connection_id: int, token: str) -> SyncLease | None:
+        """Another task of the run holding the lease claimed with `token`: None when the
+        connection is no longer held with it (the run ended, or was taken over)."""
+        until = (
+            ProviderConnection.objects.filter(pk=connection_id, sync_claim_token=token)
+            .values_list("sync_claimed_until", flat=True)
+            .first()
+        )
+        return None if until is None else cls(connection_id=connection_id, token=token, until=until)
+
     def _extend(self) -> dt.datetime | None:
-        """Move our lease to a full lease from now (inside the caller's transaction, under
-        `lock`); None when it is no longer ours."""
+        """Move the lease to a full lease from now (inside the caller's transaction, under
+        `lock`); None when it is no longer the run's."""
         until = timezone.now() + dt.timedelta(seconds=lease_seconds())
-        renewed = ProviderConnection.objects.filter(pk=self.connection_id, sync_claimed_until=self.until).update(
+        renewed = ProviderConnection.objects.filter(pk=self.connection_id, sync_claim_token=self.token).update(
             sync_claimed_until=until
         )
         if renewed != 1:
@@ -118,10 +138,13 @@ class SyncLease:
 
     @contextmanager
     def held(self) -> Iterator[None]:
-        """A transaction that renews the lease first and commits only while it is ours:
-        a run that lost it raises SyncLeaseLostError and its page is not written."""
+        """A transaction that commits only while the lease is still the run's: its last
+        statement renews the lease (the connection's row stays locked only while the
+        transaction commits), and a run that lost it raises SyncLeaseLostError: nothing
+        of the transaction is written."""
         with self.lock:
             with transaction.atomic():
+                yield
                 until = self._extend() if not self.released else None
                 if until is None:
                     raise SyncLeaseLostError(
@@ -129,22 +152,23 @@ class SyncLease:
                         f"(SYNC_LEASE_SECONDS = {lease_seconds()} s), so another sync may have taken over. "
                         "It stopped without writing more."
                     )
-                yield
             self.until = until
 
     def release(self) -> None:
-        """Give the connection back, if it is still ours; the heartbeat stops renewing."""
+        """Give the connection back, if the run still holds it; the heartbeat stops
+        renewing. Every task of the run stops renewing it too (their next renewal fails)."""
         with self.lock:
             self.released = True
-            ProviderConnection.objects.filter(pk=self.connection_id, sync_claimed_until=self.until).update(
-                sync_claimed_until=None
+            ProviderConnection.objects.filter(pk=self.connection_id, sync_claim_token=self.token).update(
+                sync_claimed_until=None, sync_claim_token=""
             )
 
 
 def connection_claim(*, connection: ProviderConnection, source: str = "api") -> SyncLease | None:
     """Claim `connection` for one run: a conditional UPDATE that succeeds only when no live
-    lease exists, and replaces exactly the value it read (a lapsed lease, or none). An API
-    run also clears `sync_requested_at`: the queued request is being answered.
+    lease exists, and replaces exactly the value it read (a lapsed lease, or none), with a
+    new token. An API run also clears `sync_requested_at`: the queued request is being
+    answered.
     Returns the lease, or None when another run holds the connection."""
     now = timezone.now()
     previous = ProviderConnection.objects.filter(pk=connection.pk).values_list("sync_claimed_until", flat=True)
@@ -152,12 +176,13 @@ def connection_claim(*, connection: ProviderConnection, source: str = "api") -> 
     if lease_is_live(until=lapsed, now=now):
         return None
     until = now + dt.timedelta(seconds=lease_seconds())
-    changes: dict[str, Any] = {"sync_claimed_until": until}
+    token = secrets.token_hex(16)
+    changes: dict[str, Any] = {"sync_claimed_until": until, "sync_claim_token": token}
     if source == "api":
         changes["sync_requested_at"] = None
     unchanged = Q(sync_claimed_until__isnull=True) if lapsed is None else Q(sync_claimed_until=lapsed)
     claimed = ProviderConnection.objects.filter(unchanged, pk=connection.pk).update(**changes)
-    return SyncLease(connection_id=connection.pk, until=until, lapsed=lapsed) if claimed == 1 else None
+    return SyncLease(connection_id=connection.pk, token=token, until=until, lapsed=lapsed) if claimed == 1 else None
 
 
 def connection_held_until(*, connection: ProviderConnection, now: dt.datetime) -> dt.datetime | None:

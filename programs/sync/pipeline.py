@@ -1,12 +1,19 @@
 """The sync pipeline: provider records in, enrollments out.
 
-adapter pages -> validation -> merge of duplicates -> learner matching -> bulk upsert
-of courses, enrollments and unmatched records -> counts on the SyncRun -> progress hook.
+adapter pages (fetched ahead in a thread: `programs.sync.fetch`) -> validation, merge of
+duplicates within the page, learner matching, fingerprints (in a second thread, a page
+ahead) -> set-based upsert of courses, enrollments and unmatched records against the run's
+merge state (`programs.sync.merge`) -> counts on the SyncRun -> progress hook.
 
-`sync_run` is the one function every sync goes through: `sync_api` (the Celery task and
-`manage.py sync_provider`) builds the connection's API adapter, and the provider file import
-(`programs.imports.provider_csv_import`: the upload job and `manage.py import_provider_csv`)
-passes the CSV adapter.
+`sync_run` is the one function every sync in a process goes through: `sync_api` (the
+Celery task and `manage.py sync_provider`) builds the connection's API adapter, and the
+provider file import (`programs.imports.provider_csv_import`: the upload job and
+`manage.py import_provider_csv`) passes the CSV adapter. With a Celery worker, a connection
+with several provider programs is read by one task per program (`sync_api(fan_out=True)`
+reads the first and queues `programs.tasks.sync_run_part` for each other, `sync_part`):
+one run, whose counts are the sum of its tasks', merging duplicates across programs once
+(its merge state is in the database). Tasks run in process (`make run`, no broker) and the
+command read the programs one after the other instead.
 
 Counting rule: every fetched record lands in exactly one count, so
 fetched = created + updated + unchanged + merged + skipped + invalid + unmatched.
@@ -20,13 +27,15 @@ fetched = created + updated + unchanged + merged + skipped + invalid + unmatched
 - unmatched: a learner not on the roster: kept as an UnmatchedRecord (upserted by
   connection + learner key + course) and matched again when the roster gains them
   (`unmatched_rematch`).
-- created / updated / unchanged: enrollments written, changed or left as they were.
+- created / updated / unchanged: enrollments written, changed or left as they were, as
+  the record finally kept for the key compares with the enrollment before the run (a
+  better duplicate on a later page moves its key from one count to another).
 
 A run holds its connection's lease from start to end (`programs.sync.lease`: one run per
-connection at a time, a dead run taken over). Each page is committed in its own
-transaction with the run's counts, so a run that fails on page 3 leaves pages 1-2 written
-and counted (its error says so); the next run re-reads them (all unchanged) and completes
-the rest. The unique keys make double counting impossible.
+connection at a time, a dead run taken over; every task of the run holds it). Each page is
+committed in its own transaction with the run's counts, so a run that fails on page 3
+leaves pages 1-2 written and counted (its error says so); the next run re-reads them (all
+unchanged) and completes the rest. The unique keys make double counting impossible.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -59,6 +68,7 @@ from programs.providers.base import Adapter, AdapterStats, ProviderConfiguration
 from programs.providers.coursera_api import CourseraApiAdapter
 from programs.providers.udemy_api import UdemyApiAdapter
 from programs.sync.adapters import edx_adapter, linkedin_adapter
+from programs.sync.fetch import PagesAhead
 from programs.sync.lease import (
     LeaseHeartbeat,
     SyncAlreadyRunningError,
@@ -69,17 +79,18 @@ from programs.sync.lease import (
     heartbeat_possible,
     when_shown,
 )
-from programs.sync.records import (
-    KeptRecord,
-    learner_key,
-    record_from_json,
-    record_is_course,
-    record_kept,
-    record_normalized,
-    record_problem,
-    record_replaces,
-    record_to_json,
+from programs.sync.merge import (
+    CourseCache,
+    EmployeeMap,
+    PageCounts,
+    RunWriter,
+    enrollments_write,
+    merge_state_create,
+    merge_state_drop,
+    merge_state_unmatched_resolved_delete,
+    merge_states_drop_ended,
 )
+from programs.sync.records import record_from_json, record_is_course, record_normalized, record_problem
 from programs.table_upkeep import tables_upkeep
 from programs.task_queue import task_queue_on_commit
 from reports.hooks import progress_changed
@@ -88,12 +99,18 @@ logger = logging.getLogger(__name__)
 
 INCREMENTAL_OVERLAP = dt.timedelta(days=1)  # providers lag live activity by up to 24 h (PROVIDERS.md)
 REMATCH_BATCH_SIZE = 500
-# The provider kinds LearnHub syncs from an API, each with what builds its adapter for a connection.
+PART_TASK = "programs.tasks.sync_run_part"
+# The provider kinds LearnHub syncs from an API: what builds a connection's adapter (for all its
+# programs, or, for a kind with programs, `program_ids`), and what lists the programs of the
+# kinds that have them (one task each, with a worker).
 API_ADAPTERS: dict[str, Callable[..., Adapter]] = {
     Provider.COURSERA: CourseraApiAdapter.from_connection,
     Provider.UDEMY: UdemyApiAdapter.from_connection,
     Provider.LINKEDIN: linkedin_adapter,
     Provider.EDX: edx_adapter,
+}
+API_PROGRAM_IDS: dict[str, Callable[[ProviderConnection], list[str]]] = {
+    Provider.COURSERA: CourseraApiAdapter.connection_program_ids
 }
 # The kinds whose completions never come from an API: where they come from instead.
 NOT_FROM_AN_API: dict[str, str] = {
@@ -103,311 +120,13 @@ NOT_FROM_AN_API: dict[str, str] = {
     ),
     Provider.XAPI: "The provider pushes its xAPI statements to LearnHub as they happen.",
 }
+# The tables a sync writes: the planner's statistics of each are refreshed after a large sync.
+SYNC_TABLES = (Enrollment, UnmatchedRecord, InvalidRecord, Course)
+# A page written: the records of the page, told in the writer's thread once it is committed.
+PageWritten = Callable[[list[ProviderRecord]], None]
 
 
-# --- Writes ----------------------------------------------------------------------------
-
-
-def courses_ensure(*, provider: str, records: Iterable[ProviderRecord]) -> dict[str, Course]:
-    """Course rows for the records' course ids, keyed by provider course id: created in
-    bulk when missing, with title / partner / url / hours filled where still empty.
-    Two queries (plus the writes) whatever the number of courses."""
-    wanted: dict[str, ProviderRecord] = {}
-    for record in records:
-        wanted.setdefault(record.provider_course_id, record)
-    if not wanted:
-        return {}
-    existing = {
-        c.provider_course_id: c for c in Course.objects.filter(provider=provider, provider_course_id__in=wanted)
-    }
-    missing = [
-        Course(
-            provider=provider,
-            provider_course_id=course_id,
-            title=record.course_title[:300],
-            partner=record.partner[:300],
-            url=record.course_url[:500],
-            hours=record.course_hours,
-        )
-        for course_id, record in wanted.items()
-        if course_id not in existing
-    ]
-    if missing:
-        Course.objects.bulk_create(missing, ignore_conflicts=True)  # a concurrent sync may add the same course
-        existing = {
-            c.provider_course_id: c for c in Course.objects.filter(provider=provider, provider_course_id__in=wanted)
-        }
-    filled: list[Course] = []
-    for course_id, course in existing.items():
-        record = wanted[course_id]
-        changed = False
-        for attr, value in (
-            ("title", record.course_title[:300]),
-            ("partner", record.partner[:300]),
-            ("url", record.course_url[:500]),
-        ):
-            if value and not getattr(course, attr):
-                setattr(course, attr, value)
-                changed = True
-        if record.course_hours is not None and course.hours is None:
-            course.hours = record.course_hours
-            changed = True
-        if changed:
-            course.updated_at = timezone.now()
-            filled.append(course)
-    if filled:
-        Course.objects.bulk_update(filled, ["title", "partner", "url", "hours", "updated_at"])
-    return existing
-
-
-_ENROLLMENT_FIELDS = [
-    "employee_id",
-    "enrolled_at",
-    "last_activity_at",
-    "progress",
-    "is_completed",
-    "completed_at",
-    "is_removed",
-    "raw",
-]
-
-
-@dataclass
-class UpsertCounts:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-
-
-def enrollments_upsert(
-    *, connection: ProviderConnection, provider: str, matched: list[tuple[ProviderRecord, int]]
-) -> UpsertCounts:
-    """Upsert one enrollment per (connection, learner key, course) from (record,
-    employee id) pairs: existing rows are loaded in ONE query (the page's learners' rows
-    on this connection, unordered: filtering on the courses too makes the planner read
-    far more) and compared in Python; only new rows are inserted and only changed rows
-    updated (updated_at moves only then). Records must already be merged (one per key)."""
-    counts = UpsertCounts()
-    if not matched:
-        return counts
-    courses = courses_ensure(provider=provider, records=[r for r, _ in matched])
-    keys = {learner_key(r) for r, _ in matched}
-    existing = {
-        (e.learner_key, e.course_id): e
-        for e in Enrollment.objects.filter(connection=connection, learner_key__in=keys).order_by()
-    }
-    now = timezone.now()
-    to_create: list[Enrollment] = []
-    to_update: list[Enrollment] = []
-    for record, employee_id in matched:
-        course = courses[record.provider_course_id]
-        values = {
-            "employee_id": employee_id,
-            "enrolled_at": record.enrolled_at,
-            "last_activity_at": record.last_activity_at,
-            "progress": record.progress,
-            "is_completed": record.is_completed,
-            "completed_at": record.completed_at,
-            "is_removed": record.is_removed,
-            "raw": record.raw,
-        }
-        row = existing.get((learner_key(record), course.pk))
-        if row is None:
-            to_create.append(
-                Enrollment(connection=connection, learner_key=learner_key(record), course=course, **values)
-            )
-        elif any(getattr(row, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(row, name, value)
-            row.updated_at = now
-            to_update.append(row)
-        else:
-            counts.unchanged += 1
-    Enrollment.objects.bulk_create(to_create)
-    Enrollment.objects.bulk_update(to_update, [*_ENROLLMENT_FIELDS, "updated_at"])
-    counts.created, counts.updated = len(to_create), len(to_update)
-    return counts
-
-
-def employees_match(*, records: Iterable[ProviderRecord]) -> dict[str, int]:
-    """Employee ids by learner key. Matching: the external id first (trimmed, exact),
-    then the e-mail (trimmed, case-insensitive). Coursera's external id defaults to the
-    e-mail, so an external id that matches no one falls through to the e-mail.
-    One query whatever the number of records."""
-    records = list(records)
-    external_ids = {r.external_id for r in records if r.external_id}
-    emails = {r.email for r in records if r.email}
-    if not external_ids and not emails:
-        return {}
-    by_external: dict[str, int] = {}
-    by_email: dict[str, int] = {}
-    people = (
-        Employee.objects.annotate(email_ci=Lower("email"))
-        .filter(Q(external_id__in=external_ids) | Q(email_ci__in=emails))
-        .order_by()
-        .values_list("pk", "external_id", "email_ci")
-    )
-    for pk, external_id, email_ci in people:
-        if external_id:
-            by_external[external_id] = pk
-        by_email[email_ci] = pk
-    matches: dict[str, int] = {}
-    for record in records:
-        employee_id = by_external.get(record.external_id) if record.external_id else None
-        if employee_id is None and record.email:
-            employee_id = by_email.get(record.email)
-        if employee_id is not None:
-            matches[learner_key(record)] = employee_id
-    return matches
-
-
-def unmatched_reason(record: ProviderRecord) -> str:
-    who = " or ".join(
-        part
-        for part in (
-            f"external id {record.external_id!r}" if record.external_id else "",
-            f"e-mail {record.email!r}" if record.email else "",
-        )
-        if part
-    )
-    return f"no employee on the roster with {who}"
-
-
-def unmatched_resolved_delete(*, connection: ProviderConnection, records: list[ProviderRecord]) -> None:
-    """Drop kept unmatched rows of records that now matched (the person joined the
-    roster without the roster hook, e.g. through the Django admin)."""
-    if not records:
-        return
-    pairs = {(learner_key(r), r.provider_course_id) for r in records}
-    stale = [
-        pk
-        for pk, key, course_id in UnmatchedRecord.objects.filter(
-            connection=connection, learner_key__in={k for k, _ in pairs}
-        ).values_list("pk", "learner_key", "provider_course_id")
-        if (key, course_id) in pairs
-    ]
-    if stale:
-        UnmatchedRecord.objects.filter(pk__in=stale).delete()
-
-
-_UNMATCHED_FIELDS = ["email", "external_id", "reason", "record", "raw", "last_run", "last_seen_at"]
-
-
-def unmatched_upsert(*, connection: ProviderConnection, run: SyncRun | None, records: list[ProviderRecord]) -> None:
-    """Keep records of people not on the roster, one row per (connection, learner key,
-    course): new rows inserted, changed rows updated, identical rows left alone."""
-    if not records:
-        return
-    keys = {learner_key(r) for r in records}
-    existing = {
-        (u.learner_key, u.provider_course_id): u
-        for u in UnmatchedRecord.objects.filter(
-            connection=connection, learner_key__in=keys, provider_course_id__in={r.provider_course_id for r in records}
-        )
-    }
-    now = timezone.now()
-    to_create: list[UnmatchedRecord] = []
-    to_update: list[UnmatchedRecord] = []
-    for record in records:
-        values = {
-            "email": record.email[:254],
-            "external_id": record.external_id[:200],
-            "reason": unmatched_reason(record)[:500],
-            "record": record_to_json(record),
-            "raw": record.raw,
-        }
-        row = existing.get((learner_key(record), record.provider_course_id))
-        if row is None:
-            to_create.append(
-                UnmatchedRecord(
-                    connection=connection,
-                    learner_key=learner_key(record),
-                    provider_course_id=record.provider_course_id,
-                    last_run=run,
-                    **values,
-                )
-            )
-        elif any(getattr(row, name) != value for name, value in values.items()):
-            for name, value in values.items():
-                setattr(row, name, value)
-            row.last_run, row.last_seen_at = run, now
-            to_update.append(row)
-    UnmatchedRecord.objects.bulk_create(to_create)
-    UnmatchedRecord.objects.bulk_update(to_update, _UNMATCHED_FIELDS)
-
-
-# --- The pipeline ---------------------------------------------------------------------
-
-_COUNT_FIELDS = [
-    "fetched",
-    "created",
-    "updated",
-    "unchanged",
-    "merged",
-    "skipped",
-    "invalid",
-    "unmatched",
-    "pages",
-    "retries",
-]
-
-
-def _page_process(
-    *,
-    connection: ProviderConnection,
-    run: SyncRun,
-    page: list[ProviderRecord],
-    seen: dict[tuple[str, str], KeptRecord],
-) -> None:
-    """Validate, merge, match and write one page; add its counts to `run` (unsaved).
-
-    `seen` holds what the run kept per (learner key, course id) across pages (a compact
-    KeptRecord, not the record: memory stays small as the data grows). A duplicate counts
-    as `merged` only; when it wins (`record_better`, via `record_replaces`) the row
-    written for the first one is rewritten, without counting it a second time."""
-    run.fetched += len(page)
-    invalid: list[InvalidRecord] = []
-    fresh: dict[tuple[str, str], ProviderRecord] = {}  # first seen on this page: counted by the write
-    rewrites: dict[tuple[str, str], ProviderRecord] = {}  # first seen on an earlier page: not counted again
-    for original in page:
-        record = record_normalized(original)
-        problem = record_problem(record)
-        if problem:
-            invalid.append(
-                InvalidRecord(connection=connection, run=run, line=record.line, reason=problem[:500], raw=record.raw)
-            )
-            continue
-        if not record_is_course(record):
-            run.skipped += 1
-            continue
-        key = (learner_key(record), record.provider_course_id)
-        previous = seen.get(key)
-        if previous is not None:
-            run.merged += 1
-            if not record_replaces(previous, record):
-                continue
-        seen[key] = record_kept(record)
-        if key in fresh or previous is None:
-            fresh[key] = record
-        else:
-            rewrites[key] = record
-    run.invalid += len(invalid)
-    InvalidRecord.objects.bulk_create(invalid)
-
-    for records, counted in ((list(fresh.values()), True), (list(rewrites.values()), False)):
-        if not records:
-            continue
-        matches = employees_match(records=records)
-        matched = [(r, matches[learner_key(r)]) for r in records if learner_key(r) in matches]
-        unmatched = [r for r in records if learner_key(r) not in matches]
-        counts = enrollments_upsert(connection=connection, provider=connection.kind, matched=matched)
-        unmatched_upsert(connection=connection, run=run, records=unmatched)
-        unmatched_resolved_delete(connection=connection, records=[r for r, _ in matched])
-        if counted:
-            run.created += counts.created
-            run.updated += counts.updated
-            run.unchanged += counts.unchanged
-            run.unmatched += len(unmatched)
+# --- Messages ---------------------------------------------------------------------------
 
 
 def _secret_scrubbed(message: str, *, connection: ProviderConnection) -> str:
@@ -432,11 +151,6 @@ def run_kept(*, run: SyncRun, pages: int, cause: str = "the error", by: str = "T
     return f"Kept: {which}, written before {cause} ({sync_run_counts(run=run)}). {rest}"
 
 
-def _with_kept(message: str, *, run: SyncRun, pages: int) -> str:
-    kept = run_kept(run=run, pages=pages)
-    return f"{message} {kept}" if kept else message
-
-
 def sync_takeover_reason(*, dead: SyncRun, lapsed: dt.datetime | None, successor: SyncRun) -> str:
     """Why `dead` (still marked running when `successor` claimed its connection) failed."""
     if lapsed is not None:
@@ -454,31 +168,27 @@ def sync_takeover_reason(*, dead: SyncRun, lapsed: dt.datetime | None, successor
     return f"{message} {kept}" if kept else message
 
 
-def _run_start(*, connection: ProviderConnection, lease: SyncLease, source: str, full: bool) -> SyncRun:
-    """The new run; every other run of the connection still marked running is dead (we
-    hold its lease now): marked failed with the reason."""
-    run = SyncRun.objects.create(connection=connection, source=source, full=full, status=SyncStatus.RUNNING)
+def _run_start(*, connection: ProviderConnection, lease: SyncLease, source: str, full: bool, parts: int = 1) -> SyncRun:
+    """The new run and its merge state; every other run of the connection still marked
+    running is dead (we hold its lease now): marked failed with the reason, and the merge
+    state of ended runs is dropped."""
+    run = SyncRun.objects.create(
+        connection=connection, source=source, full=full, status=SyncStatus.RUNNING, parts=parts
+    )
     for dead in SyncRun.objects.filter(connection=connection, status=SyncStatus.RUNNING).exclude(pk=run.pk):
         reason = sync_takeover_reason(dead=dead, lapsed=lease.lapsed, successor=run)
         SyncRun.objects.filter(pk=dead.pk, status=SyncStatus.RUNNING).update(
             status=SyncStatus.FAILED, finished_at=run.started_at, error=reason
         )
         logger.warning("Sync of %s (run %s) taken over by run %s: %s", connection.name, dead.pk, run.pk, reason)
+    merge_states_drop_ended()
+    merge_state_create(run_id=run.pk)
     return run
 
 
-def sync_run(*, connection: ProviderConnection, adapter: Adapter, source: str = "api", full: bool = False) -> SyncRun:
-    """Run the pipeline over everything `adapter` yields and return the finished run.
-
-    Holds the connection's lease for the whole run (raises SyncAlreadyRunningError, writing
-    nothing, when another run holds it), renewed by a heartbeat and by each page
-    transaction (the locking contract: `programs.sync.lease`). Each page is written and counted in its
-    own transaction. A ProviderError (configuration or unavailability) ends the run as
-    failed with the adapter's admin-friendly message, and a lost lease with its own; any
-    other error ends it as failed and is re-raised. A failed run's message ends with what
-    it kept (`run_kept`). After a success, a large write refreshes the planner's view of
-    the enrollments (`tables_upkeep`), `reports.hooks.progress_changed()` is called, and an
-    API run also stamps `connection.last_synced_at` (the schedule's clock)."""
+def _claim(*, connection: ProviderConnection, source: str) -> SyncLease:
+    """The connection's lease for a new run; SyncAlreadyRunningError (nothing written)
+    while another run holds it."""
     lease = connection_claim(connection=connection, source=source)
     if lease is None:
         held_until = connection_held_until(connection=connection, now=timezone.now())
@@ -486,85 +196,188 @@ def sync_run(*, connection: ProviderConnection, adapter: Adapter, source: str = 
         raise SyncAlreadyRunningError(
             f"A sync of {connection.name} is already running{shown}; try again when it ends.", held_until=held_until
         )
-    run = None
-    written = 0
-    stats: AdapterStats = getattr(adapter, "stats", AdapterStats())
-    heartbeat: AbstractContextManager[Any] = (
-        LeaseHeartbeat(lease, name=connection.name) if heartbeat_possible() else nullcontext()
-    )
+    return lease
+
+
+def _heartbeat(lease: SyncLease, *, name: str) -> AbstractContextManager[Any]:
+    return LeaseHeartbeat(lease, name=name) if heartbeat_possible() else nullcontext()
+
+
+def sync_run(
+    *,
+    connection: ProviderConnection,
+    adapter: Adapter,
+    source: str = "api",
+    full: bool = False,
+    page_written: PageWritten | None = None,
+) -> SyncRun:
+    """Run the pipeline over everything `adapter` yields and return the finished run.
+
+    Holds the connection's lease for the whole run (raises SyncAlreadyRunningError, writing
+    nothing, when another run holds it), renewed by a heartbeat and by each page
+    transaction (the locking contract: `programs.sync.lease`). The adapter is read a page
+    ahead in a thread, and each page prepared in another (`programs.sync.fetch`: neither
+    touches the database), while each page is written and counted in its own transaction
+    in this thread; `page_written` hears of each page once it is committed. A
+    ProviderError (configuration or unavailability) ends the run as failed with the
+    adapter's admin-friendly message, and a lost lease with its own; any other error ends
+    it as failed and is re-raised. A failed run's message ends with what it kept
+    (`run_kept`). After a success, a large write refreshes the planner's view of the tables
+    it wrote (`tables_upkeep`), `reports.hooks.progress_changed()` is called, and an API
+    run also stamps `connection.last_synced_at` (the schedule's clock)."""
+    lease = _claim(connection=connection, source=source)
     try:
-        with heartbeat:
+        with _heartbeat(lease, name=connection.name):
             run = _run_start(connection=connection, lease=lease, source=source, full=full)
-            seen: dict[tuple[str, str], KeptRecord] = {}
-            for page in adapter.pages():
-                with lease.held():
-                    _page_process(connection=connection, run=run, page=list(page), seen=seen)
-                    run.pages, run.retries = max(stats.pages, written + 1), stats.retries
-                    run.save(update_fields=_COUNT_FIELDS)
-                written += 1
-            with lease.held():
-                _run_finish(run, status=SyncStatus.SUCCEEDED, error="", stats=stats)
-                if source == "api":
-                    ProviderConnection.objects.filter(pk=connection.pk).update(last_synced_at=run.started_at)
-                    connection.last_synced_at = run.started_at
-    except (ProviderError, SyncLeaseLostError) as exc:
-        if run is None:
-            raise
-        error = _with_kept(_secret_scrubbed(str(exc), connection=connection), run=_counted(run), pages=written)
-        _run_fail(run, error=error, stats=stats)
-        logger.warning("Sync of %s (run %s) failed: %s", connection.name, run.pk, run.error)
-        return run
-    except BaseException as exc:
-        if run is not None:
-            logger.exception("Sync of %s (run %s) stopped on an unexpected error", connection.name, run.pk)
-            message = f"The sync stopped on an unexpected error ({exc.__class__.__name__}); see the server log."
-            try:
-                _run_fail(run, error=_with_kept(message, run=_counted(run), pages=written), stats=stats)
-            except DatabaseError:  # the database itself may be what failed; the lease lapses, a takeover says so
-                logger.exception("Sync of %s (run %s): the failure could not be recorded", connection.name, run.pk)
-        raise
+            _part_run(connection=connection, run=run, lease=lease, adapter=adapter, part=0, page_written=page_written)
     finally:
+        _lease_released(lease, connection=connection)
+    return _run_ended(connection=connection, run=run)
+
+
+@dataclass
+class _PartTally:
+    """What one task has read and written of its part, for the run's pages and retries:
+    `taken` pages reached the writer, `written` were committed."""
+
+    stats: AdapterStats
+    taken: int = 0
+    written: int = 0
+    retries_counted: int = 0
+
+    @property
+    def retries_new(self) -> int:
+        return self.stats.retries - self.retries_counted
+
+
+_COUNT_NAMES = ("fetched", "created", "updated", "unchanged", "merged", "skipped", "invalid", "unmatched")
+
+
+def _counts_add(*, run: SyncRun, counts: PageCounts | None = None, **more: int) -> None:
+    """Add to the run's counts (an UPDATE of increments: the tasks of a run add side by side)."""
+    deltas = {name: getattr(counts, name) for name in _COUNT_NAMES} if counts is not None else {}
+    deltas.update(more)
+    changes = {name: F(name) + value for name, value in deltas.items() if value}
+    if changes:
+        SyncRun.objects.filter(pk=run.pk).update(**changes)
+
+
+def _part_run(
+    *,
+    connection: ProviderConnection,
+    run: SyncRun,
+    lease: SyncLease,
+    adapter: Adapter,
+    part: int,
+    page_written: PageWritten | None = None,
+) -> None:
+    """Read and write one part of `run` (everything `adapter` yields) under `lease`, then
+    count it done: the task that completes the last part marks the run succeeded. A
+    failure marks the run failed (the first reason stays); a ProviderError or a lost lease
+    is logged as a warning, anything else is logged and re-raised."""
+    tally = _PartTally(stats=getattr(adapter, "stats", AdapterStats()))
+    try:
+        writer = RunWriter(connection=connection, run=run, part=part)
+        with (
+            PagesAhead(lambda: map(list, adapter.pages()), name=f"sync-fetch {connection.name}") as fetched,
+            PagesAhead(
+                lambda: ((page, writer.page_prepared(page)) for page in fetched),
+                name=f"sync-prepare {connection.name}",
+            ) as prepared,
+        ):
+            for page, ready in prepared:
+                tally.taken += 1
+                retries = tally.retries_new
+                with lease.held():
+                    _counts_add(run=run, counts=writer.prepared_write(ready), pages=1, retries=retries)
+                tally.written += 1
+                tally.retries_counted += retries
+                if page_written is not None:
+                    page_written(page)
+        _part_done(connection=connection, run=run, lease=lease, tally=tally)
+    except (ProviderError, SyncLeaseLostError) as exc:
+        message = _secret_scrubbed(str(exc), connection=connection)
+        _run_fail(run, error=_with_kept(message, run=_counted(run)), tally=tally)
+        logger.warning("Sync of %s (run %s) failed: %s", connection.name, run.pk, run.error)
+    except BaseException as exc:
+        logger.exception("Sync of %s (run %s) stopped on an unexpected error", connection.name, run.pk)
+        message = f"The sync stopped on an unexpected error ({exc.__class__.__name__}); see the server log."
         try:
-            lease.release()
-        except DatabaseError:  # the lease lapses by itself within SYNC_LEASE_SECONDS
-            logger.warning("Sync of %s could not release its lease; it lapses by itself", connection.name)
-    logger.info("Sync of %s (run %s, %s) succeeded: %s", connection.name, run.pk, source, sync_run_summary(run=run))
-    tables_upkeep(Enrollment, rows_written=run.created + run.updated)
+            _run_fail(run, error=_with_kept(message, run=_counted(run)), tally=tally)
+        except DatabaseError:  # the database itself may be what failed; the lease lapses, a takeover says so
+            logger.exception("Sync of %s (run %s): the failure could not be recorded", connection.name, run.pk)
+        raise
+
+
+def _part_done(*, connection: ProviderConnection, run: SyncRun, lease: SyncLease, tally: _PartTally) -> None:
+    """Count the part done; when it was the last, the run succeeds: kept unmatched records
+    its keys now match are dropped, and an API run stamps the connection's clock."""
+    with lease.held():
+        _counts_add(run=run, parts_done=1, retries=tally.retries_new)
+        finished = SyncRun.objects.filter(pk=run.pk, status=SyncStatus.RUNNING, parts_done=F("parts")).update(
+            status=SyncStatus.SUCCEEDED, finished_at=timezone.now(), error=""
+        )
+        if finished:
+            merge_state_unmatched_resolved_delete(connection=connection, run_id=run.pk)
+            if run.source == "api":
+                ProviderConnection.objects.filter(pk=connection.pk).update(last_synced_at=run.started_at)
+                connection.last_synced_at = run.started_at
+    tally.retries_counted = tally.stats.retries
+    run.refresh_from_db()
+
+
+def _lease_released(lease: SyncLease, *, connection: ProviderConnection) -> None:
+    try:
+        lease.release()
+    except DatabaseError:  # the lease lapses by itself within SYNC_LEASE_SECONDS
+        logger.warning("Sync of %s could not release its lease; it lapses by itself", connection.name)
+
+
+def _run_ended(*, connection: ProviderConnection, run: SyncRun) -> SyncRun:
+    """What follows the end of a run, once its lease is released: a succeeded run drops its
+    merge state, keeps the planner informed and tells the progress engine."""
+    run.refresh_from_db()
+    if run.status != SyncStatus.SUCCEEDED:
+        return run
+    try:
+        merge_state_drop(run_id=run.pk)
+    except DatabaseError:  # the next run's start drops it
+        logger.warning("Sync of %s (run %s) could not drop its merge state", connection.name, run.pk)
+    logger.info("Sync of %s (run %s, %s) succeeded: %s", connection.name, run.pk, run.source, sync_run_summary(run=run))
+    tables_upkeep(*SYNC_TABLES, rows_written=run.created + run.updated + run.unmatched + run.invalid)
     progress_changed(program_ids=None)
     return run
 
 
 def _counted(run: SyncRun) -> SyncRun:
-    """`run` with the counts that were committed (a page that failed half-way added to
-    the unsaved counts before its transaction rolled back)."""
+    """`run` with the counts that were committed (a page that failed half-way is not in
+    them; its transaction rolled back)."""
     run.refresh_from_db(fields=_COUNT_FIELDS)
     return run
 
 
-def _run_finish(run: SyncRun, *, status: str, error: str, stats: AdapterStats) -> None:
-    run.status, run.error, run.finished_at = status, error, timezone.now()
-    run.pages, run.retries = max(stats.pages, run.pages), stats.retries
-    run.save(update_fields=["status", "error", "finished_at", "pages", "retries"])
+_COUNT_FIELDS = [*_COUNT_NAMES, "pages", "retries"]
 
 
-def _run_fail(run: SyncRun, *, error: str, stats: AdapterStats) -> None:
+def _with_kept(message: str, *, run: SyncRun) -> str:
+    kept = run_kept(run=run, pages=run.pages)
+    return f"{message} {kept}" if kept else message
+
+
+def _run_fail(run: SyncRun, *, error: str, tally: _PartTally) -> None:
     """Mark `run` failed unless it is no longer running (a run that took over its
-    connection has already recorded why): the first reason stays."""
-    finished_at = timezone.now()
-    pages, retries = max(stats.pages, run.pages), stats.retries
+    connection, or another task of the run, has already recorded why): the first reason
+    stays. The pages this task read but did not write, and its retries, are added."""
     updated = SyncRun.objects.filter(pk=run.pk, status=SyncStatus.RUNNING).update(
-        status=SyncStatus.FAILED, error=error, finished_at=finished_at, pages=pages, retries=retries
+        status=SyncStatus.FAILED,
+        error=error,
+        finished_at=timezone.now(),
+        pages=F("pages") + (tally.taken - tally.written),
+        retries=F("retries") + tally.retries_new,
     )
     if updated:
-        run.status, run.error, run.finished_at, run.pages, run.retries = (
-            SyncStatus.FAILED,
-            error,
-            finished_at,
-            pages,
-            retries,
-        )
-    else:
-        run.refresh_from_db()
+        tally.retries_counted = tally.stats.retries
+    run.refresh_from_db()
 
 
 def sync_run_counts(*, run: SyncRun) -> str:
@@ -618,20 +431,84 @@ def sync_since(*, connection: ProviderConnection) -> dt.datetime | None:
     return None if last is None else last - INCREMENTAL_OVERLAP
 
 
-def sync_api(*, connection: ProviderConnection, full: bool = False) -> SyncRun:
-    """Sync `connection` from the provider's API: incremental from `sync_since`, or
-    everything with `full`. A kind without an API adapter, or an adapter that cannot be
-    built from the connection's settings, gives a failed run with the reason."""
-    adapter: Adapter
+def _api_adapter(*, connection: ProviderConnection, full: bool, program_ids: list[str] | None = None) -> Adapter:
+    """The connection's API adapter (for all its programs, or `program_ids`), or one that
+    fails the run with the reason it cannot be built."""
     try:
         problem = api_adapter_problem(connection=connection)
         if problem:
             raise ProviderConfigurationError(problem)
         since = None if full else sync_since(connection=connection)
-        adapter = API_ADAPTERS[connection.kind](connection, since=since)
+        chosen = {} if program_ids is None else {"program_ids": program_ids}
+        return API_ADAPTERS[connection.kind](connection, since=since, **chosen)
     except ProviderError as exc:
-        adapter = _Refused(exc)
-    return sync_run(connection=connection, adapter=adapter, source="api", full=full)
+        return _Refused(exc)
+
+
+def sync_api(*, connection: ProviderConnection, full: bool = False, fan_out: bool = False) -> SyncRun:
+    """Sync `connection` from the provider's API: incremental from `sync_since`, or
+    everything with `full`. A kind without an API adapter, or an adapter that cannot be
+    built from the connection's settings, gives a failed run with the reason.
+
+    With `fan_out` (a Celery worker runs it: `programs.tasks.sync_connection`) and several
+    provider programs, the run has one part per program: this process reads the first, and
+    `programs.tasks.sync_run_part` is queued for each other (`sync_part`), so as many
+    workers as there are read them side by side; the run that is returned may still be
+    running (its last task to finish ends it). Otherwise the programs are read one after
+    the other, here."""
+    program_ids = API_PROGRAM_IDS[connection.kind](connection) if connection.kind in API_PROGRAM_IDS else []
+    if not fan_out or len(program_ids) < 2:
+        return sync_run(connection=connection, adapter=_api_adapter(connection=connection, full=full), full=full)
+    lease = _claim(connection=connection, source="api")
+    ended = True
+    try:
+        with _heartbeat(lease, name=connection.name):
+            run = _run_start(connection=connection, lease=lease, source="api", full=full, parts=len(program_ids))
+            for part in range(1, len(program_ids)):
+                task_queue_on_commit(name=PART_TASK, kwargs={"run_id": run.pk, "part": part, "token": lease.token})
+            adapter = _api_adapter(connection=connection, full=full, program_ids=program_ids[:1])
+            _part_run(connection=connection, run=run, lease=lease, adapter=adapter, part=0)
+            logger.info("Sync of %s (run %s): program %s read", connection.name, run.pk, program_ids[0])
+            ended = _run_has_ended(run)
+    finally:
+        if ended:
+            _lease_released(lease, connection=connection)
+    return _run_ended(connection=connection, run=run) if ended else run
+
+
+def sync_part(*, run_id: int, part: int, token: str) -> SyncRun | None:
+    """Read program number `part` (0-based, in the connection's order) of a fanned-out API
+    run (`sync_api(fan_out=True)`), as one of its tasks: under the run's lease (`token`),
+    writing into its merge state, adding to its counts; the task that completes the last
+    part ends the run. Does nothing (None) when the run has ended or lost its connection
+    meanwhile: a run is never read twice, so a task is never retried."""
+    run = SyncRun.objects.select_related("connection").filter(pk=run_id, status=SyncStatus.RUNNING).first()
+    if run is None:
+        return None
+    connection = run.connection
+    lease = SyncLease.joined(connection_id=connection.pk, token=token)
+    program_ids = API_PROGRAM_IDS[connection.kind](connection) if connection.kind in API_PROGRAM_IDS else []
+    if lease is None or part >= len(program_ids):
+        return None
+    ended = False
+    try:
+        with _heartbeat(lease, name=connection.name):
+            adapter = _api_adapter(connection=connection, full=run.full, program_ids=program_ids[part : part + 1])
+            _part_run(connection=connection, run=run, lease=lease, adapter=adapter, part=part)
+            logger.info("Sync of %s (run %s): program %s read", connection.name, run.pk, program_ids[part])
+            ended = _run_has_ended(run)
+    except BaseException:
+        ended = True  # _part_run recorded the failure: the run is over for every task
+        raise
+    finally:
+        if ended:
+            _lease_released(lease, connection=connection)
+    return _run_ended(connection=connection, run=run) if ended else run
+
+
+def _run_has_ended(run: SyncRun) -> bool:
+    run.refresh_from_db(fields=["status"])
+    return run.status != SyncStatus.RUNNING
 
 
 # --- Re-matching unmatched records -----------------------------------------------------
@@ -658,6 +535,7 @@ def unmatched_rematch(*, employee_ids: Iterable[int] | None = None) -> int:
         candidates = candidates.annotate(email_ci=Lower("email")).filter(
             Q(external_id__in=external_ids) | Q(email_ci__in=emails)
         )
+    employees: EmployeeMap | None = None
     matched_total = 0
     last_pk = 0
     while True:
@@ -665,31 +543,31 @@ def unmatched_rematch(*, employee_ids: Iterable[int] | None = None) -> int:
         if not batch:
             break
         last_pk = batch[-1].pk
+        employees = employees or EmployeeMap.load()
         with transaction.atomic():
-            matched_total += _rematch_batch(batch)
+            matched_total += _rematch_batch(batch, employees=employees)
     if matched_total:
         progress_changed(program_ids=None)
     return matched_total
 
 
-def _rematch_batch(batch: list[UnmatchedRecord]) -> int:
-    records = {u.pk: record_normalized(record_from_json(u.record, raw=u.raw)) for u in batch}
-    records = {pk: r for pk, r in records.items() if not record_problem(r) and record_is_course(r)}
-    matches = employees_match(records=records.values())
+def _rematch_batch(batch: list[UnmatchedRecord], *, employees: EmployeeMap) -> int:
     by_connection: dict[int, list[tuple[ProviderRecord, int]]] = {}
-    done: list[int] = []
     connections: dict[int, ProviderConnection] = {}
+    done: list[int] = []
     for unmatched in batch:
-        record = records.get(unmatched.pk)
-        employee_id = None if record is None else matches.get(learner_key(record))
-        if record is None or employee_id is None:
+        record = record_normalized(record_from_json(unmatched.record, raw=unmatched.raw))
+        if record_problem(record) or not record_is_course(record):
+            continue
+        employee_id = employees.employee_id(record)
+        if employee_id is None:
             continue
         connections[unmatched.connection_id] = unmatched.connection
         by_connection.setdefault(unmatched.connection_id, []).append((record, employee_id))
         done.append(unmatched.pk)
     for connection_id, matched in by_connection.items():
         connection = connections[connection_id]
-        enrollments_upsert(connection=connection, provider=connection.kind, matched=matched)
+        enrollments_write(connection=connection, matched=matched, courses=CourseCache(provider=connection.kind))
     UnmatchedRecord.objects.filter(pk__in=done).delete()
     return len(done)
 

@@ -1,12 +1,17 @@
-"""Provider records on their way in: normalized, validated, keyed, merged, and kept as JSON.
+"""Provider records on their way in: normalized, validated, keyed, ranked, fingerprinted,
+and kept as JSON.
 
 - `record_normalized` puts every record in one shape (trimmed keys, lower-case e-mail and
   content type, aware datetimes, progress as stored); `record_problem` says why a
   normalized record cannot be used ("" when it can); `record_is_course` tells a course from
   other valid content (a specialization, a video, ...), which is counted but never enrolled.
 - `learner_key` is the key of the learner within a connection; a run keeps one record per
-  (learner key, course id): of two, `record_better` says which (`record_replaces` decides the
-  same from the compact `KeptRecord` a run remembers of the first).
+  (learner key, course id): of two, `record_better` says which. `record_rank` gives what
+  that rule compares as integers, so the database applies the same rule to the records a
+  run has already kept (`programs.sync.merge`, whose test checks that both agree).
+- `raw_json` is the raw record as it is stored; `enrollment_fingerprint` and
+  `unmatched_fingerprint` sum up everything an enrollment or an unmatched record row holds,
+  so a sync that finds the same fingerprint writes nothing.
 - `record_to_json` / `record_from_json` store a record of someone not on the roster on its
   UnmatchedRecord and read it back when the roster gains them.
 
@@ -16,13 +21,12 @@ Pure functions: no query, no write.
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import fields, replace
+import hashlib
+from dataclasses import fields
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.utils import timezone
 
 from programs.models import Course, Enrollment
 from programs.providers.base import ProviderRecord
@@ -51,38 +55,58 @@ NON_COURSE_TYPES = frozenset(
 LEARNER_KEY_MAX = Enrollment._meta.get_field("learner_key").max_length or 254
 COURSE_ID_MAX = Course._meta.get_field("provider_course_id").max_length or 200
 PROGRESS_PLACES = Decimal("0.01")
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+ONE_MICROSECOND = dt.timedelta(microseconds=1)
+# Below any real time in microseconds since 1970 (year 1 is about -6.2e16): "no activity".
+NO_ACTIVITY = -(2**62)
+# Canonical JSON: sorted keys, no spaces. The same raw record gives the same text whether it
+# comes from the provider or back from the database (jsonb keeps no key order).
+_RAW_ENCODER = DjangoJSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
     """Provider times without a zone are UTC (PROVIDERS.md)."""
-    if value is None or timezone.is_aware(value):
+    if value is None or value.tzinfo is not None:
         return value
     return value.replace(tzinfo=dt.UTC)
 
 
+def _progress(value: Any) -> Decimal | None:
+    """Progress as stored: rounded to 0.01; unreadable or outside 0..100 is None."""
+    if value is None:
+        return None
+    try:
+        progress = Decimal(value).quantize(PROGRESS_PLACES)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return progress if 0 <= progress <= 100 else None
+
+
 def record_normalized(record: ProviderRecord) -> ProviderRecord:
     """Trimmed keys, lower-case e-mail and content type, aware datetimes, progress
-    rounded as stored (0.01, outside 0..100 dropped), raw made JSON-plain, and no
-    completion date on a record that is not completed."""
-    progress = record.progress
-    if progress is not None:
-        try:
-            progress = Decimal(progress).quantize(PROGRESS_PLACES)
-        except (InvalidOperation, TypeError, ValueError):
-            progress = None
-        if progress is not None and not (0 <= progress <= 100):
-            progress = None
-    return replace(
-        record,
-        raw=json.loads(json.dumps(record.raw, cls=DjangoJSONEncoder)),
+    rounded as stored (0.01, outside 0..100 dropped), and no completion date on a record
+    that is not completed. A new record: `record` is left as it is, and `raw` is the same
+    object (never copied or re-encoded here)."""
+    return ProviderRecord(
+        raw=record.raw,
         email=(record.email or "").strip().lower(),
         external_id=(record.external_id or "").strip(),
+        full_name=record.full_name,
         provider_course_id=(record.provider_course_id or "").strip(),
         content_type=(record.content_type or "").strip().lower(),
+        course_title=record.course_title,
+        partner=record.partner,
+        course_url=record.course_url,
+        course_hours=record.course_hours,
         enrolled_at=_aware(record.enrolled_at),
         last_activity_at=_aware(record.last_activity_at),
+        is_completed=record.is_completed,
         completed_at=_aware(record.completed_at) if record.is_completed else None,
-        progress=progress,
+        progress=_progress(record.progress),
+        is_removed=record.is_removed,
+        line=record.line,
+        problem=record.problem,
+        extra=record.extra,
     )
 
 
@@ -124,9 +148,10 @@ def learner_key(record: ProviderRecord) -> str:
 
 
 def record_better(current: ProviderRecord, other: ProviderRecord) -> ProviderRecord:
-    """Of two records for the same learner and course, the one to keep: a completed
-    record beats one that is not; of two completed, the earliest completion; of two not
-    completed, the latest activity (then the most progress, then the later record)."""
+    """Of two records for the same learner and course, `current` read before `other`, the
+    one to keep: a completed record beats one that is not; of two completed, the earliest
+    completion (the first read on a tie); of two not completed, the latest activity, then
+    the most progress (the later read on a tie)."""
     if current.is_completed != other.is_completed:
         return current if current.is_completed else other
     if current.is_completed and current.completed_at and other.completed_at:  # both dated: validated
@@ -137,37 +162,73 @@ def record_better(current: ProviderRecord, other: ProviderRecord) -> ProviderRec
     return current if mine > theirs else other
 
 
-class KeptRecord(NamedTuple):
-    """What a run remembers, per (learner, course) key, of the record it kept: only what
-    `record_better` compares, as plain numbers (a few dozen bytes instead of the whole
-    record and its raw JSON), so a run's memory grows by little more than its keys."""
+def moment_us(moment: dt.datetime | None) -> int | None:
+    """An aware time as whole microseconds since 1970 (exact; the same in any zone)."""
+    return None if moment is None else (moment - EPOCH) // ONE_MICROSECOND
+
+
+def progress_hundredths(progress: Decimal | None) -> int | None:
+    """Stored progress (0.01 steps) as an integer number of hundredths."""
+    return None if progress is None else int(progress.scaleb(2))
+
+
+class MergeRank(NamedTuple):
+    """What `record_better` compares, as integers: the database compares a run's kept
+    records the same way, with their place in the run (its position) settling ties."""
 
     is_completed: bool
-    completed_at: float | None  # POSIX seconds; exact to the microsecond at today's dates
-    last_activity_at: float
-    progress: float
+    completed_us: int | None
+    activity_us: int  # NO_ACTIVITY when the record has no last activity
+    progress: int  # hundredths; 0 when the record has no progress
 
 
-def record_kept(record: ProviderRecord) -> KeptRecord:
-    """The KeptRecord of a normalized, valid record."""
-    return KeptRecord(
+def record_rank(record: ProviderRecord) -> MergeRank:
+    """The MergeRank of a normalized, valid record."""
+    activity = moment_us(record.last_activity_at)
+    return MergeRank(
         is_completed=record.is_completed,
-        completed_at=record.completed_at.timestamp() if record.completed_at else None,
-        last_activity_at=record.last_activity_at.timestamp() if record.last_activity_at else float("-inf"),
-        progress=float(record.progress or 0),
+        completed_us=moment_us(record.completed_at),
+        activity_us=NO_ACTIVITY if activity is None else activity,
+        progress=progress_hundredths(record.progress) or 0,
     )
 
 
-def record_replaces(kept: KeptRecord, record: ProviderRecord) -> bool:
-    """True when `record_better(previous, record)` would keep `record`, decided from what
-    was kept of `previous` (same rule: completed first, then the earliest completion,
-    then the latest activity and the most progress, ties to the later record)."""
-    new = record_kept(record)
-    if kept.is_completed != new.is_completed:
-        return new.is_completed
-    if kept.is_completed and kept.completed_at is not None and new.completed_at is not None:
-        return new.completed_at < kept.completed_at
-    return not (kept.last_activity_at, kept.progress) > (new.last_activity_at, new.progress)
+def raw_json(raw: Any) -> str:
+    """The raw record as JSON text, as it is stored and fingerprinted: sorted keys, no
+    spaces (so the same record reads the same from the provider and from the database);
+    a datetime or decimal an adapter left in it is written as DjangoJSONEncoder does."""
+    return _RAW_ENCODER.encode(raw)
+
+
+def enrollment_fingerprint(
+    *,
+    employee_id: int,
+    enrolled_at: dt.datetime | None,
+    last_activity_at: dt.datetime | None,
+    progress: Decimal | None,
+    is_completed: bool,
+    completed_at: dt.datetime | None,
+    is_removed: bool,
+    raw_text: str,
+) -> str:
+    """A digest of every value an enrollment row holds from its record (its learner,
+    dates, progress, flags and raw JSON, `raw_json`): equal digests, equal rows. Times
+    count as instants (the zone they are given in does not matter)."""
+    values = (
+        f"{employee_id}|{moment_us(enrolled_at)}|{moment_us(last_activity_at)}|{progress_hundredths(progress)}|"
+        f"{int(is_completed)}|{moment_us(completed_at)}|{int(is_removed)}|"
+    )
+    digest = hashlib.blake2b(values.encode(), digest_size=16)
+    digest.update(raw_text.encode())
+    return digest.hexdigest()
+
+
+def unmatched_fingerprint(*, email: str, external_id: str, reason: str, record: dict[str, Any], raw_text: str) -> str:
+    """A digest of every value an UnmatchedRecord row holds from its record (`record` as
+    `record_to_json` gives it, the raw JSON as `raw_json` gives it)."""
+    digest = hashlib.blake2b(f"{email}|{external_id}|{reason}|{_RAW_ENCODER.encode(record)}|".encode(), digest_size=16)
+    digest.update(raw_text.encode())
+    return digest.hexdigest()
 
 
 # --- Serializing a record for UnmatchedRecord.record (replayed on re-match) ---------------

@@ -98,16 +98,18 @@ def sync_request_answered(
     return runs.order_by("started_at", "pk").first()
 
 
-def sync_requested(*, connection: ProviderConnection, requested_at: dt.datetime, full: bool = False) -> SyncRun:
+def sync_requested(
+    *, connection: ProviderConnection, requested_at: dt.datetime, full: bool = False, fan_out: bool = False
+) -> SyncRun:
     """Answer a sync asked for at `requested_at`: the run that already answers it
     (`sync_request_answered`: two requests, or a request and the schedule, make one sync),
-    else a new `sync_api` run. Raises SyncAlreadyRunningError, writing nothing, while
-    another run holds the connection."""
+    else a new `sync_api` run (with `fan_out`, one task per provider program). Raises
+    SyncAlreadyRunningError, writing nothing, while another run holds the connection."""
     answered = sync_request_answered(connection=connection, requested_at=requested_at, full=full)
     if answered is not None:
         logger.info("Sync of %s requested at %s: already done by run %s", connection.name, requested_at, answered.pk)
         return answered
-    return sync_api(connection=connection, full=full)
+    return sync_api(connection=connection, full=full, fan_out=fan_out)
 
 
 def sync_wait_seconds(*, held_until: dt.datetime | None, requested_at: dt.datetime, now: dt.datetime) -> int | None:

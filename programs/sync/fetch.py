@@ -1,0 +1,79 @@
+"""Pages read ahead: the stages of a run that need no database, each in a thread of its
+own, while the run writes.
+
+`PagesAhead` runs a producer of pages (an adapter's `pages()`: HTTP and JSON, or a file's
+CSV; or the preparation of pages another PagesAhead reads: `RunWriter.page_prepared`,
+pure Python) in a daemon thread and hands the pages over through a bounded queue, so the
+next page is on its way while the current one is written, and at most `ahead` pages wait
+(memory stays at a few pages whatever the size). The pages arrive in order; an error the
+producer raises arrives after the pages produced before it, and is raised in the reader's
+thread as it was raised (the same exception: a ProviderError keeps its message), so the
+run handles it exactly as if it had read the adapter itself. Leaving the `with` block
+early (the writer failed) stops the thread after its current page. These threads never
+touch the database: the writer's thread does every query.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Generic, TypeVar
+
+AHEAD_PAGES = 1  # pages waiting for the reader, besides the one it reads and the one being produced
+_POLL_SECONDS = 0.1
+
+Page = TypeVar("Page")
+
+
+class PagesAhead(Generic[Page]):
+    """`with PagesAhead(adapter.pages, name=...) as pages: for page in pages: ...`"""
+
+    def __init__(self, produce: Callable[[], Iterable[Page]], *, name: str, ahead: int = AHEAD_PAGES) -> None:
+        self.produce = produce
+        self.handed: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def __enter__(self) -> PagesAhead[Page]:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=_POLL_SECONDS * 2)
+
+    def __iter__(self) -> Iterator[Page]:
+        while True:
+            try:
+                kind, value = self.handed.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if self.stopping.is_set():  # left early: nothing more will come
+                    return
+                continue
+            if kind == "page":
+                yield value
+            elif kind == "done":
+                return
+            else:
+                raise value
+
+    def _run(self) -> None:
+        try:
+            for page in self.produce():
+                if not self._hand(("page", page)):
+                    return
+        except BaseException as exc:  # handed to the reader's thread, which raises it
+            self._hand(("error", exc))
+        else:
+            self._hand(("done", None))
+
+    def _hand(self, item: tuple[str, Any]) -> bool:
+        """Wait for room in the queue; False when the reader stopped meanwhile."""
+        while not self.stopping.is_set():
+            try:
+                self.handed.put(item, timeout=_POLL_SECONDS)
+            except queue.Full:
+                continue
+            return True
+        return False

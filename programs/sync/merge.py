@@ -1,0 +1,800 @@
+"""A run's writes at the speed of the database: each page staged and merged in a few
+set-based statements against the run's merge state, which lives in the database.
+
+The merge state of a run is a table of its own, `sync_merge_<run id>` (UNLOGGED on
+PostgreSQL: nothing to recover after a crash, the run is taken over and starts afresh),
+made when the run starts (`merge_state_create`) and dropped when it ends or, for a run that
+died, when the next run starts (`merge_states_drop_ended`). It holds one row per
+(learner key, course id) the run has read: the kept record's MergeRank and place in the
+run, its fingerprint, the fingerprint of the row it is written to as it was before the run,
+and how the key is counted. Every task of the run (one per provider program,
+`programs.sync.pipeline`) merges into the same table, so a duplicate is merged exactly once
+whichever task reads it. Python keeps nothing per key: a run's memory does not grow with
+its size.
+
+One page (`RunWriter.page_write`: `page_prepared`, then `prepared_write` inside the
+caller's page transaction):
+
+1. In Python, without a query (the run does it in a thread of its own, a page ahead):
+   normalize and validate each record (invalid: an InvalidRecord; not a course: skipped),
+   fold duplicates within the page (`record_better`), match the learner from the run's
+   employee map (`EmployeeMap`: external id, then e-mail ignoring case), fingerprint each
+   record. Then, in the writer's thread, make sure the courses exist (`CourseCache`).
+2. The page's keys go to a staging table (COPY on PostgreSQL) and ONE upsert
+   (`MERGE_STATE_UPSERT`) merges them into the merge state: a key read for the first time
+   is inserted with its outcome ("c" created, "u" updated, "n" unchanged, by the
+   fingerprint of its enrollment before the run; "x" unmatched); a duplicate replaces the
+   kept record only when it is better (the same rule as `record_better`, ties settled by
+   the place in the run: MERGE_BETTER), and then the key's outcome is worked out again
+   against the row as it was before the run. RETURNING says which records are now kept
+   and how to count them; the others are merged.
+3. Only kept records whose row must change are written: COPY and one
+   `INSERT ... ON CONFLICT DO UPDATE ... WHERE` the stored fingerprint differs. A record
+   whose fingerprint is unchanged costs that comparison, not a write. A key kept again on
+   a later page that ends as it was before the run gets its row back as it was
+   (updated_at included), so a re-sync counts it unchanged.
+4. People not on the roster: their changed UnmatchedRecords upserted; invalid records kept.
+
+Counting rule (the module docstring of `programs.sync.pipeline`): each key counts once in
+created / updated / unchanged / unmatched by the outcome of the record finally kept for it
+(a better duplicate moves the key from its old outcome to its new one); every other
+record of the key counts as merged.
+
+Locking contract: the merge upsert takes the row lock of each key of the page, in key order
+(so two tasks of one run never deadlock), and holds it until the page commits: a second
+task reading the same key waits for the first page to commit, then compares with what it
+kept. Enrollment and unmatched rows are written only by the task holding their key's lock,
+in key order; courses are added in course id order.
+
+SQLite (`make run`) runs the same statements but for the lookup of the rows before the run
+(a join where PostgreSQL uses LATERAL, so that its planner probes the unique index whatever
+it knows of the tables), loading the staging tables with executemany instead of COPY; both
+give the same rows and counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection as db
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from programs.models import Course, Employee, Enrollment, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
+from programs.providers.base import ProviderRecord
+from programs.sync.records import (
+    enrollment_fingerprint,
+    learner_key,
+    raw_json,
+    record_better,
+    record_is_course,
+    record_normalized,
+    record_problem,
+    record_rank,
+    record_to_json,
+    unmatched_fingerprint,
+)
+
+MERGE_TABLE_PREFIX = "sync_merge_"
+# A record's place in its run: its part (provider program) in the high bits, its place in
+# that part's pages below, so places are unique and ordered as a single reader would read.
+PART_SHIFT = 40
+# Outcomes of a key in the merge state: how it is counted.
+CREATED, UPDATED, UNCHANGED, UNMATCHED = "c", "u", "n", "x"
+_COUNTED_AS = {CREATED: "created", UPDATED: "updated", UNCHANGED: "unchanged", UNMATCHED: "unmatched"}
+_MERGE_TABLE_NAME = re.compile(rf"^{MERGE_TABLE_PREFIX}(\d+)$")
+
+
+def merge_table(run_id: int) -> str:
+    """The name of a run's merge state table."""
+    return f"{MERGE_TABLE_PREFIX}{int(run_id)}"
+
+
+def _postgresql() -> bool:
+    return db.vendor == "postgresql"
+
+
+def merge_state_create(*, run_id: int) -> None:
+    """Make the merge state table of a run (once, when it starts; idempotent). Booleans
+    and times are stored as Django stores them on each database (SQLite: integers and
+    text), so the same comparisons hold on both; its keys compare byte by byte (they are
+    only ever compared for equality)."""
+    postgresql = _postgresql()
+    with db.cursor() as cursor:
+        cursor.execute(
+            MERGE_STATE_TABLE.format(
+                table=merge_table(run_id),
+                unlogged="UNLOGGED" if postgresql else "",
+                boolean="boolean" if postgresql else "integer",
+                timestamp="timestamptz" if postgresql else "text",
+                binary='COLLATE "C"' if postgresql else "",
+            )
+        )
+
+
+def merge_state_drop(*, run_id: int) -> None:
+    """Drop a run's merge state (the run has ended)."""
+    with db.cursor() as cursor:
+        cursor.execute(f'DROP TABLE IF EXISTS "{merge_table(run_id)}"')
+
+
+def merge_states_drop_ended() -> list[int]:
+    """Drop the merge state of every run that is no longer running (a failed run leaves
+    its own behind: another task of it may still be finishing a page). Returns their ids."""
+    run_ids = [
+        int(match.group(1))
+        for name in db.introspection.table_names()
+        if (match := _MERGE_TABLE_NAME.match(name)) is not None
+    ]
+    running = set(SyncRun.objects.filter(pk__in=run_ids, status="running").values_list("pk", flat=True))
+    ended = [run_id for run_id in run_ids if run_id not in running]
+    for run_id in ended:
+        merge_state_drop(run_id=run_id)
+    return ended
+
+
+def merge_state_unmatched_resolved_delete(*, connection: ProviderConnection, run_id: int) -> int:
+    """At the end of a run: drop the kept unmatched records of keys the run matched (the
+    person joined the roster without the roster hook, e.g. through the Django admin).
+    One statement, whatever the size of the run."""
+    with db.cursor() as cursor:
+        cursor.execute(
+            UNMATCHED_RESOLVED_DELETE.format(table=UnmatchedRecord._meta.db_table, merge=merge_table(run_id)),
+            [connection.pk],
+        )
+        return cursor.rowcount
+
+
+# --- The run's lookups ------------------------------------------------------------------
+
+
+class EmployeeMap:
+    """Every employee's id by external id and by lower-case e-mail, read once per run (one
+    query; 100,000 people take a few MB). Matching: the external id first (trimmed,
+    exact), then the e-mail (trimmed, case-insensitive); Coursera's external id defaults
+    to the e-mail, so an external id that matches no one falls through to the e-mail."""
+
+    def __init__(self, *, by_external_id: dict[str, int], by_email: dict[str, int]) -> None:
+        self.by_external_id = by_external_id
+        self.by_email = by_email
+
+    @classmethod
+    def load(cls) -> EmployeeMap:
+        by_external_id: dict[str, int] = {}
+        by_email: dict[str, int] = {}
+        people = (
+            Employee.objects.annotate(email_ci=Lower("email")).order_by().values_list("pk", "external_id", "email_ci")
+        )
+        for pk, external_id, email_ci in people.iterator(chunk_size=10_000):
+            if external_id:
+                by_external_id[external_id] = pk
+            by_email[email_ci] = pk
+        return cls(by_external_id=by_external_id, by_email=by_email)
+
+    def employee_id(self, record: ProviderRecord) -> int | None:
+        """The employee a normalized record is about, or None (not on the roster)."""
+        employee_id = self.by_external_id.get(record.external_id) if record.external_id else None
+        if employee_id is None and record.email:
+            employee_id = self.by_email.get(record.email)
+        return employee_id
+
+
+class CourseCache:
+    """The run's Course rows by provider course id: created in bulk when missing, with
+    title / partner / url / hours filled where still empty (never overwritten, even by
+    another task of the run at once: each fill is a conditional UPDATE). A course seen
+    before in the run costs no query."""
+
+    def __init__(self, *, provider: str) -> None:
+        self.provider = provider
+        self.courses: dict[str, Course] = {}
+
+    def ensure(self, records: Iterable[ProviderRecord]) -> dict[str, Course]:
+        wanted: dict[str, ProviderRecord] = {}
+        for record in records:
+            wanted.setdefault(record.provider_course_id, record)
+        missing = sorted(course_id for course_id in wanted if course_id not in self.courses)
+        if missing:
+            self._load(missing, wanted)
+        for course_id, record in wanted.items():
+            self._fill(self.courses[course_id], record)
+        return self.courses
+
+    def _load(self, course_ids: list[str], wanted: dict[str, ProviderRecord]) -> None:
+        found = {
+            c.provider_course_id: c
+            for c in Course.objects.filter(provider=self.provider, provider_course_id__in=course_ids)
+        }
+        new = [
+            Course(
+                provider=self.provider,
+                provider_course_id=course_id,
+                title=wanted[course_id].course_title[:300],
+                partner=wanted[course_id].partner[:300],
+                url=wanted[course_id].course_url[:500],
+                hours=wanted[course_id].course_hours,
+            )
+            for course_id in course_ids
+            if course_id not in found
+        ]
+        if new:
+            Course.objects.bulk_create(new, ignore_conflicts=True)  # another task may add the same course
+            found = {
+                c.provider_course_id: c
+                for c in Course.objects.filter(provider=self.provider, provider_course_id__in=course_ids)
+            }
+        self.courses.update(found)
+
+    def _fill(self, course: Course, record: ProviderRecord) -> None:
+        changes: dict[str, Any] = {}
+        for attr, value in (
+            ("title", record.course_title[:300]),
+            ("partner", record.partner[:300]),
+            ("url", record.course_url[:500]),
+        ):
+            if value and not getattr(course, attr):
+                changes[attr] = value
+        if record.course_hours is not None and course.hours is None:
+            changes["hours"] = record.course_hours
+        if not changes:
+            return
+        now = timezone.now()
+        for attr, value in changes.items():
+            empty: dict[str, Any] = {f"{attr}__isnull": True} if attr == "hours" else {attr: ""}
+            Course.objects.filter(pk=course.pk, **empty).update(**{attr: value, "updated_at": now})
+            setattr(course, attr, value)
+
+
+# --- One page ---------------------------------------------------------------------------
+
+
+@dataclass
+class PageCounts:
+    """What one page adds to its run's counts (a key moved from one outcome to another
+    subtracts from the first)."""
+
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    merged: int = 0
+    skipped: int = 0
+    invalid: int = 0
+    unmatched: int = 0
+
+    def counted(self, outcome: str, by: int) -> None:
+        name = _COUNTED_AS[outcome]
+        setattr(self, name, getattr(self, name) + by)
+
+
+@dataclass(slots=True)
+class _Kept:
+    """A record kept on its page, with what its merge and its write need."""
+
+    place: int
+    record: ProviderRecord
+    key: str
+    employee_id: int | None = None
+    course_pk: int | None = None
+    raw_text: str = ""
+    fingerprint: str = ""
+
+
+@dataclass
+class PreparedPage:
+    """A page made ready to write (`RunWriter.page_prepared`): what it adds to the counts
+    so far, its invalid records, its kept records."""
+
+    counts: PageCounts
+    invalid: list[InvalidRecord] = field(default_factory=list)
+    kept: list[_Kept] = field(default_factory=list)
+
+
+@dataclass
+class RunWriter:
+    """Writes the pages of one part of a run (one task's share). Holds the run's employee
+    map and courses; everything per key is in the merge state, in the database."""
+
+    connection: ProviderConnection
+    run: SyncRun
+    part: int = 0
+    employees: EmployeeMap = field(default_factory=EmployeeMap.load)
+    read: int = 0  # records of this part read so far: the next record's place
+    staged_on: Any = None  # the database connection whose staging tables exist
+
+    def __post_init__(self) -> None:
+        self.courses = CourseCache(provider=self.connection.kind)
+
+    def page_write(self, page: Sequence[ProviderRecord]) -> PageCounts:
+        """Write one page (see the module docstring) and return what it adds to the run's
+        counts. Call inside the page's transaction."""
+        return self.prepared_write(self.page_prepared(page))
+
+    def page_prepared(self, page: Sequence[ProviderRecord]) -> PreparedPage:
+        """Step 1 of a page, in Python alone (no query: it may run in a thread of its own,
+        a page ahead of the writes; pages in their order): normalized, validated, folded,
+        matched and fingerprinted."""
+        prepared = PreparedPage(counts=PageCounts(fetched=len(page)))
+        first = (self.part << PART_SHIFT) + self.read
+        self.read += len(page)
+        kept: dict[tuple[str, str], _Kept] = {}
+        for index, original in enumerate(page):
+            record = record_normalized(original)
+            problem = record_problem(record)
+            if problem:
+                prepared.invalid.append(
+                    InvalidRecord(
+                        connection=self.connection,
+                        run=self.run,
+                        line=record.line,
+                        reason=problem[:500],
+                        raw=_plain(record.raw),
+                    )
+                )
+                continue
+            if not record_is_course(record):
+                prepared.counts.skipped += 1
+                continue
+            key = learner_key(record)
+            previous = kept.get((key, record.provider_course_id))
+            if previous is not None:
+                prepared.counts.merged += 1
+                if record_better(previous.record, record) is previous.record:
+                    continue
+            kept[(key, record.provider_course_id)] = _Kept(place=first + index, record=record, key=key)
+        prepared.counts.invalid = len(prepared.invalid)
+        for item in kept.values():
+            item.employee_id = self.employees.employee_id(item.record)
+            _fingerprinted(item)
+        prepared.kept = list(kept.values())
+        return prepared
+
+    def prepared_write(self, prepared: PreparedPage) -> PageCounts:
+        """Steps 2 to 4 of a prepared page, the writes: call inside the page's transaction."""
+        counts = prepared.counts
+        if _postgresql():
+            with db.cursor() as cursor:
+                # Its commit need not wait for the disk: a database crash may lose the last
+                # pages committed (rows and counts together), which the next sync writes again.
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        if prepared.invalid:
+            InvalidRecord.objects.bulk_create(prepared.invalid)
+        if prepared.kept:
+            self._merge(prepared.kept, counts)
+        return counts
+
+    def _merge(self, kept: list[_Kept], counts: PageCounts) -> None:
+        courses = self.courses.ensure(item.record for item in kept if item.employee_id is not None)
+        for item in kept:
+            if item.employee_id is not None:
+                item.course_pk = courses[item.record.provider_course_id].pk
+        if db.connection is not self.staged_on:
+            _staging_tables_create()
+            self.staged_on = db.connection
+        outcomes = _merge_state_upsert(connection=self.connection, run_id=self.run.pk, kept=kept)
+        counts.merged += len(kept) - len(outcomes)  # kept on this page, but not better than the run's
+        by_place = {item.place: item for item in kept}
+        now = timezone.now()
+        enrollments: list[tuple[_Kept, Any]] = []
+        unmatched: list[_Kept] = []
+        outcome_counts = dict.fromkeys(_COUNTED_AS, 0)
+        for place, outcome, outcome_was, before_fingerprint, before_updated_at in outcomes:
+            item = by_place[place]
+            outcome_counts[outcome] += 1
+            if outcome_was is not None:  # a better duplicate: its key moves to its new outcome; the record merged
+                outcome_counts[outcome_was] -= 1
+                counts.merged += 1
+            if outcome == UNMATCHED:
+                if outcome_was is not None or item.fingerprint != before_fingerprint:
+                    unmatched.append(item)
+            elif outcome in (CREATED, UPDATED) or outcome_was is not None:
+                # Back as it was before the run: its row as it was then, updated_at included.
+                restored = before_updated_at if item.fingerprint == before_fingerprint else None
+                enrollments.append((item, restored or now))
+        for outcome, number in outcome_counts.items():
+            counts.counted(outcome, number)
+        if enrollments:
+            _enrollments_upsert(connection=self.connection, rows=enrollments, now=now)
+        if unmatched:
+            _unmatched_upsert(connection=self.connection, run=self.run, kept=unmatched)
+
+
+def _fingerprinted(item: _Kept) -> None:
+    """Fill in what merging and writing `item` needs: its raw JSON and its fingerprint."""
+    record = item.record
+    item.raw_text = raw_json(record.raw)
+    if item.employee_id is None:
+        item.fingerprint = unmatched_fingerprint(
+            email=record.email[:254],
+            external_id=record.external_id[:200],
+            reason=unmatched_reason(record)[:500],
+            record=record_to_json(record),
+            raw_text=item.raw_text,
+        )
+        return
+    item.fingerprint = enrollment_fingerprint(
+        employee_id=item.employee_id,
+        enrolled_at=record.enrolled_at,
+        last_activity_at=record.last_activity_at,
+        progress=record.progress,
+        is_completed=record.is_completed,
+        completed_at=record.completed_at,
+        is_removed=record.is_removed,
+        raw_text=item.raw_text,
+    )
+
+
+def enrollments_write(
+    *, connection: ProviderConnection, matched: list[tuple[ProviderRecord, int]], courses: CourseCache
+) -> None:
+    """Upsert one enrollment per (connection, learner key, course) from (normalized
+    record, employee id) pairs already merged (one per key), outside a run (kept unmatched
+    records matched again): the same statement as a run's pages, rows whose fingerprint is
+    unchanged left alone."""
+    if not matched:
+        return
+    known = courses.ensure(record for record, _ in matched)
+    items = []
+    for record, employee_id in matched:
+        item = _Kept(place=0, record=record, key=learner_key(record), employee_id=employee_id)
+        item.course_pk = known[record.provider_course_id].pk
+        _fingerprinted(item)
+        items.append(item)
+    now = timezone.now()
+    with transaction.atomic():
+        _staging_tables_create()
+        _enrollments_upsert(connection=connection, rows=[(item, now) for item in items], now=now)
+
+
+def _plain(raw: Any) -> Any:
+    """`raw` as plain JSON values, for the ORM's JSON fields (the rare rows: invalid and
+    unmatched records)."""
+    return json.loads(raw_json(raw))
+
+
+def unmatched_reason(record: ProviderRecord) -> str:
+    who = " or ".join(
+        part
+        for part in (
+            f"external id {record.external_id!r}" if record.external_id else "",
+            f"e-mail {record.email!r}" if record.email else "",
+        )
+        if part
+    )
+    return f"no employee on the roster with {who}"
+
+
+def _unmatched_upsert(*, connection: ProviderConnection, run: SyncRun, kept: list[_Kept]) -> None:
+    """Keep the records of people not on the roster that are new or changed, one row per
+    (connection, learner key, course), in key order."""
+    rows = [
+        UnmatchedRecord(
+            connection=connection,
+            learner_key=item.key,
+            provider_course_id=item.record.provider_course_id,
+            email=item.record.email[:254],
+            external_id=item.record.external_id[:200],
+            reason=unmatched_reason(item.record)[:500],
+            record=record_to_json(item.record),
+            raw=_plain(item.record.raw),
+            fingerprint=item.fingerprint,
+            last_run=run,
+        )
+        for item in sorted(kept, key=lambda item: (item.key, item.record.provider_course_id))
+    ]
+    UnmatchedRecord.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["connection", "learner_key", "provider_course_id"],
+        update_fields=["email", "external_id", "reason", "record", "raw", "fingerprint", "last_run", "last_seen_at"],
+    )
+
+
+# --- Statements ---------------------------------------------------------------------------------
+
+MERGE_STATE_TABLE = """
+CREATE {unlogged} TABLE IF NOT EXISTS "{table}" (
+    learner_key text {binary} NOT NULL,
+    course_id text {binary} NOT NULL,
+    place bigint NOT NULL,
+    is_completed {boolean} NOT NULL,
+    completed_us bigint,
+    activity_us bigint NOT NULL,
+    progress integer NOT NULL,
+    fingerprint text NOT NULL,
+    outcome char(1) NOT NULL,
+    outcome_was char(1),
+    before_fingerprint text,
+    before_updated_at {timestamp},
+    PRIMARY KEY (learner_key, course_id)
+)"""
+
+# The page's kept records, staged (a temporary table of each task's database session).
+_KEYS_COLUMNS = (
+    "place",
+    "learner_key",
+    "course_id",
+    "course_pk",
+    "is_completed",
+    "completed_us",
+    "activity_us",
+    "progress",
+    "fingerprint",
+    "matched",
+)
+_KEYS_TYPES = (
+    "bigint",
+    "text",
+    "text",
+    "bigint",
+    "boolean",
+    "bigint",
+    "bigint",
+    "integer",
+    "text",
+    "boolean",
+)
+# The enrollments to write, staged (PostgreSQL; SQLite inserts them directly).
+_ROWS_COLUMNS = (
+    "learner_key",
+    "course_pk",
+    "employee_id",
+    "enrolled_at",
+    "last_activity_at",
+    "progress",
+    "is_completed",
+    "completed_at",
+    "is_removed",
+    "raw",
+    "fingerprint",
+    "updated_at",
+)
+_ROWS_TYPES = (
+    "text",
+    "bigint",
+    "bigint",
+    "timestamptz",
+    "timestamptz",
+    "numeric(5, 2)",
+    "boolean",
+    "timestamptz",
+    "boolean",
+    "text",
+    "text",
+    "timestamptz",
+)
+
+# New (`excluded`) better than kept (`m`): `record_better`, ties settled by the place in the run
+# (of two completions at the same instant the first read stays; otherwise the later read wins).
+MERGE_BETTER = """
+CASE WHEN excluded.is_completed <> m.is_completed THEN excluded.is_completed
+     WHEN excluded.is_completed THEN (excluded.completed_us, excluded.place) < (m.completed_us, m.place)
+     ELSE (excluded.activity_us, excluded.progress, excluded.place) > (m.activity_us, m.progress, m.place)
+END"""
+
+# The rows as they were before the run, by key: one probe of a unique index per record. On
+# PostgreSQL a LATERAL subquery with LIMIT 1 (which the planner cannot turn into a join): a join
+# could hash a whole table for a page of 500 keys, and the page's staging table has no statistics.
+_BEFORE_POSTGRESQL = """
+sync_keys k
+LEFT JOIN LATERAL (
+    SELECT e.fingerprint, e.updated_at FROM "{enrollment}" e
+    WHERE e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
+    LIMIT 1
+) e ON true
+LEFT JOIN LATERAL (
+    SELECT u.fingerprint FROM "{unmatched}" u
+    WHERE NOT k.matched AND u.connection_id = %s AND u.learner_key = k.learner_key
+        AND u.provider_course_id = k.course_id
+    LIMIT 1
+) u ON true"""
+_BEFORE_SQLITE = """
+sync_keys k
+LEFT JOIN "{enrollment}" e
+    ON e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
+LEFT JOIN "{unmatched}" u
+    ON NOT k.matched AND u.connection_id = %s AND u.learner_key = k.learner_key
+        AND u.provider_course_id = k.course_id"""
+
+# Outcomes: c created, u updated, n unchanged, x unmatched (CREATED, UPDATED, UNCHANGED, UNMATCHED).
+MERGE_STATE_UPSERT = """
+INSERT INTO "{merge}" AS m (learner_key, course_id, place, is_completed, completed_us, activity_us, progress,
+                            fingerprint, outcome, before_fingerprint, before_updated_at)
+SELECT k.learner_key, k.course_id, k.place, k.is_completed, k.completed_us, k.activity_us, k.progress, k.fingerprint,
+       CASE WHEN NOT k.matched THEN 'x' WHEN e.fingerprint IS NULL THEN 'c'
+            WHEN e.fingerprint = k.fingerprint THEN 'n' ELSE 'u' END,
+       CASE WHEN k.matched THEN e.fingerprint ELSE u.fingerprint END,
+       e.updated_at
+FROM {before}
+WHERE true
+ORDER BY k.learner_key, k.course_id
+ON CONFLICT (learner_key, course_id) DO UPDATE SET
+    place = excluded.place, is_completed = excluded.is_completed, completed_us = excluded.completed_us,
+    activity_us = excluded.activity_us, progress = excluded.progress, fingerprint = excluded.fingerprint,
+    outcome_was = m.outcome,
+    outcome = CASE WHEN excluded.outcome = 'x' THEN 'x' WHEN m.before_fingerprint IS NULL THEN 'c'
+                   WHEN m.before_fingerprint = excluded.fingerprint THEN 'n' ELSE 'u' END
+WHERE {better}
+RETURNING place, outcome, outcome_was,
+    CASE WHEN outcome = 'x' OR outcome_was IS NOT NULL THEN before_fingerprint END,
+    CASE WHEN outcome_was IS NOT NULL THEN before_updated_at END"""
+
+ENROLLMENTS_UPSERT = """
+INSERT INTO "{enrollment}" AS e (connection_id, learner_key, course_id, employee_id, enrolled_at, last_activity_at,
+                                 progress, is_completed, completed_at, is_removed, raw, fingerprint, first_seen_at,
+                                 updated_at)
+{rows}
+ON CONFLICT (connection_id, learner_key, course_id) DO UPDATE SET
+    employee_id = excluded.employee_id, enrolled_at = excluded.enrolled_at,
+    last_activity_at = excluded.last_activity_at, progress = excluded.progress,
+    is_completed = excluded.is_completed, completed_at = excluded.completed_at, is_removed = excluded.is_removed,
+    raw = excluded.raw, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at
+WHERE e.fingerprint {distinct} excluded.fingerprint"""
+_ROWS_POSTGRESQL = """
+SELECT %s, learner_key, course_pk, employee_id, enrolled_at, last_activity_at, progress, is_completed, completed_at,
+       is_removed, raw::jsonb, fingerprint, %s, updated_at
+FROM sync_rows ORDER BY learner_key, course_pk"""
+_ROWS_SQLITE = "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+
+UNMATCHED_RESOLVED_DELETE = """
+DELETE FROM "{table}" WHERE connection_id = %s AND EXISTS (
+    SELECT 1 FROM "{merge}" m
+    WHERE m.learner_key = "{table}".learner_key AND m.course_id = "{table}".provider_course_id AND m.outcome <> 'x'
+)"""
+
+_NULL = r"\N"
+
+
+def _staging_tables_create() -> None:
+    """This database session's staging tables (temporary: each task has its own). On
+    PostgreSQL they empty themselves at each commit (ON COMMIT DELETE ROWS)."""
+    if _postgresql():
+        keys = ", ".join(f"{c} {t}" for c, t in zip(_KEYS_COLUMNS, _KEYS_TYPES, strict=True))
+        rows = ", ".join(f"{c} {t}" for c, t in zip(_ROWS_COLUMNS, _ROWS_TYPES, strict=True))
+        on_commit = " ON COMMIT DELETE ROWS"
+    else:
+        keys, rows, on_commit = ", ".join(_KEYS_COLUMNS), ", ".join(_ROWS_COLUMNS), ""
+    with db.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS sync_keys ({keys}){on_commit}")
+        cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS sync_rows ({rows}){on_commit}")
+
+
+def _staged(table: str, columns: Sequence[str], rows: list[Any], line: Callable[[Any], str]) -> None:
+    """Load `rows` into an empty staging table: COPY on PostgreSQL (each row made a line of
+    its text format by `line`), executemany elsewhere. Rows left by an earlier page of the
+    same transaction (a caller's outer transaction: the tests) are deleted first."""
+    with db.cursor() as cursor:
+        if not _postgresql() or db.savepoint_ids:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 (our own staging table)
+        if _postgresql():
+            with db.wrap_database_errors:
+                cursor.cursor.copy_expert(
+                    f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO("".join(map(line, rows)))
+                )
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608 (our own staging table)
+
+
+def _merge_state_upsert(
+    *, connection: ProviderConnection, run_id: int, kept: list[_Kept]
+) -> list[tuple[int, str, str | None, str | None, Any]]:
+    """Merge the page's kept records into the run's merge state (MERGE_STATE_UPSERT);
+    returns (place, outcome, outcome_was, before_fingerprint, before_updated_at) of the
+    records now kept for their key: read for the first time (outcome_was None) or better
+    than the one kept before. The row before the run is returned only where it is used:
+    its fingerprint for unmatched records and better duplicates, its updated_at for
+    better duplicates."""
+    rows = []
+    for item in kept:
+        rank = record_rank(item.record)
+        rows.append(
+            (
+                item.place,
+                item.key,
+                item.record.provider_course_id,
+                item.course_pk,
+                rank.is_completed,
+                rank.completed_us,
+                rank.activity_us,
+                rank.progress,
+                item.fingerprint,
+                item.employee_id is not None,
+            )
+        )
+    _staged("sync_keys", _KEYS_COLUMNS, rows, _keys_line)
+    before = _BEFORE_POSTGRESQL if _postgresql() else _BEFORE_SQLITE
+    names = {"enrollment": Enrollment._meta.db_table, "unmatched": UnmatchedRecord._meta.db_table}
+    sql = MERGE_STATE_UPSERT.format(merge=merge_table(run_id), before=before.format(**names), better=MERGE_BETTER)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [connection.pk, connection.pk])
+        return list(cursor.fetchall())
+
+
+def _enrollments_upsert(*, connection: ProviderConnection, rows: list[tuple[_Kept, Any]], now: dt.datetime) -> None:
+    """Upsert the enrollments of `rows` ((kept record, updated_at)) in key order
+    (ENROLLMENTS_UPSERT); a row whose stored fingerprint is the same is left alone."""
+    rows = sorted(rows, key=lambda row: (row[0].key, row[0].course_pk or 0))
+    enrollment = Enrollment._meta.db_table
+    with db.cursor() as cursor:
+        if _postgresql():
+            _staged("sync_rows", _ROWS_COLUMNS, rows, _rows_line)
+            sql = ENROLLMENTS_UPSERT.format(enrollment=enrollment, rows=_ROWS_POSTGRESQL, distinct="IS DISTINCT FROM")
+            cursor.execute(sql, [connection.pk, now])
+        else:
+            ops = db.ops
+            first_seen = ops.adapt_datetimefield_value(now)
+            values = []
+            for item, updated_at in rows:
+                record = item.record
+                values.append(
+                    (
+                        connection.pk,
+                        item.key,
+                        item.course_pk,
+                        item.employee_id,
+                        ops.adapt_datetimefield_value(record.enrolled_at),
+                        ops.adapt_datetimefield_value(record.last_activity_at),
+                        ops.adapt_decimalfield_value(record.progress, 5, 2),
+                        record.is_completed,
+                        ops.adapt_datetimefield_value(record.completed_at),
+                        record.is_removed,
+                        item.raw_text,
+                        item.fingerprint,
+                        first_seen,
+                        ops.adapt_datetimefield_value(updated_at)
+                        if isinstance(updated_at, dt.datetime)
+                        else updated_at,
+                    )
+                )
+            sql = ENROLLMENTS_UPSERT.format(enrollment=enrollment, rows=_ROWS_SQLITE, distinct="IS NOT")
+            cursor.executemany(sql, values)
+
+
+# COPY's text format: tab-separated, \N for NULL, backslash, tab, newline and return escaped.
+
+
+def _text(value: str) -> str:
+    if value.isprintable() and "\\" not in value:
+        return value
+    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _json_text(value: str) -> str:
+    """JSON text: its strings escape tabs and line breaks, only its backslashes remain."""
+    return value.replace("\\", "\\\\")
+
+
+def _int(value: int | None) -> str:
+    return _NULL if value is None else str(value)
+
+
+def _when(value: dt.datetime | None) -> str:
+    return _NULL if value is None else value.isoformat()
+
+
+def _keys_line(row: tuple[Any, ...]) -> str:
+    place, key, course_id, course_pk, is_completed, completed_us, activity_us, progress, fingerprint, matched = row
+    return (
+        f"{place}\t{_text(key)}\t{_text(course_id)}\t{_int(course_pk)}\t{'t' if is_completed else 'f'}\t"
+        f"{_int(completed_us)}\t{activity_us}\t{progress}\t{fingerprint}\t{'t' if matched else 'f'}\n"
+    )
+
+
+def _rows_line(row: tuple[_Kept, Any]) -> str:
+    item, updated_at = row
+    record = item.record
+    progress = _NULL if record.progress is None else str(record.progress)
+    return (
+        f"{_text(item.key)}\t{item.course_pk}\t{item.employee_id}\t{_when(record.enrolled_at)}\t"
+        f"{_when(record.last_activity_at)}\t{progress}\t{'t' if record.is_completed else 'f'}\t"
+        f"{_when(record.completed_at)}\t{'t' if record.is_removed else 'f'}\t{_json_text(item.raw_text)}\t"
+        f"{item.fingerprint}\t{_when(updated_at)}\n"
+    )

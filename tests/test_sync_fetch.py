@@ -1,0 +1,113 @@
+"""Pages read ahead (programs/sync/fetch.py): the adapter is read in a thread of its own
+and each page prepared in another, a bounded number of pages ahead of the writer, while the
+page before is written; what the adapter raises reaches the run as it was raised, after
+the pages read before it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection as db_connection
+
+from programs.models import Enrollment
+from programs.providers.base import AdapterStats, ProviderRecord, ProviderUnavailableError
+from programs.sync.fetch import PagesAhead
+from programs.sync.pipeline import sync_run
+from tests.factories import ConnectionFactory, EmployeeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def rec(email: str, course: str) -> ProviderRecord:
+    return ProviderRecord(raw={"email": email, "course": course}, email=email, provider_course_id=course)
+
+
+class WatchedAdapter:
+    """Yields `pages` pages of one record each, noting when and in which thread each page
+    was made; raises `error` instead of the page after the last, when given."""
+
+    def __init__(self, pages: int, *, error: Exception | None = None) -> None:
+        self.count = pages
+        self.error = error
+        self.stats = AdapterStats()
+        self.made: list[tuple[int, float, str]] = []
+
+    def pages(self) -> Iterator[list[ProviderRecord]]:
+        for number in range(1, self.count + 1):
+            self.made.append((number, time.monotonic(), threading.current_thread().name))
+            self.stats.pages += 1
+            yield [rec("ada@acme.example", f"C{number}")]
+        if self.error is not None:
+            raise self.error
+
+
+class SlowWrites:
+    """Makes the first write of each page (its merge statement) take `seconds`."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.lstrip().startswith('INSERT INTO "sync_merge_'):
+            time.sleep(self.seconds)
+        return execute(sql, params, many, context)
+
+
+def test_the_next_page_is_fetched_in_another_thread_while_a_page_is_written_and_no_further():
+    EmployeeFactory(email="ada@acme.example", external_id="")
+    conn = ConnectionFactory(name="coursera")
+    adapter = WatchedAdapter(6)
+    written: list[tuple[int, float, int, str]] = []  # page, when, pages made by then, thread
+
+    def page_written(page: list[ProviderRecord]) -> None:
+        number = int(page[0].provider_course_id[1:])
+        written.append((number, time.monotonic(), len(adapter.made), threading.current_thread().name))
+
+    with db_connection.execute_wrapper(SlowWrites(0.3)):
+        run = sync_run(connection=conn, adapter=adapter, page_written=page_written)
+
+    assert (run.status, run.created, run.pages) == ("succeeded", 6, 6)
+    assert {thread for _, _, thread in adapter.made} == {"sync-fetch coursera"}
+    assert {thread for *_, thread in written} == {threading.current_thread().name}  # the writer's: the database's
+    made_at = {number: when for number, when, _ in adapter.made}
+    for number, when, made, _ in written[:-1]:
+        assert made_at[number + 1] < when  # the next page was fetched while this one was written...
+        # ...and no further than two stages of one page waiting and one on its way each.
+        assert made <= number + 4
+    assert sorted(Enrollment.objects.values_list("course__provider_course_id", flat=True)) == [
+        f"C{n}" for n in range(1, 7)
+    ]
+
+
+def test_an_error_of_the_fetching_thread_reaches_the_run_after_the_pages_before_it():
+    EmployeeFactory(email="ada@acme.example", external_id="")
+    conn = ConnectionFactory(name="coursera")
+    adapter = WatchedAdapter(3, error=ProviderUnavailableError("Coursera is not answering; try later."))
+
+    with db_connection.execute_wrapper(SlowWrites(0.2)):
+        run = sync_run(connection=conn, adapter=adapter)
+
+    assert run.status == "failed"
+    assert run.error == (
+        "Coursera is not answering; try later. Kept: pages 1-3, written before the error (fetched 3, created 3, "
+        "updated 0, unchanged 0, merged 0, skipped 0, invalid 0, unmatched 0). The next sync re-reads them and "
+        "completes the rest."
+    )
+    assert (run.pages, Enrollment.objects.count()) == (3, 3)
+
+
+def test_a_writer_that_stops_early_stops_the_fetching_thread():
+    adapter = WatchedAdapter(1000)
+
+    with PagesAhead(adapter.pages, name="test") as pages:
+        first = next(iter(pages))
+        time.sleep(0.2)
+    time.sleep(0.3)
+
+    assert first[0].provider_course_id == "C1"
+    assert len(adapter.made) <= 3
+    assert not pages.thread.is_alive()
