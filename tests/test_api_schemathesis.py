@@ -60,7 +60,7 @@ pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 SEED = 20260101
 MAX_EXAMPLES = 50  # per operation
-STATEFUL_EXAMPLES = 30  # scenarios
+STATEFUL_EXAMPLES = 60  # scenarios: enough that a created program is read back through its link
 STATEFUL_STEPS = 8  # calls per scenario at most
 OPERATIONS = 19
 BULK = "/api/v1/employees/bulk/"

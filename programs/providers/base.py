@@ -96,6 +96,11 @@ def settings_required(provider: str, *, also_missing: Sequence[str] = (), **valu
 
 
 class Adapter(Protocol):
+    """Adapters know HTTP and formats: the pipeline reads their pages a page ahead in a
+    thread of their own. One that reads LearnHub's database instead (the stored xAPI
+    statements) says so with a class attribute `reads_database = True`, and is read in the
+    pipeline's own thread."""
+
     stats: AdapterStats
 
     def pages(self) -> Iterator[list[ProviderRecord]]:

@@ -44,7 +44,7 @@ import datetime as dt
 import logging
 import shlex
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -278,13 +278,7 @@ def _part_run(
     tally = _PartTally(stats=getattr(adapter, "stats", AdapterStats()))
     try:
         writer = RunWriter(connection=connection, run=run, part=part)
-        with (
-            PagesAhead(lambda: map(list, adapter.pages()), name=f"sync-fetch {connection.name}") as fetched,
-            PagesAhead(
-                lambda: ((page, writer.page_prepared(page)) for page in fetched),
-                name=f"sync-prepare {connection.name}",
-            ) as prepared,
-        ):
+        with _pages_prepared(adapter=adapter, writer=writer, name=connection.name) as prepared:
             for page, ready in prepared:
                 tally.taken += 1
                 retries = tally.retries_new
@@ -307,6 +301,26 @@ def _part_run(
         except DatabaseError:  # the database itself may be what failed; the lease lapses, a takeover says so
             logger.exception("Sync of %s (run %s): the failure could not be recorded", connection.name, run.pk)
         raise
+
+
+@contextmanager
+def _pages_prepared(
+    *, adapter: Adapter, writer: RunWriter, name: str
+) -> Iterator[Iterable[tuple[list[ProviderRecord], Any]]]:
+    """The adapter's pages, each with what `writer` prepared of it. Read and prepared a page
+    ahead in two threads (HTTP and JSON, then pure Python), so they overlap the writes; an
+    adapter that reads the database (`reads_database`, e.g. the stored xAPI statements) is
+    read in the writer's thread instead, under the lease and in its transactions."""
+    if getattr(adapter, "reads_database", False):
+        yield ((page, writer.page_prepared(page)) for page in map(list, adapter.pages()))
+        return
+    with (
+        PagesAhead(lambda: map(list, adapter.pages()), name=f"sync-fetch {name}") as fetched,
+        PagesAhead(
+            lambda: ((page, writer.page_prepared(page)) for page in fetched), name=f"sync-prepare {name}"
+        ) as prepared,
+    ):
+        yield prepared
 
 
 def _part_done(*, connection: ProviderConnection, run: SyncRun, lease: SyncLease, tally: _PartTally) -> None:

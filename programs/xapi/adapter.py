@@ -47,7 +47,11 @@ _FIELDS = (
 
 class XapiStatementsAdapter:
     """The records of the learner x course pairs that the statements `statement_pks` of
-    `connection` touch (see the module docstring). Reads the database, writes nothing."""
+    `connection` touch (see the module docstring). Reads the database, writes nothing: the
+    pipeline reads it in its own thread, under the connection's lease (`reads_database`), so
+    a pair's state is read after every run before it has written."""
+
+    reads_database = True
 
     def __init__(self, *, connection: ProviderConnection, statement_pks: list[int], page_size: int = PAGE_SIZE) -> None:
         self.connection = connection
