@@ -11,9 +11,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 APPS := learnhub programs champions reports
 CHROMIUM ?= /usr/bin/chromium
-# axe-core for the browser tests' accessibility checks, pinned in its package-lock.json.
-AXE_DIR := tests/browser/axe
-AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
+# Node packages the tests use, each pinned in its folder's package-lock.json: axe-core for the
+# browser tests' accessibility checks, oidc-provider as the identity provider of the company
+# sign-in tests.
+NODE_TOOLS := tests/browser/axe tests/oidc_idp
 
 # `make run`: the embedded default, SQLite in the project and tasks run in process (no Redis).
 RUN_DATABASE_URL ?= sqlite:///$(CURDIR)/db.sqlite3
@@ -114,12 +115,14 @@ browser-deps:
 		if [ "$${CI:-}" = true ]; then echo "CI=true but $(CHROMIUM) is missing: install chromium chromium-driver" >&2; exit 1; fi; \
 		echo "NOTE: $(CHROMIUM) is missing; the browser tests will be skipped"; \
 	fi
-	@if [ ! -f "$(AXE)" ] || [ "$(AXE_DIR)/package-lock.json" -nt "$(AXE)" ]; then \
-		if command -v npm >/dev/null; then \
-			npm ci --prefix $(AXE_DIR) --no-audit --no-fund --silent && touch "$(AXE)"; \
-		elif [ "$${CI:-}" = true ]; then echo "CI=true but npm is missing: install Node.js and npm (axe-core)" >&2; exit 1; \
-		else echo "NOTE: npm is missing; the accessibility checks will be skipped"; fi; \
-	fi
+	@for dir in $(NODE_TOOLS); do \
+		if [ ! -f "$$dir/node_modules/.package-lock.json" ] || [ "$$dir/package-lock.json" -nt "$$dir/node_modules/.package-lock.json" ]; then \
+			if command -v npm >/dev/null; then \
+				npm ci --prefix "$$dir" --no-audit --no-fund --silent && touch "$$dir/node_modules/.package-lock.json"; \
+			elif [ "$${CI:-}" = true ]; then echo "CI=true but npm is missing: install Node.js and npm ($$dir)" >&2; exit 1; \
+			else echo "NOTE: npm is missing; the tests that need $$dir will be skipped"; fi; \
+		fi; \
+	done
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .

@@ -220,18 +220,25 @@ def employee_sso_link(*, request: HttpRequest, sociallogin: SocialLogin, employe
 
 
 def sso_claimed_email(*, sociallogin: SocialLogin) -> tuple[str, bool]:
-    """The e-mail address the identity provider gave and whether its `email_verified`
-    claim says the address is verified, read from the claims themselves (the userinfo
-    response, else the ID token), not from allauth's list of addresses, which leaves out
-    any address our sign-up rules reject. No address: ("", False)."""
+    """The e-mail address the identity provider gave and whether it vouches for it, read from
+    the claims themselves (the userinfo response, else the ID token), not from allauth's list
+    of addresses, which leaves out any address our sign-up rules reject. No address:
+    ("", False).
+
+    The vouching is the `email_verified` claim (userinfo, else ID token). Microsoft Entra ID
+    never sends it for work accounts; there the optional ID-token claim `xms_edov` (the
+    address's domain is verified by the tenant) stands in for it when `email_verified` is
+    absent."""
     data = sociallogin.account.extra_data or {}
-    claims = data.get("userinfo") or data.get("id_token") or data
-    if not claims.get("email") and isinstance(data.get("id_token"), dict):
-        claims = data["id_token"]
+    id_token = data["id_token"] if isinstance(data.get("id_token"), dict) else {}
+    claims = data.get("userinfo") or id_token or data
+    if not claims.get("email") and id_token:
+        claims = id_token
     email = claims.get("email")
     if not isinstance(email, str) or not email.strip():
         return "", False
-    return email.strip(), parse_bool_safely(claims.get("email_verified"))
+    verified = claims.get("email_verified", id_token.get("email_verified", id_token.get("xms_edov")))
+    return email.strip(), parse_bool_safely(verified)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):

@@ -337,6 +337,36 @@ def test_missing_email_verified_claim_is_refused(client, idp):
     assert_refused(client, response, SSO_EMAIL_NOT_VERIFIED_MESSAGE, employees_before)
 
 
+def test_entra_id_domain_verified_claim_stands_in_for_email_verified(client, idp):
+    dana = roster("dana@acme.example")
+    idp.sign_in_as(email="dana@acme.example", xms_edov=True)
+
+    response = sso_sign_in(client, idp)
+
+    assert response.status_code == 302
+    assert signed_in_pk(client) == str(dana.pk)
+
+
+def test_entra_id_unverified_domain_is_refused(client, idp):
+    roster("dana@acme.example")
+    employees_before = Employee.objects.count()
+    idp.sign_in_as(email="dana@acme.example", xms_edov=False)
+
+    response = sso_sign_in(client, idp)
+
+    assert_refused(client, response, SSO_EMAIL_NOT_VERIFIED_MESSAGE, employees_before)
+
+
+def test_email_verified_false_wins_over_a_verified_domain(client, idp):
+    roster("dana@acme.example")
+    employees_before = Employee.objects.count()
+    idp.sign_in_as(email="dana@acme.example", email_verified=False, xms_edov=True)
+
+    response = sso_sign_in(client, idp)
+
+    assert_refused(client, response, SSO_EMAIL_NOT_VERIFIED_MESSAGE, employees_before)
+
+
 def test_wrong_domain_is_refused_even_for_a_roster_row(client, idp, settings):
     settings.SIGNUP_EMAIL_DOMAINS = ["acme.example"]
     casey = roster("casey@contractor.example")

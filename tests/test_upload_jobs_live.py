@@ -11,11 +11,7 @@ database, so the data is committed: `transaction=True`)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,7 +28,7 @@ from learnhub.celery import app
 from programs.imports import import_job_create
 from programs.models import Employee, Enrollment, ImportJob, SyncRun
 from tests.factories import ConnectionFactory, org
-from tests.worker_support import ROOT, Worker, celery_worker, worker_database_url
+from tests.worker_support import Worker, celery_worker, gunicorn_site
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -48,12 +44,6 @@ class Site:
 
     def errors(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -72,44 +62,16 @@ def worker(tmp_path, live_env) -> Iterator[Worker]:
 def site(tmp_path, live_env, worker) -> Iterator[Site]:
     """`gunicorn learnhub.wsgi` with production settings (DEBUG off) and a short timeout,
     queueing its tasks to the test worker."""
-    port = free_port()
     log = tmp_path / "gunicorn.log"
     env = {
-        **os.environ,
-        "DATABASE_URL": worker_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "false",
-        "SECRET_KEY": settings.SECRET_KEY,
-        "CONN_MAX_AGE": "0",
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",
         "LEARNHUB_TEST_CELERY_QUEUE": app.conf.task_default_queue,
         **live_env,
     }
-    command = [str(Path(sys.executable).parent / "gunicorn"), "learnhub.wsgi", "--bind", f"127.0.0.1:{port}"]
-    command += ["--workers", "1", "--timeout", str(GUNICORN_TIMEOUT), "--preload"]
-    command += ["--config", "python:tests.gunicorn_test_conf", "--error-logfile", str(log)]
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"{url}/accounts/login/", timeout=2)
-                break
-            except requests.ConnectionError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"gunicorn did not start:\n{log.read_text(errors='replace')[-3000:]}")
-                time.sleep(0.2)
+    args = ["--timeout", str(GUNICORN_TIMEOUT), "--config", "python:tests.gunicorn_test_conf"]
+    with gunicorn_site(log, env=env, args=args) as url:
         yield Site(url=url, log=log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 class Browser:

@@ -1,20 +1,23 @@
-"""What the tests that start a real Celery worker share: Redis must answer (a failure
-under CI=true, a skip elsewhere) and the worker process must use the test database."""
+"""What the tests that start a real Celery worker or the app under gunicorn share: Redis
+must answer (a failure under CI=true, a skip elsewhere) and the processes must use the test
+database."""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
 from django.db import connection as db_connection
 
@@ -164,3 +167,57 @@ def celery_worker(
                 process.wait(timeout=10)
         with suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)  # pool children left behind by a killed main process
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def gunicorn_site(
+    log: Path, *, env: dict[str, str], port: int | None = None, args: Sequence[str] = ()
+) -> Iterator[str]:
+    """`gunicorn learnhub.wsgi` as in production (DEBUG off, static files collected next to
+    `log`) on the PostgreSQL test database, on `port` (a free one by default), with `env` on
+    top; yields its URL once the sign-in page answers. The data it reads must be committed
+    (`django_db(transaction=True)`)."""
+    port = port or free_port()
+    static_root = log.parent / "static"
+    process_env = {
+        **os.environ,
+        "DATABASE_URL": worker_database_url(),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "CONN_MAX_AGE": "0",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",
+        "STATIC_ROOT": str(static_root),
+        **env,
+    }
+    if not static_root.exists():  # as a deployment does, so the pages have their CSS and scripts
+        collect = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
+        subprocess.run(collect, cwd=ROOT, env=process_env, check=True, timeout=120)
+    command = [str(Path(sys.executable).parent / "gunicorn"), "learnhub.wsgi", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", "1", "--preload", "--error-logfile", str(log), *args]
+    process = subprocess.Popen(command, cwd=ROOT, env=process_env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{url}/accounts/login/", timeout=2)
+                break
+            except requests.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"gunicorn did not start:\n{log.read_text(errors='replace')[-3000:]}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

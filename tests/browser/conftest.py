@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,27 +97,39 @@ def browser_errors() -> BrowserErrors:
     return BrowserErrors()
 
 
-@pytest.fixture
-def page(browser, live_server, browser_errors: BrowserErrors) -> Iterator:
-    """A fresh page (own cookies) on the live server; fails the test on any JavaScript error."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
+@contextmanager
+def checked_page(browser, base_url: str, errors: BrowserErrors) -> Iterator:
+    """A fresh page (own cookies) on `base_url` that records JavaScript errors and policy
+    violations in `errors`."""
+    context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
-    context.expose_binding("__lhReportViolation", lambda source, text: browser_errors.policy.append(text))
+    context.expose_binding("__lhReportViolation", lambda source, text: errors.policy.append(text))
     context.add_init_script(REPORT_POLICY_VIOLATIONS)
     page = context.new_page()
     page.on(
         "console",
         lambda msg: (
-            browser_errors.console.append(f"{msg.text} ({msg.location.get('url', '')})")
-            if msg.type == "error"
-            else None
+            errors.console.append(f"{msg.text} ({msg.location.get('url', '')})") if msg.type == "error" else None
         ),
     )
-    page.on("pageerror", lambda error: browser_errors.page.append(str(error)))
-    yield page
-    context.close()
-    if browser_errors.all():
-        pytest.fail("JavaScript errors in the browser:\n" + "\n".join(browser_errors.all()), pytrace=False)
+    page.on("pageerror", lambda error: errors.page.append(str(error)))
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def fail_on_browser_errors(errors: BrowserErrors) -> None:
+    if errors.all():
+        pytest.fail("JavaScript errors in the browser:\n" + "\n".join(errors.all()), pytrace=False)
+
+
+@pytest.fixture
+def page(browser, live_server, browser_errors: BrowserErrors) -> Iterator:
+    """A fresh page (own cookies) on the live server; fails the test on any JavaScript error."""
+    with checked_page(browser, live_server.url, browser_errors) as page:
+        yield page
+    fail_on_browser_errors(browser_errors)
 
 
 def verified_email(person: Employee) -> EmailAddress:
