@@ -12,9 +12,8 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
-from django.utils.text import slugify
-
 from django.db.models import QuerySet
+from django.utils.text import slugify
 
 from programs.models import Employee, LearningProgram, Organization
 from reports.kept import people_status_read

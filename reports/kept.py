@@ -317,7 +317,9 @@ def people_to_nudge_read(
     """Who to nudge first: `people_not_met_read` ranked closest to the goal first
     (`reports.people.people_ranked`), only those at `stage` when given. The champion's
     page, its CSV, the weekly digest and the API read this one list. One query."""
-    people = people_ranked(people_not_met_read(program=program, as_of=as_of, organization=organization), program=program)
+    people = people_ranked(
+        people_not_met_read(program=program, as_of=as_of, organization=organization), program=program
+    )
     return people if stage is None else people.filter(stage=stage)
 
 

@@ -165,7 +165,9 @@ def people_ranked(people: QuerySet[Employee], *, program: LearningProgram) -> Qu
         *[When(stage=value, then=Value(position)) for value, position in _STAGE_ORDER.items()],
         output_field=IntegerField(),
     )
-    stage_label = Case(*[When(stage=value, then=Value(label)) for value, label in Stage.choices], output_field=CharField())
+    stage_label = Case(
+        *[When(stage=value, then=Value(label)) for value, label in Stage.choices], output_field=CharField()
+    )
     return (
         people.annotate(**course_in_progress())
         .annotate(

@@ -44,7 +44,9 @@ def ranked(personas):
     platform = org("Acme/Engineering/Platform")
     ml = CourseFactory(title="Machine Learning", url="https://c.example/ml")
     sql = CourseFactory(title="=SQL basics", url="https://c.example/sql")
-    CollectionItemFactory(collection=CollectionFactory(program=personas.program, organization=personas.engineering), course=ml)
+    CollectionItemFactory(
+        collection=CollectionFactory(program=personas.program, organization=personas.engineering), course=ml
+    )
     connection = ConnectionFactory()
     people = {
         name: EmployeeFactory(
@@ -52,7 +54,13 @@ def ranked(personas):
             full_name=f"{name} {surname}",
             organization=platform if name == "Ian" else personas.engineering,
         )
-        for name, surname in [("Ivy", "Ahead"), ("Ian", "Platform"), ("Nora", "New"), ("Nate", "Never"), ("Dana", "Done")]
+        for name, surname in [
+            ("Ivy", "Ahead"),
+            ("Ian", "Platform"),
+            ("Nora", "New"),
+            ("Nate", "Never"),
+            ("Dana", "Done"),
+        ]
     }
     activity = dt.datetime(2026, 11, 20, 9, tzinfo=UTC)
     EnrollmentFactory(
@@ -182,8 +190,26 @@ def test_the_csv_is_the_ranked_list_and_formula_safe(personas, ranked):
         "counted_courses",
     ]
     assert [r[:8] for r in rows[1:]] == [
-        ["1", "Ivy Ahead", "ivy@acme.example", "Acme/Engineering", "Course in progress", "Machine Learning", "80.0", "0"],
-        ["2", "Ian Platform", "ian@acme.example", "Acme/Engineering/Platform", "Course in progress", "'=SQL basics", "30.0", "0"],
+        [
+            "1",
+            "Ivy Ahead",
+            "ivy@acme.example",
+            "Acme/Engineering",
+            "Course in progress",
+            "Machine Learning",
+            "80.0",
+            "0",
+        ],
+        [
+            "2",
+            "Ian Platform",
+            "ian@acme.example",
+            "Acme/Engineering/Platform",
+            "Course in progress",
+            "'=SQL basics",
+            "30.0",
+            "0",
+        ],
     ]
 
 
@@ -191,7 +217,8 @@ def test_the_weekly_digest_lists_the_people_still_to_complete_in_the_same_order(
     digest = digest_for_org(program=personas.program, organization=personas.engineering)
 
     assert [p.full_name for p in digest.people_not_met] == [
-        p.full_name for p in people_to_nudge_read(program=personas.program, as_of=None, organization=personas.engineering)
+        p.full_name
+        for p in people_to_nudge_read(program=personas.program, as_of=None, organization=personas.engineering)
     ]
 
 
@@ -275,3 +302,34 @@ def test_the_ranked_list_costs_the_same_queries_at_10_and_1000_people(personas, 
     assert len(ranked_people) == size + 3
     assert [p.stage for p in ranked_people][:1] == [Stage.IN_PROGRESS]
     assert ranked_people[0].course_progress == Decimal(max(i % 100 for i in range(size) if i % 3 and i % 7))
+
+
+def test_the_api_gives_the_same_ranked_list_to_those_who_may_see_it(personas, ranked):
+    url = f"/api/v1/organizations/{personas.engineering.pk}/to-nudge/"
+
+    champion = personas.client_for(personas.champion).get(url, {"status": "in-progress"}).json()
+    everyone = personas.client_for(personas.admin).get(url, {"page_size": 3}).json()
+    refused = [personas.client_for(getattr(personas, who)).get(url).status_code for who in ("employee", "outsider")]
+    bad_status = personas.client_for(personas.champion).get(url, {"status": "done"})
+
+    assert champion["results"][0] == {
+        "id": ranked["Ivy"].pk,
+        "full_name": "Ivy Ahead",
+        "email": "ivy@acme.example",
+        "team": "Acme/Engineering",
+        "status": "in-progress",
+        "course_in_progress": "Machine Learning",
+        "course_progress": 80.0,
+        "counted_courses": 0,
+        "last_activity_at": "2026-11-20T09:00:00Z",
+        "last_nudged_at": None,
+        "last_nudged_by": None,
+        "unsubscribed": False,
+    }
+    assert [p["full_name"] for p in champion["results"]] == ["Ivy Ahead", "Ian Platform"]
+    assert (everyone["count"], [p["full_name"] for p in everyone["results"]]) == (
+        7,
+        ["Ivy Ahead", "Ian Platform", "Nora New"],
+    )
+    assert refused == [403, 403]
+    assert bad_status.status_code == 400
