@@ -26,7 +26,13 @@ urlpatterns = [
     path("not-yet/<int:org_pk>/", not_yet.not_yet, name="not_yet"),
     path("not-yet/<int:org_pk>/people.csv", not_yet.not_yet_csv, name="not_yet_csv"),
     path("not-yet/<int:org_pk>/preview/<int:person_pk>/", not_yet.nudge_preview_page, name="nudge_preview"),
+    path(
+        "not-yet/<int:org_pk>/preview/<int:person_pk>/email.html",
+        not_yet.nudge_preview_html,
+        name="nudge_preview_html",
+    ),
     path("not-yet/<int:org_pk>/digest-preview/", not_yet.digest_preview_page, name="digest_preview"),
+    path("not-yet/<int:org_pk>/digest-preview/email.html", not_yet.digest_preview_html, name="digest_preview_html"),
     path("network/", network.network, name="network"),
     path("sponsor/", sponsor.sponsor, name="sponsor"),
     path("sponsor/video/<int:pk>/", sponsor.sponsor_video, name="sponsor_video"),

@@ -320,7 +320,7 @@ def people_to_nudge_read(
     people = people_ranked(
         people_not_met_read(program=program, as_of=as_of, organization=organization), program=program
     )
-    return people if stage is None else people.filter(stage=stage)
+    return people if stage is None else people.filter(Q(stage=stage))
 
 
 # --- After a change -----------------------------------------------------------------------------

@@ -227,7 +227,7 @@ def test_a_champion_previews_a_nudge_and_sends_a_test_to_themselves(personas, ra
     url = f"/champions/not-yet/{personas.engineering.pk}/preview/{ranked['Ivy'].pk}/"
 
     page = client.get(url).content.decode()
-    html = client.get(url, {"as": "html"})
+    html = client.get(f"{url}email.html")
     sent = client.post(url, follow=True).content.decode()
 
     assert "Your next step: finish Machine Learning. You are 80% through." in page

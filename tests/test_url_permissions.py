@@ -675,7 +675,13 @@ EXPECTATIONS: list[Case] = [
         kwargs=lambda w: {"org_pk": w.p.sales.pk, "person_pk": w.p.outsider.pk},
         label="B",
     ),
+    get(
+        "champions:nudge_preview_html",
+        outcomes(403, champion=200, admin=200),
+        kwargs=lambda w: {"org_pk": w.p.engineering.pk, "person_pk": w.p.employee.pk},
+    ),
     get("champions:digest_preview", outcomes(403, champion=200, admin=200), kwargs=pk("p.engineering", "org_pk")),
+    get("champions:digest_preview_html", outcomes(403, champion=200, admin=200), kwargs=pk("p.engineering", "org_pk")),
     post(
         "champions:digest_preview",
         outcomes(403, champion=DONE, admin=DONE),

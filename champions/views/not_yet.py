@@ -177,8 +177,9 @@ def not_yet_csv(request: HttpRequest, org_pk: int) -> HttpResponse:
     return response
 
 
-def _preview(request: HttpRequest, *, email: Email, title: str, back: str) -> HttpResponse:
-    """A message as it would go, with "send a test to myself" (POST)."""
+def _preview(request: HttpRequest, *, email: Email, title: str, html_url: str) -> HttpResponse:
+    """A message as it would go (its plain text, a link to its HTML), with "send a test
+    to myself" (POST)."""
     viewer = signed_in_employee(request)
     if request.method == "POST":
         try:
@@ -188,20 +189,14 @@ def _preview(request: HttpRequest, *, email: Email, title: str, back: str) -> Ht
         else:
             messages.success(request, f"A test copy was sent to {viewer.email}.")
         return redirect(request.get_full_path())
-    _, text, html_body = email_render(email=email, reader=viewer)
-    if request.GET.get("as") == "html":
-        return _email_html(html_body)
-    return render(
-        request,
-        "champions/message_preview.html",
-        {"title": title, "email": email, "text": text, "html_body": html_body, "back": back, "viewer": viewer},
-    )
+    _, text, _ = email_render(email=email, reader=viewer)
+    back = reverse("champions:not_yet", args=[request.resolver_match.kwargs["org_pk"]])  # type: ignore[union-attr]
+    context = {"title": title, "email": email, "text": text, "html_url": html_url, "back": back, "viewer": viewer}
+    return render(request, "champions/message_preview.html", context)
 
 
-@csp_replace({"style-src": ["'unsafe-inline'"]})
-def _email_html(html_body: str) -> HttpResponse:
-    """An e-mail's HTML on its own, as a mail client shows it: its styles are inline
-    (mail clients read no style sheet), so this one response allows inline styles."""
+def _email_html(request: HttpRequest, email: Email) -> HttpResponse:
+    _, _, html_body = email_render(email=email, reader=signed_in_employee(request))
     return HttpResponse(html_body)
 
 
@@ -212,9 +207,8 @@ def _preview_organization(request: HttpRequest, program: LearningProgram, org_pk
     return organization
 
 
-@login_required
-def nudge_preview_page(request: HttpRequest, org_pk: int, person_pk: int) -> HttpResponse:
-    """The nudge a person of the organization would get from the viewer now."""
+def _nudge_previewed(request: HttpRequest, org_pk: int, person_pk: int) -> Email:
+    """The nudge a person of the organization (or below) would get from the viewer now."""
     program = program_or_404()
     organization = _preview_organization(request, program, org_pk)
     person = get_object_or_404(
@@ -222,16 +216,45 @@ def nudge_preview_page(request: HttpRequest, org_pk: int, person_pk: int) -> Htt
         pk=person_pk,
         organization__in=Organization.objects.subtree(organization),
     )
-    email = nudge_preview(program=program, person=person, sender=signed_in_employee(request))
-    back = reverse("champions:not_yet", args=[organization.pk])
-    return _preview(request, email=email, title=f"Nudge to {person}", back=back)
+    return nudge_preview(program=program, person=person, sender=signed_in_employee(request))
+
+
+def _digest_previewed(request: HttpRequest, org_pk: int) -> Email:
+    """This week's digest of the organization, in its champions' version."""
+    program = program_or_404()
+    organization = _preview_organization(request, program, org_pk)
+    return digest_preview(program=program, organization=organization, reader=signed_in_employee(request))
+
+
+@login_required
+def nudge_preview_page(request: HttpRequest, org_pk: int, person_pk: int) -> HttpResponse:
+    email = _nudge_previewed(request, org_pk, person_pk)
+    html_url = reverse("champions:nudge_preview_html", args=[org_pk, person_pk])
+    return _preview(request, email=email, title=f"Nudge to {email.employee}", html_url=html_url)
 
 
 @login_required
 def digest_preview_page(request: HttpRequest, org_pk: int) -> HttpResponse:
-    """This week's digest of the organization, in its champions' version."""
-    program = program_or_404()
-    organization = _preview_organization(request, program, org_pk)
-    email = digest_preview(program=program, organization=organization, reader=signed_in_employee(request))
-    back = reverse("champions:not_yet", args=[organization.pk])
-    return _preview(request, email=email, title=f"Weekly digest of {organization.name}", back=back)
+    email = _digest_previewed(request, org_pk)
+    html_url = reverse("champions:digest_preview_html", args=[org_pk])
+    return _preview(
+        request, email=email, title=f"Weekly digest of {email.context['digest'].organization.name}", html_url=html_url
+    )
+
+
+# An e-mail's HTML on its own, as a mail client shows it: its styles are inline (mail
+# clients read no style sheet), so these two responses allow inline styles; scripts stay
+# refused. (django-csp types a view as taking the request alone, hence the ignores.)
+EMAIL_STYLES = {"style-src": ["'unsafe-inline'"]}
+
+
+@csp_replace(EMAIL_STYLES)  # type: ignore[arg-type]
+@login_required
+def nudge_preview_html(request: HttpRequest, org_pk: int, person_pk: int) -> HttpResponse:
+    return _email_html(request, _nudge_previewed(request, org_pk, person_pk))
+
+
+@csp_replace(EMAIL_STYLES)  # type: ignore[arg-type]
+@login_required
+def digest_preview_html(request: HttpRequest, org_pk: int) -> HttpResponse:
+    return _email_html(request, _digest_previewed(request, org_pk))
