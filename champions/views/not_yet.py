@@ -58,7 +58,7 @@ def _names(ids: list[int], names: dict[int, str]) -> str:
     return shown + (f" and {len(ids) - NAMES_SHOWN} more" if len(ids) > NAMES_SHOWN else "")
 
 
-def nudge_outcome_messages(outcome: NudgeOutcome, names: dict[int, str]) -> list[tuple[int, str]]:
+def _nudge_outcome_messages(outcome: NudgeOutcome, names: dict[int, str]) -> list[tuple[int, str]]:
     """What the champion reads after a nudge: who got one, and who did not and why
     (`names`: each person's name by id)."""
     if outcome.program_not_running:
@@ -158,7 +158,7 @@ def _nudge(request: HttpRequest, program: LearningProgram, ranked: RankedList) -
         return back
     outcome = nudge_employees(program=program, employees=people, sender=signed_in_employee(request))
     names = {person.pk: str(person) for person in people}
-    for level, text in nudge_outcome_messages(outcome, names):
+    for level, text in _nudge_outcome_messages(outcome, names):
         messages.add_message(request, level, text)
     return back
 
@@ -177,7 +177,7 @@ def not_yet_csv(request: HttpRequest, org_pk: int) -> HttpResponse:
     return response
 
 
-def _preview(request: HttpRequest, *, email: Email, title: str, html_url: str) -> HttpResponse:
+def _preview(request: HttpRequest, *, email: Email, title: str, html_url: str, back: str) -> HttpResponse:
     """A message as it would go (its plain text, a link to its HTML), with "send a test
     to myself" (POST)."""
     viewer = signed_in_employee(request)
@@ -190,7 +190,6 @@ def _preview(request: HttpRequest, *, email: Email, title: str, html_url: str) -
             messages.success(request, f"A test copy was sent to {viewer.email}.")
         return redirect(request.get_full_path())
     _, text, _ = email_render(email=email, reader=viewer)
-    back = reverse("champions:not_yet", args=[request.resolver_match.kwargs["org_pk"]])  # type: ignore[union-attr]
     context = {"title": title, "email": email, "text": text, "html_url": html_url, "back": back, "viewer": viewer}
     return render(request, "champions/message_preview.html", context)
 
@@ -230,16 +229,17 @@ def _digest_previewed(request: HttpRequest, org_pk: int) -> Email:
 def nudge_preview_page(request: HttpRequest, org_pk: int, person_pk: int) -> HttpResponse:
     email = _nudge_previewed(request, org_pk, person_pk)
     html_url = reverse("champions:nudge_preview_html", args=[org_pk, person_pk])
-    return _preview(request, email=email, title=f"Nudge to {email.employee}", html_url=html_url)
+    back = reverse("champions:not_yet", args=[org_pk])
+    return _preview(request, email=email, title=f"Nudge to {email.employee}", html_url=html_url, back=back)
 
 
 @login_required
 def digest_preview_page(request: HttpRequest, org_pk: int) -> HttpResponse:
     email = _digest_previewed(request, org_pk)
+    title = f"Weekly digest of {email.context['digest'].organization.name}"
     html_url = reverse("champions:digest_preview_html", args=[org_pk])
-    return _preview(
-        request, email=email, title=f"Weekly digest of {email.context['digest'].organization.name}", html_url=html_url
-    )
+    back = reverse("champions:not_yet", args=[org_pk])
+    return _preview(request, email=email, title=title, html_url=html_url, back=back)
 
 
 # An e-mail's HTML on its own, as a mail client shows it: its styles are inline (mail
