@@ -12,7 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, horizontal_overflow
+from tests.browser.conftest import PHONE, horizontal_overflow, screenshot
 from tests.browser.test_accessibility import RUN_AXE, SERIOUS, axe_source  # noqa: F401 (a fixture)
 from tests.factories import ConnectionFactory, CourseFactory, EmployeeFactory, EnrollmentFactory
 
@@ -74,6 +74,7 @@ def test_champion_filters_in_progress_selects_all_nudges(page, personas, in_prog
         f"{today:%-d %b %Y}\nby Chris Champion"
     ] * 2
     assert serious_findings(page) == []
+    screenshot(page, "nudge-first-1280")
 
     # On a phone: one card per person, nothing scrolls sideways, Nudge in reach.
     page.set_viewport_size(PHONE)
@@ -83,6 +84,7 @@ def test_champion_filters_in_progress_selects_all_nudges(page, personas, in_prog
     box = nudge.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
     assert serious_findings(page) == []
+    screenshot(page, "nudge-first-390")
 
 
 def test_a_champion_previews_a_nudge_and_the_digest(page, personas, in_progress, sign_in, axe_source, mailoutbox):  # noqa: F811
