@@ -32,6 +32,7 @@ from reports.messaging.nudges import NudgeOutcome, nudge_employees, nudge_previe
 from reports.people import Stage
 from reports.progress import progress_day
 from reports.selectors import Headline, headline
+from reports.views.exports import csv_response
 
 # How many names a nudge's outcome lists for each reason a person was not nudged.
 NAMES_SHOWN = 10
@@ -170,9 +171,7 @@ def not_yet_csv(request: HttpRequest, org_pk: int) -> HttpResponse:
     ranked = _ranked_list(request, program, org_pk)
     day = progress_day(program=program)
     filename = export_filename(program=program, what="to-nudge", day=day, organization=ranked.organization)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
+    response = csv_response(filename=filename)
     write_csv(out=response, header=RANKED_HEADER, rows=ranked_rows(people=ranked.people, day=day))
     return response
 
