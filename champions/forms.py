@@ -108,3 +108,17 @@ class PracticeNoteForm(forms.Form):
 
 class SearchForm(forms.Form):
     q = forms.CharField(max_length=100, required=False, label="Search")
+
+
+class RankedListFilterForm(forms.Form):
+    """The filters of "who to nudge first": a team of the organization, a status."""
+
+    team = forms.ModelChoiceField(queryset=Organization.objects.none(), required=False, empty_label="All teams")
+    status = forms.ChoiceField(required=False)
+
+    def __init__(
+        self, *args: Any, teams: QuerySet[Organization], statuses: list[tuple[str, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams  # type: ignore[attr-defined]
+        self.fields["status"].choices = [("", "Every status"), *statuses]  # type: ignore[attr-defined]

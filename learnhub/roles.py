@@ -158,6 +158,12 @@ def can_see_people_of(user: AnyUser, program: LearningProgram, org: Organization
     return is_ld_admin(user) or is_sponsor_of(user, program, org) or is_champion_of(user, program, org)
 
 
+def can_preview_messages_of(user: AnyUser, program: LearningProgram, org: Organization) -> bool:
+    """Previews of the nudges and digests of an organization's people (and a test sent to
+    oneself): its champions (or those of an organization above it) and L&D admins."""
+    return is_ld_admin(user) or is_champion_of(user, program, org)
+
+
 def can_view_person(viewer: AnyUser, person: Employee, program: LearningProgram) -> bool:
     if not viewer.is_authenticated:
         return False

@@ -12,9 +12,10 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Protocol
 
+from django.db.models import QuerySet
 from django.utils.text import slugify
 
-from programs.models import LearningProgram, Organization
+from programs.models import Employee, LearningProgram, Organization
 from reports.kept import people_status_read
 from reports.progress import ProgramProgress, progress_day
 from reports.selectors import CHANGE_DAYS, rate_change, snapshot_rates_on
@@ -150,5 +151,43 @@ def people_rows(
             person.counted_courses,  # type: ignore[attr-defined]
             bool(person.has_met),  # type: ignore[attr-defined]
             person.last_activity_at.isoformat() if person.last_activity_at else None,  # type: ignore[attr-defined]
+            day.isoformat(),
+        )
+
+
+RANKED_HEADER = (
+    "rank",
+    "full_name",
+    "email",
+    "team",
+    "status",
+    "course_in_progress",
+    "course_progress",
+    "counted_courses",
+    "last_activity_at",
+    "last_nudged_at",
+    "last_nudged_by",
+    "unsubscribed",
+    "as_of",
+)
+
+
+def ranked_rows(*, people: QuerySet[Employee], day: dt.date) -> Iterator[Sequence[Cell]]:
+    """The ranked list (`reports.kept.people_to_nudge_read`), one row per person in its
+    order, as the champion's page shows it. One query, streamed."""
+    for rank, person in enumerate(people.iterator(chunk_size=2000), start=1):
+        yield (
+            rank,
+            person.full_name,
+            person.email,
+            person.organization.path if person.organization else "",
+            person.stage_label,  # type: ignore[attr-defined]
+            person.course_title,  # type: ignore[attr-defined]
+            None if person.course_progress is None else float(person.course_progress),  # type: ignore[attr-defined]
+            person.counted_courses,  # type: ignore[attr-defined]
+            person.last_activity_at.isoformat() if person.last_activity_at else None,  # type: ignore[attr-defined]
+            person.last_nudged_at.isoformat() if person.last_nudged_at else None,  # type: ignore[attr-defined]
+            person.last_nudged_by,  # type: ignore[attr-defined]
+            bool(person.unsubscribed),  # type: ignore[attr-defined]
             day.isoformat(),
         )

@@ -38,7 +38,7 @@ from django.utils import timezone
 from programs.models import Employee, LearningProgram, Organization
 from programs.table_upkeep import tables_upkeep
 from reports.models import KeptFigures, KeptKind, PersonProgress, ProgressChange, ProgressSnapshot
-from reports.people import PEOPLE_ORDER, people_not_met, people_status
+from reports.people import PEOPLE_ORDER, Stage, people_not_met, people_ranked, people_status
 from reports.progress import (
     Counts,
     OrgProgress,
@@ -309,6 +309,18 @@ def people_not_met_read(
         return people if first is None else people[:first]
     _people_fresh_ensure(program=program, day=day)
     return _people_kept(program=program, organizations=[organization], not_met_only=True, first=first)
+
+
+def people_to_nudge_read(
+    *, program: LearningProgram, as_of: dt.date | None, organization: Organization, stage: Stage | None = None
+) -> QuerySet[Employee]:
+    """Who to nudge first: `people_not_met_read` ranked closest to the goal first
+    (`reports.people.people_ranked`), only those at `stage` when given. The champion's
+    page, its CSV, the weekly digest and the API read this one list. One query."""
+    people = people_ranked(
+        people_not_met_read(program=program, as_of=as_of, organization=organization), program=program
+    )
+    return people if stage is None else people.filter(Q(stage=stage))
 
 
 # --- After a change -----------------------------------------------------------------------------

@@ -257,6 +257,14 @@ class SentMessage(models.Model):
     )
     webhook = models.ForeignKey(OrgWebhook, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     recipient = models.CharField(max_length=254, help_text="E-mail address or masked webhook URL")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who sent it by hand (a champion's nudge); empty when scheduled",
+    )
     subject = models.CharField(max_length=300, blank=True)
     payload = models.JSONField(default=dict, blank=True, help_text="A webhook's JSON body")
     status = models.CharField(max_length=10, choices=MessageStatus.choices, default=MessageStatus.PENDING)

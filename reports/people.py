@@ -11,18 +11,27 @@ from collections.abc import Iterable
 
 from django.db.models import (
     BooleanField,
+    Case,
+    CharField,
     DateTimeField,
+    DecimalField,
+    Exists,
     ExpressionWrapper,
+    F,
+    IntegerField,
     Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    TextChoices,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, Greatest, NullIf
 
 from programs.models import Employee, Enrollment, LearningProgram, Organization
+from reports.models import MessageKind, MessageStatus, SentMessage, Unsubscribe
 from reports.progress import distinct_counted_courses, eligible_employees, employees_who_met
 
 # The order of every people list: by organization path, then name, then e-mail.
@@ -81,4 +90,98 @@ def people_not_met(*, program: LearningProgram, day: dt.date, organization: Orga
     `day`, with their counted courses so far and last provider activity."""
     return people_status(program=program, day=day, organizations=[organization]).exclude(
         pk__in=employees_who_met(program=program, day=day)
+    )
+
+
+# --- Who to nudge first ------------------------------------------------------------------------
+
+
+class Stage(TextChoices):
+    """Where a person who has not met the goal stands at the providers, closest first."""
+
+    IN_PROGRESS = "in-progress", "Course in progress"
+    NOT_STARTED = "not-started", "Enrolled, not started"
+    NEVER_ACTIVE = "never-active", "Never active at the provider"
+    NOT_ON_PROVIDER = "not-on-provider", "Not on a provider"
+
+
+_STAGE_ORDER = {stage.value: position for position, stage in enumerate(Stage)}
+
+
+def _open_enrollments() -> QuerySet[Enrollment]:
+    """The person's enrollments still to finish: not completed, not removed at the provider."""
+    return Enrollment.objects.filter(employee=OuterRef("pk"), is_completed=False, is_removed=False)
+
+
+def course_in_progress() -> dict[str, Subquery]:
+    """The rule of "the course in progress": of the person's open enrollments with some
+    progress, the one furthest along (then the latest activity). Annotations for an
+    Employee queryset: `course_id`, `course_title`, `course_url`, `course_progress`
+    (percent), all NULL when nothing is in progress."""
+    furthest = (
+        _open_enrollments()
+        .filter(progress__gt=0)
+        .order_by("-progress", F("last_activity_at").desc(nulls_last=True), "course_id")
+    )
+    return {
+        "course_id": Subquery(furthest.values("course_id")[:1], output_field=IntegerField()),
+        "course_title": Subquery(furthest.values("course__title")[:1], output_field=CharField()),
+        "course_url": Subquery(furthest.values("course__url")[:1], output_field=CharField()),
+        "course_progress": Subquery(
+            furthest.values("progress")[:1], output_field=DecimalField(max_digits=5, decimal_places=2)
+        ),
+    }
+
+
+def people_ranked(people: QuerySet[Employee], *, program: LearningProgram) -> QuerySet[Employee]:
+    """`people` (shaped like `people_status`: with `counted_courses` and
+    `last_activity_at`) ranked closest to the goal first, each with its `stage`:
+
+    1. a course in progress (`course_in_progress`), furthest along first;
+    2. enrolled, not started: an open enrollment without progress, or provider activity
+       on record with nothing open now;
+    3. never active at the provider: known to a provider, with no provider time at all;
+    4. not on a provider: no enrollment at all.
+
+    Within a stage: more counted courses first, then the latest provider activity, then
+    the lists' order (`PEOPLE_ORDER`). Also `stage_label`, `last_nudged_at` and `last_nudged_by` (the
+    latest nudge of `program` that did not fail, and the champion who sent it, None for
+    the scheduled one) and `unsubscribed` (from nudges or from all messages). One query,
+    however many people: each person's columns are read from their own rows."""
+    nudges = (
+        SentMessage.objects.filter(program=program, kind=MessageKind.NUDGE, employee=OuterRef("pk"))
+        .exclude(status=MessageStatus.FAILED)
+        .order_by("-created_at", "-id")
+    )
+    stopped = Unsubscribe.objects.filter(employee=OuterRef("pk"), kind__in=[MessageKind.NUDGE, Unsubscribe.ALL])
+    stage = Case(
+        When(course_progress__isnull=False, then=Value(Stage.IN_PROGRESS.value)),
+        When(Q(Exists(_open_enrollments())) | Q(last_activity_at__isnull=False), then=Value(Stage.NOT_STARTED.value)),
+        When(Exists(Enrollment.objects.filter(employee=OuterRef("pk"))), then=Value(Stage.NEVER_ACTIVE.value)),
+        default=Value(Stage.NOT_ON_PROVIDER.value),
+        output_field=CharField(),
+    )
+    stage_order = Case(
+        *[When(stage=value, then=Value(position)) for value, position in _STAGE_ORDER.items()],
+        output_field=IntegerField(),
+    )
+    stage_label = Case(
+        *[When(stage=value, then=Value(label)) for value, label in Stage.choices], output_field=CharField()
+    )
+    return (
+        people.annotate(**course_in_progress())
+        .annotate(
+            stage=stage,
+            last_nudged_at=Subquery(nudges.values("created_at")[:1], output_field=DateTimeField()),
+            last_nudged_by=Subquery(nudges.values("sent_by__full_name")[:1], output_field=CharField()),
+            unsubscribed=Exists(stopped),
+        )
+        .annotate(stage_order=stage_order, stage_label=stage_label)
+        .order_by(
+            "stage_order",
+            F("course_progress").desc(nulls_last=True),
+            F("counted_courses").desc(),
+            F("last_activity_at").desc(nulls_last=True),
+            *PEOPLE_ORDER,
+        )
     )

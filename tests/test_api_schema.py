@@ -38,6 +38,7 @@ def test_schema_generation_has_no_warnings(tmp_path):
         "/api/v1/employees/{id}/",
         "/api/v1/organizations/",
         "/api/v1/organizations/{id}/",
+        "/api/v1/organizations/{id}/to-nudge/",
         "/api/v1/programs/",
         "/api/v1/programs/{id}/",
         "/api/v1/programs/{id}/progress/",

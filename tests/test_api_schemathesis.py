@@ -62,7 +62,7 @@ SEED = 20260101
 MAX_EXAMPLES = 50  # per operation
 STATEFUL_EXAMPLES = 60  # scenarios: enough that a created program is read back through its link
 STATEFUL_STEPS = 8  # calls per scenario at most
-OPERATIONS = 19
+OPERATIONS = 20
 BULK = "/api/v1/employees/bulk/"
 # The write operations whose bodies go through the domain's rules, which no JSON schema
 # can say: a program's name is unique and it ends after it starts, a status moves only

@@ -187,7 +187,9 @@ def test_nobody_who_met_the_goal_is_nudged(personas, mailoutbox):
     assert mailoutbox == []
 
 
-def test_a_nudge_has_the_deadline_the_org_collection_with_links_and_an_unsubscribe_link(personas, mailoutbox):
+def test_a_nudge_has_the_org_collections_most_completed_courses_the_deadline_and_an_unsubscribe_link(
+    personas, mailoutbox
+):
     collection = CollectionFactory(program=personas.program, organization=personas.engineering, name="Data basics")
     CollectionItemFactory(
         collection=collection, course=CourseFactory(title="SQL for everyone", url="https://www.coursera.org/learn/sql")
@@ -200,8 +202,10 @@ def test_a_nudge_has_the_deadline_the_org_collection_with_links_and_an_unsubscri
     assert mail.to == ["bob@acme.example"]
     assert mail.subject == "[LearnHub] 31 days left: one course for Learning Program 2026"
     assert "ends on 31 December 2026" in mail.body
-    assert "Data basics (for Engineering)" in mail.body
-    assert "- SQL for everyone: https://www.coursera.org/learn/sql" in mail.body
+    assert (
+        "Your next step: one of the courses your colleagues complete most.\n- SQL for everyone: https://www.coursera.org/learn/sql"
+        in mail.body
+    )
     assert "Sales only" not in mail.body
     html = mail.alternatives[0][0]
     assert '<a href="https://www.coursera.org/learn/sql"' in html

@@ -654,6 +654,40 @@ EXPECTATIONS: list[Case] = [
         data=lambda w: {"selected": [w.p.outsider.pk]},
         label="B",
     ),
+    get("champions:not_yet_csv", PEOPLE_OF_A, kwargs=pk("p.engineering", "org_pk"), label="A"),
+    get("champions:not_yet_csv", PEOPLE_OF_B, kwargs=pk("p.sales", "org_pk"), label="B"),
+    get(
+        "champions:nudge_preview",
+        outcomes(403, champion=200, admin=200),
+        kwargs=lambda w: {"org_pk": w.p.engineering.pk, "person_pk": w.p.employee.pk},
+        label="A",
+    ),
+    post(
+        "champions:nudge_preview",
+        outcomes(403, champion=DONE, admin=DONE),
+        kwargs=lambda w: {"org_pk": w.p.engineering.pk, "person_pk": w.p.employee.pk},
+        label="A",
+        unchanged=("champion", "admin"),  # a test copy to oneself: no ledger row
+    ),
+    get(
+        "champions:nudge_preview",
+        admin_only(200),
+        kwargs=lambda w: {"org_pk": w.p.sales.pk, "person_pk": w.p.outsider.pk},
+        label="B",
+    ),
+    get(
+        "champions:nudge_preview_html",
+        outcomes(403, champion=200, admin=200),
+        kwargs=lambda w: {"org_pk": w.p.engineering.pk, "person_pk": w.p.employee.pk},
+    ),
+    get("champions:digest_preview", outcomes(403, champion=200, admin=200), kwargs=pk("p.engineering", "org_pk")),
+    get("champions:digest_preview_html", outcomes(403, champion=200, admin=200), kwargs=pk("p.engineering", "org_pk")),
+    post(
+        "champions:digest_preview",
+        outcomes(403, champion=DONE, admin=DONE),
+        kwargs=pk("p.engineering", "org_pk"),
+        unchanged=("champion", "admin"),  # a test copy to oneself: no ledger row
+    ),
     get("champions:network", outcomes(403, champion=200, sponsor=200, admin=200)),
     post(
         "champions:network",

@@ -26,7 +26,8 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from learnhub.api.errors import ParameterNotFound
-from programs.models import Organization
+from programs.models import LearningProgram, Organization
+from reports.people import Stage
 
 # Ids are BigAutoField values: a larger number is well formed but can match nothing.
 MAX_ID = 2**63 - 1
@@ -196,6 +197,13 @@ def openapi_parameters(form_class: type[forms.Form]) -> list[OpenApiParameter]:
 class PageParameters(forms.Form):
     page = WholeNumberParameter()
     page_size = WholeNumberParameter()
+
+
+class ToNudgeParameters(forms.Form):
+    program = ObjectParameter(
+        queryset=LearningProgram.objects.all(), help_text="Program id (default: the current program)."
+    )
+    status = ChoiceParameter(allowed=Stage.values, help_text="Only the people at this stage (default: everyone).")
 
 
 class ProgressParameters(forms.Form):

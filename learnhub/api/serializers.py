@@ -21,6 +21,7 @@ from programs.models import (
     ProviderConnection,
     SyncRun,
 )
+from reports.people import Stage
 
 
 def _json_type(field: serializers.Field) -> tuple[str, tuple[type, ...]] | None:
@@ -162,6 +163,23 @@ class SnapshotSeriesSerializer(serializers.Serializer):
     organization = serializers.IntegerField(allow_null=True)
     organization_path = serializers.CharField(allow_null=True)
     points = SnapshotPointSerializer(many=True)
+
+
+class PersonToNudgeSerializer(serializers.Serializer):
+    """One person of the ranked list (reports.kept.people_to_nudge_read), closest to the goal first."""
+
+    id = serializers.IntegerField()
+    full_name = serializers.CharField()
+    email = serializers.EmailField()
+    team = serializers.CharField(source="organization.path", allow_null=True, default=None)
+    status = serializers.ChoiceField(source="stage", choices=Stage.choices)
+    course_in_progress = serializers.CharField(source="course_title", allow_null=True)
+    course_progress = serializers.FloatField(allow_null=True, help_text="Percent through the course in progress.")
+    counted_courses = serializers.IntegerField()
+    last_activity_at = serializers.DateTimeField(allow_null=True)
+    last_nudged_at = serializers.DateTimeField(allow_null=True)
+    last_nudged_by = serializers.CharField(allow_null=True, help_text="Empty when the schedule sent it.")
+    unsubscribed = serializers.BooleanField(help_text="Unsubscribed from nudges or from every message.")
 
 
 class OrganizationSerializer(serializers.ModelSerializer):

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,16 +26,24 @@ from learnhub.api.filters import (
     StudyGroupFilter,
     SyncRunFilter,
 )
-from learnhub.api.params import ProgressParameters, SnapshotParameters, openapi_parameters, parameters_read
+from learnhub.api.params import (
+    ProgressParameters,
+    SnapshotParameters,
+    ToNudgeParameters,
+    openapi_parameters,
+    parameters_read,
+)
 from learnhub.api.permissions import LD_ADMINS, READ_OR_LD_ADMINS, SIGNED_IN
 from learnhub.api.selectors import snapshot_series
 from learnhub.api.services import roster_json_import
+from learnhub.roles import can_see_people_of, current_program
 from programs.learning_programs import program_create, program_update
 from programs.models import Collection, LearningProgram, Organization, ProviderConnection, SyncRun
 from programs.roster import RosterFileError, roster_employees
 from programs.selectors import collections_visible
 from programs.sync.schedule import sync_problem, sync_request
-from reports.kept import progress_read
+from reports.kept import people_to_nudge_read, progress_read
+from reports.people import Stage
 from reports.progress import progress_as_dict
 
 # The filtering parameters of each list are its FilterSet's (learnhub.api.filters); the
@@ -144,6 +153,26 @@ class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     filterset_class = OrganizationFilter
     ordering_fields = ["path", "name", "depth", "id"]
     ordering = ["path"]
+
+    @extend_schema(
+        summary="Who to nudge first: the organization's people still to complete, closest to the goal first "
+        "(its champions and sponsor, L&D admins)",
+        parameters=openapi_parameters(ToNudgeParameters),
+        responses={200: s.PersonToNudgeSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path="to-nudge", filter_backends=[])
+    def to_nudge(self, request: Request, pk: int) -> Response:
+        organization = self.get_object()
+        parameters = parameters_read(ToNudgeParameters, request)
+        program = parameters["program"] or current_program()
+        if program is None:
+            raise NotFound("No learning program has been set up yet.")
+        if not can_see_people_of(request.user, program, organization):
+            raise PermissionDenied("Only this organization's champions, sponsor and L&D admins see its people.")
+        stage = Stage(parameters["status"]) if parameters["status"] else None
+        people = people_to_nudge_read(program=program, as_of=None, organization=organization, stage=stage)
+        page = self.paginate_queryset(people)
+        return self.get_paginated_response(s.PersonToNudgeSerializer(page, many=True).data)
 
 
 # --- Employees (L&D admins) --------------------------------------------------------------

@@ -148,6 +148,7 @@ class MilestoneNews:
     milestones: list[Milestone]
     target: float
     kind: str = MessageKind.MILESTONE
+    sender: None = None  # announcements are scheduled
 
     def ledger_keys(self) -> list[LedgerKey]:
         return [

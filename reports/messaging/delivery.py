@@ -46,7 +46,8 @@ class LedgerKey:
 @dataclass(frozen=True)
 class Email:
     """One e-mail to one person, sent under one ledger key (its kind, the person, `period`).
-    `template` names `reports/email/<template>.txt` and `.html`."""
+    `template` names `reports/email/<template>.txt` and `.html`; `sender`, who sent it
+    by hand (recorded on its ledger row), None when scheduled."""
 
     kind: str
     employee: Employee
@@ -54,6 +55,7 @@ class Email:
     subject: str
     template: str
     context: dict[str, Any]
+    sender: Employee | None = None
 
     def ledger_keys(self) -> list[LedgerKey]:
         return [LedgerKey(period=self.period, subject=self.subject)]
@@ -72,6 +74,9 @@ class Outgoing(Protocol):
 
     @property
     def employee(self) -> Employee: ...
+
+    @property
+    def sender(self) -> Employee | None: ...
 
     def ledger_keys(self) -> list[LedgerKey]: ...
 
@@ -135,10 +140,11 @@ def emails_send(*, program: LearningProgram, emails: Iterable[Outgoing], now: dt
     return outcome
 
 
-def email_render(*, email: Email) -> tuple[str, str, str]:
-    """(unsubscribe URL, plain text, HTML) of an e-mail."""
+def email_render(*, email: Email, reader: Employee | None = None) -> tuple[str, str, str]:
+    """(unsubscribe URL, plain text, HTML) of an e-mail. The unsubscribe link is that of
+    `reader` when given (a test copy: its reader must not unsubscribe the recipient)."""
     unsubscribe = absolute_url(
-        reverse("reports:unsubscribe", args=[unsubscribe_token(employee=email.employee, kind=email.kind)])
+        reverse("reports:unsubscribe", args=[unsubscribe_token(employee=reader or email.employee, kind=email.kind)])
     )
     context = {
         **email.context,
@@ -180,6 +186,7 @@ def _email_claim(
         recipient=person.email,
         subject=key.subject,
         employee=person,
+        sent_by=outgoing.sender,
         now=now,
     )
 
@@ -191,16 +198,7 @@ def _email_deliver(*, email: Email, claims: Sequence[SentMessage], connection: B
     Returns the status."""
     ids = [claim.pk for claim in claims]
     try:
-        unsubscribe, text, html_body = email_render(email=email)
-        message = EmailMultiAlternatives(
-            subject=f"[LearnHub] {email.subject}",
-            body=text,
-            to=[email.employee.email],
-            headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
-            connection=connection,
-        )
-        message.attach_alternative(html_body, "text/html")
-        message.send()
+        _email_message(email=email, connection=connection).send()
     except Exception as exc:  # any backend error: recorded on the rows, the run goes on
         logger.warning("message %s to %s failed: %s", email.kind, email.employee.pk, exc)
         SentMessage.objects.filter(pk__in=ids).update(
@@ -214,6 +212,31 @@ def _email_deliver(*, email: Email, claims: Sequence[SentMessage], connection: B
     for claim in claims:
         claim.status = status
     return status
+
+
+def _email_message(
+    *, email: Email, connection: BaseEmailBackend | None = None, test_reader: Employee | None = None
+) -> EmailMultiAlternatives:
+    """The e-mail with List-Unsubscribe headers (RFC 8058 one-click), to its recipient, or
+    as a test copy to `test_reader`."""
+    unsubscribe, text, html_body = email_render(email=email, reader=test_reader)
+    message = EmailMultiAlternatives(
+        subject=f"[LearnHub{' test' if test_reader else ''}] {email.subject}",
+        body=text,
+        to=[(test_reader or email.employee).email],
+        headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+        connection=connection,
+    )
+    message.attach_alternative(html_body, "text/html")
+    return message
+
+
+def email_test_send(*, email: Email, reader: Employee) -> None:
+    """Send a test copy of `email` to `reader` (a preview's "send a test to myself"): the
+    same text and HTML, the subject marked as a test, the unsubscribe link `reader`'s own.
+    Not a message to the recipient: nothing in the ledger, so the nudge interval and the
+    weekly period are untouched. A backend error is raised to the caller."""
+    _email_message(email=email, test_reader=reader).send()
 
 
 def _connection_reset(connection: BaseEmailBackend) -> None:

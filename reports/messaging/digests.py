@@ -14,7 +14,7 @@ from django.urls import reverse
 from champions.models import ExecutiveSponsor, LearningChampion, StudySession
 from programs.models import Employee, LearningProgram, Organization
 from programs.templatetags import formats
-from reports.kept import people_not_met_read, progress_read
+from reports.kept import people_to_nudge_read, progress_read
 from reports.messaging.delivery import Email, absolute_url, emails_send
 from reports.messaging.ledger import asked_day, local_now, week_key
 from reports.messaging.webhooks import webhooks_claim
@@ -62,7 +62,8 @@ def digest_for_org(
     (on track or behind, and how many more people must meet the goal to be back on
     track), the study-group sessions of the week ahead (D to D+7, the organization's
     groups, those of the teams below it and company-wide ones), and the eligible people
-    still to complete (for champions only). `progress`, when given, is that of `as_of`
+    still to complete, closest to the goal first (`people_to_nudge_read`; for champions
+    only). `progress`, when given, is that of `as_of`
     (None: today, from the kept figures)."""
     progress = progress or progress_read(program=program, as_of=as_of)
     day = progress.as_of
@@ -98,7 +99,7 @@ def digest_for_org(
             )
             for s in sessions
         ],
-        people_not_met=list(people_not_met_read(program=program, as_of=as_of, organization=organization)),
+        people_not_met=list(people_to_nudge_read(program=program, as_of=as_of, organization=organization)),
     )
 
 
@@ -115,6 +116,29 @@ def appointments_held(
         .select_related("employee", "organization")
         .order_by("organization__path", "employee__email")
     )
+
+
+def digest_email(*, digest: OrgDigest, recipient: Employee, is_champion: bool, week: str) -> Email:
+    """The digest e-mail of `digest` to `recipient` for ISO `week`: a champion's version
+    lists the people still to complete. Also what the preview shows."""
+    org, program = digest.organization, digest.program
+    return Email(
+        kind=MessageKind.DIGEST,
+        employee=recipient,
+        period=f"p{program.pk}/{week}/org:{org.pk}",
+        subject=f"{org.name}: {formats.percent(digest.headline.rate)} this week",
+        template="digest",
+        context={"digest": digest, "is_champion": is_champion, "program": program},
+    )
+
+
+def digest_preview(
+    *, program: LearningProgram, organization: Organization, reader: Employee, now: dt.datetime | None = None
+) -> Email:
+    """This week's digest of `organization` in its champions' version (with the people
+    still to complete), addressed to `reader`: a preview sends nothing and claims nothing."""
+    digest = digest_for_org(program=program, organization=organization, as_of=asked_day(now))
+    return digest_email(digest=digest, recipient=reader, is_champion=True, week=week_key(local_now(now).date()))
 
 
 def digests_send(*, program: LearningProgram, now: dt.datetime | None = None) -> int:
@@ -136,16 +160,8 @@ def digests_send(*, program: LearningProgram, now: dt.datetime | None = None) ->
         org = appointment.organization
         if org.pk not in digests:
             digests[org.pk] = digest_for_org(program=program, organization=org, as_of=as_of, progress=progress)
-        digest = digests[org.pk]
         emails.append(
-            Email(
-                kind=MessageKind.DIGEST,
-                employee=appointment.employee,
-                period=f"p{program.pk}/{week}/org:{org.pk}",
-                subject=f"{org.name}: {formats.percent(digest.headline.rate)} this week",
-                template="digest",
-                context={"digest": digest, "is_champion": is_champion, "program": program},
-            )
+            digest_email(digest=digests[org.pk], recipient=appointment.employee, is_champion=is_champion, week=week)
         )
     sent = emails_send(program=program, emails=emails, now=now).count
     link = absolute_url(reverse("reports:company"))

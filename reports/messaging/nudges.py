@@ -6,18 +6,28 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
+from django.db.models import Count, F, Min, Q
 from django.urls import reverse
 from django.utils import timezone
 
-from programs.models import Collection, Employee, LearningProgram, Organization, ProgramStatus
+from champions.models import StudyGroup, StudyGroupMembership, StudySession
+from champions.selectors import OrgStanding, org_standing
+from programs.models import Course, Employee, LearningProgram, Organization, ProgramStatus
 from programs.selectors import collections_for_organization
+from reports.kept import progress_counts_read
 from reports.messaging.delivery import Email, absolute_url, emails_send
 from reports.messaging.ledger import local_now
 from reports.messaging.settings import settings_for
 from reports.messaging.unsubscribe import unsubscribed_ids
 from reports.models import MessageKind, MessageStatus, SentMessage
-from reports.progress import eligible_employees, employees_who_met, progress_day
+from reports.people import course_in_progress
+from reports.progress import counted_completion_q, eligible_employees, employees_who_met, progress_day
+
+# How many of the organization's most completed courses a nudge names when the person has
+# no course in progress and no study group.
+NEXT_STEP_COURSES = 3
 
 
 @dataclass(frozen=True)
@@ -56,9 +66,9 @@ def nudge_employees(
       is the interval bucket since the program start, so two runs at once send one;
     - never to anyone who unsubscribed from nudges or from all messages.
 
-    The e-mail points to the collections of the person's home organization
-    (`_collections_by_home_organization`). A fixed number of queries for the whole batch
-    plus, per e-mail, its claim and its record (`emails_send`). Call it outside a
+    Each e-mail leads with the person's next step (`nudge_emails`). A fixed number of
+    queries for the whole batch, a few per home organization, plus, per e-mail, its claim
+    and its record (`emails_send`). Call it outside a
     transaction (views run in autocommit): each claim must be committed before its e-mail
     goes, or a rollback after sending would forget the send.
     """
@@ -84,7 +94,6 @@ def nudge_employees(
         .values_list("employee_id", flat=True)
     )
     stopped = unsubscribed_ids(kind=MessageKind.NUDGE, employee_ids=ids)
-    bucket = (today - program.starts_on).days // message_settings.nudge_interval_days
     outcome = NudgeOutcome()
     to_nudge: list[Employee] = []
     for pk, person in sorted(people.items()):
@@ -100,27 +109,7 @@ def nudge_employees(
             to_nudge.append(person)
     if not to_nudge:
         return outcome
-    collections = _collections_by_home_organization(
-        program=program, organization_ids={person.organization_id for person in to_nudge}
-    )
-    days_left = (program.ends_on - today).days
-    emails = [
-        Email(
-            kind=MessageKind.NUDGE,
-            employee=person,
-            period=f"p{program.pk}/n{bucket}",
-            subject=f"{days_left} days left: one course for {program.name}",
-            template="nudge",
-            context={
-                "program": program,
-                "collections": collections[person.organization_id],
-                "sender": sender,
-                "days_left": days_left,
-                "collections_url": absolute_url(reverse("champions:collections")),
-            },
-        )
-        for person in to_nudge
-    ]
+    emails = nudge_emails(program=program, people=to_nudge, sender=sender, today=today, now=now)
     sent = emails_send(program=program, emails=emails, now=now)
     outcome.sent.extend(sent.sent)
     outcome.failed.extend(sent.failed)
@@ -139,18 +128,155 @@ def nudges_send(*, program: LearningProgram, now: dt.datetime | None = None) -> 
     return nudge_employees(program=program, employees=people, now=now)
 
 
-def _collections_by_home_organization(
-    *, program: LearningProgram, organization_ids: set[int | None]
-) -> dict[int | None, list[Collection]]:
-    """For each home organization (None: people with none), the collections its people
-    browse (`collections_for_organization`: the company-wide ones and those of the
-    organization and every one above it; an L&D admin is nudged toward their own
-    organization's collections like everyone else), the organization's own first and the
-    company-wide ones last. A few queries per home organization, however many people."""
-    organizations = Organization.objects.in_bulk([pk for pk in organization_ids if pk is not None])
-    by_organization: dict[int | None, list[Collection]] = {}
-    for pk in organization_ids:
-        organization = organizations.get(pk) if pk is not None else None
-        visible = list(collections_for_organization(program=program, organization=organization))
-        by_organization[pk] = [c for c in visible if not c.is_company_wide] + [c for c in visible if c.is_company_wide]
-    return by_organization
+# --- What a nudge says -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CourseInProgress:
+    title: str
+    url: str
+    progress: Decimal
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """A person's next step, the first that applies: the course they have in progress
+    (`course`), else a study group they joined (`group`, with its `session` still to
+    come, None when none is planned), else the courses of their organization's
+    collections most completed (`popular`, empty when there is no collection)."""
+
+    course: CourseInProgress | None = None
+    group: StudyGroup | None = None
+    session: StudySession | None = None
+    popular: list[Course] = field(default_factory=list)
+
+
+def nudge_emails(
+    *,
+    program: LearningProgram,
+    people: list[Employee],
+    sender: Employee | None,
+    today: dt.date,
+    now: dt.datetime | None = None,
+) -> list[Email]:
+    """The nudge e-mail of each of `people` as of `today`: their next step
+    (`next_steps`), then the deadline and their organization's standing (its top-level
+    organization's rate and rank, `org_standing`). The ledger key is the nudge interval
+    bucket since the program start. Also what the preview shows."""
+    interval_days = settings_for(program=program).nudge_interval_days
+    bucket = (today - program.starts_on).days // interval_days
+    homes = Organization.objects.in_bulk({person.organization_id for person in people} - {None})
+    steps = next_steps(program=program, people=people, homes=homes, now=now or timezone.now())
+    standings = _standings(program=program, homes=homes)
+    days_left = (program.ends_on - today).days
+    return [
+        Email(
+            kind=MessageKind.NUDGE,
+            employee=person,
+            period=f"p{program.pk}/n{bucket}",
+            subject=f"{days_left} days left: {_subject_step(steps[person.pk])} for {program.name}",
+            template="nudge",
+            context={
+                "program": program,
+                "step": steps[person.pk],
+                "standing": standings[person.organization_id],
+                "sender": sender,
+                "days_left": days_left,
+                "collections_url": absolute_url(reverse("champions:collections")),
+            },
+            sender=sender,
+        )
+        for person in people
+    ]
+
+
+def nudge_preview(
+    *, program: LearningProgram, person: Employee, sender: Employee | None, now: dt.datetime | None = None
+) -> Email:
+    """The nudge `person` would get from `sender` now (`nudge_emails`), whatever the rules
+    of sending: a preview sends nothing and claims nothing."""
+    (email,) = nudge_emails(program=program, people=[person], sender=sender, today=local_now(now).date(), now=now)
+    return email
+
+
+def _subject_step(step: NextStep) -> str:
+    return f"finish {step.course.title}" if step.course else "one course"
+
+
+def next_steps(
+    *, program: LearningProgram, people: list[Employee], homes: dict[int, Organization], now: dt.datetime
+) -> dict[int, NextStep]:
+    """Each person's `NextStep`. The course in progress is `course_in_progress`'s rule;
+    of the study groups of `program` a person joined, the one meeting soonest (then the
+    latest joined); the popular courses are the `NEXT_STEP_COURSES` courses of the
+    collections the person browses (`collections_for_organization`) with the most
+    completions counted in the program (`counted_completion_q`), then by title. `homes`:
+    the people's home organizations by id. Three queries, and one per home organization
+    of the people with neither a course in progress nor a group."""
+    ids = [person.pk for person in people]
+    in_progress = {
+        pk: CourseInProgress(title=title, url=url, progress=progress)
+        for pk, title, url, progress in Employee.objects.filter(pk__in=ids)
+        .annotate(**course_in_progress())
+        .filter(course_title__isnull=False)
+        .values_list("pk", "course_title", "course_url", "course_progress")
+    }
+    steps: dict[int, NextStep] = {pk: NextStep(course=course) for pk, course in in_progress.items()}
+    groups = _joined_groups(program=program, employee_ids=set(ids) - set(steps), now=now)
+    steps.update(groups)
+    rest = [person for person in people if person.pk not in steps]
+    popular = {
+        organization_id: _popular_courses(
+            program=program, organization=homes[organization_id] if organization_id is not None else None
+        )
+        for organization_id in {person.organization_id for person in rest}
+    }
+    steps.update({person.pk: NextStep(popular=popular[person.organization_id]) for person in rest})
+    return steps
+
+
+def _joined_groups(*, program: LearningProgram, employee_ids: set[int], now: dt.datetime) -> dict[int, NextStep]:
+    memberships = (
+        StudyGroupMembership.objects.filter(employee_id__in=employee_ids, group__program=program)
+        .select_related("group")
+        .annotate(
+            next_start=Min("group__sessions__starts_at", filter=Q(group__sessions__starts_at__gte=now)),
+        )
+        .order_by("employee_id", F("next_start").asc(nulls_last=True), "-joined_at")
+    )
+    chosen: dict[int, StudyGroupMembership] = {}
+    for membership in memberships:
+        chosen.setdefault(membership.employee_id, membership)
+    sessions = {
+        (s.group_id, s.starts_at): s
+        for s in StudySession.objects.filter(
+            group_id__in={m.group_id for m in chosen.values()}, starts_at__gte=now
+        ).order_by("starts_at")
+    }
+    return {
+        pk: NextStep(group=m.group, session=sessions.get((m.group_id, m.next_start)))  # type: ignore[attr-defined]
+        for pk, m in chosen.items()
+    }
+
+
+def _popular_courses(*, program: LearningProgram, organization: Organization | None) -> list[Course]:
+    collections = collections_for_organization(program=program, organization=organization).values("pk")
+    counted = counted_completion_q(program=program, day=progress_day(program=program), prefix="enrollments__")
+    return list(
+        Course.objects.filter(collection_items__collection__in=collections)
+        .distinct()
+        .annotate(completions=Count("enrollments__employee", filter=counted, distinct=True))
+        .order_by("-completions", "title")[:NEXT_STEP_COURSES]
+    )
+
+
+def _standings(*, program: LearningProgram, homes: dict[int, Organization]) -> dict[int | None, OrgStanding | None]:
+    """The standing of each home organization's top-level organization (None for people
+    with no organization, or at the company itself): `org_standing` on today's kept counts."""
+    progress = progress_counts_read(program=program)
+    top_paths = {pk: organization.ancestor_paths()[1] for pk, organization in homes.items() if organization.depth}
+    tops = {o.path: o for o in Organization.objects.filter(path__in=top_paths.values())}
+    standings: dict[int | None, OrgStanding | None] = dict.fromkeys([None, *homes])
+    for pk, path in top_paths.items():
+        standings[pk] = org_standing(progress=progress, organization=tops[path])
+    return standings

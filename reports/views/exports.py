@@ -26,7 +26,8 @@ from reports.progress import progress_day
 from reports.views._common import request_choice
 
 
-def _csv_response(*, filename: str) -> HttpResponse:
+def csv_response(*, filename: str) -> HttpResponse:
+    """An empty CSV download named `filename`, kept out of caches: write the rows into it."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "private, no-store"
@@ -51,7 +52,7 @@ def export_organizations(request: HttpRequest) -> HttpResponse:
     if choice.program is None:
         return _bad_request("No learning program has been set up yet.")
     progress = progress_read(program=choice.program, as_of=choice.day)
-    response = _csv_response(filename=export_filename(program=choice.program, what="organizations", day=progress.as_of))
+    response = csv_response(filename=export_filename(program=choice.program, what="organizations", day=progress.as_of))
     write_csv(out=response, header=ORGANIZATION_HEADER, rows=organization_rows(progress=progress))
     return response
 
@@ -83,7 +84,7 @@ def export_people(request: HttpRequest) -> HttpResponse:
         if organizations == []:
             raise PermissionDenied("Person-level status is for L&D admins, sponsors and champions.")
     day = progress_day(program=program, as_of=choice.day)
-    response = _csv_response(filename=export_filename(program=program, what="people", day=day, organization=org))
+    response = csv_response(filename=export_filename(program=program, what="people", day=day, organization=org))
     write_csv(
         out=response,
         header=PEOPLE_HEADER,

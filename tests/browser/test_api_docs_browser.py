@@ -20,7 +20,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
   window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI || "inline"}`);
 });
 """
-OPERATIONS = 19
+OPERATIONS = 20
 
 
 def test_anonymous_visitor_signs_in_and_comes_back_to_the_docs(page, personas):
