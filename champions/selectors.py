@@ -37,7 +37,7 @@ from programs.models import (
     Organization,
     departed_q,
 )
-from programs.selectors import collections_visible
+from programs.selectors import collection_review_history, collections_visible
 from reports.kept import progress_counts_read
 from reports.models import ProgressSnapshot
 from reports.progress import (
@@ -378,7 +378,9 @@ def organization_collections(*, program: LearningProgram, organization: Organiza
     return (
         Collection.objects.filter(program=program, organization__in=Organization.objects.subtree(organization))
         .select_related("organization", "approved_by")
-        .prefetch_related(Prefetch("items", queryset=_items()))
+        .prefetch_related(
+            Prefetch("items", queryset=_items()), Prefetch("review_steps", queryset=collection_review_history())
+        )
         .order_by("organization__path", "name")
     )
 

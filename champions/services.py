@@ -1,5 +1,6 @@
 """Writes for the people side of a program: study groups, membership, sessions and
-attendance, progress updates, learner stories, sponsor approvals and the practice board.
+attendance, progress updates, learner stories and their moderation, the sponsor's launch
+video and the practice board. (A collection's review is in programs/collections.py.)
 
 Callers (views) check the role and the object first (learnhub/roles.py); these functions
 state and enforce the data rules.
@@ -25,7 +26,7 @@ from champions.models import (
     StudyGroupMembership,
     StudySession,
 )
-from programs.models import ApprovalStatus, Collection, Course, Employee, LearningProgram, Organization
+from programs.models import Collection, Course, Employee, LearningProgram, Organization
 
 
 class JoinOutcome(Enum):
@@ -221,24 +222,6 @@ def learner_story_reshare(*, story: LearnerStory) -> LearnerStory:
         story.withdrawn_at = None
         story.save(update_fields=["withdrawn_at", "updated_at"])
     return story
-
-
-def collection_review(*, collection: Collection, sponsor: Employee, approve: bool, note: str) -> Collection:
-    """A sponsor approves their organization's collection, or requests changes with a
-    note (required). Approval records who and when; a change request clears them."""
-    if not approve and not note.strip():
-        raise ValidationError({"note": ["Say what should change."]})
-    if approve:
-        collection.approval_status = ApprovalStatus.APPROVED
-        collection.approved_by = sponsor
-        collection.approved_at = timezone.now()
-    else:
-        collection.approval_status = ApprovalStatus.CHANGES_REQUESTED
-        collection.approved_by = None
-        collection.approved_at = None
-    collection.approval_note = note.strip()
-    collection.save(update_fields=["approval_status", "approval_note", "approved_by", "approved_at"])
-    return collection
 
 
 def sponsor_launch_video_set(*, appointment: ExecutiveSponsor, url: str) -> ExecutiveSponsor:

@@ -135,7 +135,9 @@ def world_create(p: Personas) -> World:
     proposal_b = ChampionFactory(program=p.program, organization=p.sales, employee=p.outsider, is_confirmed=False)
     course_a = CourseFactory(provider_course_id="ML101", title="Machine Learning")
     course_b = CourseFactory(provider_course_id="NEG1", title="Negotiation")
-    collection_a = CollectionFactory(program=p.program, organization=p.engineering, name="Engineering essentials")
+    collection_a = CollectionFactory(
+        program=p.program, organization=p.engineering, name="Engineering essentials", approval_status="pending"
+    )
     collection_b = CollectionFactory(program=p.program, organization=p.sales, name="Sales craft")
     item_a = CollectionItemFactory(collection=collection_a, course=course_a, position=1)
     CollectionItemFactory(collection=collection_a, course=course_b, position=2)
@@ -476,6 +478,7 @@ EXPECTATIONS: list[Case] = [
     get("manage:appointments_current", admin_only(DONE)),
     admin_page("manage:collection", kwargs=pk("collection_a")),
     *admin_form("manage:collection_edit", DONE, collection_data, kwargs=pk("collection_a")),
+    *admin_post_only("manage:collection_submit", kwargs=pk("collection_b")),
     *admin_post_only(
         "manage:collection_add",
         kwargs=pk("collection_b"),
