@@ -26,7 +26,7 @@ from champions.models import (
     StudyGroupMembership,
     StudySession,
 )
-from learnhub.roles import study_groups_visible_q
+from learnhub.roles import story_moderation_scope, study_groups_visible_q
 from programs.models import (
     Collection,
     CollectionItem,
@@ -290,10 +290,23 @@ def updates_for_person(*, program: LearningProgram, user: AnyUser, limit: int = 
     )
 
 
+def stories_to_moderate(*, program: LearningProgram, user: AnyUser, moderation: str) -> QuerySet[LearnerStory]:
+    """The consented, not withdrawn stories of `program` in `moderation` state that `user`
+    moderates (`story_moderation_scope`; never their own), oldest first so none waits long."""
+    scope = story_moderation_scope(user, program)
+    stories = LearnerStory.objects.filter(
+        program=program, consent_to_share=True, withdrawn_at__isnull=True, moderation=moderation
+    ).exclude(employee_id=user.pk)
+    if scope is not None:
+        stories = stories.filter(scope)
+    return stories.select_related("employee__organization", "course", "moderated_by").order_by("created_at", "id")
+
+
 def stories_shared(*, program: LearningProgram, limit: int = HOME_STORIES) -> list[LearnerStory]:
-    """Stories shown beyond their author: consent given and not withdrawn."""
+    """Stories shown beyond their author (`LearnerStoryQuerySet.shown`)."""
     return list(
-        LearnerStory.objects.filter(program=program, consent_to_share=True, withdrawn_at__isnull=True)
+        LearnerStory.objects.shown()
+        .filter(program=program)
         .select_related("employee", "course")
         .order_by("-created_at")[:limit]
     )

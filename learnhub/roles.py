@@ -307,6 +307,11 @@ def can_moderate_story(user: AnyUser, story: LearnerStory) -> bool:
     return author_org is not None and is_champion_of(user, story.program, author_org)
 
 
+def moderates_stories(user: AnyUser, program: LearningProgram) -> bool:
+    """Champions of `program` and L&D admins have stories to approve."""
+    return is_ld_admin(user) or championed_organizations(user, program).exists()
+
+
 def story_moderation_scope(user: AnyUser, program: LearningProgram) -> Q | None:
     """The stories `user` moderates in `program`, as a filter on LearnerStory (None: all,
     for L&D admins): those of the people of the organizations they champion and below.
@@ -388,6 +393,7 @@ __all__ = [
     "ld_admin_required",
     "ld_admin_revoke",
     "ld_admins",
+    "moderates_stories",
     "people_scope",
     "request_program",
     "request_program_set",

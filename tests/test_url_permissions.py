@@ -605,6 +605,21 @@ EXPECTATIONS: list[Case] = [
     post("champions:story_edit", outcomes(404, employee=DONE), kwargs=pk("story_a"), data=story_data, label="A"),
     get("champions:story_edit", outcomes(404, outsider=200), kwargs=pk("story_b"), label="B"),
     post("champions:story_edit", outcomes(404, outsider=DONE), kwargs=pk("story_b"), data=story_data, label="B"),
+    get("champions:stories_review", outcomes(403, champion=200, admin=200)),
+    *post_only(
+        "champions:story_moderate",
+        outcomes(403, champion=DONE, admin=DONE),
+        kwargs=pk("story_a"),
+        data=lambda w: {"to": "approved"},
+        label="A",
+    ),
+    *post_only(
+        "champions:story_moderate",
+        outcomes(403, admin=DONE),
+        kwargs=pk("story_b"),
+        data=lambda w: {"to": "approved"},
+        label="B",
+    ),
     *post_only("champions:story_withdraw", outcomes(404, employee=DONE), kwargs=pk("story_a"), label="A"),
     *post_only("champions:story_withdraw", outcomes(404, outsider=DONE), kwargs=pk("story_b"), label="B"),
     # Neither story is withdrawn: re-sharing it changes nothing.
