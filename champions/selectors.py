@@ -36,6 +36,7 @@ from programs.models import (
     LearningProgram,
     Organization,
     departed_q,
+    subtree_q,
 )
 from programs.selectors import collection_review_history, collections_visible
 from reports.kept import progress_counts_read
@@ -288,6 +289,15 @@ def updates_for_person(*, program: LearningProgram, user: AnyUser, limit: int = 
         .select_related("organization", "author")
         .order_by("-created_at")[:limit]
     )
+
+
+def updates_feed(*, program: LearningProgram, organization: Organization | None = None) -> QuerySet[ProgressUpdate]:
+    """The updates of `program`, newest first: every update (company-wide feed) or those of
+    `organization` and the teams below it. Updates are read by everyone signed in."""
+    updates = ProgressUpdate.objects.filter(program=program)
+    if organization is not None:
+        updates = updates.filter(subtree_q(organization, prefix="organization__"))
+    return updates.select_related("organization", "author").order_by("-created_at", "-id")
 
 
 def stories_to_moderate(*, program: LearningProgram, user: AnyUser, moderation: str) -> QuerySet[LearnerStory]:

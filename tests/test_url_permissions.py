@@ -630,6 +630,9 @@ EXPECTATIONS: list[Case] = [
         "champions:story_reshare", outcomes(404, outsider=DONE), kwargs=pk("story_b"), label="B", idempotent=(OUTSIDER,)
     ),
     # --- champions: updates, not-yet lists, network, sponsor ---
+    get("champions:updates", ALL_SIGNED_IN),
+    get("champions:org_updates", ALL_SIGNED_IN, kwargs=pk("p.engineering", "org_pk"), label="A"),
+    get("champions:org_updates", ALL_SIGNED_IN, kwargs=pk("p.sales", "org_pk"), label="B"),
     get("champions:update_new", outcomes(403, champion=200, sponsor=200, admin=200)),
     post(
         "champions:update_new",
