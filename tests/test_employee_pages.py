@@ -124,7 +124,9 @@ def test_home_lists_joinable_groups_updates_and_shareable_stories(personas, cata
     LearnerStory.objects.create(
         program=p.program, employee=p.outsider, title="Shared", body="b", consent_to_share=True, moderation="approved"
     )
-    LearnerStory.objects.create(program=p.program, employee=p.outsider, title="Waiting", body="b", consent_to_share=True)
+    LearnerStory.objects.create(
+        program=p.program, employee=p.outsider, title="Waiting", body="b", consent_to_share=True
+    )
     LearnerStory.objects.create(program=p.program, employee=p.outsider, title="Private", body="b")
     LearnerStory.objects.create(
         program=p.program,
