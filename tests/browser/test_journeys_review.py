@@ -8,7 +8,14 @@ from __future__ import annotations
 import pytest
 
 from programs.models import ApprovalStatus, CollectionReviewAction
-from tests.browser.conftest import PHONE, BrowserErrors, checked_page, fail_on_browser_errors, horizontal_overflow
+from tests.browser.conftest import (
+    PHONE,
+    BrowserErrors,
+    checked_page,
+    fail_on_browser_errors,
+    horizontal_overflow,
+    screenshot,
+)
 from tests.browser.test_accessibility import RUN_AXE, SERIOUS, axe_source  # noqa: F401 (fixture)
 from tests.factories import CollectionFactory, CollectionItemFactory, CourseFactory
 
@@ -25,6 +32,15 @@ def collection(personas):
 
 def review_card(page):
     return page.locator("article.collection-review", has=page.get_by_role("heading", name="Engineering path"))
+
+
+def at_both_widths(page, name: str) -> None:
+    """Screenshots at 1280 and 390 px (test-artifacts/browser/); at 390 nothing scrolls sideways."""
+    screenshot(page, f"{name}-desktop")
+    page.set_viewport_size(PHONE)
+    screenshot(page, f"{name}-phone")
+    assert horizontal_overflow(page) <= 0
+    page.set_viewport_size({"width": 1280, "height": 800})
 
 
 def serious_findings(page) -> list[str]:
@@ -66,9 +82,7 @@ def test_the_review_loop_closes(browser, live_server, personas, collection, sign
         note = admin.locator("#sponsor-note")
         assert "Add a course on secure coding <please>" in note.inner_text()
         assert serious_findings(admin) == []
-        admin.set_viewport_size(PHONE)
-        assert horizontal_overflow(admin) <= 0
-        admin.set_viewport_size({"width": 1280, "height": 800})
+        at_both_widths(admin, "review-admin-note")
         admin.get_by_label("Search the catalog").fill("secure")
         admin.get_by_role("button", name="Search", exact=True).click()
         admin.get_by_role("button", name="Add Secure Coding Practices").click()
@@ -85,6 +99,7 @@ def test_the_review_loop_closes(browser, live_server, personas, collection, sign
         card.get_by_label("Approve", exact=True).check()
         card.get_by_role("button", name="Send decision").click()
         assert review_card(sponsor).locator(".badge").inner_text() == "Approved"
+        at_both_widths(sponsor, "review-sponsor-approved")
         assert [m.subject for m in mailoutbox[3:]] == ["[LearnHub] Engineering path: approved"]
         assert mailoutbox[3].to == ["alice@acme.example"]
 
@@ -100,6 +115,7 @@ def test_the_review_loop_closes(browser, live_server, personas, collection, sign
             "Approved by Sam Sponsor",
         ]
         assert "Secure coding added second" in admin.locator("ol.timeline").inner_text()
+        at_both_widths(admin, "review-admin-history")
     fail_on_browser_errors(errors)
     collection.refresh_from_db()
     assert collection.approval_status == ApprovalStatus.APPROVED
