@@ -129,12 +129,21 @@ class ProgressUpdateAdmin(admin.ModelAdmin):
 
 @admin.register(LearnerStory)
 class LearnerStoryAdmin(admin.ModelAdmin):
-    list_display = ["title", "employee", "program", "course", "consent_to_share", "withdrawn_at", "created_at"]
-    list_filter = ["program", "consent_to_share", ("withdrawn_at", admin.EmptyFieldListFilter)]
+    list_display = [
+        "title",
+        "employee",
+        "program",
+        "course",
+        "consent_to_share",
+        "moderation",
+        "withdrawn_at",
+        "created_at",
+    ]
+    list_filter = ["program", "consent_to_share", "moderation", ("withdrawn_at", admin.EmptyFieldListFilter)]
     search_fields = ["title", "body", "employee__email", "employee__full_name"]
     list_select_related = ["employee", "program", "course"]
     autocomplete_fields = ["program", "employee", "course"]
-    readonly_fields = ["created_at", "updated_at"]
+    readonly_fields = ["moderation", "moderated_by", "moderated_at", "created_at", "updated_at"]
 
 
 @admin.register(PracticeNote)

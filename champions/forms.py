@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.db.models import QuerySet
 
+from champions.models import StoryModeration
 from programs.models import Collection, Course, Organization
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
@@ -84,6 +85,16 @@ class LearnerStoryForm(forms.Form):
     def __init__(self, *args: Any, courses: QuerySet[Course], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["course"].queryset = courses  # type: ignore[attr-defined]
+
+
+class StoryModerationFilterForm(forms.Form):
+    moderation = forms.ChoiceField(
+        choices=StoryModeration.choices, label="Show stories", initial=StoryModeration.PENDING
+    )
+
+
+class StoryModerationForm(forms.Form):
+    to = forms.ChoiceField(choices=[(StoryModeration.APPROVED, "Approve"), (StoryModeration.DECLINED, "Decline")])
 
 
 class CollectionReviewForm(forms.Form):

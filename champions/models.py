@@ -187,9 +187,22 @@ class ProgressUpdate(models.Model):
         return self.title
 
 
+class StoryModeration(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
+
+
+class LearnerStoryQuerySet(models.QuerySet):
+    def shown(self) -> LearnerStoryQuerySet:
+        """Stories shown beyond their author: consent given, not withdrawn, and approved
+        by a champion of the learner's organization or an L&D admin."""
+        return self.filter(consent_to_share=True, withdrawn_at__isnull=True, moderation=StoryModeration.APPROVED)
+
+
 class LearnerStory(models.Model):
-    """How a learner used a new skill. Shown beyond its author only with consent and
-    while not withdrawn."""
+    """How a learner used a new skill. Shown beyond its author only with consent, while
+    not withdrawn, and once approved (`LearnerStoryQuerySet.shown`)."""
 
     program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="stories")
     employee = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stories")
@@ -198,12 +211,23 @@ class LearnerStory(models.Model):
     body = models.TextField()
     consent_to_share = models.BooleanField(default=False)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    moderation = models.CharField(max_length=10, choices=StoryModeration.choices, default=StoryModeration.PENDING)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    moderated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LearnerStoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "learner stories"
+        constraints = [
+            models.CheckConstraint(condition=Q(moderation__in=StoryModeration.values), name="story_moderation"),
+        ]
+        indexes = [models.Index(fields=["program", "moderation"], name="story_by_moderation")]
 
     def __str__(self) -> str:
         return self.title

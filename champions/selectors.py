@@ -26,7 +26,7 @@ from champions.models import (
     StudyGroupMembership,
     StudySession,
 )
-from learnhub.roles import study_groups_visible_q
+from learnhub.roles import story_moderation_scope, study_groups_visible_q
 from programs.models import (
     Collection,
     CollectionItem,
@@ -36,8 +36,9 @@ from programs.models import (
     LearningProgram,
     Organization,
     departed_q,
+    subtree_q,
 )
-from programs.selectors import collections_visible
+from programs.selectors import collection_review_history, collections_visible
 from reports.kept import progress_counts_read
 from reports.models import ProgressSnapshot
 from reports.progress import (
@@ -290,10 +291,32 @@ def updates_for_person(*, program: LearningProgram, user: AnyUser, limit: int = 
     )
 
 
+def updates_feed(*, program: LearningProgram, organization: Organization | None = None) -> QuerySet[ProgressUpdate]:
+    """The updates of `program`, newest first: every update (company-wide feed) or those of
+    `organization` and the teams below it. Updates are read by everyone signed in."""
+    updates = ProgressUpdate.objects.filter(program=program)
+    if organization is not None:
+        updates = updates.filter(subtree_q(organization, prefix="organization__"))
+    return updates.select_related("organization", "author").order_by("-created_at", "-id")
+
+
+def stories_to_moderate(*, program: LearningProgram, user: AnyUser, moderation: str) -> QuerySet[LearnerStory]:
+    """The consented, not withdrawn stories of `program` in `moderation` state that `user`
+    moderates (`story_moderation_scope`; never their own), oldest first so none waits long."""
+    scope = story_moderation_scope(user, program)
+    stories = LearnerStory.objects.filter(
+        program=program, consent_to_share=True, withdrawn_at__isnull=True, moderation=moderation
+    ).exclude(employee_id=user.pk)
+    if scope is not None:
+        stories = stories.filter(scope)
+    return stories.select_related("employee__organization", "course", "moderated_by").order_by("created_at", "id")
+
+
 def stories_shared(*, program: LearningProgram, limit: int = HOME_STORIES) -> list[LearnerStory]:
-    """Stories shown beyond their author: consent given and not withdrawn."""
+    """Stories shown beyond their author (`LearnerStoryQuerySet.shown`)."""
     return list(
-        LearnerStory.objects.filter(program=program, consent_to_share=True, withdrawn_at__isnull=True)
+        LearnerStory.objects.shown()
+        .filter(program=program)
         .select_related("employee", "course")
         .order_by("-created_at")[:limit]
     )
@@ -378,7 +401,9 @@ def organization_collections(*, program: LearningProgram, organization: Organiza
     return (
         Collection.objects.filter(program=program, organization__in=Organization.objects.subtree(organization))
         .select_related("organization", "approved_by")
-        .prefetch_related(Prefetch("items", queryset=_items()))
+        .prefetch_related(
+            Prefetch("items", queryset=_items()), Prefetch("review_steps", queryset=collection_review_history())
+        )
         .order_by("organization__path", "name")
     )
 

@@ -1,5 +1,6 @@
 """Writes for the people side of a program: study groups, membership, sessions and
-attendance, progress updates, learner stories, sponsor approvals and the practice board.
+attendance, progress updates, learner stories and their moderation, the sponsor's launch
+video and the practice board. (A collection's review is in programs/collections.py.)
 
 Callers (views) check the role and the object first (learnhub/roles.py); these functions
 state and enforce the data rules.
@@ -21,11 +22,12 @@ from champions.models import (
     LearnerStory,
     PracticeNote,
     ProgressUpdate,
+    StoryModeration,
     StudyGroup,
     StudyGroupMembership,
     StudySession,
 )
-from programs.models import ApprovalStatus, Collection, Course, Employee, LearningProgram, Organization
+from programs.models import Collection, Course, Employee, LearningProgram, Organization
 
 
 class JoinOutcome(Enum):
@@ -185,8 +187,9 @@ def learner_story_save(
     course: Course | None,
     consent_to_share: bool,
 ) -> LearnerStory:
-    """Share (story=None) or edit my story. Shown beyond its author only with consent and
-    while not withdrawn; editing does not un-withdraw it."""
+    """Share (story=None) or edit my story. Shown beyond its author only with consent,
+    while not withdrawn and once approved (`LearnerStoryQuerySet.shown`); editing does not
+    un-withdraw it, and a changed title, text or course waits for approval again."""
     errors: dict[str, list[str]] = {}
     if not title.strip():
         errors["title"] = ["Give your story a title."]
@@ -196,6 +199,8 @@ def learner_story_save(
         raise ValidationError(errors)
     if story is None:
         story = LearnerStory(program=program, employee=employee)
+    elif (story.title, story.body, story.course_id) != (title.strip(), body.strip(), course and course.pk):
+        story.moderation, story.moderated_by, story.moderated_at = StoryModeration.PENDING, None, None
     story.title, story.body, story.course, story.consent_to_share = (
         title.strip(),
         body.strip(),
@@ -223,22 +228,28 @@ def learner_story_reshare(*, story: LearnerStory) -> LearnerStory:
     return story
 
 
-def collection_review(*, collection: Collection, sponsor: Employee, approve: bool, note: str) -> Collection:
-    """A sponsor approves their organization's collection, or requests changes with a
-    note (required). Approval records who and when; a change request clears them."""
-    if not approve and not note.strip():
-        raise ValidationError({"note": ["Say what should change."]})
-    if approve:
-        collection.approval_status = ApprovalStatus.APPROVED
-        collection.approved_by = sponsor
-        collection.approved_at = timezone.now()
-    else:
-        collection.approval_status = ApprovalStatus.CHANGES_REQUESTED
-        collection.approved_by = None
-        collection.approved_at = None
-    collection.approval_note = note.strip()
-    collection.save(update_fields=["approval_status", "approval_note", "approved_by", "approved_at"])
-    return collection
+# How a story's moderation moves: a champion or L&D approves or declines a waiting story,
+# and may change their mind later; the author's edit sends it back to waiting.
+STORY_MODERATION_TRANSITIONS: dict[str, frozenset[str]] = {
+    StoryModeration.PENDING: frozenset({StoryModeration.APPROVED, StoryModeration.DECLINED}),
+    StoryModeration.APPROVED: frozenset({StoryModeration.DECLINED}),
+    StoryModeration.DECLINED: frozenset({StoryModeration.APPROVED}),
+}
+
+
+def learner_story_moderate(*, story: LearnerStory, moderator: Employee, to: str) -> LearnerStory:
+    """Approve or decline a story, by STORY_MODERATION_TRANSITIONS, recording who and
+    when. Callers check the moderator (`learnhub.roles.can_moderate_story`)."""
+    with transaction.atomic():
+        locked = LearnerStory.objects.select_for_update().get(pk=story.pk)
+        if to not in STORY_MODERATION_TRANSITIONS[locked.moderation]:
+            raise ValidationError(
+                f"A story that is “{locked.get_moderation_display().lower()}” cannot become "
+                f"“{StoryModeration(to).label.lower()}”."
+            )
+        story.moderation, story.moderated_by, story.moderated_at = to, moderator, timezone.now()
+        story.save(update_fields=["moderation", "moderated_by", "moderated_at", "updated_at"])
+    return story
 
 
 def sponsor_launch_video_set(*, appointment: ExecutiveSponsor, url: str) -> ExecutiveSponsor:

@@ -30,7 +30,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from champions.models import ExecutiveSponsor, LearningChampion, StudyGroup
+from champions.models import ExecutiveSponsor, LearnerStory, LearningChampion, StudyGroup
 from programs.models import Collection, Employee, LearningProgram, Organization, ProgramStatus, subtree_q
 
 if TYPE_CHECKING:
@@ -271,6 +271,65 @@ def can_review_collection(user: AnyUser, collection: Collection) -> bool:
     return collection.organization is not None and is_sponsor_of(user, collection.program, collection.organization)
 
 
+def can_submit_collection(user: AnyUser, collection: Collection) -> bool:
+    """L&D admins submit an organization's collection to its sponsor, and resubmit it
+    after the changes the sponsor asked for."""
+    return collection.organization is not None and is_ld_admin(user)
+
+
+def collection_reviewers(collection: Collection) -> QuerySet[Employee]:
+    """The people `can_review_collection` lets review it today: the sponsors of its
+    organization and of the organizations above it (none for a company-wide collection)."""
+    if collection.organization is None:
+        return Employee.objects.none()
+    sponsors = _held(ExecutiveSponsor).filter(_covering(collection.organization), program=collection.program)
+    return Employee.objects.filter(pk__in=sponsors.values("employee_id")).order_by("pk")
+
+
+def ld_admins() -> QuerySet[Employee]:
+    """Everyone who holds the L&D admin role today (`is_ld_admin`, `has_access`)."""
+    app_label, codename = LD_ADMIN_PERMISSION.split(".")
+    permission = Q(content_type__app_label=app_label, codename=codename)
+    holders = (
+        Q(is_superuser=True)
+        | Q(groups__permissions__in=Permission.objects.filter(permission))
+        | Q(user_permissions__in=Permission.objects.filter(permission))
+    )
+    admins = Employee.objects.filter(holders, is_active=True).values("pk")
+    return Employee.objects.filter(pk__in=admins).not_departed(timezone.localdate()).order_by("pk")
+
+
+# --- Learner stories ------------------------------------------------------------------------
+
+
+def can_moderate_story(user: AnyUser, story: LearnerStory) -> bool:
+    """A champion of the learner's organization (or of one above it) or an L&D admin
+    approves or declines a story before it is shown; nobody moderates their own story."""
+    if not user.is_authenticated or user.pk == story.employee_id:
+        return False
+    if is_ld_admin(user):
+        return True
+    author_org = story.employee.organization
+    return author_org is not None and is_champion_of(user, story.program, author_org)
+
+
+def moderates_stories(user: AnyUser, program: LearningProgram) -> bool:
+    """Champions of `program` and L&D admins have stories to approve."""
+    return is_ld_admin(user) or championed_organizations(user, program).exists()
+
+
+def story_moderation_scope(user: AnyUser, program: LearningProgram) -> Q | None:
+    """The stories `user` moderates in `program`, as a filter on LearnerStory (None: all,
+    for L&D admins): those of the people of the organizations they champion and below.
+    Their own stories are excluded by the caller's filter (`can_moderate_story`)."""
+    if is_ld_admin(user):
+        return None
+    scope = Q(pk__in=[])
+    for org in championed_organizations(user, program):
+        scope |= subtree_q(org, prefix="employee__organization__")
+    return scope
+
+
 @dataclass(frozen=True)
 class Roles:
     """Everything navigation needs to know about one person in one program."""
@@ -319,12 +378,15 @@ __all__ = [
     "Roles",
     "can_manage_study_group",
     "can_mark_for_all_hands",
+    "can_moderate_story",
     "can_post_practice",
     "can_review_collection",
     "can_see_closed_study_groups_of",
     "can_see_people_of",
+    "can_submit_collection",
     "can_view_person",
     "championed_organizations",
+    "collection_reviewers",
     "current_program",
     "current_program_in",
     "has_access",
@@ -336,11 +398,14 @@ __all__ = [
     "ld_admin_group",
     "ld_admin_required",
     "ld_admin_revoke",
+    "ld_admins",
+    "moderates_stories",
     "people_scope",
     "request_program",
     "request_program_set",
     "roles_for",
     "sponsored_organizations",
+    "story_moderation_scope",
     "study_group_organizations",
     "study_groups_visible_q",
     "update_organizations",

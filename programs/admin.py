@@ -31,6 +31,7 @@ from programs.learning_programs import program_create, program_errors, program_u
 from programs.models import (
     Collection,
     CollectionItem,
+    CollectionReviewStep,
     Course,
     Employee,
     Enrollment,
@@ -381,6 +382,20 @@ class CollectionItemInline(admin.TabularInline):
     fields = ["position", "course"]
 
 
+class CollectionReviewStepInline(admin.TabularInline):
+    """The review history, read only: steps are taken on the product pages
+    (programs.collections.collection_review_step), which e-mail the other side."""
+
+    model = CollectionReviewStep
+    extra = 0
+    can_delete = False
+    fields = ("created_at", "action", "actor", "note")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Collection | None = None) -> bool:
+        return False
+
+
 @admin.register(Collection)
 class CollectionAdmin(ProgressInputAdmin):
     list_display = ["name", "program", "organization", "approval_status", "approved_by", "approved_at", "item_count"]
@@ -388,7 +403,7 @@ class CollectionAdmin(ProgressInputAdmin):
     search_fields = ["name", "organization__path", "needs"]
     list_select_related = ["program", "organization", "approved_by"]
     autocomplete_fields = ["program", "organization", "approved_by"]
-    inlines = [CollectionItemInline]
+    inlines = [CollectionItemInline, CollectionReviewStepInline]
 
     @admin.display(description="courses", ordering="item_count")
     def item_count(self, obj: Collection) -> int:

@@ -1,6 +1,6 @@
-"""Curated collections: creating and editing them, their ordered courses, and copying
-them into next year's program. (Reads are in programs/selectors.py; the file import is
-programs/collections_import.py; the sponsor's review is in champions/services.py.)
+"""Curated collections: creating and editing them, their ordered courses, their review
+by the organization's sponsor, and copying them into next year's program. (Reads are in
+programs/selectors.py; the file import is programs/collections_import.py.)
 
 A program's curated completions are those of the courses in any of its collections, so
 adding, removing or copying courses calls `reports.hooks.progress_changed`; creating,
@@ -12,10 +12,37 @@ from typing import Literal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from programs.learning_programs import next_year_name
-from programs.models import ApprovalStatus, Collection, CollectionItem, Course, LearningProgram, Organization
+from programs.models import (
+    ApprovalStatus,
+    Collection,
+    CollectionItem,
+    CollectionReviewAction,
+    CollectionReviewStep,
+    Course,
+    Employee,
+    LearningProgram,
+    Organization,
+)
 from reports.hooks import progress_changed
+from reports.messaging.reviews import collection_review_emails_send
+
+# The review loop of an organization's collection: L&D submits it, its sponsor approves it
+# or requests changes (and may reopen an approved one); L&D edits and resubmits.
+# action: (the statuses it starts from, the status it leads to)
+COLLECTION_REVIEW_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    CollectionReviewAction.SUBMITTED: (frozenset({ApprovalStatus.DRAFT}), ApprovalStatus.PENDING),
+    CollectionReviewAction.RESUBMITTED: (frozenset({ApprovalStatus.CHANGES_REQUESTED}), ApprovalStatus.PENDING),
+    CollectionReviewAction.APPROVED: (frozenset({ApprovalStatus.PENDING}), ApprovalStatus.APPROVED),
+    CollectionReviewAction.CHANGES_REQUESTED: (
+        frozenset({ApprovalStatus.PENDING, ApprovalStatus.APPROVED}),
+        ApprovalStatus.CHANGES_REQUESTED,
+    ),
+}
+SPONSOR_REVIEW_ACTIONS = frozenset({CollectionReviewAction.APPROVED, CollectionReviewAction.CHANGES_REQUESTED})
+SUBMIT_ACTIONS = frozenset({CollectionReviewAction.SUBMITTED, CollectionReviewAction.RESUBMITTED})
 
 
 def _collection_name_errors(
@@ -141,6 +168,59 @@ def collection_course_move(*, collection: Collection, item_id: int, direction: L
         if 0 <= other < len(items):
             items[index], items[other] = items[other], items[index]
         _positions_write(items)
+
+
+def collection_review_actions(*, collection: Collection) -> list[str]:
+    """The review actions COLLECTION_REVIEW_TRANSITIONS allows from the collection's status
+    (none for a company-wide collection: it has no sponsor to review it)."""
+    if collection.is_company_wide:
+        return []
+    return [
+        action
+        for action, (sources, _) in COLLECTION_REVIEW_TRANSITIONS.items()
+        if collection.approval_status in sources
+    ]
+
+
+def collection_submit_action(*, collection: Collection) -> str | None:
+    """The L&D step the review allows now: submit (a draft), resubmit (after a change
+    request), or None (waiting for the sponsor, approved, or company-wide)."""
+    return next((a for a in collection_review_actions(collection=collection) if a in SUBMIT_ACTIONS), None)
+
+
+def collection_review_step(
+    *, collection: Collection, actor: Employee, action: str, note: str = ""
+) -> CollectionReviewStep:
+    """Move the collection through its review by COLLECTION_REVIEW_TRANSITIONS, keep the
+    step in its history (who, when, note) and e-mail the other side
+    (`reports.messaging.reviews`). A change request needs a note; the sponsor's latest
+    note stays on the collection (`approval_note`) for L&D to read. An approval records
+    who and when, any other step clears them. Callers check who may act
+    (learnhub/roles.py). The collection row is locked, so two people acting at once go
+    one after the other and the second is checked against the first one's result."""
+    note = note.strip()
+    with transaction.atomic():
+        locked = Collection.objects.select_for_update().get(pk=collection.pk)
+        if action not in collection_review_actions(collection=locked):
+            current = locked.get_approval_status_display()
+            raise ValidationError(
+                f"A collection that is “{current}” cannot be {CollectionReviewAction(action).label.lower()}."
+            )
+        if action == CollectionReviewAction.CHANGES_REQUESTED and not note:
+            raise ValidationError({"note": ["Say what should change."]})
+        now = timezone.now()
+        approved = action == CollectionReviewAction.APPROVED
+        collection.approval_status = COLLECTION_REVIEW_TRANSITIONS[action][1]
+        collection.approved_by = actor if approved else None
+        collection.approved_at = now if approved else None
+        if action in SPONSOR_REVIEW_ACTIONS:
+            collection.approval_note = note
+        collection.save(update_fields=["approval_status", "approval_note", "approved_by", "approved_at"])
+        step = CollectionReviewStep.objects.create(
+            collection=collection, action=action, actor=actor, note=note, created_at=now
+        )
+    collection_review_emails_send(step=step)
+    return step
 
 
 def collections_copy(*, source: LearningProgram, target: LearningProgram) -> None:

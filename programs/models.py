@@ -370,6 +370,35 @@ class CollectionItem(models.Model):
         return f"{self.collection}: {self.position}. {self.course}"
 
 
+class CollectionReviewAction(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted for review"
+    CHANGES_REQUESTED = "changes", "Changes requested"
+    RESUBMITTED = "resubmitted", "Resubmitted after changes"
+    APPROVED = "approved", "Approved"
+
+
+class CollectionReviewStep(models.Model):
+    """One step of a collection's review, kept for its history: who did what, when, and
+    the note they left (`programs.collections.COLLECTION_REVIEW_TRANSITIONS`)."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="review_steps")
+    action = models.CharField(max_length=12, choices=CollectionReviewAction.choices)
+    actor = models.ForeignKey(Employee, null=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["collection", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=CollectionReviewAction.values), name="collection_review_step_action"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.collection}: {self.get_action_display()} by {self.actor}"
+
+
 # --- Provider side: connections, sync runs, enrollments -------------------------------
 
 

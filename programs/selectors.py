@@ -9,7 +9,15 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from learnhub.roles import is_ld_admin
-from programs.models import Collection, CollectionItem, Course, Employee, LearningProgram, Organization
+from programs.models import (
+    Collection,
+    CollectionItem,
+    CollectionReviewStep,
+    Course,
+    Employee,
+    LearningProgram,
+    Organization,
+)
 
 if TYPE_CHECKING:
     from learnhub.roles import AnyUser
@@ -68,6 +76,11 @@ def employees_search(*, query: str, limit: int = 20) -> QuerySet[Employee]:
         .select_related("organization")
         .order_by("email")[:limit]
     )
+
+
+def collection_review_history() -> QuerySet[CollectionReviewStep]:
+    """Review steps oldest first, with who acted (prefetch them as `review_steps`)."""
+    return CollectionReviewStep.objects.select_related("actor").order_by("created_at", "id")
 
 
 def collections_of(*, program: LearningProgram) -> QuerySet[Collection]:

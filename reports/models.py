@@ -151,6 +151,7 @@ class MessageKind(models.TextChoices):
     ESCALATION_SPONSOR = "escalation_sponsor", "Escalation to sponsor"
     LEADERBOARD = "leaderboard", "Monthly leaderboard update"
     MILESTONE = "milestone", "Milestone announcement"
+    COLLECTION_REVIEW = "collection_review", "Collection review"
 
 
 class WebhookKind(models.TextChoices):

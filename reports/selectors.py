@@ -423,10 +423,11 @@ class AllHandsReport:
 
 
 def shareable_stories(*, program: LearningProgram, limit: int = STORIES_SHOWN) -> list[StoryCard]:
-    """Learner stories the learner agreed to share and has not withdrawn, newest first,
-    reduced to what may be shown: first name and organization only. One query."""
+    """Learner stories shown beyond their author (`LearnerStoryQuerySet.shown`), newest
+    first, reduced to what may be shown: first name and organization only. One query."""
     stories = (
-        LearnerStory.objects.filter(program=program, consent_to_share=True, withdrawn_at__isnull=True)
+        LearnerStory.objects.shown()
+        .filter(program=program)
         .select_related("employee__organization", "course")
         .order_by("-created_at")[:limit]
     )

@@ -11,9 +11,10 @@ import pytest
 from django.apps import apps
 from django.db import IntegrityError, transaction
 
-from champions.models import Attendance, ExecutiveSponsor, LearningChampion, StudyGroupMembership
+from champions.models import Attendance, ExecutiveSponsor, LearnerStory, LearningChampion, StudyGroupMembership
 from programs.models import (
     CollectionItem,
+    CollectionReviewStep,
     Course,
     Employee,
     Organization,
@@ -209,6 +210,24 @@ def test_collection_unique_name_company_wide():
 def test_collection_status():
     refused("collection_status", lambda: CollectionFactory(approval_status="rejected"))
     assert CollectionFactory(approval_status="approved").pk
+
+
+def test_collection_review_step_action():
+    collection = CollectionFactory()
+    refused(
+        "collection_review_step_action",
+        lambda: CollectionReviewStep.objects.create(collection=collection, action="rejected"),
+    )
+    assert CollectionReviewStep.objects.create(collection=collection, action="approved").pk
+
+
+def test_story_moderation():
+    program, author = ProgramFactory(), EmployeeFactory()
+    refused(
+        "story_moderation",
+        lambda: LearnerStory.objects.create(program=program, employee=author, title="t", body="b", moderation="hidden"),
+    )
+    assert LearnerStory.objects.create(program=program, employee=author, title="t", body="b").moderation == "pending"
 
 
 def test_collection_item_unique_course():

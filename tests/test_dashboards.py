@@ -131,7 +131,15 @@ def acme(personas) -> Acme:
         program=program, author=personas.admin, title="Halfway there", body="Great work.", for_all_hands=True
     )
     LearnerStory.objects.create(
-        program=program, employee=pat, title="Fewer pages at night", body="Alerts I understand.", consent_to_share=True
+        program=program,
+        employee=pat,
+        title="Fewer pages at night",
+        body="Alerts I understand.",
+        consent_to_share=True,
+        moderation="approved",
+    )
+    LearnerStory.objects.create(
+        program=program, employee=nina, title="Waiting tale", body="Not approved yet.", consent_to_share=True
     )
     LearnerStory.objects.create(program=program, employee=nina, title="Private tale", body="Not shared.")
     LearnerStory.objects.create(
@@ -398,7 +406,12 @@ def grow(personas, size: int) -> None:
             program=program, organization=personas.engineering, title=f"U{i}", body="b", for_all_hands=True
         )
         LearnerStory.objects.create(
-            program=program, employee=EmployeeFactory(organization=team), title=f"S{i}", body="b", consent_to_share=True
+            program=program,
+            employee=EmployeeFactory(organization=team),
+            title=f"S{i}",
+            body="b",
+            consent_to_share=True,
+            moderation="approved",
         )
         for day in ("2026-06-02", "2026-06-25", "2026-07-01"):
             snap(program, top, day, rate=0.1 * (i % 10))

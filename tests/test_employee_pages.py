@@ -121,7 +121,12 @@ def test_home_lists_joinable_groups_updates_and_shareable_stories(personas, cata
     ProgressUpdate.objects.create(program=p.program, organization=p.engineering, title="Eng update", body="b")
     ProgressUpdate.objects.create(program=p.program, organization=None, title="Company update", body="b")
     ProgressUpdate.objects.create(program=p.program, organization=p.sales, title="Sales update", body="b")
-    LearnerStory.objects.create(program=p.program, employee=p.outsider, title="Shared", body="b", consent_to_share=True)
+    LearnerStory.objects.create(
+        program=p.program, employee=p.outsider, title="Shared", body="b", consent_to_share=True, moderation="approved"
+    )
+    LearnerStory.objects.create(
+        program=p.program, employee=p.outsider, title="Waiting", body="b", consent_to_share=True
+    )
     LearnerStory.objects.create(program=p.program, employee=p.outsider, title="Private", body="b")
     LearnerStory.objects.create(
         program=p.program,
@@ -371,6 +376,8 @@ def test_share_edit_withdraw_and_reshare_a_story(personas, catalog):
         True,
         None,
     )
+    assert p.client_for(p.outsider).get("/").context["page"].stories == []
+    p.client_for(p.champion).post(f"/champions/stories/{story.pk}/moderate/", {"to": "approved"})
     assert [s.title for s in p.client_for(p.outsider).get("/").context["page"].stories] == ["Automated reports"]
 
     client.post(
@@ -379,6 +386,7 @@ def test_share_edit_withdraw_and_reshare_a_story(personas, catalog):
     )
     story.refresh_from_db()
     assert (story.title, story.body, story.course) == ("Automated weekly reports", "Saved 3h", None)
+    p.client_for(p.champion).post(f"/champions/stories/{story.pk}/moderate/", {"to": "approved"})
 
     client.post(f"/champions/stories/{story.pk}/withdraw/")
     story.refresh_from_db()

@@ -135,7 +135,9 @@ def world_create(p: Personas) -> World:
     proposal_b = ChampionFactory(program=p.program, organization=p.sales, employee=p.outsider, is_confirmed=False)
     course_a = CourseFactory(provider_course_id="ML101", title="Machine Learning")
     course_b = CourseFactory(provider_course_id="NEG1", title="Negotiation")
-    collection_a = CollectionFactory(program=p.program, organization=p.engineering, name="Engineering essentials")
+    collection_a = CollectionFactory(
+        program=p.program, organization=p.engineering, name="Engineering essentials", approval_status="pending"
+    )
     collection_b = CollectionFactory(program=p.program, organization=p.sales, name="Sales craft")
     item_a = CollectionItemFactory(collection=collection_a, course=course_a, position=1)
     CollectionItemFactory(collection=collection_a, course=course_b, position=2)
@@ -476,6 +478,7 @@ EXPECTATIONS: list[Case] = [
     get("manage:appointments_current", admin_only(DONE)),
     admin_page("manage:collection", kwargs=pk("collection_a")),
     *admin_form("manage:collection_edit", DONE, collection_data, kwargs=pk("collection_a")),
+    *admin_post_only("manage:collection_submit", kwargs=pk("collection_b")),
     *admin_post_only(
         "manage:collection_add",
         kwargs=pk("collection_b"),
@@ -602,6 +605,21 @@ EXPECTATIONS: list[Case] = [
     post("champions:story_edit", outcomes(404, employee=DONE), kwargs=pk("story_a"), data=story_data, label="A"),
     get("champions:story_edit", outcomes(404, outsider=200), kwargs=pk("story_b"), label="B"),
     post("champions:story_edit", outcomes(404, outsider=DONE), kwargs=pk("story_b"), data=story_data, label="B"),
+    get("champions:stories_review", outcomes(403, champion=200, admin=200)),
+    *post_only(
+        "champions:story_moderate",
+        outcomes(403, champion=DONE, admin=DONE),
+        kwargs=pk("story_a"),
+        data=lambda w: {"to": "approved"},
+        label="A",
+    ),
+    *post_only(
+        "champions:story_moderate",
+        outcomes(403, admin=DONE),
+        kwargs=pk("story_b"),
+        data=lambda w: {"to": "approved"},
+        label="B",
+    ),
     *post_only("champions:story_withdraw", outcomes(404, employee=DONE), kwargs=pk("story_a"), label="A"),
     *post_only("champions:story_withdraw", outcomes(404, outsider=DONE), kwargs=pk("story_b"), label="B"),
     # Neither story is withdrawn: re-sharing it changes nothing.
@@ -612,6 +630,9 @@ EXPECTATIONS: list[Case] = [
         "champions:story_reshare", outcomes(404, outsider=DONE), kwargs=pk("story_b"), label="B", idempotent=(OUTSIDER,)
     ),
     # --- champions: updates, not-yet lists, network, sponsor ---
+    get("champions:updates", ALL_SIGNED_IN),
+    get("champions:org_updates", ALL_SIGNED_IN, kwargs=pk("p.engineering", "org_pk"), label="A"),
+    get("champions:org_updates", ALL_SIGNED_IN, kwargs=pk("p.sales", "org_pk"), label="B"),
     get("champions:update_new", outcomes(403, champion=200, sponsor=200, admin=200)),
     post(
         "champions:update_new",

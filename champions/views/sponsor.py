@@ -20,7 +20,8 @@ from champions.views._common import program_or_404, signed_in_employee
 from learnhub.roles import (
     can_review_collection,
 )
-from programs.models import Collection
+from programs.collections import collection_review_actions, collection_review_step
+from programs.models import Collection, CollectionReviewAction
 from reports.kept import progress_read
 from reports.progress import employee_has_met, progress_day
 
@@ -42,9 +43,11 @@ def _sponsor_page(
     progress = progress_read(program=program)
     for appointment in appointments:
         appointment.org_progress = progress.for_organization(appointment.organization_id)  # type: ignore[attr-defined]
-        appointment.collections = selectors.organization_collections(  # type: ignore[attr-defined]
-            program=program, organization=appointment.organization
+        appointment.collections = list(  # type: ignore[attr-defined]
+            selectors.organization_collections(program=program, organization=appointment.organization)
         )
+        for collection in appointment.collections:  # type: ignore[attr-defined]
+            collection.review_actions = collection_review_actions(collection=collection)
         prefix = f"video-{appointment.pk}"
         appointment.video_form = (  # type: ignore[attr-defined]
             bound_video_form
@@ -98,11 +101,12 @@ def collection_review(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "Choose Approve or Request changes.")
         return redirect("champions:sponsor")
+    approve = form.cleaned_data["decision"] == "approve"
     try:
-        services.collection_review(
+        collection_review_step(
             collection=collection,
-            sponsor=signed_in_employee(request),
-            approve=form.cleaned_data["decision"] == "approve",
+            actor=signed_in_employee(request),
+            action=CollectionReviewAction.APPROVED if approve else CollectionReviewAction.CHANGES_REQUESTED,
             note=form.cleaned_data["note"],
         )
     except ValidationError as error:

@@ -1,10 +1,14 @@
-"""My learner stories: share with consent, edit, withdraw, share again."""
+"""My learner stories: share with consent, edit, withdraw, share again; and their
+moderation by the champions of the learner's organization and L&D admins."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -12,9 +16,12 @@ from django.views.decorators.http import require_POST
 from champions import selectors, services
 from champions.forms import (
     LearnerStoryForm,
+    StoryModerationFilterForm,
+    StoryModerationForm,
 )
-from champions.models import LearnerStory
+from champions.models import LearnerStory, StoryModeration
 from champions.views._common import form_errors, program_or_404, signed_in_employee
+from learnhub.roles import can_moderate_story, moderates_stories
 
 
 @login_required
@@ -101,3 +108,51 @@ def story_reshare(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.info(request, "Story restored. Tick the consent box (Edit) to show it to others.")
     return redirect("champions:my_stories")
+
+
+STORIES_PAGE_SIZE = 20
+
+
+@login_required
+def stories_review(request: HttpRequest) -> HttpResponse:
+    """Consented stories of the people whose organization I champion (L&D admins: all),
+    waiting for approval by default; approve or decline each."""
+    program = program_or_404()
+    if not moderates_stories(request.user, program):
+        raise PermissionDenied("Champions and L&D admins approve learner stories.")
+    form = StoryModerationFilterForm(request.GET or None)
+    moderation = form.cleaned_data["moderation"] if form.is_valid() else StoryModeration.PENDING
+    stories = selectors.stories_to_moderate(program=program, user=request.user, moderation=moderation)
+    page = Paginator(stories, STORIES_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "champions/stories_review.html",
+        {
+            "program": program,
+            "form": form,
+            "moderation": moderation,
+            "page": page,
+            "filter_query": f"{urlencode({'moderation': moderation})}&",
+        },
+    )
+
+
+@login_required
+@require_POST
+def story_moderate(request: HttpRequest, pk: int) -> HttpResponse:
+    story = get_object_or_404(LearnerStory.objects.select_related("employee__organization", "program"), pk=pk)
+    if not can_moderate_story(request.user, story):
+        raise PermissionDenied("Only a champion of the learner's organization or L&D approves this story.")
+    form = StoryModerationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose Approve or Decline.")
+    else:
+        try:
+            services.learner_story_moderate(
+                story=story, moderator=signed_in_employee(request), to=form.cleaned_data["to"]
+            )
+        except ValidationError as error:
+            messages.error(request, f"“{story.title}” not changed: {' '.join(error.messages)}")
+        else:
+            messages.success(request, f"“{story.title}”: {story.get_moderation_display().lower()}.")
+    return redirect("champions:stories_review")

@@ -1,14 +1,16 @@
-"""Progress updates posted by champions, sponsors and L&D admins."""
+"""Progress updates posted by champions, sponsors and L&D admins, and their feeds: the
+company's and each organization's, newest first, paged."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 
-from champions import services
+from champions import selectors, services
 from champions.forms import (
     ProgressUpdateForm,
 )
@@ -17,6 +19,29 @@ from learnhub.roles import (
     can_mark_for_all_hands,
     update_organizations,
 )
+from programs.models import Organization
+
+UPDATES_PAGE_SIZE = 20
+
+
+@login_required
+def updates_feed(request: HttpRequest, org_pk: int | None = None) -> HttpResponse:
+    """Every update of the current program, or those of one organization and its teams,
+    newest first. Updates are for everyone signed in."""
+    program = program_or_404()
+    organization = get_object_or_404(Organization, pk=org_pk) if org_pk is not None else None
+    updates = selectors.updates_feed(program=program, organization=organization)
+    page = Paginator(updates, UPDATES_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "champions/updates.html",
+        {
+            "program": program,
+            "organization": organization,
+            "page": page,
+            "can_post": update_organizations(request.user, program).exists(),
+        },
+    )
 
 
 @login_required

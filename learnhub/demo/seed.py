@@ -35,6 +35,7 @@ from champions.models import (
     LearnerStory,
     LearningChampion,
     ProgressUpdate,
+    StoryModeration,
     StudyGroup,
     StudyGroupMembership,
     StudySession,
@@ -539,6 +540,8 @@ def demo_updates_and_stories_create(
             body=body,
             consent_to_share=index < len(STORIES) - 2,
             withdrawn_at=now - dt.timedelta(days=3) if index == 0 else None,
+            # The last consented story waits for its champion's approval.
+            moderation=StoryModeration.PENDING if index == len(STORIES) - 3 else StoryModeration.APPROVED,
         )
         for index, ((title, body), (email, course_id)) in enumerate(zip(STORIES, authors, strict=False))
     ]

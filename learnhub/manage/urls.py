@@ -32,6 +32,7 @@ urlpatterns = [
     path("appointments/", appointments.appointment_list_current, name="appointments_current"),
     path("collections/<int:pk>/", collections.collection_detail, name="collection"),
     path("collections/<int:pk>/edit/", collections.collection_edit, name="collection_edit"),
+    path("collections/<int:pk>/submit/", collections.collection_submit, name="collection_submit"),
     path("collections/<int:pk>/add/", collections.course_add, name="collection_add"),
     path("collections/<int:pk>/items/<int:item_pk>/remove/", collections.course_remove, name="collection_remove"),
     path("collections/<int:pk>/items/<int:item_pk>/move/", collections.course_move, name="collection_move"),

@@ -1,29 +1,32 @@
 """Collection curation in the L&D admin area: a program's collections, create and edit
-one, and its ordered courses (add from the catalog, remove, move up or down). L&D admins
-only; every write is a function of programs.collections."""
+one, its ordered courses (add from the catalog, remove, move up or down), and its
+submission to the sponsor. L&D admins only; every write is a function of programs.collections."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from learnhub.manage.forms import CollectionForm, CourseSearchForm, errors_to_form
-from learnhub.roles import ld_admin_required
+from learnhub.manage.views._common import acting_admin
+from learnhub.roles import can_submit_collection, ld_admin_required
 from programs.collections import (
     collection_course_add,
     collection_course_move,
     collection_course_remove,
     collection_create,
+    collection_review_step,
+    collection_submit_action,
     collection_update,
 )
-from programs.models import Collection, Course, LearningProgram
-from programs.selectors import collections_of, courses_search
+from programs.models import Collection, CollectionReviewAction, Course, LearningProgram
+from programs.selectors import collection_review_history, collections_of, courses_search
 
 
 @ld_admin_required
@@ -97,8 +100,30 @@ def collection_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "search": search,
             "query": query,
             "results": results,
+            "steps": list(collection_review_history().filter(collection=collection)),
+            "submit_action": collection_submit_action(collection=collection),
         },
     )
+
+
+@ld_admin_required
+@require_POST
+def collection_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Submit the collection to its organization's sponsor, or resubmit it after the
+    changes they asked for; the sponsor is e-mailed."""
+    collection = get_object_or_404(Collection.objects.select_related("program", "organization"), pk=pk)
+    if not can_submit_collection(request.user, collection):
+        raise PermissionDenied("A company-wide collection has no sponsor review.")
+    action = collection_submit_action(collection=collection) or CollectionReviewAction.SUBMITTED
+    try:
+        collection_review_step(
+            collection=collection, actor=acting_admin(request), action=action, note=request.POST.get("note", "")
+        )
+    except ValidationError as error:
+        messages.error(request, f"{collection.name} not submitted: {' '.join(error.messages)}")
+    else:
+        messages.success(request, f"{collection.name} sent to the sponsor of {collection.organization}.")
+    return redirect("manage:collection", pk=collection.pk)
 
 
 def _back_to_collection(request: HttpRequest, collection: Collection) -> HttpResponse:
