@@ -197,6 +197,10 @@ class LearningProgramQuerySet(models.QuerySet["LearningProgram"]):
     def active(self) -> LearningProgramQuerySet:
         return self.filter(status=ProgramStatus.ACTIVE)
 
+    def published(self) -> LearningProgramQuerySet:
+        """Active and closed programs: a draft is the L&D admins' work in progress."""
+        return self.exclude(status=ProgramStatus.DRAFT)
+
 
 class LearningProgram(models.Model):
     """A yearly program: window (inclusive dates in the company time zone), target rate

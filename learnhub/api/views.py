@@ -29,6 +29,7 @@ from learnhub.api.params import ProgressParameters, SnapshotParameters, openapi_
 from learnhub.api.permissions import LD_ADMINS, READ_OR_LD_ADMINS, SIGNED_IN
 from learnhub.api.selectors import snapshot_series
 from learnhub.api.services import roster_json_import
+from learnhub.roles import programs_visible
 from programs.learning_programs import program_create, program_update
 from programs.models import Collection, LearningProgram, Organization, ProviderConnection, SyncRun
 from programs.roster import RosterFileError, roster_employees
@@ -62,16 +63,19 @@ ROSTER_EXAMPLE = OpenApiExample(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Programs (everyone signed in)"),
-    retrieve=extend_schema(summary="A program (everyone signed in)"),
+    list=extend_schema(summary="Programs (everyone signed in; drafts: L&D admins only)"),
+    retrieve=extend_schema(summary="A program (everyone signed in; a draft: L&D admins only)"),
 )
 class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    queryset = LearningProgram.objects.all()
+    queryset = LearningProgram.objects.all()  # the schema's model; each request: get_queryset
     serializer_class = s.ProgramSerializer
     permission_classes = READ_OR_LD_ADMINS
     filter_backends = [filters.OrderingFilter]
     ordering_fields = ["starts_on", "name", "id"]
     ordering = ["-starts_on", "name"]
+
+    def get_queryset(self) -> QuerySet[LearningProgram]:
+        return programs_visible(self.request.user)
 
     @extend_schema(
         summary="Create a program (L&D admins, read-write tokens)",

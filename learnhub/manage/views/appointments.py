@@ -21,7 +21,7 @@ from programs.selectors import employees_search
 
 @ld_admin_required
 def appointment_list_current(request: HttpRequest) -> HttpResponse:
-    program = current_program()
+    program = current_program(request.user)
     if program is None:
         raise Http404("No program yet.")
     return redirect("manage:appointments", pk=program.pk)

@@ -19,7 +19,7 @@ def manage_home(request: HttpRequest) -> HttpResponse:
     """Links to every L&D admin page, a warning for each connection that has not synced
     successfully for OVERDUE_INTERVALS of its intervals, and the organizations of the
     current program that still lack a champion or a sponsor."""
-    program = current_program()
+    program = current_program(request.user)
     gaps = organizations_without_appointments(program=program) if program else []
     links = [
         ("Programs", reverse("manage:programs"), "Create, edit, activate, close and clone programs."),
