@@ -469,6 +469,7 @@ EXPECTATIONS: list[Case] = [
         "manage:appointment_confirm",
         kwargs=lambda w: {"pk": w.p.program.pk, "role": "champion", "appointment_pk": w.proposal_b.pk},
     ),
+    *admin_post_only("manage:appointments_confirm_all", kwargs=lambda w: {"pk": w.p.program.pk}),
     *admin_post_only(
         "manage:appointment_remove",
         kwargs=lambda w: {"pk": w.p.program.pk, "role": "champion", "appointment_pk": w.proposal_b.pk},
