@@ -66,6 +66,17 @@ def appointment_confirm(*, program: LearningProgram, role: AppointmentRole, appo
     return confirmed
 
 
+def appointments_confirm_all(*, program: LearningProgram) -> int:
+    """Confirm every proposed appointment of `program` (a clone's carry-overs), each by
+    `appointment_confirm`, in one transaction. Returns how many were confirmed."""
+    with transaction.atomic():
+        return sum(
+            appointment_confirm(program=program, role=role, appointment_id=pk)  # type: ignore[arg-type]
+            for role, model in APPOINTMENT_MODELS.items()
+            for pk in model.objects.filter(program=program, is_confirmed=False).values_list("pk", flat=True)
+        )
+
+
 def appointment_remove(*, program: LearningProgram, role: AppointmentRole, appointment_id: int) -> bool:
     """Remove an appointment (confirmed or proposed) of `program`. Returns False when it
     was already gone."""

@@ -84,10 +84,20 @@ def ld_admin_revoke(*, employee: Employee) -> None:
         employee.save(update_fields=["is_staff"])
 
 
-def current_program() -> LearningProgram | None:
+def programs_visible(user: AnyUser) -> QuerySet[LearningProgram]:
+    """The programs `user` may see and pick: every one for L&D admins; active and closed
+    ones for everyone else (a draft, such as next year's clone, is the admins' work in
+    progress). Every program picker, the API and the collections import ask this."""
+    programs = LearningProgram.objects.all()
+    return programs if is_ld_admin(user) else programs.published()
+
+
+def current_program(user: AnyUser | None = None) -> LearningProgram | None:
     """The program pages show by default: the active one that started last, else the
-    most recent program of any status (`current_program_in`). One query."""
-    return current_program_in(list(LearningProgram.objects.all()))
+    most recent program `user` sees (`programs_visible`; without a user: an active or
+    closed one), by `current_program_in`. One query."""
+    programs = LearningProgram.objects.published() if user is None else programs_visible(user)
+    return current_program_in(list(programs))
 
 
 def current_program_in(programs: Sequence[LearningProgram]) -> LearningProgram | None:
@@ -99,7 +109,7 @@ def current_program_in(programs: Sequence[LearningProgram]) -> LearningProgram |
 def request_program(request: HttpRequest) -> LearningProgram | None:
     """`current_program`, read once per request: the page and its navigation ask it."""
     if not hasattr(request, "_current_program"):
-        request._current_program = current_program()  # type: ignore[attr-defined]
+        request._current_program = current_program(request.user)  # type: ignore[attr-defined]
     return request._current_program  # type: ignore[attr-defined]
 
 
@@ -401,6 +411,7 @@ __all__ = [
     "ld_admins",
     "moderates_stories",
     "people_scope",
+    "programs_visible",
     "request_program",
     "request_program_set",
     "roles_for",

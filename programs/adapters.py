@@ -57,9 +57,10 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 
-from learnhub.roles import has_access
+from learnhub.roles import has_access, is_ld_admin
 from programs.models import Employee
 
 NOT_ON_ROSTER_MESSAGE = (
@@ -141,6 +142,13 @@ def employee_account_claim(*, email: str, password: str, today: dt.date) -> Empl
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return True
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        """L&D admins land on their to-do home (/manage/), everyone else on their own
+        home; a `next` address asked for before signing in still wins (allauth)."""
+        if is_ld_admin(request.user):
+            return reverse("manage:home")
+        return super().get_login_redirect_url(request)
 
     def clean_email(self, email: str) -> str:
         """Sign-up, password reset: only the company's domains (SIGNUP_EMAIL_DOMAINS)."""

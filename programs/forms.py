@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
+from django.db.models import QuerySet
 
 from programs.models import LearningProgram, Organization
 
@@ -10,8 +13,10 @@ COLLECTIONS_FILE_MAX_BYTES = 2 * 1024 * 1024
 
 
 class CollectionsImportForm(forms.Form):
+    """The programs offered are those the person sees (learnhub.roles.programs_visible)."""
+
     program = forms.ModelChoiceField(
-        queryset=LearningProgram.objects.all(),
+        queryset=LearningProgram.objects.none(),
         empty_label=None,
         help_text="The collections are created or updated in this program.",
     )
@@ -30,6 +35,10 @@ class CollectionsImportForm(forms.Form):
                 f"{COLLECTIONS_FILE_MAX_BYTES // 1024 // 1024} MB."
             )
         return upload
+
+    def __init__(self, *args: Any, programs: QuerySet[LearningProgram], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["program"].queryset = programs  # type: ignore[attr-defined]
 
 
 class RosterImportForm(forms.Form):

@@ -17,7 +17,13 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from programs.models import Employee, LearningProgram, ProgramChange, ProgramStatus
+from programs.models import (
+    PROGRAM_CHANGE_REASON_MAX_LENGTH,
+    Employee,
+    LearningProgram,
+    ProgramChange,
+    ProgramStatus,
+)
 from programs.templatetags.formats import target
 from reports.hooks import progress_changed
 
@@ -157,13 +163,16 @@ def program_update(
     target_rate: Decimal | None = None,
     required_completions: int | None = None,
     status: str | None = None,
+    reason: str = "",
 ) -> list[ProgramChange]:
     """Change the given fields of `program` (None keeps a field) under the rules of
     `program_errors`, the status only as PROGRAM_TRANSITIONS allows. The row is locked
     for the check and the write, so the rules and the audit trail see the values in the
     database, not those of the object passed in; every change to the target, the window,
     the completions required or the status is written to the audit trail (ProgramChange:
-    who, when, old -> new) in the same transaction, with `reports.hooks.progress_changed`
+    who, when, old -> new, and the `reason` when given, of at most
+    PROGRAM_CHANGE_REASON_MAX_LENGTH characters) in the same transaction, with
+    `reports.hooks.progress_changed`
     (the window, the completions required and the target change the numbers). Every
     broken rule is reported at once, as a ValidationError keyed by field. Returns the
     audit rows."""
@@ -180,6 +189,11 @@ def program_update(
             "status": locked.status if status is None else status,
         }
         errors = program_errors(program=locked, **wanted)  # type: ignore[arg-type]
+        reason = reason.strip()
+        if len(reason) > PROGRAM_CHANGE_REASON_MAX_LENGTH:
+            errors.setdefault("reason", []).append(
+                f"The reason can have at most {PROGRAM_CHANGE_REASON_MAX_LENGTH} characters."
+            )
         if errors:
             raise ValidationError(errors)
         before = {field: getattr(locked, field) for field in wanted}
@@ -197,6 +211,7 @@ def program_update(
                 field=field,
                 old_value=_audit_value(field, before[field]),
                 new_value=_audit_value(field, wanted[field]),
+                reason=reason,
                 changed_by=changed_by,
             )
             for field in changed

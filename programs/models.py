@@ -197,6 +197,10 @@ class LearningProgramQuerySet(models.QuerySet["LearningProgram"]):
     def active(self) -> LearningProgramQuerySet:
         return self.filter(status=ProgramStatus.ACTIVE)
 
+    def published(self) -> LearningProgramQuerySet:
+        """Active and closed programs: a draft is the L&D admins' work in progress."""
+        return self.exclude(status=ProgramStatus.DRAFT)
+
 
 class LearningProgram(models.Model):
     """A yearly program: window (inclusive dates in the company time zone), target rate
@@ -246,15 +250,21 @@ class ProgramExclusion(models.Model):
         return f"{self.employee} excluded from {self.program}"
 
 
+PROGRAM_CHANGE_REASON_MAX_LENGTH = 500
+
+
 class ProgramChange(models.Model):
     """The audit trail of a program: one row per changed field (target, window, required
-    completions, status), with who changed it, when, and the old and new values as shown
-    to people. Written by programs/learning_programs.py, never edited."""
+    completions, status), with who changed it, when, why (optional) and the old and new
+    values as shown to people. Written by programs/learning_programs.py, never edited."""
 
     program = models.ForeignKey(LearningProgram, on_delete=models.CASCADE, related_name="changes")
     field = models.CharField(max_length=40)
     old_value = models.CharField(max_length=200, blank=True)
     new_value = models.CharField(max_length=200, blank=True)
+    reason = models.CharField(
+        max_length=PROGRAM_CHANGE_REASON_MAX_LENGTH, blank=True, help_text="Why, as the person changing it wrote it"
+    )
     changed_by = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     changed_at = models.DateTimeField(default=timezone.now)
 

@@ -96,9 +96,10 @@ def sync_runs(personas, rows: int) -> str:
 # ?organization=, ?within=, ?connection=; the current program by default), then the count,
 # the page and one query per relation the rows show. Visibility adds the person's
 # organization (collections), and their organization, championed and sponsored
-# organizations (study groups).
+# organizations (study groups). The programs list asks the role check too: drafts are
+# listed to L&D admins only.
 LISTS = {
-    "programs": ApiList("employee", programs, queries=4),
+    "programs": ApiList("employee", programs, queries=5),
     "organizations": ApiList("employee", organizations, queries=5),
     "employees": ApiList("admin", employees, queries=6),
     "collections": ApiList("employee", collections, queries=8),

@@ -335,7 +335,7 @@ def test_nudge_one_and_nudge_selected_email_only_people_still_to_complete(person
 
 
 def test_nudges_wait_for_an_active_program(personas, progress_data, mailoutbox):
-    personas.program.status = "draft"
+    personas.program.status = "closed"
     personas.program.save(update_fields=["status"])
     response = personas.client_for(personas.champion).post(
         f"/champions/not-yet/{personas.engineering.pk}/", {"only": personas.employee.pk}, follow=True

@@ -283,3 +283,93 @@ def test_the_django_admin_adds_a_program_through_program_create(personas):
     assert response.status_code == 302
     created = LearningProgram.objects.get(name="Learning Program 2028")
     assert (created.target_rate, created.required_completions, created.status) == (Decimal("0.875"), 2, "draft")
+
+
+def test_a_change_of_target_and_window_keeps_its_reason_in_the_audit_trail(personas):
+    client = personas.client_for(personas.admin)
+    program = personas.program
+
+    response = _edit(
+        client, program, target_percent="85", ends_on="2027-01-31", reason="  Board asked for <more> time  "
+    )
+
+    assert response.status_code == 302
+    assert list(ProgramChange.objects.order_by("field").values_list("field", "new_value", "reason")) == [
+        ("ends_on", "2027-01-31", "Board asked for <more> time"),
+        ("target_rate", "85%", "Board asked for <more> time"),
+    ]
+    page = client.get(reverse("manage:program", args=[program.pk])).content.decode()
+    assert "<td>Board asked for &lt;more&gt; time</td>" in page
+
+
+def test_a_change_without_a_reason_says_none_was_given(personas):
+    client = personas.client_for(personas.admin)
+
+    _edit(client, personas.program, target_percent="80")
+
+    assert ProgramChange.objects.get().reason == ""
+    page = client.get(reverse("manage:program", args=[personas.program.pk])).content.decode()
+    assert '<td><span class="muted">None given</span></td>' in page
+
+
+def test_a_too_long_reason_is_refused_and_nothing_changes(personas):
+    client = personas.client_for(personas.admin)
+    before = state()
+
+    response = _edit(client, personas.program, target_percent="80", reason="x" * 501)
+
+    assert response.status_code == 200
+    assert "Ensure this value has at most 500 characters (it has 501)." in response.content.decode()
+    assert state() == before
+
+
+def test_closing_asks_first_and_close_is_not_the_primary_button(personas):
+    client = personas.client_for(personas.admin)
+    program = personas.program
+
+    detail = client.get(reverse("manage:program", args=[program.pk])).content.decode()
+    confirm = client.get(reverse("manage:program_close", args=[program.pk]))
+    page = confirm.content.decode()
+
+    close_url = reverse("manage:program_close", args=[program.pk])
+    assert f'<a class="button secondary" href="{close_url}">Close the program…</a>' in detail
+    assert confirm.status_code == 200
+    assert LearningProgram.objects.get(pk=program.pk).status == ProgramStatus.ACTIVE  # asking closes nothing
+    assert "A closed program cannot be opened again" in page
+    assert f'<a class="button" href="/manage/programs/{program.pk}/">Keep it open</a>' in page
+    assert '<button type="submit" class="button secondary">Close Learning Program 2026</button>' in page
+
+
+def test_confirming_closes_the_program_with_the_reason(personas):
+    client = personas.client_for(personas.admin)
+    program = personas.program
+
+    response = client.post(reverse("manage:program_close", args=[program.pk]), {"reason": "Year over"}, follow=True)
+
+    assert "Learning Program 2026 is closed." in response.content.decode()
+    assert LearningProgram.objects.get(pk=program.pk).status == ProgramStatus.CLOSED
+    assert list(ProgramChange.objects.values_list("field", "old_value", "new_value", "reason")) == [
+        ("status", "active", "closed", "Year over")
+    ]
+
+
+def test_the_close_page_of_a_draft_says_it_cannot_be_closed(personas):
+    draft = ProgramFactory(name="Draft 2027", status=ProgramStatus.DRAFT)
+
+    page = personas.client_for(personas.admin).get(reverse("manage:program_close", args=[draft.pk])).content.decode()
+
+    assert "Only an active program can be closed; this one is draft." in page
+    assert "<form" not in page.split("<main")[1].split("</main>")[0].replace('action="/accounts/logout/"', "")
+
+
+def test_the_api_keeps_a_reason_with_a_change(personas):
+    client = personas.client_for(personas.admin)
+
+    response = client.patch(
+        f"/api/v1/programs/{personas.program.pk}/",
+        {"target_rate": 0.8, "reason": "Budget cut"},
+        content_type="application/json",
+    )
+
+    assert response.status_code == 200
+    assert list(ProgramChange.objects.values_list("field", "reason")) == [("target_rate", "Budget cut")]

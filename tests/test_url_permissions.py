@@ -457,7 +457,7 @@ EXPECTATIONS: list[Case] = [
     ),
     # Already active: the admin is told so, nothing changes.
     *admin_post_only("manage:program_activate", kwargs=pk("p.program"), idempotent=(ADMIN,)),
-    *admin_post_only("manage:program_close", kwargs=pk("p.program")),
+    *admin_form("manage:program_close", DONE, lambda w: {"reason": "Year over"}, kwargs=pk("p.program")),
     *admin_form("manage:program_clone", DONE, program_data, kwargs=pk("p.program")),
     admin_page("manage:collections", kwargs=pk("p.program")),
     *admin_form("manage:collection_new", DONE, collection_data, kwargs=pk("p.program")),
@@ -471,6 +471,7 @@ EXPECTATIONS: list[Case] = [
         "manage:appointment_confirm",
         kwargs=lambda w: {"pk": w.p.program.pk, "role": "champion", "appointment_pk": w.proposal_b.pk},
     ),
+    *admin_post_only("manage:appointments_confirm_all", kwargs=lambda w: {"pk": w.p.program.pk}),
     *admin_post_only(
         "manage:appointment_remove",
         kwargs=lambda w: {"pk": w.p.program.pk, "role": "champion", "appointment_pk": w.proposal_b.pk},

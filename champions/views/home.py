@@ -14,7 +14,7 @@ from programs.models import Employee
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    program = current_program()
+    program = current_program(request.user)
     user = request.user
     page = home_page(program=program, employee=user) if program and isinstance(user, Employee) else None
     return render(request, "champions/home.html", {"program": program, "page": page})

@@ -16,7 +16,7 @@ from rest_framework.request import Request
 
 from champions.selectors import groups_visible
 from learnhub.api.params import ChoiceParameter, ObjectParameter, TextParameter
-from learnhub.roles import current_program
+from learnhub.roles import current_program, programs_visible
 from programs.models import (
     EmployeeQuerySet,
     LearningProgram,
@@ -93,18 +93,22 @@ class EmployeeFilter(django_filters.FilterSet):
 
 
 class ProgramFilter(django_filters.FilterSet):
-    """?program=<id>: the list of one program, by default the current one
-    (learnhub.roles.current_program). What a person sees of a program is the rule of a
-    selector (`visible`), so the list is that selector's answer: the view's queryset is
-    empty, and stays so if the filter is ever left out."""
+    """?program=<id>: the list of one program the person sees (learnhub.roles.programs_visible),
+    by default the current one (learnhub.roles.current_program). What a person sees of a
+    program is the rule of a selector (`visible`), so the list is that selector's answer:
+    the view's queryset is empty, and stays so if the filter is ever left out."""
 
     program = ObjectFilter(
         queryset=LearningProgram.objects.all(), help_text="Program id (default: the current program)."
     )
     visible: Callable[..., QuerySet[Any]]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["program"].field.queryset = programs_visible(self.request.user)  # type: ignore[union-attr]
+
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        program = self.form.cleaned_data["program"] or current_program()
+        program = self.form.cleaned_data["program"] or current_program(self.request.user)  # type: ignore[union-attr]
         if program is None:
             return queryset.none()
         return self.visible(program=program, user=self.request.user)  # type: ignore[union-attr]

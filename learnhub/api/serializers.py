@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from champions.models import StudyGroup
 from programs.models import (
+    PROGRAM_CHANGE_REASON_MAX_LENGTH,
     ApiToken,
     Collection,
     Employee,
@@ -110,6 +111,12 @@ class ProgramUpdateSerializer(JsonInputSerializer):
     target_rate = RateField(required=False)
     required_completions = serializers.IntegerField(min_value=1, max_value=32767, required=False)
     status = serializers.ChoiceField(choices=ProgramStatus.choices, required=False)
+    reason = serializers.CharField(
+        max_length=PROGRAM_CHANGE_REASON_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        help_text="Why: kept with each change in the program's audit trail.",
+    )
 
 
 class ProgressBlockSerializer(serializers.Serializer):

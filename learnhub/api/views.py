@@ -36,7 +36,7 @@ from learnhub.api.params import (
 from learnhub.api.permissions import LD_ADMINS, READ_OR_LD_ADMINS, SIGNED_IN
 from learnhub.api.selectors import snapshot_series
 from learnhub.api.services import roster_json_import
-from learnhub.roles import can_see_people_of, current_program
+from learnhub.roles import can_see_people_of, current_program, programs_visible
 from programs.learning_programs import program_create, program_update
 from programs.models import Collection, LearningProgram, Organization, ProviderConnection, SyncRun
 from programs.roster import RosterFileError, roster_employees
@@ -71,16 +71,19 @@ ROSTER_EXAMPLE = OpenApiExample(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Programs (everyone signed in)"),
-    retrieve=extend_schema(summary="A program (everyone signed in)"),
+    list=extend_schema(summary="Programs (everyone signed in; drafts: L&D admins only)"),
+    retrieve=extend_schema(summary="A program (everyone signed in; a draft: L&D admins only)"),
 )
 class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    queryset = LearningProgram.objects.all()
+    queryset = LearningProgram.objects.all()  # the schema's model; each request: get_queryset
     serializer_class = s.ProgramSerializer
     permission_classes = READ_OR_LD_ADMINS
     filter_backends = [filters.OrderingFilter]
     ordering_fields = ["starts_on", "name", "id"]
     ordering = ["-starts_on", "name"]
+
+    def get_queryset(self) -> QuerySet[LearningProgram]:
+        return programs_visible(self.request.user)
 
     @extend_schema(
         summary="Create a program (L&D admins, read-write tokens)",
@@ -164,7 +167,9 @@ class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def to_nudge(self, request: Request, pk: int) -> Response:
         organization = self.get_object()
         parameters = parameters_read(ToNudgeParameters, request)
-        program = parameters["program"] or current_program()
+        program = parameters["program"] or current_program(request.user)
+        if program is not None and not programs_visible(request.user).filter(pk=program.pk).exists():
+            raise NotFound(f"There is no learning program with id {program.pk}.")  # a draft, to all but L&D admins
         if program is None:
             raise NotFound("No learning program has been set up yet.")
         if not can_see_people_of(request.user, program, organization):

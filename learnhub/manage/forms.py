@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
-from programs.models import Organization
+from programs.models import PROGRAM_CHANGE_REASON_MAX_LENGTH, Organization
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -59,6 +59,29 @@ class ProgramForm(forms.Form):
     @property
     def target_rate(self) -> Decimal:
         return self.cleaned_data["target_percent"] / 100
+
+
+REASON_FIELD_HELP = "Optional: kept with the change in the program's audit trail."
+
+
+def reason_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=PROGRAM_CHANGE_REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=REASON_FIELD_HELP,
+    )
+
+
+class ProgramEditForm(ProgramForm):
+    """A program's changes, with why: the reason goes to the audit trail with each change."""
+
+    reason = reason_field("Reason for the change")
+
+
+class ProgramCloseForm(forms.Form):
+    reason = reason_field("Reason for closing")
 
 
 class CloneForm(ProgramForm):

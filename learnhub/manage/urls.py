@@ -20,6 +20,11 @@ urlpatterns = [
     path("programs/<int:pk>/collections/new/", collections.collection_new, name="collection_new"),
     path("programs/<int:pk>/appointments/", appointments.appointment_list, name="appointments"),
     path(
+        "programs/<int:pk>/appointments/confirm-all/",
+        appointments.appointments_confirm_all_post,
+        name="appointments_confirm_all",
+    ),
+    path(
         "programs/<int:pk>/appointments/<str:role>/<int:appointment_pk>/confirm/",
         appointments.appointment_confirm_post,
         name="appointment_confirm",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from django.http import HttpRequest
 
-from learnhub.roles import current_program_in, request_program_set
+from learnhub.roles import current_program_in, programs_visible, request_program_set
 from programs.models import LearningProgram
 
 
@@ -32,10 +32,11 @@ def parse_day(value: str, name: str, problems: list[str]) -> dt.date | None:
 
 
 def request_choice(request: HttpRequest, *, day_param: str = "as_of") -> Choice:
-    """?program=<id> (default: the current program) and ?as_of=YYYY-MM-DD (default:
-    today). A bad value is reported (pages show the default instead; exports refuse)."""
+    """?program=<id> among the programs the person sees (`programs_visible`; default: the
+    current program) and ?as_of=YYYY-MM-DD (default: today). A bad value is reported
+    (pages show the default instead; exports refuse)."""
     problems: list[str] = []
-    programs = list(LearningProgram.objects.order_by("-starts_on", "name"))
+    programs = list(programs_visible(request.user).order_by("-starts_on", "name"))
     current = current_program_in(programs)
     request_program_set(request, current)  # the navigation's, without reading them again
     program = None

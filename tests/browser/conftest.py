@@ -5,14 +5,23 @@
   Policy violations (the app's real policy is on, as in production) and fails the test
   when any happened, so a broken script, a missing asset or an inline script or style
   the policy blocks cannot pass unnoticed.
+- axe-core checks every page of the site a test visits, on the way out (when the next
+  navigation starts, before its request is let through) and at the end of the test: a
+  serious or critical finding fails the test like a JavaScript error (Django's own admin,
+  /admin/, is left out: its markup is Django's). axe-core is an npm
+  package pinned in tests/browser/axe/package-lock.json (`make test` runs `npm ci`);
+  Playwright adds it to each document as an init script, which the page's Content-
+  Security-Policy does not apply to, so the app never serves it.
 - `sign_in(page, person)` goes through the real sign-in form, as a person would.
 
-Without /usr/bin/chromium the browser tests are skipped with a reason, except under CI=true
-where a missing browser is an error (CI must not pass by skipping them).
+Without /usr/bin/chromium or axe-core the browser tests are skipped with a reason, except
+under CI=true where a missing browser or axe-core is an error (CI must not pass by skipping
+them).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,19 +45,52 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 PHONE = {"width": 390, "height": 844}
+AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+SERIOUS = ("serious", "critical")
+# In every document of the site (not its frames), once it has loaded: axe-core's serious and
+# critical findings, each as "impact rule: help at the first elements it names" so a
+# failure says where to look, reported through a binding; `window.__lhAxeRun` is that
+# run. Only HTML documents are pages (a JSON answer or a CSV file is not checked).
+RUN_AXE = """async () => {
+  if (document.contentType !== "text/html" || typeof axe === "undefined") return [];
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.filter(v => ["serious", "critical"].includes(v.impact)).map(v => v.impact + " "
+    + v.id + ": " + v.help + " at " + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | "));
+}"""
+# Django's own admin (/admin/) is Django's markup and widgets (select2, split date and time
+# fields), not ours to change: it is left out.
+NOT_CHECKED = "/admin/"
+CHECK_EACH_DOCUMENT = f"""
+if (window === window.top && !location.pathname.startsWith("{NOT_CHECKED}")) {{
+  window.__lhAxeStarted();
+  window.addEventListener("load", () => {{
+    window.__lhAxeRun = ({RUN_AXE})().then((found) => window.__lhAxeReport(location.href, found));
+  }});
+}}
+"""
 
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+def _missing(message: str) -> None:
+    if _in_ci():
+        pytest.fail(f"CI=true and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@functools.cache
+def _axe_source() -> str:
+    return AXE.read_text()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator:
     if not CHROMIUM.exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium chromium-driver)"
-        if _in_ci():
-            pytest.fail(f"CI=true and {message}", pytrace=False)
-        pytest.skip(message)
+        _missing(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium chromium-driver)")
+    if not AXE.exists():
+        _missing(f"{AXE} is missing: run `npm ci --prefix tests/browser/axe` (make test does)")
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API leaves an event loop running in this thread; Django refuses ORM
@@ -73,12 +115,14 @@ class BrowserErrors:
     console: list[str] = field(default_factory=list)
     page: list[str] = field(default_factory=list)
     policy: list[str] = field(default_factory=list)
+    accessibility: dict[str, list[str]] = field(default_factory=dict)  # page path -> axe-core findings
 
     def all(self) -> list[str]:
         return (
             [f"console: {m}" for m in self.console]
             + [f"page error: {m}" for m in self.page]
             + [f"Content-Security-Policy violation: {m}" for m in self.policy]
+            + [f"axe-core on {path}: {m}" for path, found in self.accessibility.items() for m in found]
         )
 
 
@@ -97,15 +141,55 @@ def browser_errors() -> BrowserErrors:
     return BrowserErrors()
 
 
+def axe_findings(page) -> list[str]:
+    """axe-core's serious and critical findings on the page's current document."""
+    return page.evaluate(RUN_AXE)
+
+
+@dataclass
+class AccessibilityWatch:
+    """Holds each navigation of the page until axe-core has checked the document it
+    leaves (a document of the site reports its findings once it has loaded), so no page a
+    test visits goes unchecked, however fast the test moves on."""
+
+    base_url: str
+    errors: BrowserErrors
+    unchecked: bool = False  # the current document has not reported yet
+    held: list = field(default_factory=list)  # navigations waiting for that report
+
+    def started(self, source: dict) -> None:
+        self.unchecked = source["frame"].url.startswith(self.base_url)
+
+    def report(self, source: dict, url: str, findings: list[str]) -> None:
+        if findings:
+            path = url[len(self.base_url) :] or "/"
+            self.errors.accessibility[path] = sorted({*self.errors.accessibility.get(path, []), *findings})
+        self.unchecked = False
+        while self.held:
+            self.held.pop(0).fallback()
+
+    def route(self, route, request) -> None:
+        if self.unchecked and request.is_navigation_request() and request.frame.parent_frame is None:
+            self.held.append(route)
+        else:
+            route.fallback()
+
+
 @contextmanager
 def checked_page(browser, base_url: str, errors: BrowserErrors) -> Iterator:
-    """A fresh page (own cookies) on `base_url` that records JavaScript errors and policy
-    violations in `errors`."""
+    """A fresh page (own cookies) on `base_url` that records JavaScript errors, policy
+    violations and axe-core's findings on every page of the site it shows in `errors`."""
     context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
     context.expose_binding("__lhReportViolation", lambda source, text: errors.policy.append(text))
     context.add_init_script(REPORT_POLICY_VIOLATIONS)
+    watch = AccessibilityWatch(base_url=base_url, errors=errors)
+    context.expose_binding("__lhAxeStarted", watch.started)
+    context.expose_binding("__lhAxeReport", watch.report)
+    context.add_init_script(_axe_source())
+    context.add_init_script(CHECK_EACH_DOCUMENT)
     page = context.new_page()
+    page.route("**/*", watch.route)
     page.on(
         "console",
         lambda msg: (
@@ -115,6 +199,7 @@ def checked_page(browser, base_url: str, errors: BrowserErrors) -> Iterator:
     page.on("pageerror", lambda error: errors.page.append(str(error)))
     try:
         yield page
+        page.evaluate("() => window.__lhAxeRun")  # the last page's check ends before the test does
     finally:
         context.close()
 

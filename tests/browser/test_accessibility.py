@@ -1,41 +1,17 @@
 """axe-core on the key pages of every role, in the real browser under the real
-Content-Security-Policy: no serious or critical finding.
-
-axe-core is an npm package pinned in tests/browser/axe/package-lock.json; `make test`
-installs it (`npm ci`). Playwright adds it to each page as an init script (which the page's
-Content-Security-Policy does not apply to); the app never serves it. Without it
-these tests are skipped with the reason, except under CI=true, where that is an error."""
+Content-Security-Policy: no serious or critical finding. (The shared `page` fixture checks
+every page any browser test visits, tests/browser/conftest.py; this test makes sure each
+role's key pages are among them.)"""
 
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
+from tests.browser.conftest import axe_findings
 from tests.test_url_permissions import World, world_create
 
 pytestmark = pytest.mark.browser
-
-AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
-SERIOUS = ("serious", "critical")
-# Each finding as "rule: the first elements it names", so a failure says where to look.
-RUN_AXE = """async () => {
-  const result = await axe.run(document, {resultTypes: ["violations"]});
-  return result.violations.map(v => ({impact: v.impact, text: v.id + ": " + v.help + " at "
-    + v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(" | ")}));
-}"""
-
-
-@pytest.fixture(scope="module")
-def axe_source() -> str:
-    if not AXE.exists():
-        message = f"{AXE} is missing: run `npm ci --prefix tests/browser/axe` (make test does)"
-        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
-            pytest.fail(f"CI=true and {message}", pytrace=False)
-        pytest.skip(message)
-    return AXE.read_text()
 
 
 @pytest.fixture
@@ -72,6 +48,8 @@ def pages_of(world: World) -> dict[str, list[str]]:
             reverse("manage:home"),
             reverse("manage:program", args=[p.program.pk]),
             reverse("manage:program_edit", args=[p.program.pk]),
+            reverse("manage:program_close", args=[p.program.pk]),
+            reverse("programs:collections_import"),
             reverse("manage:collection", args=[world.collection_a.pk]),
             reverse("manage:appointments", args=[p.program.pk]),
             reverse("programs:roster"),
@@ -92,31 +70,62 @@ def pages_of(world: World) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("who", ["anonymous", "employee", "champion", "sponsor", "admin"])
-def test_the_key_pages_of_each_role_have_no_serious_accessibility_finding(page, world, sign_in, axe_source, who):
-    page.context.add_init_script(axe_source)
+def test_the_key_pages_of_each_role_have_no_serious_accessibility_finding(page, browser_errors, world, sign_in, who):
     if who != "anonymous":
         sign_in(page, getattr(world.p, who))
-    found = {}
     for url in pages_of(world)[who]:
         response = page.goto(url)
         assert response is not None
         assert response.status == 200, url
-        serious = [v["text"] for v in page.evaluate(RUN_AXE) if v["impact"] in SERIOUS]
-        if serious:
-            found[url] = serious
+    page.goto(reverse("account_login") if who == "anonymous" else reverse("home"))  # the last page is checked too
 
-    assert found == {}
+    assert browser_errors.accessibility == {}
 
 
-def test_axe_reports_a_serious_finding_when_there_is_one(page, db, axe_source):
+def test_axe_reports_a_serious_finding_when_there_is_one(page, db):
     """The check can fail: a form field without a label, added to the sign-in page, is a
     critical finding (and the only serious one)."""
-    page.context.add_init_script(axe_source)
     page.goto(reverse("account_login"))
-    page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<input type=text name=q>')")
+    page.evaluate("document.querySelector('main').insertAdjacentHTML('beforeend', '<input type=text name=q id=q>')")
 
-    findings = page.evaluate(RUN_AXE)
+    findings = axe_findings(page)
 
-    assert [(v["impact"], v["text"].split(":")[0]) for v in findings if v["impact"] in SERIOUS] == [
-        ("critical", "label")
+    assert [finding.split(":")[0] for finding in findings] == ["critical label"]
+    page.evaluate("document.getElementById('q').remove()")  # the page is checked again when the test ends
+
+
+def test_every_page_a_test_passes_through_is_checked(page, browser_errors, live_server, db):
+    """The shared page fixture checks each page of the site, even one a test leaves at
+    once: a page with an unlabeled field, left by a click, is reported (and only it)."""
+    page.route(
+        f"{live_server.url}/probe/",
+        lambda route: route.fulfill(
+            content_type="text/html",
+            body='<!doctype html><html lang="en"><title>Probe</title><main><h1>Probe</h1><input type="text">'
+            '<a href="/accounts/login/">Sign in</a></main></html>',
+        ),
+    )
+    page.goto("/probe/")
+    with page.expect_navigation():
+        page.click("text=Sign in")  # at once: the sign-in page loads only once the probe is checked
+
+    found = dict(browser_errors.accessibility)
+    browser_errors.accessibility.clear()  # the finding was planted: the test ends clean
+    assert list(found) == ["/probe/"]
+    assert [finding.split(":")[0] for finding in found["/probe/"]] == ["critical label"]
+
+
+def test_the_403_and_404_pages_have_no_serious_accessibility_finding(page, browser_errors, world, sign_in):
+    sign_in(page, world.p.employee)
+
+    refused = page.goto(reverse("manage:home"))
+    missing = page.goto("/no-such-page/")
+    page.goto(reverse("home"))
+
+    assert (refused.status, missing.status) == (403, 404)
+    assert browser_errors.accessibility == {}
+    assert [m.split(" (")[0] for m in browser_errors.console] == [
+        "Failed to load resource: the server responded with a status of 403",
+        "Failed to load resource: the server responded with a status of 404",
     ]
+    browser_errors.console.clear()  # the browser logs each error status: expected here

@@ -10,8 +10,7 @@ from playwright.sync_api import expect
 
 from programs.models import Enrollment, ProviderConnection
 from programs.providers.udemy_sandbox import UdemySandbox
-from tests.browser.conftest import PHONE, horizontal_overflow, screenshot
-from tests.browser.test_accessibility import RUN_AXE, SERIOUS, axe_source  # noqa: F401  (a fixture)
+from tests.browser.conftest import PHONE, axe_findings, horizontal_overflow, screenshot
 from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID
 
 pytestmark = pytest.mark.browser
@@ -31,13 +30,8 @@ ROWS = [
 UDEMY_FIELDS = ["Name", "API base URL", "Organization id", "Client id", "Client secret", "Sync every (minutes)"]
 
 
-def serious_findings(page) -> list[str]:
-    return [v["text"] for v in page.evaluate(RUN_AXE) if v["impact"] in SERIOUS]
-
-
-def test_an_admin_adds_tests_and_syncs_a_udemy_connection(page, personas, sign_in, provider_sandbox, axe_source):  # noqa: F811
+def test_an_admin_adds_tests_and_syncs_a_udemy_connection(page, personas, sign_in, provider_sandbox):
     sandbox = provider_sandbox(UdemySandbox, rows=ROWS, org_id=ORG_ID)
-    page.context.add_init_script(axe_source)
     sign_in(page, personas.admin)
 
     page.goto("/providers/")
@@ -57,7 +51,7 @@ def test_an_admin_adds_tests_and_syncs_a_udemy_connection(page, personas, sign_i
     assert page.get_by_label("Program ids").is_hidden()
     assert page.get_by_label("Organization id").get_attribute("aria-describedby") == "id_org_id_help_1"
     assert page.locator("#id_org_id_help_1").inner_text() == "Your Udemy Business organization id."
-    assert serious_findings(page) == []
+    assert axe_findings(page) == []
     page.set_viewport_size(PHONE)
     assert horizontal_overflow(page) == 0
     screenshot(page, "connection-new-udemy-phone")
@@ -95,7 +89,7 @@ def test_an_admin_adds_tests_and_syncs_a_udemy_connection(page, personas, sign_i
     assert (counts["Status"], counts["Fetched"], counts["Created"], counts["Unmatched"]) == ("Succeeded", "4", "3", "1")
     assert Enrollment.objects.filter(connection=connection, is_completed=True).count() == 2
     assert page.get_by_role("region", name="Freshness").get_by_text("not failing").is_visible()
-    assert serious_findings(page) == []
+    assert axe_findings(page) == []
     assert CLIENT_SECRET not in page.content()
 
     page.set_viewport_size(PHONE)
@@ -131,15 +125,14 @@ def test_without_javascript_the_kind_comes_first_then_its_fields(browser, live_s
         context.close()
 
 
-def test_removing_asks_first_and_says_what_goes(page, personas, sign_in, axe_source):  # noqa: F811
+def test_removing_asks_first_and_says_what_goes(page, personas, sign_in):
     connection = ProviderConnection.objects.create(name="Old Coursera", kind="coursera")
-    page.context.add_init_script(axe_source)
     sign_in(page, personas.admin)
 
     page.goto(f"/providers/{connection.pk}/")
     page.get_by_role("link", name="Remove").click()
     assert page.get_by_role("heading", name="Pause it instead").is_visible()
-    assert serious_findings(page) == []
+    assert axe_findings(page) == []
     page.get_by_role("button", name="Remove Old Coursera and all it holds").click()
 
     assert page.url.endswith("/providers/")

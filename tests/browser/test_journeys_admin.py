@@ -55,12 +55,17 @@ def test_an_ld_admin_creates_a_program_clones_it_and_sees_the_target_edit_in_the
 
     page.get_by_role("link", name="Edit", exact=True).click()
     page.get_by_label("Target (% of employees)").fill("92.5")
+    page.get_by_label("Reason for the change").fill("The board raised the goal")
     page.get_by_role("button", name="Save").click()
 
     assert page.get_by_test_id("target").inner_text() == "92.5%"
     audit = page.locator("#audit-title + .table-wrap table tbody tr")
     assert audit.count() == 1
-    assert audit.first.locator("td").all_inner_texts()[1:] == ["Alice Admin", "Target: 90% → 92.5%"]
+    assert audit.first.locator("td").all_inner_texts()[1:] == [
+        "Alice Admin",
+        "Target: 90% → 92.5%",
+        "The board raised the goal",
+    ]
     page.screenshot(path=SCREENSHOTS.format("audit-desktop"), full_page=True)
 
     page.set_viewport_size(PHONE)

@@ -8,9 +8,15 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_POST
 
-from champions.appointments import appointment_confirm, appointment_create, appointment_remove
+from champions.appointments import (
+    appointment_confirm,
+    appointment_create,
+    appointment_remove,
+    appointments_confirm_all,
+)
 from champions.models import APPOINTMENT_MODELS
 from champions.selectors import appointments_of, organizations_without_appointments
 from learnhub.manage.forms import AppointmentForm, PeopleSearchForm, errors_to_form
@@ -21,7 +27,7 @@ from programs.selectors import employees_search
 
 @ld_admin_required
 def appointment_list_current(request: HttpRequest) -> HttpResponse:
-    program = current_program()
+    program = current_program(request.user)
     if program is None:
         raise Http404("No program yet.")
     return redirect("manage:appointments", pk=program.pk)
@@ -88,3 +94,16 @@ def appointment_confirm_post(request: HttpRequest, pk: int, role: str, appointme
 @require_POST
 def appointment_remove_post(request: HttpRequest, pk: int, role: str, appointment_pk: int) -> HttpResponse:
     return _appointment_change(request, pk, role, appointment_pk, confirm=False)
+
+
+@ld_admin_required
+@require_POST
+def appointments_confirm_all_post(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm every proposed sponsor and champion of a program (a clone's carry-overs)."""
+    program = get_object_or_404(LearningProgram, pk=pk)
+    confirmed = appointments_confirm_all(program=program)
+    if confirmed:
+        messages.success(request, f"Confirmed {confirmed} appointment{pluralize(confirmed)} of {program.name}.")
+    else:
+        messages.warning(request, f"Nothing to confirm in {program.name}: every appointment is confirmed.")
+    return redirect("manage:home")

@@ -1,6 +1,6 @@
-"""The L&D admin area's home (/manage/): a link to every L&D admin page, provider
-connections that have stopped syncing, and the organizations of the current program that
-still lack a champion or a sponsor."""
+"""The L&D admin's home (/manage/): what waits for an admin, each item linking to the page
+where it is fixed, then a link to every L&D admin page. L&D admins land here after
+signing in (programs.adapters.AccountAdapter)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,15 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
-from champions.selectors import organizations_without_appointments
+from learnhub.manage.selectors import FAILED_MESSAGES_DAYS, admin_todo
 from learnhub.roles import current_program, ld_admin_required
-from programs.connection_freshness import OVERDUE_INTERVALS, connections_overdue
+from programs.connection_freshness import OVERDUE_INTERVALS
 
 
 @ld_admin_required
 def manage_home(request: HttpRequest) -> HttpResponse:
-    """Links to every L&D admin page, a warning for each connection that has not synced
-    successfully for OVERDUE_INTERVALS of its intervals, and the organizations of the
-    current program that still lack a champion or a sponsor."""
-    program = current_program()
-    gaps = organizations_without_appointments(program=program) if program else []
+    """The to-do list (`admin_todo`) of the current program, and the admin pages."""
+    program = current_program(request.user)
     links = [
         ("Programs", reverse("manage:programs"), "Create, edit, activate, close and clone programs."),
         ("Roster", reverse("programs:roster"), "Everyone on the roster."),
@@ -49,9 +46,9 @@ def manage_home(request: HttpRequest) -> HttpResponse:
         "manage/home.html",
         {
             "program": program,
-            "gaps": gaps,
+            "todo": admin_todo(program=program, now=timezone.now()),
             "links": links,
-            "overdue": connections_overdue(now=timezone.now()),
             "overdue_intervals": OVERDUE_INTERVALS,
+            "failed_days": FAILED_MESSAGES_DAYS,
         },
     )

@@ -12,10 +12,16 @@ from django.views.decorators.http import require_POST
 
 from champions.program_clone import ProgramAlreadyClonedError, program_clone
 from champions.selectors import appointments_of
-from learnhub.manage.forms import CloneForm, ProgramForm, errors_to_form
+from learnhub.manage.forms import CloneForm, ProgramCloseForm, ProgramEditForm, ProgramForm, errors_to_form
 from learnhub.manage.views._common import acting_admin, program_form_data, program_initial
 from learnhub.roles import ld_admin_required
-from programs.learning_programs import AUDITED_FIELDS, program_clone_defaults, program_create, program_update
+from programs.learning_programs import (
+    AUDITED_FIELDS,
+    program_clone_defaults,
+    program_create,
+    program_transition_error,
+    program_update,
+)
 from programs.models import LearningProgram, ProgramStatus
 from programs.selectors import collections_of
 from programs.templatetags.formats import target
@@ -69,10 +75,15 @@ def program_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Edit a program; changes to the target, window or completions go to the audit trail."""
     program = get_object_or_404(LearningProgram, pk=pk)
-    form = ProgramForm(request.POST or None, initial=program_initial(program))
+    form = ProgramEditForm(request.POST or None, initial=program_initial(program))
     if request.method == "POST" and form.is_valid():
         try:
-            changes = program_update(program=program, changed_by=acting_admin(request), **program_form_data(form))
+            changes = program_update(
+                program=program,
+                changed_by=acting_admin(request),
+                reason=form.cleaned_data["reason"],
+                **program_form_data(form),
+            )
         except ValidationError as error:
             errors_to_form(form, error)
         else:
@@ -83,12 +94,13 @@ def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "manage/program_form.html", {"form": form, "program": program})
 
 
-def _program_status_set(request: HttpRequest, pk: int, *, status: str, done: str) -> HttpResponse:
+def _program_status_set(
+    request: HttpRequest, program: LearningProgram, *, status: str, done: str, reason: str = ""
+) -> HttpResponse:
     """Move the program to `status` through `program_update` (its transitions table says
     whether it may); the refusal or `done` is shown on the program's page."""
-    program = get_object_or_404(LearningProgram, pk=pk)
     try:
-        program_update(program=program, changed_by=acting_admin(request), status=status)
+        program_update(program=program, changed_by=acting_admin(request), status=status, reason=reason)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -99,13 +111,22 @@ def _program_status_set(request: HttpRequest, pk: int, *, status: str, done: str
 @ld_admin_required
 @require_POST
 def program_activate(request: HttpRequest, pk: int) -> HttpResponse:
-    return _program_status_set(request, pk, status=ProgramStatus.ACTIVE, done="active")
+    program = get_object_or_404(LearningProgram, pk=pk)
+    return _program_status_set(request, program, status=ProgramStatus.ACTIVE, done="active")
 
 
 @ld_admin_required
-@require_POST
 def program_close(request: HttpRequest, pk: int) -> HttpResponse:
-    return _program_status_set(request, pk, status=ProgramStatus.CLOSED, done="closed")
+    """Closing cannot be undone, so it is asked first: GET shows what closing means and
+    the confirmation form (with an optional reason for the audit trail); its POST closes."""
+    program = get_object_or_404(LearningProgram, pk=pk)
+    form = ProgramCloseForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        return _program_status_set(
+            request, program, status=ProgramStatus.CLOSED, done="closed", reason=form.cleaned_data["reason"]
+        )
+    refused = program_transition_error(current=program.status, to=ProgramStatus.CLOSED)
+    return render(request, "manage/program_close.html", {"program": program, "form": form, "refused": refused})
 
 
 @ld_admin_required
