@@ -55,6 +55,7 @@ def pages_of(world: World) -> dict[str, list[str]]:
             reverse("champions:my_stories"),
             reverse("reports:company"),
             reverse("reports:all_hands"),
+            reverse("reports:all_hands_deck"),
         ],
         "champion": [
             reverse("champions:not_yet", args=[p.engineering.pk]),
