@@ -8,8 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from champions.models import LearnerStory
 
+from champions.models import LearnerStory
 from tests.browser.conftest import ARTIFACTS, PHONE, horizontal_overflow, screenshot, sign_in_through_form
 from tests.browser.test_accessibility import RUN_AXE, SERIOUS, axe_source  # noqa: F401 (a fixture)
 from tests.browser.test_dashboards_browser import progress_data  # noqa: F401 (a fixture)
