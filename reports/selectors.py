@@ -538,7 +538,6 @@ def all_hands_deck(
     rates_before = snapshot_rates_on(program=program, day=since)
     champions = champion_names_by_organization(program=program)
     sponsors = sponsor_names_by_organization(program=program)
-    company_projection = progress.company.projection
     slides = [
         OrganizationSlide(
             headline=headline(progress=progress, block=o, name=o.name, projection=projections[o.organization_id]),
@@ -558,7 +557,10 @@ def all_hands_deck(
         progress=progress,
         headline=headline(progress=progress, block=progress.company, name="Company"),
         chart=progress_chart(
-            progress=progress, points=trends[None], title="Company completion rate", projection=company_projection
+            progress=progress,
+            points=trends[None],
+            title="Company completion rate",
+            projection=progress.company.projection,
         ),
         since=since,
         change=rate_change(current=progress.company.rate, before=rates_before.get(None)),

@@ -355,6 +355,10 @@ def test_all_hands_report(personas, acme):
     assert "Halfway there" in highlights
     assert "Engineering weekly" not in highlights
     assert '<script src="/static/js/print.js" defer></script>' in body
+    assert (
+        f'<a class="button secondary" href="/reports/all-hands/deck/?program={personas.program.pk}&amp;date={AS_OF}">'
+        in body
+    )
     assert "onclick" not in body
     assert '<button type="button" class="button" data-print hidden>Print / save as PDF</button>' in body
 

@@ -372,10 +372,21 @@ def test_as_of_after_the_end_is_the_end(la, program):
     assert (progress.company.eligible, progress.company.met, progress.company.pace) == (1, 0, 0.9)
 
 
-def company_snapshot(program, day, rate):
+def org_snapshot(program, organization, day, rate):
     return ProgressSnapshot.objects.create(
-        program=program, organization=None, day=day, eligible=10, met=0, completions=0, curated_completions=0, rate=rate
+        program=program,
+        organization=organization,
+        day=day,
+        eligible=10,
+        met=0,
+        completions=0,
+        curated_completions=0,
+        rate=rate,
     )
+
+
+def company_snapshot(program, day, rate):
+    return org_snapshot(program, None, day, rate)
 
 
 def test_projection_is_the_snapshot_trend_carried_to_the_end(la, program):
@@ -402,19 +413,6 @@ def test_projection_is_the_snapshot_trend_carried_to_the_end(la, program):
 
     # slope 0.01 a day; 0.22 on 2024-12-01 plus 30 days -> 0.52
     assert program_progress(program=program, as_of=day).company.projection == pytest.approx(0.52)
-
-
-def org_snapshot(program, organization, day, rate):
-    return ProgressSnapshot.objects.create(
-        program=program,
-        organization=organization,
-        day=day,
-        eligible=10,
-        met=0,
-        completions=0,
-        curated_completions=0,
-        rate=rate,
-    )
 
 
 def test_projection_of_an_organization_is_its_own_trend(la, program):

@@ -91,6 +91,9 @@ def test_the_deck_reads_at_1280_and_390_px(page, personas, deck_data, sign_in, a
 def test_the_presenter_pages_with_the_arrow_keys(page, personas, deck_data, sign_in, axe_source):  # noqa: F811
     page.context.add_init_script(axe_source)
     sign_in(page, personas.champion)
+    page.get_by_role("link", name="All Hands").click()
+    page.get_by_role("link", name="Slides (16:9 deck)").click()
+    assert page.locator("h1").inner_text() == "All-Hands deck: Learning Program 2026"
     page.goto(DECK)
     page.get_by_role("button", name="Present").click()
     assert visible_slides(page) == ["slide-company"]
