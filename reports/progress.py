@@ -324,6 +324,14 @@ def program_pace(*, program: LearningProgram, day: dt.date) -> float:
     return target * min(max(elapsed, 0), span) / span
 
 
+def snapshots_of_q(organization_ids: Sequence[int | None]) -> Q:
+    """The snapshots of `organization_ids` (None: the company's)."""
+    which = Q(organization_id__in=[pk for pk in organization_ids if pk is not None])
+    if None in organization_ids:
+        which |= Q(organization__isnull=True)
+    return which
+
+
 def trend_projection(
     *, program: LearningProgram, day: dt.date, organization: Organization | None = None
 ) -> float | None:
@@ -340,11 +348,8 @@ def trend_projections(
     """`trend_projection` of each of `organization_ids` (None: the company), in one query
     whatever their number."""
     window = min(dt.timedelta(days=PROJECTION_WINDOW_DAYS), day - dt.date.min)  # no day before 1 January of year 1
-    which = Q(organization_id__in=[pk for pk in organization_ids if pk is not None])
-    if None in organization_ids:
-        which |= Q(organization__isnull=True)
     rows = ProgressSnapshot.objects.filter(
-        which, program=program, day__lte=day, day__gt=day - window, rate__isnull=False
+        snapshots_of_q(organization_ids), program=program, day__lte=day, day__gt=day - window, rate__isnull=False
     ).values_list("organization_id", "day", "rate")
     points: dict[int | None, list[tuple[dt.date, float]]] = {pk: [] for pk in organization_ids}
     for organization_id, snapshot_day, rate in rows:

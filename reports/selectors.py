@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -30,6 +30,7 @@ from reports.progress import (
     ExecutiveCommitment,
     OrgProgress,
     ProgramProgress,
+    snapshots_of_q,
     trend_projection,
     trend_projections,
 )
@@ -79,12 +80,11 @@ def snapshot_trends(
     *, program: LearningProgram, organization_ids: Sequence[int | None], until: dt.date
 ) -> dict[int | None, list[tuple[dt.date, float]]]:
     """`snapshot_trend` of each of `organization_ids` (None = the company). One query."""
-    which = Q(organization_id__in=[pk for pk in organization_ids if pk is not None])
-    if None in organization_ids:
-        which |= Q(organization__isnull=True)
     trends: dict[int | None, list[tuple[dt.date, float]]] = {pk: [] for pk in organization_ids}
     rows = (
-        ProgressSnapshot.objects.filter(which, program=program, day__lte=until, rate__isnull=False)
+        ProgressSnapshot.objects.filter(
+            snapshots_of_q(organization_ids), program=program, day__lte=until, rate__isnull=False
+        )
         .order_by("day")
         .values_list("organization_id", "day", "rate")
     )
@@ -525,10 +525,11 @@ def all_hands_deck(
 ) -> AllHandsDeck:
     """The All-Hands deck as of `day` (default today): the company's headline, trend and
     change since `since` (the last All Hands; default 30 days before), the leaderboard
-    with each organization's change since then, one slide per top-level organization (rate, trend,
-    projection, sponsors), the executive commitment, the curated share and two
-    shareable stories. Every figure from `progress_read` and the snapshots; a fixed
-    number of queries whatever the number of organizations."""
+    with each organization's change since then, one slide per top-level organization
+    (rate, trend, projection, sponsors, champions), the executive commitment, the curated
+    share and the two newest shareable stories. Every figure from `progress_read`, the
+    snapshots and `trend_projections`: six queries beyond `progress_read`, whatever the
+    number of organizations."""
     progress = progress_read(program=program, as_of=day)
     since = since or progress.as_of - dt.timedelta(days=MOVERS_DAYS)
     blocks = [o for o in progress.organizations if o.depth == LEADERBOARD_DEPTH]
