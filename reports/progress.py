@@ -19,6 +19,7 @@ Decisions those rules leave open:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -323,23 +324,45 @@ def program_pace(*, program: LearningProgram, day: dt.date) -> float:
     return target * min(max(elapsed, 0), span) / span
 
 
-def trend_projection(*, program: LearningProgram, day: dt.date) -> float | None:
-    """The least-squares line through the company snapshots of the last 28 days up to
-    `day`, carried to the program's end and capped to [0, 1]. None with fewer than two
-    snapshots that have a rate."""
+def snapshots_of_q(organization_ids: Sequence[int | None]) -> Q:
+    """The snapshots of `organization_ids` (None: the company's)."""
+    which = Q(organization_id__in=[pk for pk in organization_ids if pk is not None])
+    if None in organization_ids:
+        which |= Q(organization__isnull=True)
+    return which
+
+
+def trend_projection(
+    *, program: LearningProgram, day: dt.date, organization: Organization | None = None
+) -> float | None:
+    """The least-squares line through the snapshots of the last 28 days up to `day` of
+    `organization` (None: the company), carried to the program's end and capped to
+    [0, 1]. None with fewer than two snapshots that have a rate. One query."""
+    key = organization.pk if organization is not None else None
+    return trend_projections(program=program, day=day, organization_ids=[key])[key]
+
+
+def trend_projections(
+    *, program: LearningProgram, day: dt.date, organization_ids: Sequence[int | None]
+) -> dict[int | None, float | None]:
+    """`trend_projection` of each of `organization_ids` (None: the company), in one query
+    whatever their number."""
     window = min(dt.timedelta(days=PROJECTION_WINDOW_DAYS), day - dt.date.min)  # no day before 1 January of year 1
     rows = ProgressSnapshot.objects.filter(
-        program=program,
-        organization__isnull=True,
-        day__lte=day,
-        day__gt=day - window,
-        rate__isnull=False,
-    ).values_list("day", "rate")
-    points = [(d, r) for d, r in rows if r is not None]
+        snapshots_of_q(organization_ids), program=program, day__lte=day, day__gt=day - window, rate__isnull=False
+    ).values_list("organization_id", "day", "rate")
+    points: dict[int | None, list[tuple[dt.date, float]]] = {pk: [] for pk in organization_ids}
+    for organization_id, snapshot_day, rate in rows:
+        if rate is not None:
+            points[organization_id].append((snapshot_day, float(rate)))
+    return {pk: _projection(program=program, day=day, points=points[pk]) for pk in organization_ids}
+
+
+def _projection(*, program: LearningProgram, day: dt.date, points: list[tuple[dt.date, float]]) -> float | None:
     if len(points) < 2:
         return None
     xs = [float((d - day).days) for d, _ in points]
-    ys = [float(r) for _, r in points]
+    ys = [r for _, r in points]
     mean_x, mean_y = sum(xs) / len(xs), sum(ys) / len(ys)
     sxx = sum((x - mean_x) ** 2 for x in xs)
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sxx

@@ -16,9 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from django.db.models import (
-    Count,
-)
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -32,6 +30,9 @@ from reports.progress import (
     ExecutiveCommitment,
     OrgProgress,
     ProgramProgress,
+    snapshots_of_q,
+    trend_projection,
+    trend_projections,
 )
 
 LEADERBOARD_DEPTH = 1
@@ -71,15 +72,26 @@ def snapshot_trend(
 ) -> list[tuple[dt.date, float]]:
     """The daily rates of one organization (None = the company) from the program start
     to `until`, from the snapshots; days without a rate are left out. One query."""
-    return [
-        (day, rate)
-        for day, rate in ProgressSnapshot.objects.filter(
-            program=program, organization=organization, day__lte=until, rate__isnull=False
+    key = organization.pk if organization is not None else None
+    return snapshot_trends(program=program, organization_ids=[key], until=until)[key]
+
+
+def snapshot_trends(
+    *, program: LearningProgram, organization_ids: Sequence[int | None], until: dt.date
+) -> dict[int | None, list[tuple[dt.date, float]]]:
+    """`snapshot_trend` of each of `organization_ids` (None = the company). One query."""
+    trends: dict[int | None, list[tuple[dt.date, float]]] = {pk: [] for pk in organization_ids}
+    rows = (
+        ProgressSnapshot.objects.filter(
+            snapshots_of_q(organization_ids), program=program, day__lte=until, rate__isnull=False
         )
         .order_by("day")
-        .values_list("day", "rate")
-        if rate is not None
-    ]
+        .values_list("organization_id", "day", "rate")
+    )
+    for organization_id, day, rate in rows:
+        if rate is not None:
+            trends[organization_id].append((day, rate))
+    return trends
 
 
 def snapshot_rates_on(*, program: LearningProgram, day: dt.date) -> dict[int | None, float | None]:
@@ -161,10 +173,17 @@ class LeaderboardRow:
     champions: list[str] = field(default_factory=list)
 
 
-def headline(*, progress: ProgramProgress, block: CompanyProgress | OrgProgress, name: str) -> Headline:
+def headline(
+    *,
+    progress: ProgramProgress,
+    block: CompanyProgress | OrgProgress,
+    name: str,
+    projection: float | None = None,
+) -> Headline:
     """The headline of a company or organization block: rate against the program's pace
     (the same straight line for every organization) and target, the people still needed
-    for each, days left to the end. The projection is the company's snapshot trend."""
+    for each, days left to the end. The projection is the company's snapshot trend, or
+    for an organization the one given (`reports.progress.trend_projection` of it)."""
     company = progress.company
     pace = company.pace
     return Headline(
@@ -178,7 +197,7 @@ def headline(*, progress: ProgramProgress, block: CompanyProgress | OrgProgress,
         needed_for_pace=people_needed_for(eligible=block.eligible, met=block.met, rate=pace),
         needed_for_target=people_needed_for(eligible=block.eligible, met=block.met, rate=progress.target),
         days_left=max((progress.program.ends_on - progress.as_of).days, 0),
-        projection=company.projection if isinstance(block, CompanyProgress) else None,
+        projection=company.projection if isinstance(block, CompanyProgress) else projection,
         completions=block.completions,
         curated_completions=block.curated_completions,
         curated_share=block.curated_share,
@@ -370,6 +389,7 @@ def organization_dashboard(
         if o.parent_id == organization.pk
     ]
     points = snapshot_trend(program=program, organization=organization, until=progress.as_of)
+    projection = trend_projection(program=program, day=progress.as_of, organization=organization)
     collections = list(
         Collection.objects.filter(program=program, organization=organization)
         .annotate(n_courses=Count("items"))
@@ -392,9 +412,9 @@ def organization_dashboard(
         progress=progress,
         organization=organization,
         ancestors=ancestors,
-        headline=headline(progress=progress, block=block, name=organization.name),
+        headline=headline(progress=progress, block=block, name=organization.name, projection=projection),
         chart=progress_chart(
-            progress=progress, points=points, title=f"{organization.name} completion rate", projection=None
+            progress=progress, points=points, title=f"{organization.name} completion rate", projection=projection
         ),
         teams=teams,
         collections=collections,
@@ -462,4 +482,92 @@ def all_hands_report(*, program: LearningProgram, day: dt.date | None = None) ->
         ),
         stories=shareable_stories(program=program),
         highlights=highlights,
+    )
+
+
+# --- The All-Hands deck -------------------------------------------------------------------
+
+DECK_STORIES = 2
+
+
+@dataclass(frozen=True)
+class OrganizationSlide:
+    """One organization's slide: its headline (with its own projection), its trend and
+    who sponsors and champions it."""
+
+    headline: Headline
+    chart: SafeString
+    change: float | None
+    sponsors: list[str]
+    champions: list[str]
+
+
+@dataclass(frozen=True)
+class AllHandsDeck:
+    progress: ProgramProgress
+    headline: Headline
+    chart: SafeString
+    since: dt.date
+    change: float | None
+    leaderboard: list[LeaderboardRow]
+    organizations: list[OrganizationSlide]
+    executives_met: int
+    stories: list[StoryCard]
+
+    @property
+    def executives_rate(self) -> float | None:
+        """The share of the executive sponsors who met the goal (None: no sponsor)."""
+        executives = self.progress.executives
+        return self.executives_met / len(executives) if executives else None
+
+
+def all_hands_deck(
+    *, program: LearningProgram, day: dt.date | None = None, since: dt.date | None = None
+) -> AllHandsDeck:
+    """The All-Hands deck as of `day` (default today): the company's headline, trend and
+    change since `since` (the last All Hands; default 30 days before), the leaderboard
+    with each organization's change since then, one slide per top-level organization
+    (rate, trend, projection, sponsors, champions), the executive commitment, the curated
+    share and the two newest shareable stories. Every figure from `progress_read`, the
+    snapshots and `trend_projections`: six queries beyond `progress_read`, whatever the
+    number of organizations."""
+    progress = progress_read(program=program, as_of=day)
+    since = since or progress.as_of - dt.timedelta(days=MOVERS_DAYS)
+    blocks = [o for o in progress.organizations if o.depth == LEADERBOARD_DEPTH]
+    block_ids = [o.organization_id for o in blocks]
+    trends = snapshot_trends(program=program, organization_ids=[None, *block_ids], until=progress.as_of)
+    projections = trend_projections(program=program, day=progress.as_of, organization_ids=block_ids)
+    rates_before = snapshot_rates_on(program=program, day=since)
+    champions = champion_names_by_organization(program=program)
+    sponsors = sponsor_names_by_organization(program=program)
+    slides = [
+        OrganizationSlide(
+            headline=headline(progress=progress, block=o, name=o.name, projection=projections[o.organization_id]),
+            chart=progress_chart(
+                progress=progress,
+                points=trends[o.organization_id],
+                title=f"{o.name} completion rate",
+                projection=projections[o.organization_id],
+            ),
+            change=rate_change(current=o.rate, before=rates_before.get(o.organization_id)),
+            sponsors=sponsors.get(o.organization_id, []),
+            champions=champions.get(o.organization_id, []),
+        )
+        for o in blocks
+    ]
+    return AllHandsDeck(
+        progress=progress,
+        headline=headline(progress=progress, block=progress.company, name="Company"),
+        chart=progress_chart(
+            progress=progress,
+            points=trends[None],
+            title="Company completion rate",
+            projection=progress.company.projection,
+        ),
+        since=since,
+        change=rate_change(current=progress.company.rate, before=rates_before.get(None)),
+        leaderboard=leaderboard(progress=progress, rates_before=rates_before, champions=champions),
+        organizations=slides,
+        executives_met=sum(1 for e in progress.executives if e.met),
+        stories=shareable_stories(program=program, limit=DECK_STORIES),
     )

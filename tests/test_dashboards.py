@@ -156,7 +156,7 @@ def acme(personas) -> Acme:
 # --- Access ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url_name", ["/reports/", "/reports/all-hands/", "org"])
+@pytest.mark.parametrize("url_name", ["/reports/", "/reports/all-hands/", "/reports/all-hands/deck/", "org"])
 def test_anonymous_visitors_are_sent_to_sign_in(personas, url_name):
     url = f"/reports/org/{personas.engineering.pk}/" if url_name == "org" else url_name
     response = personas.client_for(None).get(url)
@@ -167,7 +167,12 @@ def test_anonymous_visitors_are_sent_to_sign_in(personas, url_name):
 @pytest.mark.parametrize("who", ["admin", "sponsor", "champion", "employee", "outsider"])
 def test_every_signed_in_person_sees_the_pages(personas, acme, who):
     client = personas.client_for(getattr(personas, who))
-    for url in ["/reports/", f"/reports/org/{personas.engineering.pk}/", "/reports/all-hands/"]:
+    for url in [
+        "/reports/",
+        f"/reports/org/{personas.engineering.pk}/",
+        "/reports/all-hands/",
+        "/reports/all-hands/deck/",
+    ]:
         response = client.get(url, {"as_of": AS_OF, "date": AS_OF})
         assert response.status_code == 200, url
 
@@ -260,7 +265,7 @@ def test_organization_dashboard_numbers_and_content(personas, acme):
     assert "To be on pace no one more" in headline
     assert "To reach the target 2 more people" in headline
     assert "Curated share 67% (2 of 3 completions)" in headline
-    assert "Projection" not in headline
+    assert f"Projection at the end {DASH}" in headline  # one Engineering snapshot in the last 28 days
     assert "Sponsor: Sam Sponsor · Champion: Chris Champion" in visible_text(body)
     assert section(body, "teams-title") == f"Teams Team Progress Met Rate Since last week Platform 1 / 1 100% {DASH}"
     assert "Engineering foundations · 1 course" in section(body, "collections-title")
@@ -358,6 +363,10 @@ def test_all_hands_report(personas, acme):
     assert "Halfway there" in highlights
     assert "Engineering weekly" not in highlights
     assert '<script src="/static/js/print.js" defer></script>' in body
+    assert (
+        f'<a class="button secondary" href="/reports/all-hands/deck/?program={personas.program.pk}&amp;date={AS_OF}">'
+        in body
+    )
     assert "onclick" not in body
     assert '<button type="button" class="button" data-print hidden>Print / save as PDF</button>' in body
 
@@ -423,10 +432,12 @@ def grow(personas, size: int) -> None:
 # also the navigation's) and the navigation (permissions in one query, the sponsor's and
 # champion's organizations). Then its own reads: program_progress (4), snapshots
 # (trend, earlier rates), champions; the organization page adds the organization,
-# collections, study groups, updates, sponsors and the people check (champions also get
-# the first of the not-yet list; its count is the headline's eligible minus met); the
-# All-Hands report adds highlights, rates 30 days before and stories.
-QUERIES = {"company": 13, "org-employee": 20, "org-champion": 21, "all-hands": 16}
+# collections, study groups, updates, sponsors, its projection and the people check
+# (champions also get the first of the not-yet list; its count is the headline's eligible
+# minus met); the All-Hands report adds highlights, rates 30 days before and stories. The
+# deck reads the trends and the projections of all its organizations at once, the rates
+# at its "since" day, champions, sponsors and stories.
+QUERIES = {"company": 13, "org-employee": 21, "org-champion": 22, "all-hands": 16, "deck": 16}
 
 
 @pytest.mark.parametrize("size", [1, 10])
@@ -440,6 +451,7 @@ def test_query_count_does_not_grow_with_the_company(personas, django_assert_num_
         "org-employee": f"/reports/org/{personas.engineering.pk}/",
         "org-champion": f"/reports/org/{personas.engineering.pk}/",
         "all-hands": "/reports/all-hands/",
+        "deck": "/reports/all-hands/deck/",
     }[page]
     with django_assert_num_queries(QUERIES[page]):
         response = client.get(url, {"as_of": AS_OF, "date": AS_OF})
@@ -447,3 +459,126 @@ def test_query_count_does_not_grow_with_the_company(personas, django_assert_num_
     if page == "org-champion":
         # size x size people in each of `size` Engineering teams, half not met, plus Sam, Chris and Bob
         assert f"Not yet met the goal ({size * ((size + 1) // 2) + 3})" in response.content.decode()
+
+
+# --- All-Hands deck -------------------------------------------------------------------
+
+
+def slide(markup: str, slide_id: str) -> str:
+    """The visible text of the deck's slide `slide_id`."""
+    match = re.search(rf'<(section|div) class="deck-slide" id="{slide_id}".*?</div></\1>', markup, flags=re.S)
+    assert match, f"no slide {slide_id}"
+    return visible_text(match.group(0))
+
+
+def test_organization_dashboard_projects_its_own_trend(personas, acme):
+    """The projection of the company's dashboard, drawn from the organization's snapshots:
+    Engineering 50% on 06-25 and 50.1% on 07-01, 0.1 point in 6 days carried to 12-31:
+    50.05% + 0.1/6 x (182 + 4) = 53.15%."""
+    snap(personas.program, personas.engineering, "2026-07-01", rate=0.501)
+    body = (
+        personas.client_for(personas.employee)
+        .get(f"/reports/org/{personas.engineering.pk}/", {"as_of": AS_OF})
+        .content.decode()
+    )
+    assert "Projection at the end 53%" in section(body, "headline-title")
+    assert section(body, "trend-title").endswith("Actual Pace Projection")
+    assert '<polyline class="series projection"' in body
+
+
+def test_all_hands_deck_slides(personas, acme):
+    """As of 2026-07-02, changes since 30 days before (2026-06-02 snapshots: company 20%,
+    Engineering 20%, Sales 0%); Engineering's projection as on its dashboard (53%)."""
+    snap(personas.program, personas.engineering, "2026-07-01", rate=0.501)
+    body = personas.client_for(personas.employee).get("/reports/all-hands/deck/", {"date": AS_OF}).content.decode()
+    slides = re.findall(r'class="deck-slide" id="([^"]+)"', body)
+    assert slides == [
+        "slide-company",
+        "slide-leaderboard",
+        "slide-org-1",
+        "slide-org-2",
+        "slide-org-3",
+        "slide-executives",
+        "slide-curated",
+        "slide-stories",
+    ]
+    axes = "0% 25% 50% 75% 100% Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec target 90%"
+    assert slide(body, "slide-company") == (
+        "All Hands · Learning Program 2026 · 2 July 2026 · 182 days left Company progress "
+        "43% of our 90% goal 3 of 7 people have met the goal Pace today 45%: behind · 1 more person to be on pace "
+        f"Projection at the end: 59% Since 2 June: +22.9 pts {axes} Actual Pace Projection"
+    )
+    assert slide(body, "slide-leaderboard").startswith("Leaderboard Organizations ranked by completion rate")
+    assert table_rows(body, "leaderboard") == [
+        "1 Engineering 3 of 5 60% +40.0 pts Chris Champion",
+        f"2 Sales 0 of 1 0% +0.0 pts {DASH}",
+        f"3 Marketing 0 of 0 {DASH} {DASH} {DASH}",
+    ]
+    assert '<th scope="col" class="num">Since 2 Jun</th>' in body
+    assert slide(body, "slide-org-1") == (
+        "Organization 1 of 3 Engineering 60% of our 90% goal 3 of 5 people have met the goal "
+        "Pace today 45%: on track Projection at the end: 53% Since 2 June: +40.0 pts "
+        f"Sponsor: Sam Sponsor Champion: Chris Champion {axes} Actual Pace Projection"
+    )
+    assert slide(body, "slide-org-2") == (
+        f"Organization 2 of 3 Marketing {DASH} of our 90% goal 0 of 0 people have met the goal "
+        f"Pace today 45%: no one eligible Projection at the end: {DASH} Since 2 June: {DASH} {axes} Actual Pace"
+    )
+    assert slide(body, "slide-org-3") == (
+        "Organization 3 of 3 Sales 0% of our 90% goal 0 of 1 person has met the goal "
+        f"Pace today 45%: behind · 1 more person to be on pace Projection at the end: {DASH} "
+        f"Since 2 June: +0.0 pts {axes} Actual Pace"
+    )
+    assert slide(body, "slide-executives") == (
+        "Executive commitment 1 of 1 executive sponsor met the goal themselves. Sam Sponsor · Acme/Engineering met"
+    )
+    assert 'aria-label="Executive sponsors who met the goal: 100%"' in body
+    assert slide(body, "slide-curated") == (
+        "Curated share 67% of completions are courses from our curated collections (2 of 3) "
+        f"Engineering 67% (2 of 3) Marketing {DASH} (0 of 0) Sales {DASH} (0 of 0)"
+    )
+    # The consented story only (not the private one, not the withdrawn one), first name only.
+    assert slide(body, "slide-stories") == "In their words Fewer pages at night Alerts I understand. Patricia, Platform"
+    assert "Quinn" not in body
+    assert '<link rel="stylesheet" href="/static/css/deck.css">' in body
+    assert '<script src="/static/js/deck.js" defer></script>' in body
+    assert '<button type="button" class="button" data-deck-present hidden>Present</button>' in body
+    assert "style=" not in body
+    assert "onclick" not in body
+
+
+def test_all_hands_deck_shows_two_stories_newest_first(personas, acme):
+    for title in ["Second newest", "Newest"]:
+        LearnerStory.objects.create(
+            program=personas.program, employee=acme.pat, title=title, body="<i>So</i> good.", consent_to_share=True
+        )
+    body = personas.client_for(personas.employee).get("/reports/all-hands/deck/", {"date": AS_OF}).content.decode()
+    assert slide(body, "slide-stories") == (
+        "In their words Newest <i>So</i> good. Patricia, Platform Second newest <i>So</i> good. Patricia, Platform"
+    )
+    assert "&lt;i&gt;So&lt;/i&gt; good." in body
+
+
+def test_all_hands_deck_change_since_the_day_asked(personas, acme):
+    body = (
+        personas.client_for(personas.employee)
+        .get("/reports/all-hands/deck/", {"date": AS_OF, "since": "2026-06-25"})
+        .content.decode()
+    )
+    assert table_rows(body, "leaderboard")[0] == "1 Engineering 3 of 5 60% +10.0 pts Chris Champion"
+    assert "Since 25 June: +2.9 pts" in slide(body, "slide-company")
+    assert 'name="since" value="2026-06-25"' in body
+
+
+def test_all_hands_deck_bad_since_gets_a_message(personas, acme):
+    response = personas.client_for(personas.employee).get("/reports/all-hands/deck/", {"date": AS_OF, "since": "soon"})
+    text = visible_text(response.content.decode())
+    assert "“soon” is not a date: use since=YYYY-MM-DD. The default is shown instead." in text
+    assert "Since 2 June: +22.9 pts" in text
+
+
+def test_all_hands_deck_without_a_program(personas):
+    personas.program.delete()
+    body = personas.client_for(personas.employee).get("/reports/all-hands/deck/").content.decode()
+    assert "No learning program has been set up yet." in body
+    assert "deck-slide" not in body

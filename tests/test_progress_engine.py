@@ -13,7 +13,7 @@ import pytest
 
 from programs.models import ProgramExclusion
 from reports.models import ProgressSnapshot
-from reports.progress import program_progress
+from reports.progress import program_progress, trend_projection, trend_projections
 from tests.factories import (
     CollectionFactory,
     CollectionItemFactory,
@@ -372,10 +372,21 @@ def test_as_of_after_the_end_is_the_end(la, program):
     assert (progress.company.eligible, progress.company.met, progress.company.pace) == (1, 0, 0.9)
 
 
-def company_snapshot(program, day, rate):
+def org_snapshot(program, organization, day, rate):
     return ProgressSnapshot.objects.create(
-        program=program, organization=None, day=day, eligible=10, met=0, completions=0, curated_completions=0, rate=rate
+        program=program,
+        organization=organization,
+        day=day,
+        eligible=10,
+        met=0,
+        completions=0,
+        curated_completions=0,
+        rate=rate,
     )
+
+
+def company_snapshot(program, day, rate):
+    return org_snapshot(program, None, day, rate)
 
 
 def test_projection_is_the_snapshot_trend_carried_to_the_end(la, program):
@@ -402,6 +413,32 @@ def test_projection_is_the_snapshot_trend_carried_to_the_end(la, program):
 
     # slope 0.01 a day; 0.22 on 2024-12-01 plus 30 days -> 0.52
     assert program_progress(program=program, as_of=day).company.projection == pytest.approx(0.52)
+
+
+def test_projection_of_an_organization_is_its_own_trend(la, program):
+    """The rule of the company's projection applied to one organization's snapshots; the
+    projections of several read at once are the same numbers."""
+    day = dt.date(2024, 12, 1)  # 30 days before the end
+    engineering, sales, marketing = org("Acme/Engineering"), org("Acme/Sales"), org("Acme/Marketing")
+    org_snapshot(program, engineering, dt.date(2024, 11, 30), 0.40)
+    org_snapshot(program, engineering, dt.date(2024, 12, 1), 0.42)  # 0.02 a day: 0.42 + 30 x 0.02, capped
+    org_snapshot(program, sales, dt.date(2024, 11, 20), 0.50)
+    org_snapshot(program, sales, dt.date(2024, 11, 30), 0.40)  # 0.01 down a day: 0.40 - 31 x 0.01
+    org_snapshot(program, marketing, dt.date(2024, 12, 1), 0.90)  # one snapshot: no projection
+    company_snapshot(program, dt.date(2024, 11, 30), 0.10)
+    company_snapshot(program, dt.date(2024, 12, 1), 0.10)
+
+    assert trend_projection(program=program, day=day, organization=engineering) == 1.0
+    assert trend_projection(program=program, day=day, organization=sales) == pytest.approx(0.09)
+    assert trend_projection(program=program, day=day, organization=marketing) is None
+    assert trend_projection(program=program, day=day) == pytest.approx(0.10)
+    ids = [None, engineering.pk, sales.pk, marketing.pk]
+    assert trend_projections(program=program, day=day, organization_ids=ids) == {
+        None: pytest.approx(0.10),
+        engineering.pk: pytest.approx(1.0),
+        sales.pk: pytest.approx(0.09),
+        marketing.pk: None,
+    }
 
 
 def test_projection_is_capped_to_0_and_1(la, program):

@@ -750,6 +750,7 @@ EXPECTATIONS: list[Case] = [
     get("reports:org", ALL_SIGNED_IN, kwargs=pk("p.engineering", "organization_id"), label="A"),
     get("reports:org", ALL_SIGNED_IN, kwargs=pk("p.sales", "organization_id"), label="B"),
     get("reports:all_hands", ALL_SIGNED_IN),
+    get("reports:all_hands_deck", ALL_SIGNED_IN),
     get("reports:export_organizations", ALL_SIGNED_IN),
     get("reports:export_people", PEOPLE_OF_A, label="own organizations"),
     get("reports:export_people", PEOPLE_OF_A, query="org={engineering}", label="A"),

@@ -23,11 +23,12 @@ from reports.kept import kept_counts_stamp, people_not_met_read
 from reports.progress import progress_day
 from reports.selectors import (
     NOT_MET_SHOWN,
+    all_hands_deck,
     all_hands_report,
     company_dashboard,
     organization_dashboard,
 )
-from reports.views._common import request_choice
+from reports.views._common import parse_day, request_choice
 
 # A rendered company dashboard is kept in the cache under the state of the kept figures it
 # was rendered from; a change names another state, so an entry is never read once stale.
@@ -106,3 +107,14 @@ def all_hands(request: HttpRequest) -> HttpResponse:
     choice = request_choice(request, day_param="date")
     report = all_hands_report(program=choice.program, day=choice.day) if choice.program else None
     return render(request, "reports/all_hands.html", {"choice": choice, "report": report})
+
+
+@login_required
+def deck(request: HttpRequest) -> HttpResponse:
+    """The All-Hands deck for ?date=YYYY-MM-DD (default today), with each organization's
+    change since ?since=YYYY-MM-DD (the last All Hands): 16:9 slides that print one per
+    page, and a presenter's view paged with the arrow keys (static/js/deck.js)."""
+    choice = request_choice(request, day_param="date")
+    since = parse_day(request.GET.get("since", "").strip(), "since", choice.problems)
+    deck = all_hands_deck(program=choice.program, day=choice.day, since=since) if choice.program else None
+    return render(request, "reports/all_hands_deck.html", {"choice": choice, "deck": deck})

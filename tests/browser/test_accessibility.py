@@ -33,6 +33,7 @@ def pages_of(world: World) -> dict[str, list[str]]:
             reverse("champions:org_updates", args=[p.engineering.pk]),
             reverse("reports:company"),
             reverse("reports:all_hands"),
+            reverse("reports:all_hands_deck"),
         ],
         "champion": [
             reverse("champions:not_yet", args=[p.engineering.pk]),
