@@ -550,7 +550,12 @@ def test_all_hands_deck_slides(personas, acme):
 def test_all_hands_deck_shows_two_stories_newest_first(personas, acme):
     for title in ["Second newest", "Newest"]:
         LearnerStory.objects.create(
-            program=personas.program, employee=acme.pat, title=title, body="<i>So</i> good.", consent_to_share=True
+            program=personas.program,
+            employee=acme.pat,
+            title=title,
+            body="<i>So</i> good.",
+            consent_to_share=True,
+            moderation="approved",
         )
     body = personas.client_for(personas.employee).get("/reports/all-hands/deck/", {"date": AS_OF}).content.decode()
     assert slide(body, "slide-stories") == (

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,8 +85,11 @@ def sso_site(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[S
             "REDIS_URL": "",  # sign-in needs no worker: tasks run in process, the cache is local
         }
         with django_db_blocker.unblock(), gunicorn_site(tmp / "gunicorn.log", env=site_env, port=site_port) as url:
-            if "listening" not in idp_log.read_text():
-                pytest.fail(f"the identity provider did not start:\n{idp_log.read_text()[-3000:]}")
+            deadline = time.monotonic() + 30
+            while "listening" not in idp_log.read_text():
+                if idp.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the identity provider did not start:\n{idp_log.read_text()[-3000:]}")
+                time.sleep(0.2)
             yield SsoSite(url=url, idp_url=idp_url, log=tmp / "gunicorn.log")
     finally:
         idp.terminate()
