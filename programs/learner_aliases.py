@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from programs.models import (
@@ -174,7 +175,7 @@ def learner_restore(*, dismissal: LearnerDismissal, by: Employee | None) -> None
 
 def unmatched_learners(*, connection_id: int | None = None) -> QuerySet[UnmatchedRecord, dict[str, Any]]:
     """One row per provider learner (kind, learner key) with kept unmatched records, not
-    dismissed: their e-mail and external id, how many records and completions, when last
+    dismissed: their e-mail, external id and name, how many records and completions, when last
     seen; most recently seen first."""
     records = UnmatchedRecord.objects.all()
     if connection_id is not None:
@@ -187,6 +188,7 @@ def unmatched_learners(*, connection_id: int | None = None) -> QuerySet[Unmatche
         .values("connection__kind", "learner_key")
         .annotate(
             email=Max("email"),
+            full_name=Max(KT("record__full_name")),
             external_id=Max("external_id"),
             record_count=Count("pk"),
             completed_count=Count("pk", filter=Q(record__is_completed=True)),

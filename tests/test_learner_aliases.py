@@ -216,7 +216,7 @@ def test_the_people_search_finds_employees_by_name(personas, udemy, bob_unmatche
     )
 
     assert "bob@acme.example" in page
-    assert "provider=udemy&amp;learner=bobby%40x.example&amp;email=bob%40acme.example#link-title" in page
+    assert "?provider=udemy&amp;learner=bobby%40x.example&amp;q=builder&amp;email=bob%40acme.example#link-title" in page
 
 
 def test_others_are_refused_and_change_nothing(personas, udemy, bob_unmatched):

@@ -179,9 +179,10 @@ def world_create(p: Personas) -> World:
     run = SyncRun.objects.create(
         connection=connection, source="csv", status="succeeded", fetched=1, created=1, finished_at=timezone.now()
     )
+    learners = ConnectionFactory(name="udemy", kind="udemy")
     for key in ("V1", "V2"):  # two provider learners not on the roster: one to link, one to dismiss
         UnmatchedRecord.objects.create(
-            connection=connection, learner_key=key, external_id=key, provider_course_id="ML101"
+            connection=learners, learner_key=key, external_id=key, provider_course_id="ML101"
         )
     # The message-settings page creates the row with the defaults on its first GET
     # (reports.messaging.settings_for): reported; here it exists, as after first use.
@@ -447,12 +448,10 @@ EXPECTATIONS: list[Case] = [
     post(
         "programs:providers:unmatched",
         admin_only(DONE),
-        data=lambda w: {"provider": "coursera", "learner_key": "V1", "email": w.p.employee.email},
+        data=lambda w: {"provider": "udemy", "learner_key": "V1", "email": w.p.employee.email},
         label="link a learner",
     ),
-    *admin_post_only(
-        "programs:providers:learner_dismiss", data=lambda w: {"provider": "coursera", "learner_key": "V2"}
-    ),
+    *admin_post_only("programs:providers:learner_dismiss", data=lambda w: {"provider": "udemy", "learner_key": "V2"}),
     *admin_post_only("programs:providers:learner_restore", kwargs=pk("dismissal")),
     *admin_post_only("programs:providers:learner_unlink", kwargs=pk("alias")),
     admin_page("programs:providers:invalid"),
