@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from learnhub.roles import has_access
 from programs.access import access_end_reason, employee_access_end
+from programs.connections import provider_connection_errors, provider_connection_save
 from programs.learning_programs import program_create, program_errors, program_update
 from programs.models import (
     Collection,
@@ -430,9 +431,25 @@ def stored_state(value: str) -> str:
     return "set" if value else "not set"
 
 
+# The admin form's fields under the names of provider_connection_save's keywords.
+CONNECTION_SERVICE_FIELDS = {
+    "kind": "kind",
+    "is_active": "is_active",
+    "sync_interval_minutes": "interval_minutes",
+    "base_url": "base_url",
+    "token_url": "token_url",
+    "provider_org_id": "org_id",
+    "provider_program_ids": "program_ids",
+    "client_id": "client_id",
+    "client_secret": "client_secret",
+}
+
+
 class ProviderConnectionForm(forms.ModelForm):
     """The client secret is write-only: the input never shows the stored value, and
-    leaving it empty keeps the stored secret."""
+    leaving it empty keeps the stored secret. The checks are the providers pages' own
+    (`provider_connection_errors`: what each kind needs, URLs, names, the interval),
+    shown next to the fields; the admin then saves through `provider_connection_save`."""
 
     client_secret = forms.CharField(
         label="Client secret",
@@ -440,39 +457,37 @@ class ProviderConnectionForm(forms.ModelForm):
         strip=True,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
-    clear_client_secret = forms.BooleanField(label="Remove the stored client secret", required=False)
 
     class Meta:
         model = ProviderConnection
-        fields = [
-            "name",
-            "kind",
-            "is_active",
-            "sync_interval_minutes",
-            "base_url",
-            "token_url",
-            "provider_org_id",
-            "provider_program_ids",
-            "client_id",
-            "client_secret",
-        ]
+        fields = ["name", *CONNECTION_SERVICE_FIELDS]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         state = stored_state(self.instance.client_secret)
         self.fields["client_secret"].help_text = f"Currently {state}. Leave empty to keep the stored secret."
 
-    def clean_client_secret(self) -> str:
-        new_secret = self.cleaned_data.get("client_secret") or ""
-        return new_secret or self.instance.client_secret
+    def clean_provider_program_ids(self) -> list[str]:
+        program_ids = self.cleaned_data.get("provider_program_ids") or []
+        if not isinstance(program_ids, list) or not all(isinstance(p, str) for p in program_ids):
+            raise ValidationError('A list of provider program ids, e.g. ["program-1", "program-2"].')
+        return program_ids
+
+    def service_values(self) -> dict[str, Any]:
+        """The cleaned values as `provider_connection_save` keywords, for this form's
+        connection (a new one when adding)."""
+        values = {keyword: self.cleaned_data.get(field) for field, keyword in CONNECTION_SERVICE_FIELDS.items()}
+        values["program_ids"] = values["program_ids"] or None  # none given: keep what the connection has
+        stored = self.instance if self.instance.pk else None
+        return {"name": self.cleaned_data.get("name") or "", "connection": stored, "new": stored is None, **values}
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if cleaned.get("clear_client_secret"):
-            if self.data.get(self.add_prefix("client_secret")):
-                self.add_error("clear_client_secret", "Either enter a new secret or remove it, not both.")
-            else:
-                cleaned["client_secret"] = ""
+        if not self.errors:  # else a field error says why
+            by_keyword = {keyword: field for field, keyword in CONNECTION_SERVICE_FIELDS.items()}
+            for keyword, problems in provider_connection_errors(**self.service_values()).items():
+                field = by_keyword.get(keyword, keyword)
+                self.add_error(field if field in self.fields else None, problems)
         return cleaned
 
 
@@ -495,7 +510,6 @@ class ProviderConnectionAdmin(ProgressInputAdmin):
                     "provider_program_ids",
                     "client_id",
                     "client_secret",
-                    "clear_client_secret",
                 )
             },
         ),
@@ -505,6 +519,12 @@ class ProviderConnectionAdmin(ProgressInputAdmin):
     @admin.display(description="client secret")
     def secret(self, obj: ProviderConnection) -> str:
         return stored_state(obj.client_secret)
+
+    def save_model(
+        self, request: HttpRequest, obj: ProviderConnection, form: ProviderConnectionForm, change: bool
+    ) -> None:
+        saved, _ = provider_connection_save(**form.service_values())
+        obj.pk, obj.client_secret, obj._state.adding = saved.pk, saved.client_secret, False
 
 
 class ReadOnlyRecordAdmin(admin.ModelAdmin):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
@@ -118,6 +119,61 @@ def provider_connection_save(
     id and secret the provider signs in with, and `other` (a completions file) nothing. A
     kind without a secret stores none, even when one is given. Every broken rule is
     reported at once, as a ValidationError keyed by field. Returns (connection, created)."""
+    connection, created, secret = _connection_prepared(
+        name=name,
+        connection=connection,
+        new=new,
+        kind=kind,
+        base_url=base_url,
+        token_url=token_url,
+        org_id=org_id,
+        program_ids=program_ids,
+        client_id=client_id,
+        client_secret=client_secret,
+        interval_minutes=interval_minutes,
+        is_active=is_active,
+    )
+    if secret and kind_uses_secret(connection.kind):
+        connection.client_secret = secret
+    try:
+        with transaction.atomic():
+            # Only the settings: a running sync's lease and clock (sync_claimed_until,
+            # last_synced_at, ...) may have moved since the row was read.
+            connection.save(update_fields=None if created else SETTINGS_FIELDS)
+    except IntegrityError:  # another request took the name since it was checked
+        raise ValidationError({"name": [f"Another connection is already called {name!r}."]}) from None
+    return connection, created
+
+
+def provider_connection_errors(**values: Any) -> dict[str, list[str]]:
+    """The rules `provider_connection_save` would break with these values (its keywords),
+    keyed by field (empty when it would save), without writing: for a form that shows them
+    next to its fields before saving through `provider_connection_save` (the Django admin)."""
+    try:
+        _connection_prepared(**values)
+    except ValidationError as error:
+        return error.message_dict
+    return {}
+
+
+def _connection_prepared(
+    *,
+    name: str,
+    connection: ProviderConnection | None = None,
+    new: bool = False,
+    kind: str | None = None,
+    base_url: str | None = None,
+    token_url: str | None = None,
+    org_id: str | None = None,
+    program_ids: list[str] | None = None,
+    client_id: str | None = None,
+    client_secret: str | None = None,
+    interval_minutes: int | None = None,
+    is_active: bool | None = None,
+) -> tuple[ProviderConnection, bool, str]:
+    """The connection `provider_connection_save` writes, its new values set but not saved,
+    whether it is new, and the trimmed secret given; a ValidationError with every broken
+    rule."""
     name = name.strip()
     errors: dict[str, list[str]] = {}
     if not name:
@@ -171,16 +227,7 @@ def provider_connection_save(
         _kind_needs_check(connection=connection, secret=secret, created=created, errors=errors)
     if errors:
         raise ValidationError(errors)
-    if secret and kind_uses_secret(connection.kind):
-        connection.client_secret = secret
-    try:
-        with transaction.atomic():
-            # Only the settings: a running sync's lease and clock (sync_claimed_until,
-            # last_synced_at, ...) may have moved since the row was read.
-            connection.save(update_fields=None if created else SETTINGS_FIELDS)
-    except IntegrityError:  # another request took the name since it was checked
-        raise ValidationError({"name": [f"Another connection is already called {name!r}."]}) from None
-    return connection, created
+    return connection, created, secret
 
 
 def provider_connection_activate(*, connection: ProviderConnection, active: bool) -> bool:

@@ -227,3 +227,24 @@ class ConnectionRemoveForm(forms.Form):
         if typed != self.connection.name:
             raise forms.ValidationError(f"Type the name exactly as it is: {self.connection.name}")
         return typed
+
+
+class LearnerLinkForm(forms.Form):
+    """Link an unmatched provider learner to a roster employee, found by e-mail (the
+    people search on the page finds it by name)."""
+
+    provider = forms.ChoiceField(label="Provider", choices=Provider.choices)
+    learner_key = forms.CharField(
+        label="Provider learner (external id or e-mail)", max_length=254, help_text="As listed above."
+    )
+    email = forms.CharField(
+        label="Employee e-mail",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+        help_text="Their e-mail on the roster; use the search below to find it.",
+    )
+
+
+class LearnerDismissForm(forms.Form):
+    provider = forms.ChoiceField(choices=Provider.choices, widget=forms.HiddenInput)
+    learner_key = forms.CharField(max_length=254, widget=forms.HiddenInput)

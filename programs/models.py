@@ -588,6 +588,80 @@ class UnmatchedRecord(models.Model):
         return f"{self.email or self.learner_key} / {self.provider_course_id}"
 
 
+class LearnerAlias(models.Model):
+    """An L&D admin's link from a provider learner key (the external id, else the e-mail,
+    as `programs.sync.records.learner_key` makes it) to a roster employee, per provider
+    kind: every record with that key, from any connection, sync, file or statement of
+    that kind, matches that employee (`programs.sync.merge.EmployeeMap`). Written by
+    programs/learner_aliases.py only."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    learner_key = models.CharField(max_length=254)
+    employee = models.ForeignKey(Employee, on_delete=models.CASCADE, related_name="learner_aliases")
+    created_by = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["provider", "learner_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "learner_key"], name="learneralias_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.learner_key} -> {self.employee}"
+
+
+class LearnerDismissal(models.Model):
+    """A provider learner an L&D admin set aside (a contractor, a test account): their
+    unmatched records are kept but left out of the unmatched list, until restored.
+    Written by programs/learner_aliases.py only."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    learner_key = models.CharField(max_length=254)
+    dismissed_by = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    dismissed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["provider", "learner_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "learner_key"], name="learnerdismissal_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} {self.learner_key} dismissed"
+
+
+class LearnerAliasAction(models.TextChoices):
+    LINK = "link", "Linked"
+    UNLINK = "unlink", "Unlinked"
+    DISMISS = "dismiss", "Dismissed"
+    RESTORE = "restore", "Restored"
+
+
+class LearnerAliasChange(models.Model):
+    """The audit trail of provider learner identities: one row per link, unlink, dismiss
+    and restore, with who did it and when; the employee's e-mail is kept as text so the
+    row still reads after that person is removed. Written by programs/learner_aliases.py,
+    never edited."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    learner_key = models.CharField(max_length=254)
+    action = models.CharField(max_length=10, choices=LearnerAliasAction.choices)
+    employee_email = models.CharField(max_length=254, blank=True)
+    changed_by = models.ForeignKey(Employee, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(action__in=LearnerAliasAction.values), name="learneraliaschange_action"),
+        ]
+        indexes = [models.Index(fields=["-changed_at", "-id"], name="learneraliaschange_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.provider} {self.learner_key}"
+
+
 class InvalidRecord(models.Model):
     """A provider record that failed validation, with the reason, for L&D admins."""
 

@@ -209,9 +209,9 @@ def connection_form(connection: ProviderConnection, **changes: object) -> dict[s
         "is_active": "on",
         "sync_interval_minutes": connection.sync_interval_minutes,
         "base_url": "https://api.coursera.org/api/",
-        "token_url": "",
+        "token_url": "https://api.coursera.org/oauth2/client_credentials/token",
         "provider_org_id": "acme-org",
-        "provider_program_ids": "[]",
+        "provider_program_ids": '["P1"]',
         "client_id": "key-123",
         "client_secret": "",
     }
@@ -259,12 +259,40 @@ def test_empty_secret_keeps_the_stored_one_and_a_new_one_replaces_it(personas):
     assert replaced.status_code == 302
     assert connection.client_secret == "brand-new-secret"
 
-    cleared = client.post(url, connection_form(connection, clear_client_secret="on"))
+
+@pytest.mark.django_db
+def test_the_admin_form_keeps_the_providers_pages_rules(personas):
+    """The admin saves through provider_connection_save: what a kind needs, the interval,
+    unique names and the secret rules are the same as on the providers pages."""
+    connection = ConnectionFactory(name="Coursera", kind="coursera", client_secret=SECRET, client_id="key-1")
+    ConnectionFactory(name="Udemy", kind="udemy", client_secret=SECRET)
+    client = personas.client_for(personas.admin)
+    url = admin_url("programs.providerconnection", "change", connection.pk)
+
+    missing = client.post(url, connection_form(connection, base_url="", provider_org_id=""))
+    taken = client.post(url, connection_form(connection, name="Udemy"))
+    new_without_secret = client.post(
+        admin_url("programs.providerconnection", "add"),
+        connection_form(ProviderConnection(name="Udemy EU", kind="udemy"), provider_org_id="4242"),
+    )
+    file_kind = client.post(
+        admin_url("programs.providerconnection", "add"),
+        connection_form(ProviderConnection(name="Workshops", kind="other"), client_secret="ignored-s3cret"),
+    )
+
+    assert missing.status_code == 200
+    assert "Coursera connections need an API base URL (--base-url) and an organization id (--org-id)." in (
+        missing.content.decode()
+    )
+    assert taken.status_code == 200
+    assert "Another connection is already called &#x27;Udemy&#x27;." in taken.content.decode()
+    assert new_without_secret.status_code == 200
+    assert "A new connection needs a client secret" in new_without_secret.content.decode()
+    assert file_kind.status_code == 302
     connection.refresh_from_db()
-    assert cleared.status_code == 302
-    assert connection.client_secret == ""
-    page = client.get(url).content.decode()
-    assert "Currently not set." in page
+    assert (connection.name, connection.client_id, connection.client_secret) == ("Coursera", "key-1", SECRET)
+    assert ProviderConnection.objects.get(name="Workshops").client_secret == ""
+    assert not ProviderConnection.objects.filter(name="Udemy EU").exists()
 
 
 @pytest.mark.django_db

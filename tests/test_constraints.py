@@ -17,6 +17,9 @@ from programs.models import (
     CollectionReviewStep,
     Course,
     Employee,
+    LearnerAlias,
+    LearnerAliasChange,
+    LearnerDismissal,
     Organization,
     ProgramExclusion,
     ProviderConnection,
@@ -288,6 +291,22 @@ def test_unmatched_unique_key():
         lambda: UnmatchedRecord.objects.create(
             connection=connection, learner_key="x@vendor.example", provider_course_id="ML101"
         ),
+    )
+
+
+def test_learner_alias_dismissal_and_audit_constraints():
+    employee = EmployeeFactory()
+    LearnerAlias.objects.create(provider="udemy", learner_key="U1", employee=employee)
+    LearnerAlias.objects.create(provider="coursera", learner_key="U1", employee=employee)  # another kind
+    refused(
+        "learneralias_unique_key",
+        lambda: LearnerAlias.objects.create(provider="udemy", learner_key="U1", employee=EmployeeFactory()),
+    )
+    LearnerDismissal.objects.create(provider="udemy", learner_key="U2")
+    refused("learnerdismissal_unique_key", lambda: LearnerDismissal.objects.create(provider="udemy", learner_key="U2"))
+    refused(
+        "learneraliaschange_action",
+        lambda: LearnerAliasChange.objects.create(provider="udemy", learner_key="U1", action="rename"),
     )
 
 

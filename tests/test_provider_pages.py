@@ -99,7 +99,7 @@ def test_admin_sees_connections_runs_unmatched_and_invalid(personas, conn, histo
 
     unmatched = client.get(reverse("programs:providers:unmatched")).content.decode()
     assert "vendor@elsewhere.example" in unmatched
-    assert "no employee on the roster with external id &#x27;V1&#x27;" in unmatched
+    assert "<strong>V1</strong>" in unmatched
     assert "Vendor &lt;b&gt;Person&lt;/b&gt;" in unmatched  # escaped
 
     invalid = client.get(reverse("programs:providers:invalid"), {"connection": conn.pk, "all": 1}).content.decode()

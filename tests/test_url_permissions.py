@@ -43,7 +43,18 @@ from champions.models import (
     StudyGroupMembership,
     StudySession,
 )
-from programs.models import Collection, CollectionItem, Course, Employee, ImportJob, ProviderConnection, SyncRun
+from programs.models import (
+    Collection,
+    CollectionItem,
+    Course,
+    Employee,
+    ImportJob,
+    LearnerAlias,
+    LearnerDismissal,
+    ProviderConnection,
+    SyncRun,
+    UnmatchedRecord,
+)
 from reports.kept import figures_keep
 from reports.messaging.settings import settings_for
 from reports.messaging.unsubscribe import unsubscribe_token
@@ -124,6 +135,8 @@ class World:
     sales_champion: Employee
     import_job: ImportJob
     xapi_connection: ProviderConnection
+    alias: LearnerAlias
+    dismissal: LearnerDismissal
     unsubscribe_token: str = field(default="")
 
 
@@ -168,6 +181,11 @@ def world_create(p: Personas) -> World:
     run = SyncRun.objects.create(
         connection=connection, source="csv", status="succeeded", fetched=1, created=1, finished_at=timezone.now()
     )
+    learners = ConnectionFactory(name="udemy", kind="udemy")
+    for key in ("V1", "V2"):  # two provider learners not on the roster: one to link, one to dismiss
+        UnmatchedRecord.objects.create(
+            connection=learners, learner_key=key, external_id=key, provider_course_id="ML101"
+        )
     # The message-settings page creates the row with the defaults on its first GET
     # (reports.messaging.settings_for): reported; here it exists, as after first use.
     settings_for(program=p.program)
@@ -199,6 +217,8 @@ def world_create(p: Personas) -> World:
             kind="roster", file_name="roster.csv", status="succeeded", rows_total=1, rows_done=1, created_by=p.admin
         ),
         xapi_connection=ConnectionFactory(name="lrs", kind="xapi", client_id="lrs-client", client_secret="lrs-s3cret"),
+        alias=LearnerAlias.objects.create(provider="coursera", learner_key="V3", employee=p.employee),
+        dismissal=LearnerDismissal.objects.create(provider="coursera", learner_key="V4"),
         unsubscribe_token=unsubscribe_token(employee=p.employee, kind="nudge"),
     )
 
@@ -427,6 +447,15 @@ EXPECTATIONS: list[Case] = [
     admin_page("programs:providers:unmatched"),
     # Queued after commit: the test's transaction never commits, so nothing runs here.
     *admin_post_only("programs:providers:unmatched_rematch", idempotent=(ADMIN,)),
+    post(
+        "programs:providers:unmatched",
+        admin_only(DONE),
+        data=lambda w: {"provider": "udemy", "learner_key": "V1", "email": w.p.employee.email},
+        label="link a learner",
+    ),
+    *admin_post_only("programs:providers:learner_dismiss", data=lambda w: {"provider": "udemy", "learner_key": "V2"}),
+    *admin_post_only("programs:providers:learner_restore", kwargs=pk("dismissal")),
+    *admin_post_only("programs:providers:learner_unlink", kwargs=pk("alias")),
     admin_page("programs:providers:invalid"),
     admin_page("programs:providers:detail", kwargs=pk("connection")),
     # The connection has no API credentials: "Sync now" explains that and queues nothing.

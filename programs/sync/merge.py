@@ -18,7 +18,7 @@ caller's page transaction):
 1. In Python, without a query (the run does it in a thread of its own, a page ahead):
    normalize and validate each record (invalid: an InvalidRecord; not a course: skipped),
    fold duplicates within the page (`record_better`), match the learner from the run's
-   employee map (`EmployeeMap`: external id, then e-mail ignoring case), fingerprint each
+   employee map (`EmployeeMap`: an admin's alias, then external id, then e-mail ignoring case), fingerprint each
    record. Then, in the writer's thread, make sure the courses exist (`CourseCache`).
 2. The page's keys go to a staging table (COPY on PostgreSQL) and ONE upsert
    (`MERGE_STATE_UPSERT`) merges them into the merge state: a key read for the first time
@@ -67,7 +67,16 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from programs.models import Course, Employee, Enrollment, InvalidRecord, ProviderConnection, SyncRun, UnmatchedRecord
+from programs.models import (
+    Course,
+    Employee,
+    Enrollment,
+    InvalidRecord,
+    LearnerAlias,
+    ProviderConnection,
+    SyncRun,
+    UnmatchedRecord,
+)
 from programs.providers.base import ProviderRecord
 from programs.sync.records import (
     enrollment_fingerprint,
@@ -156,14 +165,23 @@ def merge_state_unmatched_resolved_delete(*, connection: ProviderConnection, run
 
 
 class EmployeeMap:
-    """Every employee's id by external id and by lower-case e-mail, read once per run (one
-    query; 100,000 people take a few MB). Matching: the external id first (trimmed,
-    exact), then the e-mail (trimmed, case-insensitive); Coursera's external id defaults
-    to the e-mail, so an external id that matches no one falls through to the e-mail."""
+    """Every employee's id by external id and by lower-case e-mail, and the L&D admins'
+    learner aliases by (provider kind, learner key), read once per run (two queries;
+    100,000 people take a few MB). Matching: an alias first (an admin's explicit link),
+    then the external id (trimmed, exact), then the e-mail (trimmed, case-insensitive);
+    Coursera's external id defaults to the e-mail, so an external id that matches no one
+    falls through to the e-mail."""
 
-    def __init__(self, *, by_external_id: dict[str, int], by_email: dict[str, int]) -> None:
+    def __init__(
+        self,
+        *,
+        by_external_id: dict[str, int],
+        by_email: dict[str, int],
+        by_alias: dict[tuple[str, str], int] | None = None,
+    ) -> None:
         self.by_external_id = by_external_id
         self.by_email = by_email
+        self.by_alias = by_alias or {}
 
     @classmethod
     def load(cls) -> EmployeeMap:
@@ -176,11 +194,16 @@ class EmployeeMap:
             if external_id:
                 by_external_id[external_id] = pk
             by_email[email_ci] = pk
-        return cls(by_external_id=by_external_id, by_email=by_email)
+        aliases = LearnerAlias.objects.order_by().values_list("provider", "learner_key", "employee_id")
+        by_alias = {(provider, key): pk for provider, key, pk in aliases}
+        return cls(by_external_id=by_external_id, by_email=by_email, by_alias=by_alias)
 
-    def employee_id(self, record: ProviderRecord) -> int | None:
-        """The employee a normalized record is about, or None (not on the roster)."""
-        employee_id = self.by_external_id.get(record.external_id) if record.external_id else None
+    def employee_id(self, record: ProviderRecord, *, provider: str) -> int | None:
+        """The employee a normalized record of a `provider` connection is about, or None
+        (not on the roster)."""
+        employee_id = self.by_alias.get((provider, learner_key(record))) if self.by_alias else None
+        if employee_id is None and record.external_id:
+            employee_id = self.by_external_id.get(record.external_id)
         if employee_id is None and record.email:
             employee_id = self.by_email.get(record.email)
         return employee_id
@@ -351,7 +374,7 @@ class RunWriter:
             kept[(key, record.provider_course_id)] = _Kept(place=first + index, record=record, key=key)
         prepared.counts.invalid = len(prepared.invalid)
         for item in kept.values():
-            item.employee_id = self.employees.employee_id(item.record)
+            item.employee_id = self.employees.employee_id(item.record, provider=self.connection.kind)
             _fingerprinted(item)
         prepared.kept = list(kept.values())
         return prepared

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -58,6 +58,7 @@ from programs.models import (
     Employee,
     Enrollment,
     InvalidRecord,
+    LearnerAlias,
     Provider,
     ProviderConnection,
     SyncRun,
@@ -529,16 +530,17 @@ def _run_has_ended(run: SyncRun) -> bool:
 
 
 def unmatched_rematch(*, employee_ids: Iterable[int] | None = None) -> int:
-    """Match kept unmatched records again, e.g. after a roster import added people:
-    each record whose learner now matches an employee (external id, then e-mail, as in
-    a sync) becomes an enrollment (upserted by connection + learner key + course) and
-    leaves the unmatched list. With `employee_ids`, only records that could match those
-    employees are read. Returns how many records were matched. Calls
+    """Match kept unmatched records again, e.g. after a roster import added people or
+    an L&D admin linked a learner: each record whose learner now matches an employee (an
+    alias, then external id, then e-mail, as in a sync) becomes an enrollment (upserted
+    by connection + learner key + course) and leaves the unmatched list. With
+    `employee_ids`, only records that could match those employees are read. Returns how many records were matched. Calls
     `reports.hooks.progress_changed()` when any was."""
     candidates = UnmatchedRecord.objects.select_related("connection").order_by("pk")
     if employee_ids is not None:
+        employee_ids = list(employee_ids)
         people = list(
-            Employee.objects.filter(pk__in=list(employee_ids))
+            Employee.objects.filter(pk__in=employee_ids)
             .annotate(email_ci=Lower("email"))
             .values_list("external_id", "email_ci")
         )
@@ -546,8 +548,13 @@ def unmatched_rematch(*, employee_ids: Iterable[int] | None = None) -> int:
             return 0
         external_ids = {x for x, _ in people if x}
         emails = {e for _, e in people if e}
+        aliased = LearnerAlias.objects.filter(
+            employee_id__in=employee_ids,
+            provider=OuterRef("connection__kind"),
+            learner_key=OuterRef("learner_key"),
+        )
         candidates = candidates.annotate(email_ci=Lower("email")).filter(
-            Q(external_id__in=external_ids) | Q(email_ci__in=emails)
+            Q(external_id__in=external_ids) | Q(email_ci__in=emails) | Exists(aliased)
         )
     employees: EmployeeMap | None = None
     matched_total = 0
@@ -573,7 +580,7 @@ def _rematch_batch(batch: list[UnmatchedRecord], *, employees: EmployeeMap) -> i
         record = record_normalized(record_from_json(unmatched.record, raw=unmatched.raw))
         if record_problem(record) or not record_is_course(record):
             continue
-        employee_id = employees.employee_id(record)
+        employee_id = employees.employee_id(record, provider=unmatched.connection.kind)
         if employee_id is None:
             continue
         connections[unmatched.connection_id] = unmatched.connection

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -16,9 +17,11 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from learnhub.manage.forms import PeopleSearchForm
 from learnhub.roles import ld_admin_required
 from programs.connection_check import connection_test
 from programs.connection_freshness import connection_freshness, connections_with_freshness, schedule_check_seconds
@@ -39,19 +42,34 @@ from programs.forms_providers import (
     ConnectionForm,
     ConnectionKindForm,
     ConnectionRemoveForm,
+    LearnerDismissForm,
+    LearnerLinkForm,
     ProviderCsvUploadForm,
     SyncNowForm,
 )
 from programs.imports import PROVIDER_FILE_FORMATS, import_job_create, import_jobs_recent, provider_file_problem
+from programs.learner_aliases import (
+    learner_alias_changes_recent,
+    learner_alias_link,
+    learner_alias_unlink,
+    learner_aliases_recent,
+    learner_dismiss,
+    learner_dismissals_recent,
+    learner_restore,
+    unmatched_learners,
+)
 from programs.models import (
     Employee,
     ImportKind,
     InvalidRecord,
+    LearnerAlias,
+    LearnerDismissal,
     Provider,
     ProviderConnection,
     SyncRun,
     UnmatchedRecord,
 )
+from programs.selectors import employees_search
 from programs.sync.lease import connection_held_until
 from programs.sync.pipeline import unmatched_rematch_queue
 from programs.sync.schedule import sync_problem, sync_request
@@ -76,7 +94,7 @@ def _filters_query(**filters: int | None) -> str:
     return f"{urlencode(active)}&" if active else ""
 
 
-def _form_errors(form: ConnectionForm, error: ValidationError) -> None:
+def _form_errors(form: forms.Form, error: ValidationError) -> None:
     """A service's errors next to the matching fields (others on top of the form)."""
     for name, problems in error.message_dict.items():
         form.add_error(name if name in form.fields else None, problems)
@@ -268,18 +286,46 @@ def connection_sync(request: HttpRequest, pk: int) -> HttpResponse:
 
 @ld_admin_required
 def unmatched_list(request: HttpRequest) -> HttpResponse:
+    """Unmatched provider learners, paged, each to link to an employee or dismiss; the
+    link form (posted here), a people search for the employee's e-mail, the aliases and
+    dismissed learners, and the audit trail of both."""
     connection_id = _int_param(request, "connection")
-    records = UnmatchedRecord.objects.select_related("connection").order_by("-last_seen_at", "-pk")
-    if connection_id is not None:
-        records = records.filter(connection_id=connection_id)
+    initial = {"provider": request.GET.get("provider", ""), "learner_key": request.GET.get("learner", "")}
+    initial["email"] = request.GET.get("email", "")
+    form = LearnerLinkForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            alias = learner_alias_link(**form.cleaned_data, by=request.user)  # type: ignore[arg-type]
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(
+                request,
+                f"{alias.learner_key} is now {alias.employee.email}: their records are being matched. "
+                "Reload in a minute.",
+            )
+            return redirect("programs:providers:unmatched")
+    people_search = PeopleSearchForm(request.GET or None)
+    query = people_search.cleaned_data["q"] if people_search.is_valid() else ""
     return render(
         request,
         "programs/providers/unmatched_list.html",
         {
-            "records": _page(request, records, RECORDS_PER_PAGE),
+            "learners": _page(request, unmatched_learners(connection_id=connection_id), RECORDS_PER_PAGE),
             "connections": ProviderConnection.objects.order_by("name"),
             "connection_id": connection_id,
             "pagination_query": _filters_query(connection=connection_id),
+            "providers": dict(Provider.choices),
+            "form": form,
+            "people_search": people_search,
+            "query": query,
+            "people": employees_search(query=query),
+            "link_provider": initial["provider"],
+            "link_learner": initial["learner_key"],
+            "link_query": urlencode({"provider": initial["provider"], "learner": initial["learner_key"]}) + "&",
+            "aliases": learner_aliases_recent(),
+            "dismissals": learner_dismissals_recent(),
+            "changes": learner_alias_changes_recent(),
         },
     )
 
@@ -289,6 +335,44 @@ def unmatched_list(request: HttpRequest) -> HttpResponse:
 def unmatched_rematch_request(request: HttpRequest) -> HttpResponse:
     unmatched_rematch_queue(employee_ids=None)
     messages.success(request, "Matching the unmatched records against the roster again. Reload in a minute.")
+    return redirect("programs:providers:unmatched")
+
+
+@ld_admin_required
+@require_POST
+def learner_dismiss_request(request: HttpRequest) -> HttpResponse:
+    form = LearnerDismissForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a learner from the list to dismiss.")
+        return redirect("programs:providers:unmatched")
+    try:
+        learner_dismiss(**form.cleaned_data, by=request.user)  # type: ignore[arg-type]
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{form.cleaned_data['learner_key']} dismissed: their records are kept.")
+    return redirect("programs:providers:unmatched")
+
+
+@ld_admin_required
+@require_POST
+def learner_restore_request(request: HttpRequest, pk: int) -> HttpResponse:
+    dismissal = get_object_or_404(LearnerDismissal, pk=pk)
+    learner_restore(dismissal=dismissal, by=request.user)  # type: ignore[arg-type]
+    messages.success(request, f"{dismissal.learner_key} is back on the unmatched list.")
+    return redirect("programs:providers:unmatched")
+
+
+@ld_admin_required
+@require_POST
+def learner_unlink_request(request: HttpRequest, pk: int) -> HttpResponse:
+    alias = get_object_or_404(LearnerAlias.objects.select_related("employee"), pk=pk)
+    moved = learner_alias_unlink(alias=alias, by=request.user)  # type: ignore[arg-type]
+    messages.success(
+        request,
+        f"{alias.learner_key} is no longer linked to {alias.employee.email}; "
+        f"{moved} record{pluralize(moved)} went back to the unmatched list.",
+    )
     return redirect("programs:providers:unmatched")
 
 
