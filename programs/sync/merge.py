@@ -650,11 +650,14 @@ SELECT learner_key, course_id,
        before_fingerprint, before_updated_at
 FROM (
     SELECT k.learner_key, k.course_id, k.place, k.is_completed, k.completed_us, k.activity_us, k.progress,
-           k.fingerprint, k.matched, CASE WHEN k.matched THEN e.fingerprint ELSE u.fingerprint END AS before_fingerprint,
+           k.fingerprint, k.matched,
+           CASE WHEN k.matched THEN e.fingerprint ELSE u.fingerprint END AS before_fingerprint,
            e.updated_at AS before_updated_at, e.place AS stored_place, e.is_completed AS stored_is_completed,
            e.completed_us AS stored_completed_us, e.activity_us AS stored_activity_us, e.progress AS stored_progress,
            e.fingerprint IS NOT NULL AND %s AND NOT ({stored_better})
-               AND NOT EXISTS (SELECT 1 FROM "{merge}" r WHERE r.learner_key = k.learner_key AND r.course_id = k.course_id)
+               AND NOT EXISTS (
+                   SELECT 1 FROM "{merge}" r WHERE r.learner_key = k.learner_key AND r.course_id = k.course_id
+               )
                AS stays
     FROM {before}
 ) page
