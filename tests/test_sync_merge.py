@@ -12,6 +12,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from programs.models import Enrollment, SyncRun
 from programs.providers.base import ProviderRecord
@@ -55,7 +56,10 @@ def test_the_database_keeps_what_record_better_keeps_in_any_order(first, second,
     if arrival == "second first":
         writes.reverse()
 
-    counts = [writer.page_write([rec]) for writer, rec in writes]
+    counts = []
+    for writer, rec in writes:
+        with transaction.atomic():  # each page in its own transaction, as a run writes it
+            counts.append(writer.page_write([rec]))
 
     kept = record_better(record_normalized(record(1, first)), record_normalized(record(2, second)))
     row = Enrollment.objects.get()
@@ -73,7 +77,8 @@ def test_the_database_keeps_what_record_better_keeps_in_any_order(first, second,
 def _run_written(conn, writer_options, page):
     run = SyncRun.objects.create(connection=conn, status="running")
     merge_state_create(run_id=run.pk)
-    return RunWriter(connection=conn, run=run, **writer_options).page_write(page)
+    with transaction.atomic():
+        return RunWriter(connection=conn, run=run, **writer_options).page_write(page)
 
 
 @pytest.mark.parametrize(("stored", "new"), list(itertools.product(range(len(VARIANTS)), repeat=2)))

@@ -717,10 +717,10 @@ def _staging_tables_create() -> None:
 def _staged(table: str, columns: Sequence[str], rows: list[Any], line: Callable[[Any], str]) -> None:
     """Load `rows` into an empty staging table: COPY on PostgreSQL (each row made a line of
     its text format by `line`), executemany elsewhere. Rows left by an earlier page of the
-    same transaction (a caller's outer transaction: the tests) are deleted first (a page
-    would merge them again)."""
+    same transaction (a caller's outer transaction: the tests) are deleted first."""
     with db.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table}")  # noqa: S608 (our own staging table)
+        if not _postgresql() or db.savepoint_ids:
+            cursor.execute(f"DELETE FROM {table}")  # noqa: S608 (our own staging table)
         if _postgresql():
             with db.wrap_database_errors:
                 cursor.cursor.copy_expert(
