@@ -89,8 +89,9 @@ MERGE_TABLE_PREFIX = "sync_merge_"
 # A record's place in its run: its part (provider program) in the high bits, its place in
 # that part's pages below, so places are unique and ordered as a single reader would read.
 PART_SHIFT = 40
-# The place of the enrollment stored before the run: read before any record of the run.
-STORED_PLACE = -1
+# The place of the enrollment stored before the run: it loses every tie to a record of the run
+# (of two completions at the same instant the first read stays, otherwise the later read wins).
+STORED_PLACE = f"CASE WHEN e.is_completed THEN {2**63 - 1} ELSE -1 END"  # the largest bigint, or before all
 # Outcomes of a key in the merge state: how it is counted.
 CREATED, UPDATED, UNCHANGED, UNMATCHED = "c", "u", "n", "x"
 _COUNTED_AS = {CREATED: "created", UPDATED: "updated", UNCHANGED: "unchanged", UNMATCHED: "unmatched"}
@@ -397,9 +398,9 @@ class RunWriter:
         outcome_counts = dict.fromkeys(_COUNTED_AS, 0)
         for place, outcome, outcome_was, before_fingerprint, before_updated_at in outcomes:
             outcome_counts[outcome] += 1
-            if place == STORED_PLACE:  # the stored enrollment is better than the record: it stays
+            item = by_place.get(place)
+            if item is None:  # the stored enrollment is better than the record: it stays
                 continue
-            item = by_place[place]
             if outcome_was is not None:  # a better duplicate: its key moves to its new outcome; the record merged
                 outcome_counts[outcome_was] -= 1
                 counts.merged += 1
@@ -585,7 +586,7 @@ _ROWS_TYPES = (
 
 # A record (`{new}`) better than the one kept (`{kept}`): `record_better`, ties settled by the place in
 # the run (of two completions at the same instant the first read stays; otherwise the later read wins).
-# The row stored before the run ranks as read first (STORED_PLACE).
+# The row stored before the run loses every tie (STORED_PLACE).
 MERGE_BETTER = """
 CASE WHEN {new}.is_completed <> {kept}.is_completed THEN {new}.is_completed
      WHEN {new}.is_completed THEN ({new}.completed_us, {new}.place) < ({kept}.completed_us, {kept}.place)
