@@ -398,9 +398,9 @@ class RunWriter:
         outcome_counts = dict.fromkeys(_COUNTED_AS, 0)
         for place, outcome, outcome_was, before_fingerprint, before_updated_at in outcomes:
             outcome_counts[outcome] += 1
-            item = by_place.get(place)
-            if item is None:  # the stored enrollment is better than the record: it stays
+            if place not in by_place:  # the stored enrollment is better than the record: it stays
                 continue
+            item = by_place[place]
             if outcome_was is not None:  # a better duplicate: its key moves to its new outcome; the record merged
                 outcome_counts[outcome_was] -= 1
                 counts.merged += 1
