@@ -367,12 +367,6 @@ def test_the_earliest_completion_of_a_run_wins_across_slices(linkedin, linkedin_
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=False,
-    reason="Across runs the pipeline writes what the latest run read: an incremental LinkedIn window that shows "
-    "only a rewatch (or a later completion) replaces the stored completion. Keeping the better of the stored row and "
-    "the new record (record_better) belongs to the pipeline's upsert (programs/sync/pipeline.py).",
-)
 def test_an_incremental_sync_keeps_a_completion_an_earlier_sync_stored(linkedin, linkedin_connection, settings):
     settings.TIME_ZONE = "UTC"
     wen = EmployeeFactory(email="learner5@acme.example", external_id="L5")

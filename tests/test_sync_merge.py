@@ -12,6 +12,7 @@ import itertools
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from programs.models import Enrollment, SyncRun
 from programs.providers.base import ProviderRecord
@@ -55,7 +56,10 @@ def test_the_database_keeps_what_record_better_keeps_in_any_order(first, second,
     if arrival == "second first":
         writes.reverse()
 
-    counts = [writer.page_write([rec]) for writer, rec in writes]
+    counts = []
+    for writer, rec in writes:
+        with transaction.atomic():  # each page in its own transaction, as a run writes it
+            counts.append(writer.page_write([rec]))
 
     kept = record_better(record_normalized(record(1, first)), record_normalized(record(2, second)))
     row = Enrollment.objects.get()
@@ -68,3 +72,46 @@ def test_the_database_keeps_what_record_better_keeps_in_any_order(first, second,
     )
     assert sum(c.created for c in counts) == 1 and sum(c.merged for c in counts) == 1
     assert sum(c.updated + c.unchanged + c.unmatched for c in counts) == 0
+
+
+def _run_written(conn, writer_options, page):
+    run = SyncRun.objects.create(connection=conn, status="running")
+    merge_state_create(run_id=run.pk)
+    with transaction.atomic():
+        return RunWriter(connection=conn, run=run, **writer_options).page_write(page)
+
+
+@pytest.mark.parametrize(("stored", "new"), list(itertools.product(range(len(VARIANTS)), repeat=2)))
+def test_a_later_run_keeps_the_better_of_the_stored_row_and_its_record(stored, new):
+    EmployeeFactory(email="a@acme.example", external_id="")
+    conn = ConnectionFactory(name="coursera")
+    _run_written(conn, {}, [record(1, stored)])
+    before = Enrollment.objects.values().get()
+
+    counts = _run_written(conn, {}, [record(2, new)])
+
+    old, kept = record_normalized(record(1, stored)), record_normalized(record(2, new))
+    row = Enrollment.objects.values().get()
+    if record_better(old, kept) is old and record_better(kept, old) is old:  # stored is better: left, unchanged
+        assert row == before
+        assert (counts.created, counts.updated, counts.unchanged, counts.merged) == (0, 0, 1, 0)
+    else:
+        assert (row["raw"], row["is_completed"], row["completed_at"], row["last_activity_at"], row["progress"]) == (
+            kept.raw,
+            kept.is_completed,
+            kept.completed_at,
+            kept.last_activity_at,
+            kept.progress,
+        )
+        assert (counts.created, counts.updated, counts.unchanged, counts.merged) == (0, 1, 0, 0)
+
+
+def test_a_source_that_may_undo_a_completion_writes_its_record_over_a_better_stored_row():
+    EmployeeFactory(email="a@acme.example", external_id="")
+    conn = ConnectionFactory(name="coursera")
+    _run_written(conn, {}, [record(1, 0)])
+
+    counts = _run_written(conn, {"keeps_stored": False}, [record(2, 4)])
+
+    assert Enrollment.objects.values_list("raw", "is_completed", "completed_at").get() == ({"n": 2}, False, None)
+    assert (counts.created, counts.updated, counts.unchanged) == (0, 1, 0)

@@ -99,7 +99,10 @@ class Adapter(Protocol):
     """Adapters know HTTP and formats: the pipeline reads their pages a page ahead in a
     thread of their own. One that reads LearnHub's database instead (the stored xAPI
     statements) says so with a class attribute `reads_database = True`, and is read in the
-    pipeline's own thread."""
+    pipeline's own thread. A sync keeps the better of a stored enrollment and a new record
+    (`record_better`: it never undoes or moves later a stored completion), except from an
+    adapter whose records are the current state of each learner x course, which may undo a
+    completion (a voided xAPI statement): it says so with `may_uncomplete = True`."""
 
     stats: AdapterStats
 

@@ -23,7 +23,9 @@ caller's page transaction):
 2. The page's keys go to a staging table (COPY on PostgreSQL) and ONE upsert
    (`MERGE_STATE_UPSERT`) merges them into the merge state: a key read for the first time
    is inserted with its outcome ("c" created, "u" updated, "n" unchanged, by the
-   fingerprint of its enrollment before the run; "x" unmatched); a duplicate replaces the
+   fingerprint of its enrollment before the run; "x" unmatched; "n" too when the stored
+   enrollment is better than the record by `record_better`, whose rank and fingerprint the
+   key then keeps, unless the run's source may undo a completion); a duplicate replaces the
    kept record only when it is better (the same rule as `record_better`, ties settled by
    the place in the run: MERGE_BETTER), and then the key's outcome is worked out again
    against the row as it was before the run. RETURNING says which records are now kept
@@ -79,6 +81,7 @@ from programs.models import (
 )
 from programs.providers.base import ProviderRecord
 from programs.sync.records import (
+    NO_ACTIVITY,
     enrollment_fingerprint,
     learner_key,
     raw_json,
@@ -95,6 +98,9 @@ MERGE_TABLE_PREFIX = "sync_merge_"
 # A record's place in its run: its part (provider program) in the high bits, its place in
 # that part's pages below, so places are unique and ordered as a single reader would read.
 PART_SHIFT = 40
+# The place of the enrollment stored before the run: it loses every tie to a record of the run
+# (of two completions at the same instant the first read stays, otherwise the later read wins).
+STORED_PLACE = f"CASE WHEN e.is_completed THEN {2**63 - 1} ELSE -1 END"  # the largest bigint, or before all
 # Outcomes of a key in the merge state: how it is counted.
 CREATED, UPDATED, UNCHANGED, UNMATCHED = "c", "u", "n", "x"
 _COUNTED_AS = {CREATED: "created", UPDATED: "updated", UNCHANGED: "unchanged", UNMATCHED: "unmatched"}
@@ -329,6 +335,9 @@ class RunWriter:
     run: SyncRun
     part: int = 0
     employees: EmployeeMap = field(default_factory=EmployeeMap.load)
+    # Of a stored enrollment and a record for it, keep the better (`record_better`): a sync never
+    # undoes or moves later a stored completion. Off for a source that may undo one (xAPI voiding).
+    keeps_stored: bool = True
     read: int = 0  # records of this part read so far: the next record's place
     staged_on: Any = None  # the database connection whose staging tables exist
 
@@ -401,7 +410,9 @@ class RunWriter:
         if db.connection is not self.staged_on:
             _staging_tables_create()
             self.staged_on = db.connection
-        outcomes = _merge_state_upsert(connection=self.connection, run_id=self.run.pk, kept=kept)
+        outcomes = _merge_state_upsert(
+            connection=self.connection, run_id=self.run.pk, kept=kept, keeps_stored=self.keeps_stored
+        )
         counts.merged += len(kept) - len(outcomes)  # kept on this page, but not better than the run's
         by_place = {item.place: item for item in kept}
         now = timezone.now()
@@ -409,8 +420,10 @@ class RunWriter:
         unmatched: list[_Kept] = []
         outcome_counts = dict.fromkeys(_COUNTED_AS, 0)
         for place, outcome, outcome_was, before_fingerprint, before_updated_at in outcomes:
-            item = by_place[place]
             outcome_counts[outcome] += 1
+            if place not in by_place:  # the stored enrollment is better than the record: it stays
+                continue
+            item = by_place[place]
             if outcome_was is not None:  # a better duplicate: its key moves to its new outcome; the record merged
                 outcome_counts[outcome_was] -= 1
                 counts.merged += 1
@@ -594,21 +607,26 @@ _ROWS_TYPES = (
     "timestamptz",
 )
 
-# New (`excluded`) better than kept (`m`): `record_better`, ties settled by the place in the run
-# (of two completions at the same instant the first read stays; otherwise the later read wins).
+# A record (`{new}`) better than the one kept (`{kept}`): `record_better`, ties settled by the place in
+# the run (of two completions at the same instant the first read stays; otherwise the later read wins).
+# The row stored before the run loses every tie (STORED_PLACE).
 MERGE_BETTER = """
-CASE WHEN excluded.is_completed <> m.is_completed THEN excluded.is_completed
-     WHEN excluded.is_completed THEN (excluded.completed_us, excluded.place) < (m.completed_us, m.place)
-     ELSE (excluded.activity_us, excluded.progress, excluded.place) > (m.activity_us, m.progress, m.place)
+CASE WHEN {new}.is_completed <> {kept}.is_completed THEN {new}.is_completed
+     WHEN {new}.is_completed THEN ({new}.completed_us, {new}.place) < ({kept}.completed_us, {kept}.place)
+     ELSE ({new}.activity_us, {new}.progress, {new}.place) > ({kept}.activity_us, {kept}.progress, {kept}.place)
 END"""
 
 # The rows as they were before the run, by key: one probe of a unique index per record. On
 # PostgreSQL a LATERAL subquery with LIMIT 1 (which the planner cannot turn into a join): a join
 # could hash a whole table for a page of 500 keys, and the page's staging table has no statistics.
+# An enrollment comes with its MergeRank (`e.is_completed` ... `e.place`), to be compared with the
+# page's record by MERGE_BETTER.
 _BEFORE_POSTGRESQL = """
 sync_keys k
 LEFT JOIN LATERAL (
-    SELECT e.fingerprint, e.updated_at FROM "{enrollment}" e
+    SELECT e.fingerprint, e.updated_at, e.is_completed, {completed_us} AS completed_us,
+           {activity_us} AS activity_us, {progress} AS progress, {stored_place} AS place
+    FROM "{enrollment}" e
     WHERE e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
     LIMIT 1
 ) e ON true
@@ -620,24 +638,55 @@ LEFT JOIN LATERAL (
 ) u ON true"""
 _BEFORE_SQLITE = """
 sync_keys k
-LEFT JOIN "{enrollment}" e
-    ON e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
+LEFT JOIN (
+    SELECT e.connection_id, e.learner_key, e.course_id, e.fingerprint, e.updated_at, e.is_completed,
+           {completed_us} AS completed_us, {activity_us} AS activity_us, {progress} AS progress,
+           {stored_place} AS place
+    FROM "{enrollment}" e
+) e ON e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
 LEFT JOIN "{unmatched}" u
     ON NOT k.matched AND u.connection_id = %s AND u.learner_key = k.learner_key
         AND u.provider_course_id = k.course_id"""
+# A stored time as whole microseconds since 1970 (`moment_us`). SQLite keeps UTC times as text,
+# "YYYY-MM-DD HH:MM:SS" and ".ffffff" when it is not zero.
+_MOMENT_US_POSTGRESQL = "(extract(epoch FROM {column}) * 1000000)::bigint"
+_MOMENT_US_SQLITE = (
+    "(CAST(strftime('%%s', {column}) AS integer) * 1000000 + CAST(substr({column} || '.000000', 21, 6) AS integer))"
+)
 
 # Outcomes: c created, u updated, n unchanged, x unmatched (CREATED, UPDATED, UNCHANGED, UNMATCHED).
+# A key read for the first time in the run whose stored enrollment is better than the record
+# (`stays`: the run keeps the better of the two, unless its source may undo a completion) keeps the
+# stored row's rank and fingerprint, so it counts as unchanged and a better duplicate still
+# replaces it. (A key already in the merge state has its row as it was before the run there.)
 MERGE_STATE_UPSERT = """
 INSERT INTO "{merge}" AS m (learner_key, course_id, place, is_completed, completed_us, activity_us, progress,
                             fingerprint, outcome, before_fingerprint, before_updated_at)
-SELECT k.learner_key, k.course_id, k.place, k.is_completed, k.completed_us, k.activity_us, k.progress, k.fingerprint,
-       CASE WHEN NOT k.matched THEN 'x' WHEN e.fingerprint IS NULL THEN 'c'
-            WHEN e.fingerprint = k.fingerprint THEN 'n' ELSE 'u' END,
-       CASE WHEN k.matched THEN e.fingerprint ELSE u.fingerprint END,
-       e.updated_at
-FROM {before}
+SELECT learner_key, course_id,
+       CASE WHEN stays THEN stored_place ELSE place END,
+       CASE WHEN stays THEN stored_is_completed ELSE is_completed END,
+       CASE WHEN stays THEN stored_completed_us ELSE completed_us END,
+       CASE WHEN stays THEN stored_activity_us ELSE activity_us END,
+       CASE WHEN stays THEN stored_progress ELSE progress END,
+       CASE WHEN stays THEN before_fingerprint ELSE fingerprint END,
+       CASE WHEN NOT matched THEN 'x' WHEN before_fingerprint IS NULL THEN 'c'
+            WHEN stays OR before_fingerprint = fingerprint THEN 'n' ELSE 'u' END,
+       before_fingerprint, before_updated_at
+FROM (
+    SELECT k.learner_key, k.course_id, k.place, k.is_completed, k.completed_us, k.activity_us, k.progress,
+           k.fingerprint, k.matched,
+           CASE WHEN k.matched THEN e.fingerprint ELSE u.fingerprint END AS before_fingerprint,
+           e.updated_at AS before_updated_at, e.place AS stored_place, e.is_completed AS stored_is_completed,
+           e.completed_us AS stored_completed_us, e.activity_us AS stored_activity_us, e.progress AS stored_progress,
+           e.fingerprint IS NOT NULL AND %s AND NOT ({stored_better})
+               AND NOT EXISTS (
+                   SELECT 1 FROM "{merge}" r WHERE r.learner_key = k.learner_key AND r.course_id = k.course_id
+               )
+               AS stays
+    FROM {before}
+) page
 WHERE true
-ORDER BY k.learner_key, k.course_id
+ORDER BY learner_key, course_id
 ON CONFLICT (learner_key, course_id) DO UPDATE SET
     place = excluded.place, is_completed = excluded.is_completed, completed_us = excluded.completed_us,
     activity_us = excluded.activity_us, progress = excluded.progress, fingerprint = excluded.fingerprint,
@@ -707,7 +756,7 @@ def _staged(table: str, columns: Sequence[str], rows: list[Any], line: Callable[
 
 
 def _merge_state_upsert(
-    *, connection: ProviderConnection, run_id: int, kept: list[_Kept]
+    *, connection: ProviderConnection, run_id: int, kept: list[_Kept], keeps_stored: bool
 ) -> list[tuple[int, str, str | None, str | None, Any]]:
     """Merge the page's kept records into the run's merge state (MERGE_STATE_UPSERT);
     returns (place, outcome, outcome_was, before_fingerprint, before_updated_at) of the
@@ -733,11 +782,25 @@ def _merge_state_upsert(
             )
         )
     _staged("sync_keys", _KEYS_COLUMNS, rows, _keys_line)
-    before = _BEFORE_POSTGRESQL if _postgresql() else _BEFORE_SQLITE
-    names = {"enrollment": Enrollment._meta.db_table, "unmatched": UnmatchedRecord._meta.db_table}
-    sql = MERGE_STATE_UPSERT.format(merge=merge_table(run_id), before=before.format(**names), better=MERGE_BETTER)
+    before, moment_us = (
+        (_BEFORE_POSTGRESQL, _MOMENT_US_POSTGRESQL) if _postgresql() else (_BEFORE_SQLITE, _MOMENT_US_SQLITE)
+    )
+    before = before.format(
+        enrollment=Enrollment._meta.db_table,
+        unmatched=UnmatchedRecord._meta.db_table,
+        completed_us=moment_us.format(column="e.completed_at"),
+        activity_us=f"COALESCE({moment_us.format(column='e.last_activity_at')}, {NO_ACTIVITY})",
+        progress="COALESCE(CAST(round(e.progress * 100) AS integer), 0)",
+        stored_place=STORED_PLACE,
+    )
+    sql = MERGE_STATE_UPSERT.format(
+        merge=merge_table(run_id),
+        before=before,
+        stored_better=MERGE_BETTER.format(new="k", kept="e"),
+        better=MERGE_BETTER.format(new="excluded", kept="m"),
+    )
     with db.cursor() as cursor:
-        cursor.execute(sql, [connection.pk, connection.pk])
+        cursor.execute(sql, [keeps_stored, connection.pk, connection.pk])
         return list(cursor.fetchall())
 
 

@@ -278,7 +278,9 @@ def _part_run(
     is logged as a warning, anything else is logged and re-raised."""
     tally = _PartTally(stats=getattr(adapter, "stats", AdapterStats()))
     try:
-        writer = RunWriter(connection=connection, run=run, part=part)
+        writer = RunWriter(
+            connection=connection, run=run, part=part, keeps_stored=not getattr(adapter, "may_uncomplete", False)
+        )
         with _pages_prepared(adapter=adapter, writer=writer, name=connection.name) as prepared:
             for page, ready in prepared:
                 tally.taken += 1

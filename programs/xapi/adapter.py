@@ -52,6 +52,7 @@ class XapiStatementsAdapter:
     a pair's state is read after every run before it has written."""
 
     reads_database = True
+    may_uncomplete = True  # a pair's record is its current state: a voided completion is undone
 
     def __init__(self, *, connection: ProviderConnection, statement_pks: list[int], page_size: int = PAGE_SIZE) -> None:
         self.connection = connection
