@@ -7,8 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from learnhub.roles import ld_admin_required
-from programs.imports import import_job_page
+from programs.imports import ERRORS_CSV_HEADER, import_job_errors_rows, import_job_page
 from programs.models import ImportJob
+from reports.exports import write_csv
 
 REFRESH_SECONDS = 3  # the job page reloads itself this often while the job is queued or running
 
@@ -23,3 +24,13 @@ def import_job_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "programs/imports/job.html",
         {"page": import_job_page(job=job), "refresh_seconds": REFRESH_SECONDS},
     )
+
+
+@ld_admin_required
+def import_job_errors(request: HttpRequest, pk: int) -> HttpResponse:
+    """The bad lines of one import job as CSV (line, reason), every cell formula-safe."""
+    job = get_object_or_404(ImportJob, pk=pk)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-bad-lines.csv"'
+    write_csv(out=response, header=ERRORS_CSV_HEADER, rows=import_job_errors_rows(job=job))
+    return response
