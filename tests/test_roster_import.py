@@ -525,8 +525,20 @@ def test_a_waiting_job_shows_a_progress_bar_and_reloads_itself(personas, setting
     ImportJob.objects.filter(pk=job.pk).update(status="running", rows_total=4000, rows_done=1000)
     running = client.get(response["Location"]).content.decode()
     assert '<progress id="import-progress" max="4000" value="1000">25%</progress>' in running
-    assert "<span>1000 of 4000 rows (25%)</span>" in running
+    assert '<span id="import-rows">1000 of 4000 rows (25%)</span>' in running
     assert "Checking the rows: 1,000 of 4,000." in running
+    assert f'data-progress-url="/imports/{job.pk}/progress.json" data-poll-seconds="3"' in running
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in running
+    assert client.get(reverse("programs:import_job_progress", args=[job.pk])).json() == {
+        "status": "running",
+        "is_active": True,
+        "rows_total": 4000,
+        "rows_done": 1000,
+        "percent": 25,
+        "phase": "Checking the rows: 1,000 of 4,000.",
+    }
+    refused = personas.client_for(personas.employee).get(reverse("programs:import_job_progress", args=[job.pk]))
+    assert (refused.status_code, ImportJob.objects.values_list("status", "rows_done").get()) == (403, ("running", 1000))
     assert Employee.objects.filter(email__endswith="@contoso.example").count() == 0
 
 

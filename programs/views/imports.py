@@ -3,7 +3,7 @@ then what it imported, its bad lines, or why it stopped and what it kept."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
 from learnhub.roles import ld_admin_required
@@ -34,3 +34,20 @@ def import_job_errors(request: HttpRequest, pk: int) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-bad-lines.csv"'
     write_csv(out=response, header=ERRORS_CSV_HEADER, rows=import_job_errors_rows(job=job))
     return response
+
+
+@ld_admin_required
+def import_job_progress(request: HttpRequest, pk: int) -> JsonResponse:
+    """One import job's progress for the job page's script (static/js/import_progress.js)."""
+    page = import_job_page(job=get_object_or_404(ImportJob, pk=pk))
+    job = page.job
+    return JsonResponse(
+        {
+            "status": job.status,
+            "is_active": page.is_active,
+            "rows_total": job.rows_total,
+            "rows_done": job.rows_done,
+            "percent": page.percent,
+            "phase": page.phase,
+        }
+    )
