@@ -189,7 +189,7 @@ class CsvReader:
                 text = pending + decoder.decode(chunk, final=not chunk)  # type: ignore[arg-type]
             except UnicodeDecodeError:
                 raise CsvFileError(
-                    f"The file starts as {ENCODING_LABELS[self.encoding]} but cannot be read as it after line "
+                    f"The file starts as {ENCODING_LABELS[self.encoding]} but cannot be read as it on line "
                     f"{number}. Save it as CSV UTF-8 and import it again.",
                     line=number,
                 ) from None
