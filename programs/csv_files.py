@@ -2,7 +2,8 @@
 one set of rules for decoding, the header and line numbers, so that every reader names
 the same problems the same way and with the line they are on.
 
-- Text is UTF-8, with or without a byte-order mark. A byte that is not UTF-8 stops the
+- Text is UTF-8, with or without a byte-order mark, or UTF-16 (little or big endian)
+  with its byte-order mark, as Excel's "Unicode text" and many exports save it. A byte that is not UTF-8 stops the
   reading with the line and the byte it is on. A reader made with `windows_1252` also
   reads what Excel on Windows saves as "CSV" (Windows-1252): a file without a byte-order
   mark whose first byte that is not UTF-8 comes before any UTF-8 character beyond ASCII
@@ -25,6 +26,7 @@ The file is read in chunks, never whole, so its size does not matter.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import difflib
 import io
@@ -36,7 +38,16 @@ from typing import IO
 BOM = "\ufeff"
 CHUNK_SIZE = 32 * 1024
 UTF8, UTF8_BOM, WINDOWS_1252 = "utf-8", "utf-8-sig", "cp1252"
-ENCODING_LABELS = {UTF8: "UTF-8", UTF8_BOM: "UTF-8 with byte-order mark", WINDOWS_1252: "Windows-1252"}
+UTF16_LE, UTF16_BE = "utf-16-le", "utf-16-be"
+UTF16_BOMS = {codecs.BOM_UTF16_LE: UTF16_LE, codecs.BOM_UTF16_BE: UTF16_BE}
+ENCODING_LABELS = {
+    UTF8: "UTF-8",
+    UTF8_BOM: "UTF-8 with byte-order mark",
+    WINDOWS_1252: "Windows-1252",
+    UTF16_LE: "UTF-16 little endian",
+    UTF16_BE: "UTF-16 big endian",
+}
+_LINE_END = re.compile(r"(?<=\r)(?!\n)|(?<=\n)")  # after LF, or after a CR not followed by LF
 NUL = "\x00"
 NUL_PROBLEM = "contains a NUL byte (0x00), which is not text: the file is damaged or not a CSV export"
 _NOTHING = b""
@@ -66,8 +77,8 @@ def header_key(name: str) -> str:
 class CsvReader:
     """The rows of a CSV file: `header()` then `rows()`, each a CsvRow with its line.
 
-    `file` is a binary file (UTF-8, with or without BOM; also Windows-1252 with
-    `windows_1252`), a text file, or the content as bytes or str. The file is read, never
+    `file` is a binary file (UTF-8, with or without BOM, or UTF-16 with its BOM; also
+    Windows-1252 with `windows_1252`), a text file, or the content as bytes or str. The file is read, never
     closed. `encoding` is what was found so far. Raises CsvFileError while reading."""
 
     def __init__(self, file: IO[bytes] | IO[str] | bytes | str, *, windows_1252: bool = False) -> None:
@@ -142,9 +153,14 @@ class CsvReader:
         if isinstance(first, str):
             yield from _text_file_lines(self._file)  # type: ignore[arg-type]
             return
+        start = self._file.read(len(codecs.BOM_UTF16_LE))
+        if start in UTF16_BOMS:
+            self.encoding = UTF16_BOMS[start]
+            yield from self._utf16_lines()
+            return
         offset = 0
         beyond_ascii = False  # a UTF-8 character beyond ASCII was read: the file is UTF-8
-        for number, raw in enumerate(_binary_lines(self._file), start=1):  # type: ignore[arg-type]
+        for number, raw in enumerate(_binary_lines(self._file, start=start), start=1):  # type: ignore[arg-type]
             if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 self.encoding = UTF8_BOM
                 raw, offset = raw[3:], 3
@@ -162,6 +178,34 @@ class CsvReader:
                     beyond_ascii = beyond_ascii or not raw.isascii()
             offset += len(raw)
             yield text
+
+    def _utf16_lines(self) -> Iterator[str]:
+        decoder = codecs.getincrementaldecoder(self.encoding)()
+        pending = ""
+        number = 1
+        while True:
+            chunk = self._file.read(CHUNK_SIZE)
+            try:
+                text = pending + decoder.decode(chunk, final=not chunk)  # type: ignore[arg-type]
+            except UnicodeDecodeError:
+                raise CsvFileError(
+                    f"The file starts as {ENCODING_LABELS[self.encoding]} but cannot be read as it on line "
+                    f"{number}. Save it as CSV UTF-8 and import it again.",
+                    line=number,
+                ) from None
+            lines = _LINE_END.split(text)
+            # The last line may go on in the next chunk, and so may a CR (it could be a CRLF).
+            pending = lines.pop() if chunk else ""
+            if chunk and pending == "" and lines and lines[-1].endswith("\r"):
+                pending = lines.pop()
+            for line in lines:
+                if line:
+                    number += 1
+                    yield line
+            if not chunk:
+                if pending:
+                    yield pending
+                return
 
     def _not_utf8(self, exc: UnicodeDecodeError, *, offset: int, number: int) -> CsvFileError:
         byte = offset + exc.start + 1
@@ -194,9 +238,10 @@ def _text_file_lines(file: IO[str]) -> Iterator[str]:
         yield line.removeprefix(BOM) if number == 1 else line
 
 
-def _binary_lines(file: IO[bytes]) -> Iterator[bytes]:
-    """The physical lines of a binary file, each with its line ending (LF, CRLF or CR)."""
-    pending = _NOTHING
+def _binary_lines(file: IO[bytes], *, start: bytes = _NOTHING) -> Iterator[bytes]:
+    """The physical lines of a binary file, each with its line ending (LF, CRLF or CR),
+    `start` being its first bytes, already read."""
+    pending = start
     while True:
         chunk = file.read(CHUNK_SIZE)
         if not chunk:

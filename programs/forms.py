@@ -48,15 +48,31 @@ class RosterImportForm(forms.Form):
     file = forms.FileField(
         label="Roster CSV file",
         help_text="Columns: email, full_name, external_id, organization, title, manager_email, hired_on, "
-        "departed_on (dates as YYYY-MM-DD). UTF-8, header on the first line.",
+        "departed_on (dates as YYYY-MM-DD). UTF-8, UTF-16 or Windows-1252 (Excel's CSV), header on the first line.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
-    dry_run = forms.BooleanField(label="Dry run (check only)", required=False)
+    BAD_ROWS_CHOICES = (
+        ("refuse", "All or nothing: any bad row and nothing is written"),
+        ("apply_valid", "Apply the valid rows: write the good rows, list the bad ones"),
+    )
+    bad_rows = forms.ChoiceField(
+        label="When the file has bad rows",
+        choices=BAD_ROWS_CHOICES,
+        initial="refuse",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    dry_run = forms.BooleanField(
+        label="Dry run (check only, write nothing)",
+        required=False,
+        # The browser must not keep it ticked for the next upload, which would then write nothing.
+        widget=forms.CheckboxInput(attrs={"autocomplete": "off"}),
+    )
     mark_missing_departed = forms.BooleanField(
         label="Mark people missing from the file as departed",
         required=False,
         help_text="Everyone without a departure date who is not in the file departs today, L&D admins "
-        "included: departed people can no longer sign in.",
+        "included: departed people can no longer sign in. Not done when only the valid rows are applied.",
     )
 
 

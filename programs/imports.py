@@ -269,7 +269,7 @@ def import_job_create(
     """Check an uploaded file (`import_upload_check`: raises CsvFileError, storing and
     writing nothing) and, when it passes, store it with a queued ImportJob and queue the
     job's task once the current transaction commits. `options` are the import's options
-    (roster: dry_run, mark_missing_departed)."""
+    (roster: dry_run, mark_missing_departed, apply_valid_rows)."""
     size = upload.size or 0
     encoding = import_upload_check(kind=kind, upload=upload, size=size, connection=connection)
     name = os.path.basename(upload.name or "upload.csv")
@@ -309,8 +309,9 @@ def import_job_run(*, job: ImportJob, may_wait: bool = True) -> ImportJob:
     - The whole file is checked first: a line that cannot be read (encoding, an
       unterminated quote, a NUL byte in a provider file) fails the job with that line,
       and nothing is written. `rows_total` is then the file's data rows.
-    - Roster: `roster_import` with the job's options (all or nothing; bad rows fail the
-      job, listed with their lines). `rows_done` counts the rows read and checked.
+    - Roster: `roster_import` with the job's options (all or nothing by default: bad
+      rows fail the job, listed with their lines; with apply_valid_rows the valid rows are
+      written, the job succeeds and lists the bad ones). `rows_done` counts the rows read and checked.
     - Provider: `provider_csv_import`; `rows_done` counts the rows written. A failure
       part-way says which lines are kept. While another sync holds the connection the
       job goes back to queued, and the task tries again, when `may_wait`; else it fails.
@@ -349,7 +350,11 @@ def import_job_run(*, job: ImportJob, may_wait: bool = True) -> ImportJob:
         outcome = _Outcome(
             ImportStatus.FAILED,
             error=f"The import stopped on an unexpected error ({exc.__class__.__name__}); see the server log. "
-            + ("Nothing was written: a roster import writes all or nothing." if job.kind == ImportKind.ROSTER else ""),
+            + (
+                "Nothing was written: a roster import writes in one transaction."
+                if job.kind == ImportKind.ROSTER
+                else ""
+            ),
         )
     return _job_finish(job, outcome)
 
@@ -390,15 +395,18 @@ class _JobProgress:
 
 def _roster_job_import(job: ImportJob, file: IO[bytes]) -> _Outcome:
     progress = _JobProgress(job)
-    progress.rows_found(roster_file_check(file=file).rows)
+    check = roster_file_check(file=file)
+    job.encoding = check.encoding  # the upload's check read the header only
+    progress.rows_found(check.rows)
     result = roster_import(
         file=file,
         dry_run=bool(job.options.get("dry_run")),
         mark_missing_departed=bool(job.options.get("mark_missing_departed")),
+        apply_valid_rows=bool(job.options.get("apply_valid_rows")),
         progress=progress.rows_done,
     )
     summary = roster_result_json(result)
-    if result.errors:
+    if result.errors and not result.applied:
         return _Outcome(
             ImportStatus.FAILED,
             result=summary,
@@ -496,6 +504,7 @@ class ImportJobPage:
     kept: str
     waiting: str
     encoding: str
+    written: bool  # the import wrote its changes (a provider file: any row)
 
 
 def import_job_page(*, job: ImportJob, now: dt.datetime | None = None) -> ImportJobPage:
@@ -541,7 +550,16 @@ def import_job_page(*, job: ImportJob, now: dt.datetime | None = None) -> Import
         kept=str(result.get("kept", "")),
         waiting=str(result.get("waiting", "")) if job.status == ImportStatus.QUEUED else "",
         encoding=ENCODING_LABELS.get(job.encoding, job.encoding),
+        written=bool(result.get("applied")) if job.kind == ImportKind.ROSTER else bool(job.rows_done),
     )
+
+
+ERRORS_CSV_HEADER = ("line", "reason")
+
+
+def import_job_errors_rows(*, job: ImportJob) -> list[tuple[int | None, str]]:
+    """The bad lines a job kept (the first ERRORS_KEPT), as rows of its errors CSV."""
+    return [(error.get("line"), error["message"]) for error in (job.result or {}).get("errors", [])]
 
 
 def import_job_is_stale(*, job: ImportJob, now: dt.datetime) -> bool:
@@ -557,7 +575,7 @@ def import_job_is_stale(*, job: ImportJob, now: dt.datetime) -> bool:
 def import_job_stale_reason(*, job: ImportJob) -> str:
     """What a stale job's page says instead of its progress."""
     if job.kind == ImportKind.ROSTER:
-        kept = "Nothing was written: a roster import writes all or nothing."
+        kept = "Nothing was written: a roster import writes in one transaction."
     else:
         kept = (
             f"The rows written before it stopped ({job.rows_done:,}) are kept. Import the same file again to complete "
@@ -578,6 +596,6 @@ def _phase(job: ImportJob) -> str:
         return "Checking the whole file before anything is written."
     if job.kind == ImportKind.ROSTER:
         if job.rows_done >= job.rows_total:
-            return "Writing the changes (all or nothing)."
+            return "Writing the changes (in one transaction)."
         return f"Checking the rows: {job.rows_done:,} of {job.rows_total:,}."
     return f"Importing: {job.rows_done:,} of {job.rows_total:,} rows written."

@@ -138,7 +138,7 @@ class _ParsedFile:
     rows: list[_Row]  # the rows without errors so far
     errors: list[RosterRowError]
     columns: set[str]  # the roster columns the header names
-    emails: set[str]  # every valid e-mail of the file, good row or not
+    emails: dict[str, int]  # every valid e-mail of the file, good row or not, with its line
     row_count: int
 
 
@@ -147,9 +147,11 @@ def roster_import(
     file: IO[bytes],
     dry_run: bool = False,
     mark_missing_departed: bool = False,
+    apply_valid_rows: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> RosterImportResult:
-    """Bring the employees in line with a roster CSV file (UTF-8, with or without BOM):
+    """Bring the employees in line with a roster CSV file (UTF-8 with or without BOM,
+    UTF-16 with its BOM, or Windows-1252 as Excel on Windows saves it; see CsvReader):
     each row of the file is a row of `roster_rows_import`, which has the rules, reported
     with the line it starts on (the header is line 1).
 
@@ -164,7 +166,7 @@ def roster_import(
     there), never whole. Raises RosterFileError when the file as a whole cannot be read
     (encoding, header, a quote that is never closed).
     """
-    reader = CsvReader(file)
+    reader = CsvReader(file, windows_1252=True)
     try:
         header = roster_header(reader)
     except RosterFileError:
@@ -176,6 +178,7 @@ def roster_import(
         rows=_file_rows(reader, header),
         dry_run=dry_run,
         mark_missing_departed=mark_missing_departed,
+        apply_valid_rows=apply_valid_rows,
         progress=progress,
     )
 
@@ -186,6 +189,7 @@ def roster_rows_import(
     rows: Iterable[RosterRow],
     dry_run: bool = False,
     mark_missing_departed: bool = False,
+    apply_valid_rows: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> RosterImportResult:
     """Bring the employees in line with the roster `rows` (the whole company), whose
@@ -202,8 +206,11 @@ def roster_rows_import(
       external id of an earlier row, an external id another employee holds in LearnHub,
       its own e-mail as manager, or a manager who is neither in the rows (before or after
       the row) nor an employee. Errors come ordered by line.
-    - Any bad row means nothing is written; a dry run writes nothing either. Both still
-      count what the good rows would do.
+    - Any bad row means nothing is written (all or nothing, the default), unless
+      `apply_valid_rows` is chosen: then the good rows are written and the bad ones are
+      only reported. A dry run writes nothing either. All count what the good rows would
+      do. Applying the valid rows departs nobody missing from the file: a bad row's
+      person may be in it under a mistyped e-mail, and must not lose access for a typo.
     - Otherwise, in one transaction: missing organizations are created, new people are
       created with an unusable password (they claim the account by signing up), changed
       people are updated, and a row equal to the stored person writes nothing.
@@ -233,6 +240,8 @@ def roster_rows_import(
     }
     email_by_id: dict[int | None, str] = {employee.pk: email for email, employee in known.items()}
     good_rows = _check_against_employees(parsed, known)
+    if apply_valid_rows:
+        good_rows = _without_bad_managers(good_rows, parsed=parsed, known=known)
 
     new_rows = [row for row in good_rows if row.email not in known]
     changed: list[tuple[Employee, dict[str, Any]]] = []
@@ -246,6 +255,7 @@ def roster_rows_import(
         employee.pk
         for email, employee in known.items()
         if mark_missing_departed
+        and not (parsed.errors and apply_valid_rows)
         and email not in parsed.emails
         and employee.departed_on is None
         and (employee.hired_on is None or employee.hired_on <= today)
@@ -259,7 +269,7 @@ def roster_rows_import(
         errors=sorted(parsed.errors, key=lambda error: error.line),
         dry_run=dry_run,
     )
-    if dry_run or result.errors:
+    if dry_run or (result.errors and not apply_valid_rows):
         return result
     if new_rows or changed or leaving:
         try:
@@ -340,7 +350,7 @@ def roster_file_check(*, file: IO[bytes], whole: bool = True) -> CsvCheck:
     quotes). Returns the number of data rows (0 without `whole`) and the encoding, and
     puts `file` back at its start. The rows' values are checked by `roster_import`."""
     try:
-        reader = CsvReader(file)
+        reader = CsvReader(file, windows_1252=True)
         roster_header(reader)
         if not whole:
             return CsvCheck(rows=0, encoding=reader.encoding, nul_lines=[])
@@ -380,7 +390,7 @@ def _roster_columns(columns: Iterable[str]) -> set[str]:
 
 def _read_rows(rows: Iterable[RosterRow], *, columns: set[str], progress: Callable[[int], None] | None) -> _ParsedFile:
     """Check each row on its own, and against the rows before it."""
-    parsed = _ParsedFile(rows=[], errors=[], columns=columns, emails=set(), row_count=0)
+    parsed = _ParsedFile(rows=[], errors=[], columns=columns, emails={}, row_count=0)
     line_of_email: dict[str, int] = {}
     line_of_external_id: dict[str, int] = {}
     for roster_row in rows:
@@ -410,7 +420,7 @@ def _read_rows(rows: Iterable[RosterRow], *, columns: set[str], progress: Callab
             parsed.rows.append(row)
     if progress is not None:
         progress(parsed.row_count)
-    parsed.emails = set(line_of_email)
+    parsed.emails = line_of_email
     return parsed
 
 
@@ -480,6 +490,22 @@ def _check_against_employees(parsed: _ParsedFile, known: dict[str, Employee]) ->
         if not problems:
             good.append(row)
     return good
+
+
+def _without_bad_managers(rows: list[_Row], *, parsed: _ParsedFile, known: dict[str, Employee]) -> list[_Row]:
+    """The rows whose manager is an employee or on a row that is written (applying the
+    valid rows): a manager whose own row is bad cannot be named, and neither, in turn, can
+    the people of that manager's reports who are new. Each row left out is reported."""
+    while True:
+        named = {row.email for row in rows} | known.keys()
+        orphans = [row for row in rows if row.manager_email and row.manager_email not in named]
+        if not orphans:
+            return rows
+        for row in orphans:
+            reason = f"manager {row.manager_email} is on a bad line (line {parsed.emails[row.manager_email]})"
+            parsed.errors.append(RosterRowError(line=row.line, reason=reason))
+        orphan_lines = {row.line for row in orphans}
+        rows = [row for row in rows if row.line not in orphan_lines]
 
 
 def _changes(

@@ -142,3 +142,35 @@ def test_unknown_columns_are_named_with_the_known_column_they_look_like():
         "The header (line 1) has columns LearnHub does not know: 'departed on' (did you mean departed_on?), "
         "'shoe size'. The columns are: email, departed_on. Rename or remove them: their data would be ignored."
     )
+
+
+@pytest.mark.parametrize("chunk_size", [3, 7, 32 * 1024])
+@pytest.mark.parametrize(
+    ("bom", "codec", "encoding"), [(b"\xff\xfe", "utf-16-le", "utf-16-le"), (b"\xfe\xff", "utf-16-be", "utf-16-be")]
+)
+def test_utf_16_with_its_byte_order_mark_is_read_with_the_same_lines_in_any_chunks(
+    monkeypatch, chunk_size, bom, codec, encoding
+):
+    monkeypatch.setattr(csv_files, "CHUNK_SIZE", chunk_size)
+    text = 'email,name\r\nzoe@acme.example,"Zoë\r\nË"\rrene@acme.example,René\n'
+    reader = CsvReader(bom + text.encode(codec))
+
+    assert [(row.line, row.cells) for row in [reader.header(), *reader.rows()] if row] == [
+        (1, ["email", "name"]),
+        (2, ["zoe@acme.example", "Zoë\r\nË"]),
+        (4, ["rene@acme.example", "René"]),
+    ]
+    assert reader.encoding == encoding
+
+
+def test_utf_16_that_breaks_off_names_the_line():
+    reader = CsvReader(b"\xff\xfe" + "a,b\n1,2\n".encode("utf-16-le") + b"\x00\xd8")
+
+    with pytest.raises(CsvFileError) as refused:
+        csv_file_check(reader)
+
+    assert str(refused.value) == (
+        "The file starts as UTF-16 little endian but cannot be read as it on line 3. Save it as CSV UTF-8 and "
+        "import it again."
+    )
+    assert refused.value.line == 3

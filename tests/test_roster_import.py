@@ -279,8 +279,8 @@ def test_a_file_that_cannot_be_a_roster_is_refused_as_a_whole():
         import_text("Email,Name,Org\nada@contoso.example,Ada,Contoso\n")
     with pytest.raises(RosterFileError, match="The file is empty"):
         import_text("\n\n")
-    with pytest.raises(RosterFileError, match=r"not UTF-8 text \(byte 49 cannot be read, on line 2\)"):
-        roster_import(file=io.BytesIO(b"email,full_name,organization\nzoe@acme.example,Zo\xe9,Acme\n"))
+    with pytest.raises(RosterFileError, match=r"neither UTF-8 nor Windows-1252 text \(byte 0x81 on line 2"):
+        roster_import(file=io.BytesIO(b"email,full_name,organization\nzoe@acme.example,Zo\x81,Acme\n"))
     with pytest.raises(
         RosterFileError, match=r"The column 'EMAIL' appears twice in the header \(line 1, columns 1 and 4\)"
     ):
@@ -290,13 +290,17 @@ def test_a_file_that_cannot_be_a_roster_is_refused_as_a_whole():
 
 def test_a_bad_byte_late_in_the_file_writes_nothing_and_names_its_line():
     rows = "".join(f"p{n}@acme.example,Person {n},Acme\n" for n in range(3000))
-    data = ("email,full_name,organization\n" + rows).encode() + b"late@acme.example,Jos\xe9,Acme\n"
+    data = ("email,full_name,organization\nzoe@acme.example,Zoë,Acme\n" + rows).encode()
+    data += b"late@acme.example,Jos\xe9,Acme\n"
 
     with pytest.raises(RosterFileError) as refused:
         roster_import(file=io.BytesIO(data))
 
-    assert str(refused.value).startswith("The file is not UTF-8 text (byte 105,831 cannot be read, on line 3002).")
-    assert refused.value.line == 3002
+    assert str(refused.value).startswith(
+        "The file mixes UTF-8 with another encoding: byte 105,858, on line 3003, is not UTF-8 although the lines "
+        "before it are."
+    )
+    assert refused.value.line == 3003
     assert Employee.objects.count() == Organization.objects.count() == 0
 
 
@@ -521,8 +525,20 @@ def test_a_waiting_job_shows_a_progress_bar_and_reloads_itself(personas, setting
     ImportJob.objects.filter(pk=job.pk).update(status="running", rows_total=4000, rows_done=1000)
     running = client.get(response["Location"]).content.decode()
     assert '<progress id="import-progress" max="4000" value="1000">25%</progress>' in running
-    assert "<span>1000 of 4000 rows (25%)</span>" in running
+    assert '<span id="import-rows">1000 of 4000 rows (25%)</span>' in running
     assert "Checking the rows: 1,000 of 4,000." in running
+    assert f'data-progress-url="/imports/{job.pk}/progress.json" data-poll-seconds="3"' in running
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in running
+    assert client.get(reverse("programs:import_job_progress", args=[job.pk])).json() == {
+        "status": "running",
+        "is_active": True,
+        "rows_total": 4000,
+        "rows_done": 1000,
+        "percent": 25,
+        "phase": "Checking the rows: 1,000 of 4,000.",
+    }
+    refused = personas.client_for(personas.employee).get(reverse("programs:import_job_progress", args=[job.pk]))
+    assert (refused.status_code, ImportJob.objects.values_list("status", "rows_done").get()) == (403, ("running", 1000))
     assert Employee.objects.filter(email__endswith="@contoso.example").count() == 0
 
 
@@ -540,9 +556,15 @@ def test_the_job_page_shows_a_dry_run_and_every_bad_line_and_nothing_is_written(
         refused = client.post(reverse("programs:roster_import"), {"file": upload("name\nAda\n")})
 
     dry_run, bad = ImportJob.objects.order_by("pk")
-    assert (dry_run.status, dry_run.options) == ("succeeded", {"dry_run": True, "mark_missing_departed": True})
+    assert (dry_run.status, dry_run.options) == (
+        "succeeded",
+        {"dry_run": True, "mark_missing_departed": True, "apply_valid_rows": False},
+    )
     assert (dry_run.result["created"], dry_run.result["departed"], dry_run.result["applied"]) == (4, 5, False)
-    assert "Dry run: the file is valid, nothing was written" in client.get(checked["Location"]).content.decode()
+    checked_html = client.get(checked["Location"]).content.decode()
+    assert "Dry run: nothing was written" in checked_html
+    assert "<strong>Nothing was written: nobody on the roster changed.</strong>" in checked_html
+    assert 'Upload the file again without "Dry run" to import it.' in checked_html
     assert (bad.status, bad.error) == (
         "failed",
         "Nothing was imported: 1 error in the file, listed below. Fix them and upload the file again; nobody was "
@@ -619,3 +641,112 @@ def test_roster_list_searches_filters_and_pages(personas):
     html = bob.content.decode()
     assert "<td>Sam Sponsor</td>" in html
     assert '<span class="badge good">Claimed</span>' in html
+
+
+# --- Encodings, applying the valid rows, the bad lines as CSV (issue 14) ------------------------
+
+BAD_ROW = "zoe@contoso.example,Zoë Ëxample,C005,Contoso,Engineer,,2021-02-30,\n"  # line 6: no 30 February
+REPORT_OF_BAD = "ana@contoso.example,Ana Report,C006,Contoso,Engineer,zoe@contoso.example,,\n"  # line 7
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding"),
+    [
+        ((CONTOSO + "zoe@contoso.example,Zoë Ëxample,,Contoso,,,,\n").encode("cp1252"), "cp1252"),
+        ((CONTOSO + "zoe@contoso.example,Zoë Ëxample,,Contoso,,,,\n").encode("utf-16"), "utf-16-le"),
+        (b"\xfe\xff" + (CONTOSO + "zoe@contoso.example,Zoë Ëxample,,Contoso,,,,\n").encode("utf-16-be"), "utf-16-be"),
+        (b"\xef\xbb\xbf" + (CONTOSO + "zoe@contoso.example,Zoë Ëxample,,Contoso,,,,\n").encode(), "utf-8-sig"),
+    ],
+)
+def test_a_roster_is_read_in_windows_1252_utf_16_and_utf_8_and_the_job_says_which(
+    personas, django_capture_on_commit_callbacks, data, encoding
+):
+    client = personas.client_for(personas.admin)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("programs:roster_import"), {"file": SimpleUploadedFile("roster.csv", data, "text/csv")}
+        )
+
+    job = ImportJob.objects.get()
+    assert (job.status, job.encoding, job.result["created"]) == ("succeeded", encoding, 5)
+    assert Employee.objects.get(email="zoe@contoso.example").full_name == "Zoë Ëxample"
+    labels = {"cp1252": "Windows-1252", "utf-16-le": "UTF-16 little endian", "utf-16-be": "UTF-16 big endian"}
+    label = labels.get(encoding, "UTF-8 with byte-order mark")
+    assert (
+        f'<tr><th scope="row">Encoding</th><td>{label}</td></tr>' in client.get(response["Location"]).content.decode()
+    )
+
+
+def test_all_or_nothing_stays_the_default_and_applying_the_valid_rows_writes_them():
+    text = CONTOSO + BAD_ROW + REPORT_OF_BAD
+    EmployeeFactory(email="stays@contoso.example", organization=org("Contoso"))
+
+    refused = import_text(text, mark_missing_departed=True)
+    assert (summary(refused), refused.applied) == ((5, 0, 0, 1, 1), False)
+    assert Employee.objects.filter(email__endswith="@contoso.example").count() == 1
+
+    applied = import_text(text, mark_missing_departed=True, apply_valid_rows=True)
+
+    assert (summary(applied), applied.applied) == ((4, 0, 0, 0, 2), True)
+    assert applied.errors == [
+        RosterRowError(6, "bad date in hired_on: '2021-02-30' (expected YYYY-MM-DD)"),
+        RosterRowError(7, "manager zoe@contoso.example is on a bad line (line 6)"),
+    ]
+    assert sorted(Employee.objects.filter(email__endswith="@contoso.example").values_list("email", flat=True)) == [
+        "ada@contoso.example",
+        "grace@contoso.example",
+        "ken@contoso.example",
+        "linus@contoso.example",
+        "stays@contoso.example",
+    ]
+    assert Employee.objects.get(email="stays@contoso.example").departed_on is None  # nobody departs on a partial file
+
+
+def test_an_admin_applies_the_valid_rows_and_downloads_the_bad_lines(personas, django_capture_on_commit_callbacks):
+    client = personas.client_for(personas.admin)
+    bad_email = "=HYPERLINK(x)@contoso.example,Eve,,Contoso,,,,\n"  # line 6
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("programs:roster_import"), {"file": upload(CONTOSO + bad_email), "bad_rows": "apply_valid"}
+        )
+
+    job = ImportJob.objects.get()
+    assert (job.status, job.options["apply_valid_rows"], job.result["created"], job.result["applied"]) == (
+        "succeeded",
+        True,
+        4,
+        True,
+    )
+    html = client.get(response["Location"]).content.decode()
+    assert "Valid rows imported, bad rows left out" in html
+    assert "The valid rows are written; the 1 bad line below was left out." in html
+    download = client.get(reverse("programs:import_job_errors", args=[job.pk]))
+    assert download["Content-Disposition"] == f'attachment; filename="import-{job.pk}-bad-lines.csv"'
+    assert download.content.decode() == "line,reason\r\n6,invalid e-mail '=HYPERLINK(x)@contoso.example'\r\n"
+    assert Employee.objects.filter(email__endswith="@contoso.example").count() == 4
+
+
+def test_the_bad_lines_csv_is_for_ld_admins_only(personas, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        personas.client_for(personas.admin).post(
+            reverse("programs:roster_import"), {"file": upload(CONTOSO + "x,Eve,,Contoso,,,,\n")}
+        )
+    job = ImportJob.objects.get()
+    before = (roster_state(), list(ImportJob.objects.values()))
+
+    for who in (personas.champion, personas.employee, None):
+        response = personas.client_for(who).get(reverse("programs:import_job_errors", args=[job.pk]))
+        assert response.status_code == (302 if who is None else 403)
+        assert b"Eve" not in response.content
+    assert (roster_state(), list(ImportJob.objects.values())) == before
+
+
+def test_the_dry_run_box_is_never_kept_ticked(personas):
+    client = personas.client_for(personas.admin)
+
+    html = client.get(reverse("programs:roster_import")).content.decode()
+
+    assert '<input type="checkbox" name="dry_run" autocomplete="off" id="id_dry_run">' in html
+    assert '<input type="radio" name="bad_rows" value="refuse" id="id_bad_rows_0" checked>' in html

@@ -422,6 +422,8 @@ EXPECTATIONS: list[Case] = [
     admin_page("programs:import_job", kwargs=pk("import_job")),
     # The role is checked first, so only an L&D admin learns that there is no such job.
     get("programs:import_job", admin_only(404), kwargs=lambda w: {"pk": w.import_job.pk + 1}, label="no such job"),
+    get("programs:import_job_progress", admin_only(200), kwargs=pk("import_job")),
+    get("programs:import_job_errors", admin_only(200), kwargs=pk("import_job")),
     admin_page("programs:providers:connections"),
     *admin_form("programs:providers:new", DONE, connection_data),
     get("programs:providers:new", admin_only(200), query="kind=udemy", label="the fields of a kind"),

@@ -34,6 +34,7 @@ def roster_import_upload(request: HttpRequest) -> HttpResponse:
                     options={
                         "dry_run": form.cleaned_data["dry_run"],
                         "mark_missing_departed": form.cleaned_data["mark_missing_departed"],
+                        "apply_valid_rows": form.cleaned_data["bad_rows"] == "apply_valid",
                     },
                 )
             except CsvFileError as exc:
