@@ -301,6 +301,32 @@ def _roster_changed(*, touched: list[int], gone: list[int]) -> None:
         )
 
 
+def roster_person_save(*, values: Mapping[str, str]) -> RosterImportResult:
+    """Create or change one person: `roster_rows_import` of a single row (its rules, its
+    after-commit effects, departures included) whose columns are the keys of `values`;
+    the people not in the row are left as they are. Used by SCIM provisioning."""
+    return roster_rows_import(columns=values.keys(), rows=[RosterRow(line=1, values=values)])
+
+
+def roster_person_remove(*, employee: Employee) -> RosterImportResult:
+    """Take `employee` off the roster for good (an identity provider's delete): they
+    depart today, with every effect of a departure (`roster_person_save`), unless they had
+    already left, and their account is deactivated, so only a new account brings them back."""
+    result = RosterImportResult(applied=True)
+    if employee.departed_on is None or employee.departed_on > timezone.localdate():
+        result = roster_person_save(
+            values={
+                "email": employee.email,
+                "full_name": employee.full_name,
+                "organization": employee.organization.path if employee.organization else "",
+                "departed_on": timezone.localdate().isoformat(),
+            }
+        )
+    if result.applied:
+        Employee.objects.filter(pk=employee.pk).update(is_active=False)
+    return result
+
+
 def roster_employees(*, search: str = "", organization: Organization | None = None) -> QuerySet[Employee]:
     """The roster page's people: name or e-mail containing `search` (ignoring case), in
     `organization` or any organization below it, ordered by e-mail."""
