@@ -101,12 +101,21 @@ def user_of(employee: Employee) -> ScimUser:
     )
 
 
-def _location(pk: int) -> str:
+def _location(pk: int | str) -> str:
     return settings.SITE_URL + reverse("scim:user", args=[pk])
 
 
 def user_dump(user: ScimUser) -> dict[str, Any]:
     return user.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+
+
+def user_parse(payload: dict[str, Any], *, context: Context) -> ScimUser:
+    """The User of a request. A manager sent by its id alone (as Entra ID does) gets the
+    `$ref` that scim2-models requires."""
+    manager = payload.get(ENTERPRISE, {}).get("manager") if isinstance(payload.get(ENTERPRISE), dict) else None
+    if isinstance(manager, dict) and manager.get("value") and "$ref" not in manager:
+        manager["$ref"] = _location(manager["value"])
+    return ScimUser.model_validate(payload, scim_ctx=context)
 
 
 def roster_values(user: ScimUser, *, stored: Employee | None) -> dict[str, str]:

@@ -40,7 +40,7 @@ from scim2_models import (
 
 from learnhub.api.services import api_token_find, api_token_touch
 from learnhub.roles import can_provision_scim
-from learnhub.scim.resources import ScimUser, roster_values, scim_schemas, user_dump, user_of
+from learnhub.scim.resources import ScimUser, roster_values, scim_schemas, user_dump, user_of, user_parse
 from programs.models import Employee
 from programs.roster import RosterImportResult, roster_person_remove, roster_person_save
 
@@ -208,7 +208,7 @@ def _written(result: RosterImportResult, *, email: str) -> JsonResponse | Employ
 @scim_view("GET", "POST")
 def users(request: HttpRequest) -> JsonResponse:
     if request.method == "POST":
-        user = ScimUser.model_validate(_payload(request), scim_ctx=Context.RESOURCE_CREATION_REQUEST)
+        user = user_parse(_payload(request), context=Context.RESOURCE_CREATION_REQUEST)
         values = roster_values(user, stored=None)
         if Employee.objects.filter(email__iexact=values["email"]).exists():
             raise UniquenessException(detail=f"{values['email']} is already on the roster.")
@@ -258,7 +258,7 @@ def user(request: HttpRequest, user_id: str) -> JsonResponse:
         written = _written(result, email=employee.email) if result.errors else None
         return written or JsonResponse({}, status=204)
     if request.method == "PUT":
-        user = ScimUser.model_validate(_payload(request), scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+        user = user_parse(_payload(request), context=Context.RESOURCE_REPLACEMENT_REQUEST)
     else:
         patch = PatchOp[ScimUser].model_validate(_payload(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
         user = user_of(employee)
