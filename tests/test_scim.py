@@ -73,8 +73,9 @@ def test_okta_sequence_create_deactivate_reactivate(scim, personas, django_captu
 
     dana = Employee.objects.get(email="dana@acme.example")
     personas.client_for(dana)
-    _, dana_token = api_token_create(created_by=personas.admin, name="x", scope=ApiTokenScope.READ)
-    ApiToken.objects.filter(name="x").update(created_by=dana)
+    # A token Dana made while she was an L&D admin (she no longer is: only her token matters).
+    dana_token, _ = api_token_create(created_by=personas.admin, name="x", scope=ApiTokenScope.READ)
+    ApiToken.objects.filter(pk=dana_token.pk).update(created_by=dana)
 
     deactivate = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
     with django_capture_on_commit_callbacks(execute=True):
@@ -134,7 +135,15 @@ def test_entra_sequence_with_manager_and_path_patches(scim, personas):
     enable["Operations"].append({"op": "Remove", "path": f"{ENTERPRISE}:manager"})
     status, body = scim.call("patch", f"Users/{created['id']}", enable)
     assert status == 200
-    assert _roster("erin@acme.example") == ("Erin Entra", "entra-object-1", "Sales", "Account manager", None, None, True)
+    assert _roster("erin@acme.example") == (
+        "Erin Entra",
+        "entra-object-1",
+        "Sales",
+        "Account manager",
+        None,
+        None,
+        True,
+    )
 
 
 def test_delete_departs_and_hides_the_person(scim, personas):
@@ -172,13 +181,22 @@ def test_roster_csv_and_scim_agree_on_a_person(scim, personas):
 
 def test_filters_paging_and_errors(scim, personas):
     status, page = scim.call("get", "Users?startIndex=2&count=2")
-    assert (status, page["totalResults"], page["startIndex"], page["itemsPerPage"]) == (200, Employee.objects.count(), 2, 2)
+    assert (status, page["totalResults"], page["startIndex"], page["itemsPerPage"]) == (
+        200,
+        Employee.objects.count(),
+        2,
+        2,
+    )
     status, found = scim.call("get", 'Users?filter=emails.value eq "bob@acme.example"')
     assert [user["userName"] for user in found["Resources"]] == ["bob@acme.example"]
     status, error = scim.call("get", 'Users?filter=title co "x"')
     assert (status, error["scimType"]) == (400, "invalidFilter")
     status, error = scim.call("post", "Users", _okta_user("bob@acme.example"))
-    assert (status, error["scimType"], error["schemas"]) == (409, "uniqueness", ["urn:ietf:params:scim:api:messages:2.0:Error"])
+    assert (status, error["scimType"], error["schemas"]) == (
+        409,
+        "uniqueness",
+        ["urn:ietf:params:scim:api:messages:2.0:Error"],
+    )
     assert scim.call("get", "Users/999999")[0] == 404
 
 
@@ -194,7 +212,9 @@ def test_only_a_live_scim_token_provisions(personas, token):
         headers["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
     before = list(Employee.objects.order_by("pk").values_list("email", "departed_on", "is_active"))
     client = Client(**headers)
-    created = client.post("/scim/v2/Users", json.dumps(_okta_user("eve@acme.example")), content_type="application/scim+json")
+    created = client.post(
+        "/scim/v2/Users", json.dumps(_okta_user("eve@acme.example")), content_type="application/scim+json"
+    )
     deleted = client.delete(f"/scim/v2/Users/{personas.employee.pk}")
     assert (created.status_code, deleted.status_code) == (401, 401)
     assert created.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]

@@ -14,6 +14,7 @@ Attribute mapping (README, "SCIM provisioning"):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +27,9 @@ from scim2_models import (
     InvalidValueException,
     Manager,
     Meta,
+    Mutability,
     Name,
+    ResponseParameters,
     Schema,
     User,
 )
@@ -39,13 +42,21 @@ ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
 # The attributes LearnHub keeps; the published schemas list only these, so an identity
 # provider (and the compliance checker) never sends a value that would be dropped.
-USER_ATTRIBUTES = {"userName": None, "name": {"formatted"}, "displayName": None, "title": None, "active": None}
+USER_ATTRIBUTES = {
+    "userName": None,
+    "name": {"formatted"},
+    "title": None,
+    "active": None,
+    "emails": {"value", "primary"},
+}
+# The address is the userName: `emails` is published read-only, one primary value.
+READ_ONLY_ATTRIBUTES = {"emails"}
 ENTERPRISE_ATTRIBUTES = {"employeeNumber": None, "manager": {"value", "$ref"}}
 
 
 def scim_schemas() -> list[Schema]:
     """The User schema and the enterprise extension, cut to the attributes kept."""
-    organization_attributes = {name: None for name in settings.SCIM_ORGANIZATION_ATTRIBUTES}
+    organization_attributes = dict.fromkeys(settings.SCIM_ORGANIZATION_ATTRIBUTES)
     return [
         _schema_cut(User.to_schema(), USER_ATTRIBUTES),
         _schema_cut(EnterpriseUser.to_schema(), {**ENTERPRISE_ATTRIBUTES, **organization_attributes}),
@@ -60,6 +71,10 @@ def _schema_cut(schema: Schema, keep: dict[str, set[str] | None]) -> Schema:
         subs = keep[attribute.name]
         if subs is not None:
             attribute.sub_attributes = [sub for sub in attribute.sub_attributes or [] if sub.name in subs]
+        if attribute.name in READ_ONLY_ATTRIBUTES:
+            attribute.mutability = Mutability.read_only
+            for sub in attribute.sub_attributes or []:
+                sub.mutability = Mutability.read_only
         attributes.append(attribute)
     schema.attributes = attributes
     return schema
@@ -75,19 +90,18 @@ def user_of(employee: Employee) -> ScimUser:
         value = parts[index:] if index == len(names) - 1 else parts[index : index + 1]
         if value:
             organization[name] = PATH_SEPARATOR.join(value)
-    enterprise = EnterpriseUser(
-        employee_number=employee.external_id or None,
-        manager=Manager(value=str(employee.manager_id), ref=_location(employee.manager_id))
-        if employee.manager_id
-        else None,
-        **{_field(name): value for name, value in organization.items()},
-    )
-    return ScimUser(
+    enterprise = EnterpriseUser(employee_number=employee.external_id or None)
+    if employee.manager_id:
+        enterprise.manager = Manager.model_validate(
+            {"value": str(employee.manager_id), "$ref": _location(employee.manager_id)}
+        )
+    for name, levels in organization.items():
+        setattr(enterprise, _field(name), levels)
+    user = ScimUser(
         id=str(employee.pk),
         external_id=employee.external_id or None,
         user_name=employee.email,
         name=Name(formatted=employee.full_name) if employee.full_name else None,
-        display_name=employee.full_name or None,
         title=employee.title or None,
         emails=[Email(value=employee.email, primary=True)],
         active=not employee.has_departed(timezone.localdate()),
@@ -97,16 +111,24 @@ def user_of(employee: Employee) -> ScimUser:
             last_modified=employee.date_joined,
             location=_location(employee.pk),
         ),
-        **{ENTERPRISE: enterprise},
     )
+    user[EnterpriseUser] = enterprise
+    return user
 
 
 def _location(pk: int | str) -> str:
     return settings.SITE_URL + reverse("scim:user", args=[pk])
 
 
-def user_dump(user: ScimUser) -> dict[str, Any]:
-    return user.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+def response_parameters(query: Mapping[str, str]) -> ResponseParameters[ScimUser]:
+    """The `attributes` / `excludedAttributes` a request asks the answer to keep or drop."""
+    return ResponseParameters[ScimUser].model_validate(
+        {name: query[name] for name in ("attributes", "excludedAttributes") if query.get(name)}
+    )
+
+
+def user_dump(user: ScimUser, parameters: ResponseParameters[ScimUser] | None = None) -> dict[str, Any]:
+    return user.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters)
 
 
 def user_parse(payload: dict[str, Any], *, context: Context) -> ScimUser:

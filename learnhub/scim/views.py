@@ -40,7 +40,15 @@ from scim2_models import (
 
 from learnhub.api.services import api_token_find, api_token_touch
 from learnhub.roles import can_provision_scim
-from learnhub.scim.resources import ScimUser, roster_values, scim_schemas, user_dump, user_of, user_parse
+from learnhub.scim.resources import (
+    ScimUser,
+    response_parameters,
+    roster_values,
+    scim_schemas,
+    user_dump,
+    user_of,
+    user_parse,
+)
 from programs.models import Employee
 from programs.roster import RosterImportResult, roster_person_remove, roster_person_save
 
@@ -64,14 +72,14 @@ def _error_object(error: Error) -> JsonResponse:
     return _response(error.model_dump(), status=error.status or 400)
 
 
-def scim_view(*methods: str) -> Callable[[Callable[..., JsonResponse]], Callable[..., HttpResponse]]:
+def scim_view(*methods: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Every SCIM endpoint: a live SCIM-scope token of an L&D admin (learnhub.roles
     .can_provision_scim), else 401; another method than `methods`, 405; a SCIMException
     raised by the view becomes its error."""
     return functools.partial(_scim_view, methods=methods)
 
 
-def _scim_view(view: Callable[..., JsonResponse], *, methods: tuple[str, ...]) -> Callable[..., HttpResponse]:
+def _scim_view(view: Callable[..., HttpResponse], *, methods: tuple[str, ...]) -> Callable[..., HttpResponse]:
     @csrf_exempt
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -157,7 +165,7 @@ def _schemas() -> dict[str, dict[str, Any]]:
     dumped = {}
     for schema in scim_schemas():
         schema.meta = Meta(resource_type="Schema", location=_url("scim:schema", schema.id or ""))
-        dumped[schema.id] = schema.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+        dumped[schema.id or ""] = schema.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
     return dumped
 
 
@@ -202,7 +210,7 @@ def _written(result: RosterImportResult, *, email: str) -> JsonResponse | Employ
         if "duplicate" in reasons:
             return _error(UniquenessException(detail=reasons))
         return _error_object(Error(status=400, scim_type="invalidValue", detail=reasons))
-    return _provisioned().get(email__iexact=email)
+    return Employee.objects.select_related("organization").get(email__iexact=email)
 
 
 @scim_view("GET", "POST")
@@ -235,7 +243,9 @@ def users(request: HttpRequest) -> JsonResponse:
         items_per_page=len(page),
         resources=[user_of(employee) for employee in page],
     )
-    return _response(listing.model_dump(scim_ctx=Context.SEARCH_RESPONSE))
+    return _response(
+        listing.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=response_parameters(request.GET))
+    )
 
 
 def _int_param(request: HttpRequest, name: str, default: int) -> int:
@@ -247,16 +257,15 @@ def _int_param(request: HttpRequest, name: str, default: int) -> int:
 
 
 @scim_view("GET", "PUT", "PATCH", "DELETE")
-def user(request: HttpRequest, user_id: str) -> JsonResponse:
+def user(request: HttpRequest, user_id: str) -> HttpResponse:
     employee = _provisioned().filter(pk=int(user_id)).first() if user_id.isdigit() else None
     if employee is None:
         raise NotFoundException(detail=f"No user {user_id}.")
     if request.method == "GET":
-        return _response(user_dump(user_of(employee)))
+        return _response(user_dump(user_of(employee), response_parameters(request.GET)))
     if request.method == "DELETE":
-        result = roster_person_remove(employee=employee)
-        written = _written(result, email=employee.email) if result.errors else None
-        return written or JsonResponse({}, status=204)
+        removed = _written(roster_person_remove(employee=employee), email=employee.email)
+        return removed if isinstance(removed, JsonResponse) else HttpResponse(status=204)
     if request.method == "PUT":
         user = user_parse(_payload(request), context=Context.RESOURCE_REPLACEMENT_REQUEST)
     else:
@@ -278,5 +287,3 @@ def _person_save(employee: Employee, values: dict[str, str]) -> RosterImportResu
     if values["email"].lower() != employee.email:
         Employee.objects.filter(pk=employee.pk).update(email=values["email"].lower())
     return roster_person_save(values=values)
-
-

@@ -4,23 +4,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('programs', '0011_enrollment_keys_indexed_once'),
+        ("programs", "0011_enrollment_keys_indexed_once"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='apitoken',
-            name='apitoken_scope_valid',
+            model_name="apitoken",
+            name="apitoken_scope_valid",
         ),
         migrations.AlterField(
-            model_name='apitoken',
-            name='scope',
-            field=models.CharField(choices=[('read', 'Read only'), ('read-write', 'Read and write'), ('scim', 'SCIM provisioning only')], default='read', max_length=10),
+            model_name="apitoken",
+            name="scope",
+            field=models.CharField(
+                choices=[("read", "Read only"), ("read-write", "Read and write"), ("scim", "SCIM provisioning only")],
+                default="read",
+                max_length=10,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='apitoken',
-            constraint=models.CheckConstraint(condition=models.Q(('scope__in', ['read', 'read-write', 'scim'])), name='apitoken_scope_valid'),
+            model_name="apitoken",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("scope__in", ["read", "read-write", "scim"])), name="apitoken_scope_valid"
+            ),
         ),
     ]
