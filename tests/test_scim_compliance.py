@@ -30,7 +30,7 @@ class FreshEmails(Sequence[str]):
         return f"{uuid.uuid4()}@example.com"
 
 
-CHECKS_RUN = 0
+CHECKS_RUN = 60  # every check scim2-tester 0.5.2 runs for what ServiceProviderConfig declares
 
 
 @pytest.mark.xfail(
@@ -51,6 +51,5 @@ def test_scim2_tester_finds_no_failure(live_server, settings):
     results = check_server(client)
 
     failed = [f"{result.title}: {result.reason}" for result in results if result.status != Status.SUCCESS]
-    print(len(results), "\n".join(failed))
     assert len(results) == CHECKS_RUN
     assert failed == []
