@@ -301,11 +301,25 @@ def _roster_changed(*, touched: list[int], gone: list[int]) -> None:
         )
 
 
-def roster_person_save(*, values: Mapping[str, str]) -> RosterImportResult:
+def roster_person_save(*, values: Mapping[str, str], employee: Employee | None = None) -> RosterImportResult:
     """Create or change one person: `roster_rows_import` of a single row (its rules, its
     after-commit effects, departures included) whose columns are the keys of `values`;
-    the people not in the row are left as they are. Used by SCIM provisioning."""
-    return roster_rows_import(columns=values.keys(), rows=[RosterRow(line=1, values=values)])
+    the people not in the row are left as they are. Used by SCIM provisioning.
+
+    The roster finds people by e-mail: to give `employee` a new address (an identity
+    provider's new userName), the row's e-mail replaces theirs in the same transaction,
+    unless another person holds it (then nothing is written and the row is reported)."""
+    email = values.get("email", "").strip().lower()
+    if employee is None or email == employee.email or not _is_email(email):
+        return roster_rows_import(columns=values.keys(), rows=[RosterRow(line=1, values=values)])
+    if Employee.objects.filter(email__iexact=email).exists():
+        return RosterImportResult(rows=1, errors=[RosterRowError(line=1, reason=f"duplicate e-mail {email}")])
+    with transaction.atomic():
+        Employee.objects.filter(pk=employee.pk).update(email=email)
+        result = roster_rows_import(columns=values.keys(), rows=[RosterRow(line=1, values=values)])
+        if not result.applied:
+            transaction.set_rollback(True)
+    return result
 
 
 def roster_person_remove(*, employee: Employee) -> RosterImportResult:

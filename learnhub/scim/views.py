@@ -273,17 +273,7 @@ def user(request: HttpRequest, user_id: str) -> HttpResponse:
         user = user_of(employee)
         patch.patch(user)
     values = roster_values(user, stored=employee)
-    if values["email"].lower() != employee.email and Employee.objects.filter(email__iexact=values["email"]).exists():
-        raise UniquenessException(detail=f"{values['email']} is another person's e-mail.")
-    written = _written(_person_save(employee, values), email=values["email"])
+    written = _written(roster_person_save(values=values, employee=employee), email=values["email"])
     if isinstance(written, JsonResponse):
         return written
     return _response(user_dump(user_of(written)))
-
-
-def _person_save(employee: Employee, values: dict[str, str]) -> RosterImportResult:
-    """A changed e-mail (a new userName) is a new roster key: the roster finds people by
-    e-mail, so the person is first written under the new address."""
-    if values["email"].lower() != employee.email:
-        Employee.objects.filter(pk=employee.pk).update(email=values["email"].lower())
-    return roster_person_save(values=values)
