@@ -31,7 +31,16 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from champions.models import ExecutiveSponsor, LearnerStory, LearningChampion, StudyGroup
-from programs.models import Collection, Employee, LearningProgram, Organization, ProgramStatus, subtree_q
+from programs.models import (
+    ApiToken,
+    ApiTokenScope,
+    Collection,
+    Employee,
+    LearningProgram,
+    Organization,
+    ProgramStatus,
+    subtree_q,
+)
 
 if TYPE_CHECKING:
     AnyUser = Employee | AnonymousUser
@@ -45,6 +54,13 @@ def has_access(employee: Employee, *, day: dt.date | None = None) -> bool:
     zone): an active account of someone who has not departed on or before that day.
     Sign-in, every request of an open session and every API token ask this."""
     return employee.is_active and not employee.has_departed(day or timezone.localdate())
+
+
+def can_provision_scim(token: ApiToken | None) -> bool:
+    """SCIM provisioning: a live token of the SCIM scope whose creator is still an L&D
+    admin with access (`api_token_find` already refused revoked tokens and departed
+    creators). No other token and no session may use /scim/v2/."""
+    return token is not None and token.scope == ApiTokenScope.SCIM and is_ld_admin(token.created_by)
 
 
 def is_ld_admin(user: AnyUser) -> bool:
@@ -390,6 +406,7 @@ __all__ = [
     "can_mark_for_all_hands",
     "can_moderate_story",
     "can_post_practice",
+    "can_provision_scim",
     "can_review_collection",
     "can_see_closed_study_groups_of",
     "can_see_people_of",

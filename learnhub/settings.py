@@ -264,6 +264,11 @@ if SYNC_LEASE_SECONDS < 15:
 
 # Uploaded roster and provider files are imported by a Celery task; larger files are refused.
 IMPORT_MAX_UPLOAD_MB = env.int("IMPORT_MAX_UPLOAD_MB", default=200)
+# SCIM provisioning (learnhub/scim): the enterprise-extension attributes whose values, in
+# this order, make a person's organization path; and the organization of a person the
+# identity provider sends without any of them.
+SCIM_ORGANIZATION_ATTRIBUTES = env.list("SCIM_ORGANIZATION_ATTRIBUTES", default=["organization", "department"])
+SCIM_DEFAULT_ORGANIZATION = env.str("SCIM_DEFAULT_ORGANIZATION", default="Unassigned")
 
 # xAPI statement intake (/xapi/<connection id>/statements): the largest request body taken
 # (a batch of statements), and how long an OAuth 2.0 access token issued to a provider lasts.

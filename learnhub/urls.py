@@ -19,6 +19,7 @@ urlpatterns = [
     path("champions/", include("champions.urls")),
     path("reports/", include("reports.urls")),
     path("api/", include("learnhub.api.urls")),
+    path("scim/v2/", include("learnhub.scim.urls")),
     # xAPI statement intake: machines with their own credentials (programs/xapi/views.py).
     path("xapi/", include("programs.xapi.urls")),
 ]

@@ -685,6 +685,7 @@ class InvalidRecord(models.Model):
 class ApiTokenScope(models.TextChoices):
     READ = "read", "Read only"
     READ_WRITE = "read-write", "Read and write"
+    SCIM = "scim", "SCIM provisioning only"
 
 
 class ApiToken(models.Model):

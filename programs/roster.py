@@ -311,6 +311,46 @@ def _roster_changed(*, touched: list[int], gone: list[int]) -> None:
         )
 
 
+def roster_person_save(*, values: Mapping[str, str], employee: Employee | None = None) -> RosterImportResult:
+    """Create or change one person: `roster_rows_import` of a single row (its rules, its
+    after-commit effects, departures included) whose columns are the keys of `values`;
+    the people not in the row are left as they are. Used by SCIM provisioning.
+
+    The roster finds people by e-mail: to give `employee` a new address (an identity
+    provider's new userName), the row's e-mail replaces theirs in the same transaction,
+    unless another person holds it (then nothing is written and the row is reported)."""
+    email = values.get("email", "").strip().lower()
+    if employee is None or email == employee.email or not _is_email(email):
+        return roster_rows_import(columns=values.keys(), rows=[RosterRow(line=1, values=values)])
+    if Employee.objects.filter(email__iexact=email).exists():
+        return RosterImportResult(rows=1, errors=[RosterRowError(line=1, reason=f"duplicate e-mail {email}")])
+    with transaction.atomic():
+        Employee.objects.filter(pk=employee.pk).update(email=email)
+        result = roster_rows_import(columns=values.keys(), rows=[RosterRow(line=1, values=values)])
+        if not result.applied:
+            transaction.set_rollback(True)
+    return result
+
+
+def roster_person_remove(*, employee: Employee) -> RosterImportResult:
+    """Take `employee` off the roster for good (an identity provider's delete): they
+    depart today, with every effect of a departure (`roster_person_save`), unless they had
+    already left, and their account is deactivated, so only a new account brings them back."""
+    result = RosterImportResult(applied=True)
+    if employee.departed_on is None or employee.departed_on > timezone.localdate():
+        result = roster_person_save(
+            values={
+                "email": employee.email,
+                "full_name": employee.full_name,
+                "organization": employee.organization.path if employee.organization else "",
+                "departed_on": timezone.localdate().isoformat(),
+            }
+        )
+    if result.applied:
+        Employee.objects.filter(pk=employee.pk).update(is_active=False)
+    return result
+
+
 def roster_employees(*, search: str = "", organization: Organization | None = None) -> QuerySet[Employee]:
     """The roster page's people: name or e-mail containing `search` (ignoring case), in
     `organization` or any organization below it, ordered by e-mail."""

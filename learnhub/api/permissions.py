@@ -8,16 +8,20 @@ from rest_framework import permissions
 from rest_framework.permissions import IsAuthenticated
 
 from learnhub.roles import is_ld_admin
-from programs.models import ApiToken
+from programs.models import ApiToken, ApiTokenScope
 
 
 class TokenScope(permissions.BasePermission):
-    """A read-scope token can read, never write (403); a session is not limited here."""
+    """A read-scope token can read, never write (403); a SCIM token cannot use this API at
+    all (403); a session is not limited here."""
 
     message = "This API token is read-only: writes need a read-write token."
 
     def has_permission(self, request: Any, view: Any) -> bool:
         token = request.auth
+        if isinstance(token, ApiToken) and token.scope == ApiTokenScope.SCIM:
+            self.message = "This token is for SCIM provisioning (/scim/v2/) only."
+            return False
         if isinstance(token, ApiToken) and request.method not in permissions.SAFE_METHODS:
             return token.can_write
         return True

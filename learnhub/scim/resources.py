@@ -1,0 +1,202 @@
+"""The SCIM User resource of a roster person, and back: parsing and serialising only.
+
+Attribute mapping (README, "SCIM provisioning"):
+
+    userName, emails[primary].value    -> email (the sign-in name; stored lower-case)
+    name.formatted, displayName        -> full_name
+    title                              -> title
+    externalId, enterprise employeeNumber -> external_id (employeeNumber wins)
+    enterprise SCIM_ORGANIZATION_ATTRIBUTES (default organization, department)
+                                       -> the organization path, one level each, in order
+    enterprise manager.value           -> manager (the SCIM id of another person)
+    active                             -> departed_on (false: today; true: none)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+from scim2_models import (
+    Context,
+    Email,
+    EnterpriseUser,
+    InvalidValueException,
+    Manager,
+    Meta,
+    Mutability,
+    Name,
+    ResponseParameters,
+    Schema,
+    User,
+)
+
+from programs.models import PATH_SEPARATOR, Employee
+from programs.organizations import organization_path_split
+
+ScimUser = User[EnterpriseUser]
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
+# The attributes LearnHub keeps; the published schemas list only these, so an identity
+# provider (and the compliance checker) never sends a value that would be dropped.
+USER_ATTRIBUTES = {
+    "userName": None,
+    "name": {"formatted"},
+    "title": None,
+    "active": None,
+    "emails": {"value", "primary"},
+}
+# The address is the userName: `emails` is published read-only, one primary value.
+READ_ONLY_ATTRIBUTES = {"emails"}
+ENTERPRISE_ATTRIBUTES = {"employeeNumber": None, "manager": {"value", "$ref"}}
+
+
+def scim_schemas() -> list[Schema]:
+    """The User schema and the enterprise extension, cut to the attributes kept."""
+    organization_attributes = dict.fromkeys(settings.SCIM_ORGANIZATION_ATTRIBUTES)
+    return [
+        _schema_cut(User.to_schema(), USER_ATTRIBUTES),
+        _schema_cut(EnterpriseUser.to_schema(), {**ENTERPRISE_ATTRIBUTES, **organization_attributes}),
+    ]
+
+
+def _schema_cut(schema: Schema, keep: dict[str, set[str] | None]) -> Schema:
+    attributes = []
+    for attribute in schema.attributes or []:
+        if attribute.name not in keep:
+            continue
+        subs = keep[attribute.name]
+        if subs is not None:
+            attribute.sub_attributes = [sub for sub in attribute.sub_attributes or [] if sub.name in subs]
+        if attribute.name in READ_ONLY_ATTRIBUTES:
+            attribute.mutability = Mutability.read_only
+            for sub in attribute.sub_attributes or []:
+                sub.mutability = Mutability.read_only
+        attributes.append(attribute)
+    schema.attributes = attributes
+    return schema
+
+
+def user_of(employee: Employee) -> ScimUser:
+    """`employee` as a SCIM User (the organization path read back through the mapping:
+    one attribute per level, the last one taking the deeper levels)."""
+    names = settings.SCIM_ORGANIZATION_ATTRIBUTES
+    parts = organization_path_split(employee.organization.path) if employee.organization else []
+    organization: dict[str, str] = {}
+    for index, name in enumerate(names):
+        value = parts[index:] if index == len(names) - 1 else parts[index : index + 1]
+        if value:
+            organization[name] = PATH_SEPARATOR.join(value)
+    enterprise = EnterpriseUser(employee_number=employee.external_id or None)
+    if employee.manager_id:
+        enterprise.manager = Manager.model_validate(
+            {"value": str(employee.manager_id), "$ref": _location(employee.manager_id)}
+        )
+    for name, levels in organization.items():
+        setattr(enterprise, _field(name), levels)
+    user = ScimUser(
+        id=str(employee.pk),
+        external_id=employee.external_id or None,
+        user_name=employee.email,
+        name=Name(formatted=employee.full_name) if employee.full_name else None,
+        title=employee.title or None,
+        emails=[Email(value=employee.email, primary=True)],
+        active=not employee.has_departed(timezone.localdate()),
+        meta=Meta(
+            resource_type="User",
+            created=employee.date_joined,
+            last_modified=employee.date_joined,
+            location=_location(employee.pk),
+        ),
+    )
+    user[EnterpriseUser] = enterprise
+    return user
+
+
+def _location(pk: int | str) -> str:
+    return settings.SITE_URL + reverse("scim:user", args=[pk])
+
+
+def response_parameters(query: Mapping[str, str]) -> ResponseParameters[ScimUser]:
+    """The `attributes` / `excludedAttributes` a request asks the answer to keep or drop."""
+    return ResponseParameters[ScimUser].model_validate(
+        {name: query[name] for name in ("attributes", "excludedAttributes") if query.get(name)}
+    )
+
+
+def user_dump(user: ScimUser, parameters: ResponseParameters[ScimUser] | None = None) -> dict[str, Any]:
+    return user.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters)
+
+
+def user_parse(payload: dict[str, Any], *, context: Context) -> ScimUser:
+    """The User of a request. A manager sent by its id alone (as Entra ID does) gets the
+    `$ref` that scim2-models requires."""
+    manager = payload.get(ENTERPRISE, {}).get("manager") if isinstance(payload.get(ENTERPRISE), dict) else None
+    if isinstance(manager, dict) and manager.get("value") and "$ref" not in manager:
+        manager["$ref"] = _location(manager["value"])
+    return ScimUser.model_validate(payload, scim_ctx=context)
+
+
+def roster_values(user: ScimUser, *, stored: Employee | None) -> dict[str, str]:
+    """The roster row (programs.roster columns) that `user` asks for. A person sent
+    without any organization attribute keeps the stored one (a new person gets
+    SCIM_DEFAULT_ORGANIZATION); one sent without `active` keeps their departure."""
+    email = user.user_name or ""
+    if not email and user.emails:
+        email = next((item.value for item in user.emails if item.primary), user.emails[0].value) or ""
+    full_name = (user.name.formatted if user.name else None) or user.display_name or ""
+    enterprise = _enterprise(user)
+    external_id = (enterprise.employee_number if enterprise else None) or user.external_id or ""
+    parts = [
+        part
+        for name in settings.SCIM_ORGANIZATION_ATTRIBUTES
+        if enterprise is not None
+        for part in organization_path_split(getattr(enterprise, _field(name), None) or "")
+    ]
+    if parts:
+        organization = PATH_SEPARATOR.join(parts)
+    elif stored is not None and stored.organization is not None:
+        organization = stored.organization.path
+    else:
+        organization = settings.SCIM_DEFAULT_ORGANIZATION
+    values = {
+        "email": email,
+        "full_name": full_name,
+        "external_id": external_id,
+        "organization": organization,
+        "title": user.title or "",
+        "manager_email": _manager_email(enterprise.manager.value if enterprise and enterprise.manager else None),
+    }
+    if user.active is not None:
+        today = timezone.localdate()
+        if user.active:
+            values["departed_on"] = ""
+        elif stored is not None and stored.has_departed(today):
+            values["departed_on"] = stored.departed_on.isoformat()  # type: ignore[union-attr]
+        else:
+            values["departed_on"] = today.isoformat()
+    return values
+
+
+def _enterprise(user: ScimUser) -> EnterpriseUser | None:
+    try:
+        return user[EnterpriseUser]
+    except KeyError:
+        return None
+
+
+def _manager_email(scim_id: str | None) -> str:
+    if not scim_id:
+        return ""
+    manager = Employee.objects.filter(pk=int(scim_id), is_active=True).first() if scim_id.isdigit() else None
+    if manager is None:
+        raise InvalidValueException(detail=f"The manager {scim_id} is not a provisioned person.")
+    return manager.email
+
+
+def _field(attribute: str) -> str:
+    """The scim2-models field of an enterprise attribute name (employeeNumber -> employee_number)."""
+    return "".join(f"_{char.lower()}" if char.isupper() else char for char in attribute)

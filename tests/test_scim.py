@@ -1,0 +1,226 @@
+"""SCIM provisioning (/scim/v2/): Okta- and Entra-style sequences end in the exact roster,
+the roster CSV and SCIM agree on a person, and only a live SCIM token gets in."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.utils import timezone
+
+from learnhub.api.services import api_token_create, api_token_revoke
+from programs.models import ApiToken, ApiTokenScope, Employee, EmployeeSession
+from programs.roster import roster_import
+from tests.conftest import Personas
+
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
+
+
+class Scim:
+    def __init__(self, raw: str) -> None:
+        self.client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        response = getattr(self.client, method)(
+            f"/scim/v2/{path}", data=json.dumps(body) if body else None, content_type="application/scim+json"
+        )
+        return response.status_code, response.json() if response.content else {}
+
+
+@pytest.fixture
+def scim(personas: Personas) -> Scim:
+    _, raw = api_token_create(created_by=personas.admin, name="Identity provider", scope=ApiTokenScope.SCIM)
+    return Scim(raw)
+
+
+def _okta_user(email: str, *, active: bool = True) -> dict[str, Any]:
+    return {
+        "schemas": [USER, ENTERPRISE],
+        "userName": email,
+        "name": {"givenName": "Dana", "familyName": "Diaz", "formatted": "Dana Diaz"},
+        "emails": [{"value": email, "primary": True, "type": "work"}],
+        "title": "Engineer",
+        "active": active,
+        ENTERPRISE: {"employeeNumber": "E-42", "organization": "Acme", "department": "Engineering"},
+    }
+
+
+def _roster(email: str) -> tuple[Any, ...]:
+    employee = Employee.objects.select_related("organization", "manager").get(email=email)
+    return (
+        employee.full_name,
+        employee.external_id,
+        employee.organization.path if employee.organization else None,
+        employee.title,
+        employee.manager.email if employee.manager else None,
+        employee.departed_on,
+        employee.is_active,
+    )
+
+
+def test_okta_sequence_create_deactivate_reactivate(scim, personas, django_capture_on_commit_callbacks):
+    status, created = scim.call("post", "Users", _okta_user("Dana@Acme.example"))
+    assert status == 201
+    assert created["userName"] == "dana@acme.example"
+    assert created[ENTERPRISE]["department"] == "Engineering"
+    assert _roster("dana@acme.example") == ("Dana Diaz", "E-42", "Acme/Engineering", "Engineer", None, None, True)
+
+    dana = Employee.objects.get(email="dana@acme.example")
+    personas.client_for(dana)
+    # A token Dana made while she was an L&D admin (she no longer is: only her token matters).
+    dana_token, _ = api_token_create(created_by=personas.admin, name="x", scope=ApiTokenScope.READ)
+    ApiToken.objects.filter(pk=dana_token.pk).update(created_by=dana)
+
+    deactivate = {"schemas": [PATCH], "Operations": [{"op": "replace", "value": {"active": False}}]}
+    with django_capture_on_commit_callbacks(execute=True):
+        status, body = scim.call("patch", f"Users/{created['id']}", deactivate)
+    today = timezone.localdate()
+    assert (status, body["active"]) == (200, False)
+    assert _roster("dana@acme.example") == ("Dana Diaz", "E-42", "Acme/Engineering", "Engineer", None, today, True)
+    assert EmployeeSession.objects.filter(employee=dana).count() == 0
+    assert ApiToken.objects.get(name="x").revoked_at is not None
+
+    reactivate = {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "active", "value": True}]}
+    status, body = scim.call("patch", f"Users/{created['id']}", reactivate)
+    assert (status, body["active"]) == (200, True)
+    assert _roster("dana@acme.example") == ("Dana Diaz", "E-42", "Acme/Engineering", "Engineer", None, None, True)
+
+
+def test_entra_sequence_with_manager_and_path_patches(scim, personas):
+    status, created = scim.call(
+        "post",
+        "Users",
+        {
+            "schemas": [USER, ENTERPRISE],
+            "externalId": "entra-object-1",
+            "userName": "erin@acme.example",
+            "active": True,
+            "displayName": "Erin Entra",
+            "emails": [{"primary": True, "type": "work", "value": "erin@acme.example"}],
+            ENTERPRISE: {"department": "Sales", "manager": {"value": str(personas.outsider.pk)}},
+        },
+    )
+    assert (status, created.get("detail")) == (201, None)
+    # No organization attribute: the department alone is the path (one level).
+    assert _roster("erin@acme.example") == (
+        "Erin Entra",
+        "entra-object-1",
+        "Sales",
+        "",
+        "charlie@acme.example",
+        None,
+        True,
+    )
+    status, found = scim.call("get", 'Users?filter=userName eq "ERIN@acme.example"')
+    assert (status, found["totalResults"], found["Resources"][0]["id"]) == (200, 1, created["id"])
+
+    entra_disable = {
+        "schemas": [PATCH],
+        "Operations": [
+            {"op": "Replace", "path": "active", "value": False},
+            {"op": "Add", "path": "title", "value": "Account manager"},
+        ],
+    }
+    status, body = scim.call("patch", f"Users/{created['id']}", entra_disable)
+    assert (status, body["active"], body["title"]) == (200, False, "Account manager")
+    assert _roster("erin@acme.example")[5] == timezone.localdate()
+
+    enable = {"schemas": [PATCH], "Operations": [{"op": "Replace", "path": "active", "value": True}]}
+    enable["Operations"].append({"op": "Remove", "path": f"{ENTERPRISE}:manager"})
+    status, body = scim.call("patch", f"Users/{created['id']}", enable)
+    assert status == 200
+    assert _roster("erin@acme.example") == (
+        "Erin Entra",
+        "entra-object-1",
+        "Sales",
+        "Account manager",
+        None,
+        None,
+        True,
+    )
+
+
+def test_delete_departs_and_hides_the_person(scim, personas):
+    status, _ = scim.call("delete", f"Users/{personas.employee.pk}")
+    assert status == 204
+    assert _roster("bob@acme.example")[5:] == (timezone.localdate(), False)
+    assert scim.call("get", f"Users/{personas.employee.pk}")[0] == 404
+
+
+def test_roster_csv_and_scim_agree_on_a_person(scim, personas):
+    csv = (
+        "email,full_name,external_id,organization,title,manager_email\n"
+        "bob@acme.example,Bob Builder,E-7,Acme/Engineering/Platform,SRE,alice@acme.example\n"
+    )
+    assert roster_import(file=io.BytesIO(csv.encode())).applied
+    status, bob = scim.call("get", f"Users/{personas.employee.pk}")
+    assert status == 200
+    assert (bob["userName"], bob["name"]["formatted"], bob["title"], bob["active"]) == (
+        "bob@acme.example",
+        "Bob Builder",
+        "SRE",
+        True,
+    )
+    assert bob[ENTERPRISE] == {
+        "employeeNumber": "E-7",
+        "organization": "Acme",
+        "department": "Engineering/Platform",
+        "manager": {"value": str(personas.admin.pk), "$ref": f"{settings.SITE_URL}/scim/v2/Users/{personas.admin.pk}"},
+    }
+    # What SCIM writes back unchanged is the same roster: the CSV import then has nothing to do.
+    assert scim.call("put", f"Users/{personas.employee.pk}", bob)[0] == 200
+    result = roster_import(file=io.BytesIO(csv.encode()))
+    assert (result.created, result.updated, result.unchanged) == (0, 0, 1)
+
+
+def test_filters_paging_and_errors(scim, personas):
+    status, page = scim.call("get", "Users?startIndex=2&count=2")
+    assert (status, page["totalResults"], page["startIndex"], page["itemsPerPage"]) == (
+        200,
+        Employee.objects.count(),
+        2,
+        2,
+    )
+    status, found = scim.call("get", 'Users?filter=emails.value eq "bob@acme.example"')
+    assert [user["userName"] for user in found["Resources"]] == ["bob@acme.example"]
+    status, error = scim.call("get", 'Users?filter=title co "x"')
+    assert (status, error["scimType"]) == (400, "invalidFilter")
+    status, error = scim.call("post", "Users", _okta_user("bob@acme.example"))
+    assert (status, error["scimType"], error["schemas"]) == (
+        409,
+        "uniqueness",
+        ["urn:ietf:params:scim:api:messages:2.0:Error"],
+    )
+    assert scim.call("get", "Users/999999")[0] == 404
+
+
+@pytest.mark.parametrize("token", ["none", "read-write", "revoked"])
+def test_only_a_live_scim_token_provisions(personas, token):
+    headers = {}
+    if token == "read-write":
+        _, raw = api_token_create(created_by=personas.admin, name="API", scope=ApiTokenScope.READ_WRITE)
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+    elif token == "revoked":
+        scim_token, raw = api_token_create(created_by=personas.admin, name="Old", scope=ApiTokenScope.SCIM)
+        api_token_revoke(token=scim_token)
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {raw}"
+    before = list(Employee.objects.order_by("pk").values_list("email", "departed_on", "is_active"))
+    client = Client(**headers)
+    created = client.post(
+        "/scim/v2/Users", json.dumps(_okta_user("eve@acme.example")), content_type="application/scim+json"
+    )
+    deleted = client.delete(f"/scim/v2/Users/{personas.employee.pk}")
+    assert (created.status_code, deleted.status_code) == (401, 401)
+    assert created.json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
+    assert list(Employee.objects.order_by("pk").values_list("email", "departed_on", "is_active")) == before
+
+
+def test_a_scim_token_cannot_use_the_api(scim, personas):
+    response = scim.client.get("/api/v1/employees/")
+    assert response.status_code == 403
