@@ -172,9 +172,11 @@ def test_the_pages_show_freshness_and_the_admin_home_warns(personas):
     listing = client.get(reverse("programs:providers:connections")).content.decode()
     detail = client.get(reverse("programs:providers:detail", args=[late.pk])).content.decode()
 
-    assert "Provider connections without a successful sync" in home
-    assert f'<a href="/providers/{late.pk}/">Coursera late</a>:\n      last successful sync 10' in home
-    assert ">Fine</a>" not in home
+    assert '<span class="badge bad">1</span> Provider connections' in home  # the late one only
+    late_row = home.partition(f'<a href="/providers/{late.pk}/">Coursera late</a>')[2].partition("</tr>")[0]
+    assert '<span class="badge bad">Failing</span> since' in late_row and ", failed</td>" in late_row
+    fine_row = home.partition(f'<a href="/providers/{fine.pk}/">Fine</a>')[2].partition("</tr>")[0]
+    assert '<span class="badge good">OK</span>' in fine_row and ", succeeded</td>" in fine_row
     assert "data 10\xa0hours old" in listing and "Failing since" in listing and "Overdue" in listing
     assert "Coursera&#x27;s reports trail live learning activity by up to a day." in detail
     assert "Next scheduled sync" in detail and "due now" in detail

@@ -164,7 +164,9 @@ def test_an_export_too_big_for_a_request_is_imported_by_the_worker_with_a_progre
         if bar:
             total, done, percent = map(int, bar.groups())
             assert percent == done * 100 // total
-            assert f"<span>{done} of {total} rows ({percent}%)</span>" in page  # the bar's text equivalent
+            assert (
+                f'<span id="import-rows">{done} of {total} rows ({percent}%)</span>' in page
+            )  # the bar's text equivalent
             bars.append((total, done))
     assert any(total == ROWS and 0 < done < ROWS for total, done in bars), bars  # seen part-way
     job.refresh_from_db()

@@ -161,7 +161,7 @@ class AccessibilityWatch:
         self.unchecked = source["frame"].url.startswith(self.base_url)
 
     def report(self, source: dict, url: str, findings: list[str]) -> None:
-        if findings:
+        if findings and url.startswith(self.base_url):  # another site's page (an IdP) is not ours
             path = url[len(self.base_url) :] or "/"
             self.errors.accessibility[path] = sorted({*self.errors.accessibility.get(path, []), *findings})
         self.unchecked = False

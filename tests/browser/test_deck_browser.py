@@ -10,8 +10,7 @@ import re
 import pytest
 
 from champions.models import LearnerStory
-from tests.browser.conftest import ARTIFACTS, PHONE, horizontal_overflow, screenshot, sign_in_through_form
-from tests.browser.test_accessibility import RUN_AXE, SERIOUS, axe_source  # noqa: F401 (a fixture)
+from tests.browser.conftest import ARTIFACTS, PHONE, axe_findings, horizontal_overflow, screenshot, sign_in_through_form
 from tests.browser.test_dashboards_browser import progress_data  # noqa: F401 (a fixture)
 from tests.factories import EmployeeFactory, org
 
@@ -34,6 +33,7 @@ def deck_data(personas, progress_data):  # noqa: F811 (the fixture imported abov
             title=title,
             body="What I learned, and what it changed.",
             consent_to_share=True,
+            moderation="approved",
         )
 
 
@@ -75,8 +75,7 @@ def test_the_deck_prints_one_slide_a_page_at_16_9(page, personas, deck_data, sig
         assert (x1 - x0) / (y1 - y0) == pytest.approx(16 / 9, rel=0.005)
 
 
-def test_the_deck_reads_at_1280_and_390_px(page, personas, deck_data, sign_in, axe_source):  # noqa: F811
-    page.context.add_init_script(axe_source)
+def test_the_deck_reads_at_1280_and_390_px(page, personas, deck_data, sign_in):
     sign_in(page, personas.employee)
     for name, size in [("desktop", {"width": 1280, "height": 800}), ("phone", PHONE)]:
         page.set_viewport_size(size)
@@ -84,12 +83,11 @@ def test_the_deck_reads_at_1280_and_390_px(page, personas, deck_data, sign_in, a
         assert visible_slides(page)[0] == "slide-company"
         assert len(visible_slides(page)) == SLIDES
         assert horizontal_overflow(page) == 0, f"the deck scrolls sideways on {name}"
-        assert [v["text"] for v in page.evaluate(RUN_AXE) if v["impact"] in SERIOUS] == []
+        assert axe_findings(page) == []
         screenshot(page, f"all-hands-deck-{name}")
 
 
-def test_the_presenter_pages_with_the_arrow_keys(page, personas, deck_data, sign_in, axe_source):  # noqa: F811
-    page.context.add_init_script(axe_source)
+def test_the_presenter_pages_with_the_arrow_keys(page, personas, deck_data, sign_in):
     sign_in(page, personas.champion)
     page.get_by_role("link", name="All Hands").click()
     page.get_by_role("link", name="Slides (16:9 deck)").click()
@@ -111,7 +109,7 @@ def test_the_presenter_pages_with_the_arrow_keys(page, personas, deck_data, sign
     page.keyboard.press("ArrowRight")
     assert visible_slides(page) == ["slide-org-1"]
     assert page.locator("#slide-org-1 h2").inner_text() == "Engineering"
-    assert [v["text"] for v in page.evaluate(RUN_AXE) if v["impact"] in SERIOUS] == []
+    assert axe_findings(page) == []
     screenshot(page, "all-hands-deck-presenting")
     page.keyboard.press("ArrowLeft")
     page.keyboard.press("ArrowLeft")

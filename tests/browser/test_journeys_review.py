@@ -11,12 +11,12 @@ from programs.models import ApprovalStatus, CollectionReviewAction
 from tests.browser.conftest import (
     PHONE,
     BrowserErrors,
+    axe_findings,
     checked_page,
     fail_on_browser_errors,
     horizontal_overflow,
     screenshot,
 )
-from tests.browser.test_accessibility import RUN_AXE, SERIOUS, axe_source  # noqa: F401 (fixture)
 from tests.factories import CollectionFactory, CollectionItemFactory, CourseFactory
 
 pytestmark = pytest.mark.browser
@@ -44,16 +44,15 @@ def at_both_widths(page, name: str) -> None:
 
 
 def serious_findings(page) -> list[str]:
-    return [v["text"] for v in page.evaluate(RUN_AXE) if v["impact"] in SERIOUS]
+    return axe_findings(page)
 
 
-def test_the_review_loop_closes(browser, live_server, personas, collection, sign_in, mailoutbox, axe_source):  # noqa: F811
+def test_the_review_loop_closes(browser, live_server, personas, collection, sign_in, mailoutbox):
     errors = BrowserErrors()
     with (
         checked_page(browser, live_server.url, errors) as admin,
         checked_page(browser, live_server.url, errors) as sponsor,
     ):
-        admin.context.add_init_script(axe_source)
         sign_in(admin, personas.admin)
         sign_in(sponsor, personas.sponsor)
 

@@ -12,8 +12,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.browser.conftest import PHONE, horizontal_overflow, screenshot
-from tests.browser.test_accessibility import RUN_AXE, SERIOUS, axe_source  # noqa: F401 (a fixture)
+from tests.browser.conftest import PHONE, axe_findings, horizontal_overflow, screenshot
 from tests.factories import ConnectionFactory, CourseFactory, EmployeeFactory, EnrollmentFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -40,11 +39,10 @@ def in_progress(personas) -> dict[str, str]:
 
 
 def serious_findings(page) -> list[str]:
-    return [v["text"] for v in page.evaluate(RUN_AXE) if v["impact"] in SERIOUS]
+    return axe_findings(page)
 
 
-def test_champion_filters_in_progress_selects_all_nudges(page, personas, in_progress, sign_in, axe_source, mailoutbox):  # noqa: F811
-    page.context.add_init_script(axe_source)
+def test_champion_filters_in_progress_selects_all_nudges(page, personas, in_progress, sign_in, mailoutbox):
     sign_in(page, personas.champion)
     page.goto(reverse("champions:not_yet", args=[personas.engineering.pk]))
     assert page.locator("h1").inner_text() == "Who to nudge first: Engineering"
@@ -87,8 +85,7 @@ def test_champion_filters_in_progress_selects_all_nudges(page, personas, in_prog
     screenshot(page, "nudge-first-390")
 
 
-def test_a_champion_previews_a_nudge_and_the_digest(page, personas, in_progress, sign_in, axe_source, mailoutbox):  # noqa: F811
-    page.context.add_init_script(axe_source)
+def test_a_champion_previews_a_nudge_and_the_digest(page, personas, in_progress, sign_in, mailoutbox):
     sign_in(page, personas.champion)
     page.goto(reverse("champions:not_yet", args=[personas.engineering.pk]))
 

@@ -12,8 +12,7 @@ import pytest
 from programs.models import Enrollment, UnmatchedRecord
 from programs.providers.base import ProviderRecord
 from programs.sync.pipeline import sync_run
-from tests.browser.conftest import PHONE, horizontal_overflow, screenshot
-from tests.browser.test_accessibility import RUN_AXE, SERIOUS, axe_source  # noqa: F401  (a fixture)
+from tests.browser.conftest import PHONE, axe_findings, horizontal_overflow, screenshot
 from tests.factories import ConnectionFactory
 from tests.test_sync_pipeline import PagesAdapter
 
@@ -37,7 +36,7 @@ def section(page, title: str):
     return page.locator("section", has=page.get_by_role("heading", name=title, exact=True))
 
 
-def test_an_admin_links_one_learner_and_dismisses_another(page, personas, sign_in, axe_source):  # noqa: F811
+def test_an_admin_links_one_learner_and_dismisses_another(page, personas, sign_in):
     udemy = ConnectionFactory(name="Udemy", kind="udemy", client_secret="udemy-s3cret")
     sync_run(
         connection=udemy,
@@ -45,7 +44,6 @@ def test_an_admin_links_one_learner_and_dismisses_another(page, personas, sign_i
             [completion("bobby@private.example", "4101"), completion("temp@contractor.example", "4102")]
         ),
     )
-    page.context.add_init_script(axe_source)
     sign_in(page, personas.admin)
 
     page.goto("/providers/unmatched/")
@@ -70,7 +68,7 @@ def test_an_admin_links_one_learner_and_dismisses_another(page, personas, sign_i
     assert len(trail) == 2
     assert "Dismissed" in trail[0] and "temp@contractor.example" in trail[0] and "alice@acme.example" in trail[0]
     assert "Linked" in trail[1] and "bob@acme.example" in trail[1] and "alice@acme.example" in trail[1]
-    assert [v["text"] for v in page.evaluate(RUN_AXE) if v["impact"] in SERIOUS] == []
+    assert axe_findings(page) == []
     page.set_viewport_size(PHONE)
     assert horizontal_overflow(page) == 0
     screenshot(page, "unmatched-after-link-and-dismiss-phone")
