@@ -822,6 +822,21 @@ EXPECTATIONS: list[Case] = [
     get("xapi:token", outcomes(405, anonymous=405), kwargs=pk("xapi_connection", "connection_id")),
     get("xapi:about", outcomes(200, anonymous=200), kwargs=pk("xapi_connection", "connection_id")),
     post("xapi:about", outcomes(405, anonymous=405), kwargs=pk("xapi_connection", "connection_id")),
+    # --- SCIM provisioning: only a SCIM token opens it; a browser session is none (401) ---
+    get("scim:service_provider_config", outcomes(401, anonymous=401)),
+    get("scim:resource_types", outcomes(401, anonymous=401)),
+    get("scim:resource_type", outcomes(401, anonymous=401), kwargs=lambda w: {"name": "User"}),
+    get("scim:schemas", outcomes(401, anonymous=401)),
+    get(
+        "scim:schema",
+        outcomes(401, anonymous=401),
+        kwargs=lambda w: {"schema_id": "urn:ietf:params:scim:schemas:core:2.0:User"},
+    ),
+    get("scim:users", outcomes(401, anonymous=401)),
+    post("scim:users", outcomes(401, anonymous=401)),
+    get("scim:user", outcomes(401, anonymous=401), kwargs=lambda w: {"user_id": str(w.p.employee.pk)}),
+    post("scim:user", outcomes(401, anonymous=401), kwargs=lambda w: {"user_id": str(w.p.employee.pk)}),
+    get("/scim/v2/^.*$", outcomes(401, anonymous=401)),
 ]
 
 

@@ -60,11 +60,18 @@ RUN_AXE = """async () => {
 # Django's own admin (/admin/) is Django's markup and widgets (select2, split date and time
 # fields), not ours to change: it is left out.
 NOT_CHECKED = "/admin/"
+# A document that never finishes loading or checking reports that after AXE_DEADLINE_MS, so a
+# navigation held for its check is let go and the test fails with the reason, never hangs.
+AXE_DEADLINE_MS = 30_000
 CHECK_EACH_DOCUMENT = f"""
 if (window === window.top && !location.pathname.startsWith("{NOT_CHECKED}")) {{
   window.__lhAxeStarted();
+  let reported = false;
+  const report = (found) => {{ if (!reported) {{ reported = true; window.__lhAxeReport(location.href, found); }} }};
+  const late = ["axe-core did not finish checking the page within {AXE_DEADLINE_MS} ms"];
+  setTimeout(() => report(late), {AXE_DEADLINE_MS});
   window.addEventListener("load", () => {{
-    window.__lhAxeRun = ({RUN_AXE})().then((found) => window.__lhAxeReport(location.href, found));
+    window.__lhAxeRun = ({RUN_AXE})().then(report, (error) => report(["axe-core could not check the page: " + error]));
   }});
 }}
 """
