@@ -1,6 +1,6 @@
 from django.urls import path
 
-from champions.views import collections, groups, network, not_yet, sponsor, stories, updates
+from champions.views import collections, groups, network, not_yet, sponsor, stories, team, updates
 
 app_name = "champions"
 
@@ -26,6 +26,7 @@ urlpatterns = [
     path("updates/", updates.updates_feed, name="updates"),
     path("updates/org/<int:org_pk>/", updates.updates_feed, name="org_updates"),
     path("updates/new/", updates.update_new, name="update_new"),
+    path("team/", team.my_team, name="team"),
     path("not-yet/", not_yet.not_yet_index, name="not_yet_index"),
     path("not-yet/<int:org_pk>/", not_yet.not_yet, name="not_yet"),
     path("not-yet/<int:org_pk>/people.csv", not_yet.not_yet_csv, name="not_yet_csv"),

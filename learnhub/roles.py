@@ -209,6 +209,14 @@ def people_scope(user: AnyUser, program: LearningProgram) -> list[Organization] 
     )
 
 
+def team_of(user: AnyUser) -> QuerySet[Employee]:
+    """The people a line manager sees and may nudge: their direct and indirect reports on
+    the roster (`manager`), nobody else. Empty for anyone who manages no one."""
+    if not isinstance(user, Employee):
+        return Employee.objects.none()
+    return Employee.objects.reports_of(user.pk)
+
+
 # --- Study groups, updates, the network, collections ----------------------------------------
 
 
@@ -436,5 +444,6 @@ __all__ = [
     "story_moderation_scope",
     "study_group_organizations",
     "study_groups_visible_q",
+    "team_of",
     "update_organizations",
 ]

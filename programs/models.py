@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -89,6 +90,16 @@ class EmployeeQuerySet(models.QuerySet["Employee"]):
         """People on the roster on `day`: hired on or before it (or no hire date) and not
         departed on or before it."""
         return self.not_departed(day).filter(Q(hired_on__isnull=True) | Q(hired_on__lte=day))
+
+    def reports_of(self, manager_id: int) -> EmployeeQuerySet:
+        """Everyone who reports to the person `manager_id`, directly or through others, at
+        any depth of the roster's manager chain (a recursive query; UNION stops at a loop)."""
+        table = self.model._meta.db_table
+        # Our own table's name, not input; the id is a parameter.
+        direct = f"SELECT id FROM {table} WHERE manager_id = %s"  # noqa: S608
+        below = f"SELECT e.id FROM {table} e JOIN chain ON e.manager_id = chain.id"  # noqa: S608
+        chain = f"WITH RECURSIVE chain(id) AS ({direct} UNION {below}) SELECT id FROM chain"  # noqa: S608
+        return self.filter(pk__in=RawSQL(chain, (manager_id,)))  # noqa: S611
 
 
 class EmployeeManager(BaseUserManager.from_queryset(EmployeeQuerySet)):  # type: ignore[misc]

@@ -13,6 +13,7 @@ from django.db.models import (
     BooleanField,
     Case,
     CharField,
+    Count,
     DateTimeField,
     DecimalField,
     Exists,
@@ -185,3 +186,10 @@ def people_ranked(people: QuerySet[Employee], *, program: LearningProgram) -> Qu
             *PEOPLE_ORDER,
         )
     )
+
+
+def people_met_count(people: QuerySet[Employee]) -> tuple[int, int]:
+    """Of `people` (shaped like `people_status`, with `has_met`): how many met the goal, and
+    how many there are. One query."""
+    counts = people.order_by().aggregate(met=Count("pk", filter=Q(has_met=True)), eligible=Count("pk"))
+    return counts["met"], counts["eligible"]

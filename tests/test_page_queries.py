@@ -16,14 +16,15 @@ pytestmark = pytest.mark.django_db
 # Each page: session, user and the navigation (the current program, permissions in one
 # query, the sponsor's and champion's organizations) first, then its own reads.
 # Today's numbers are the kept figures (reports.kept; the warm-up request keeps them): the
-# home reads the kept counts (one query instead of the engine's four), the network and
+# home reads the kept counts (one query instead of the engine's four) and whether the
+# person manages anyone (the link to their team's page), the network and
 # sponsor pages the kept counts, projection and sponsors (three instead of four); the
 # not-yet list checks that the kept people are fresh, then reads them ranked (one query:
 # each person's columns from their own rows), the kept counts, projection and sponsors (the
 # headline's people still needed), whether the viewer may preview messages and the teams
 # of the filter. The sponsor page reads its collections' review history in one more query.
 QUERIES = {
-    "home": 23,
+    "home": 24,
     "collections": 13,
     "groups": 13,
     "not-yet": 17,

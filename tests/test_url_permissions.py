@@ -691,6 +691,9 @@ EXPECTATIONS: list[Case] = [
         label="A, for the All Hands (a champion's form has no such box: posted to the org only)",
     ),
     get("champions:not_yet_index", outcomes(403, champion=DONE, sponsor=DONE, admin=200)),
+    # A line manager's team: nobody in the walk's world manages anyone (tests/test_my_team.py).
+    get("champions:team", outcomes(403)),
+    post("champions:team", outcomes(403), data=lambda w: {"selected": [w.p.employee.pk]}),
     get("champions:not_yet", PEOPLE_OF_A, kwargs=pk("p.engineering", "org_pk"), label="A"),
     post(
         "champions:not_yet",

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from champions.selectors import home_page
-from learnhub.roles import current_program
+from learnhub.roles import current_program, team_of
 from programs.models import Employee
 
 
@@ -17,4 +17,5 @@ def home(request: HttpRequest) -> HttpResponse:
     program = current_program(request.user)
     user = request.user
     page = home_page(program=program, employee=user) if program and isinstance(user, Employee) else None
-    return render(request, "champions/home.html", {"program": program, "page": page})
+    manages = team_of(user).exists()
+    return render(request, "champions/home.html", {"program": program, "page": page, "manages": manages})

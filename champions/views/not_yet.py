@@ -59,7 +59,7 @@ def _names(ids: list[int], names: dict[int, str]) -> str:
     return shown + (f" and {len(ids) - NAMES_SHOWN} more" if len(ids) > NAMES_SHOWN else "")
 
 
-def _nudge_outcome_messages(outcome: NudgeOutcome, names: dict[int, str]) -> list[tuple[int, str]]:
+def nudge_outcome_messages(outcome: NudgeOutcome, names: dict[int, str]) -> list[tuple[int, str]]:
     """What the champion reads after a nudge: who got one, and who did not and why
     (`names`: each person's name by id)."""
     if outcome.program_not_running:
@@ -159,7 +159,7 @@ def _nudge(request: HttpRequest, program: LearningProgram, ranked: RankedList) -
         return back
     outcome = nudge_employees(program=program, employees=people, sender=signed_in_employee(request))
     names = {person.pk: str(person) for person in people}
-    for level, text in _nudge_outcome_messages(outcome, names):
+    for level, text in nudge_outcome_messages(outcome, names):
         messages.add_message(request, level, text)
     return back
 
