@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +15,7 @@ from django.urls import reverse
 from champions.views._common import signed_in_employee
 from champions.views.not_yet import nudge_outcome_messages
 from learnhub.roles import current_program, team_of
+from programs.models import Employee
 from reports.kept import people_status_read
 from reports.messaging.nudges import nudge_employees
 from reports.people import people_met_count, people_ranked
@@ -42,9 +44,14 @@ def my_team(request: HttpRequest) -> HttpResponse:
     met, eligible = people_met_count(people)
     context = {
         "program": program,
-        "people": people_ranked(people, program=program),
+        "people": _still_to_complete_first(people_ranked(people, program=program)),
         "met": met,
         "eligible": eligible,
         "rate": met / eligible if eligible else None,
     }
     return render(request, "champions/team.html", context)
+
+
+def _still_to_complete_first(people: QuerySet[Employee]) -> QuerySet[Employee]:
+    """Those who have not met the goal first, closest to it first; then those who have."""
+    return people.order_by("has_met", *people.query.order_by)
