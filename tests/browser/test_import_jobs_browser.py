@@ -5,6 +5,7 @@ applied. On a phone too, with the strict Content-Security-Policy on."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import pytest
@@ -37,6 +38,7 @@ def test_an_admin_uploads_a_roster_and_reads_the_result_on_the_job_page(page, pe
     page.goto("/roster/import/")
     page.get_by_label("Roster CSV file").set_input_files(str(path))
     page.get_by_role("button", name="Import").click()
+    expect(page).to_have_url(re.compile(r"/imports/\d+/$"))
 
     job = ImportJob.objects.get()
     assert urlsplit(page.url).path == f"/imports/{job.pk}/"
@@ -48,7 +50,8 @@ def test_an_admin_uploads_a_roster_and_reads_the_result_on_the_job_page(page, pe
     assert Employee.objects.filter(email__endswith="@contoso.example").count() == 2
 
     page.get_by_role("link", name="Import another roster file").click()
-    assert page.get_by_role("link", name="roster.csv").count() == 1
+    expect(page).to_have_url(re.compile(r"/roster/import/$"))
+    expect(page.get_by_role("link", name="roster.csv")).to_have_count(1)
 
 
 def test_a_running_job_shows_its_progress_bar_on_a_phone(page, personas, sign_in):
@@ -95,6 +98,7 @@ def test_an_admin_applies_the_valid_rows_of_a_windows_1252_roster(page, personas
     page.get_by_label("Roster CSV file").set_input_files(str(path))
     page.get_by_label("Apply the valid rows: write the good rows, list the bad ones").check()
     page.get_by_role("button", name="Import").click()
+    expect(page).to_have_url(re.compile(r"/imports/\d+/$"))
 
     job = ImportJob.objects.get()
     assert urlsplit(page.url).path == f"/imports/{job.pk}/"
