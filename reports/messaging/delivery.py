@@ -35,16 +35,11 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def recipient_language(employee: Employee) -> str:
-    """The language of the e-mails to `employee`: the one they chose, else the company
-    default (settings.LANGUAGE_CODE)."""
-    return employee.language or settings.LANGUAGE_CODE
-
-
 def in_recipient_language(employee: Employee) -> translation.override:
     """Build or render a message to `employee` inside this: its subject, text and HTML
-    are then in `recipient_language`, whatever the request or task that sends it."""
-    return translation.override(recipient_language(employee))
+    are then in the language of their e-mails (`Employee.message_language`: the one they
+    chose, else the company default), whatever the request or task that sends it."""
+    return translation.override(employee.message_language)
 
 
 @dataclass(frozen=True)
