@@ -44,6 +44,7 @@ class ProgramForm(forms.Form):
         label=gettext_lazy("Ends on"), widget=DATE_WIDGET, help_text=gettext_lazy("Last day of the window (inclusive).")
     )
     target_percent = forms.DecimalField(
+        # xgettext:no-python-format
         label=gettext_lazy("Target (% of employees)"),
         min_value=Decimal("0.1"),
         max_value=Decimal(100),
