@@ -52,7 +52,7 @@ class ProviderCsvUploadForm(forms.Form):
 PROVIDER_FIELDS = ("base_url", "token_url", "org_id", "program_ids", "client_id", "client_secret")  # KIND_NEEDS
 # Help under each field, per kind ("" for every kind that shows the field).
 FIELD_HELP: dict[str, dict[str, str | Promise]] = {
-    "name": {"": _("How the pages name it, e.g. \u201cUdemy Business\u201d. Unique.")},
+    "name": {"": _("How the pages name it, e.g. “Udemy Business”. Unique.")},
     "base_url": {
         Provider.COURSERA: _(
             "https://api.coursera.org/api/ (some Enterprise accounts: https://api.coursera.com/ent/api/)."
