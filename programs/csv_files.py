@@ -342,7 +342,9 @@ def unknown_columns_named(header: CsvHeader, *, known: Sequence[str]) -> str:
     for name in header.unknown:
         close = difflib.get_close_matches(header_key(name), list(known), n=1, cutoff=0.75)
         shown.append(
-            _("'%(name)s' (did you mean %(column)s?)") % {"name": name, "column": close[0]} if close else f"'{name}'"
+            _("'%(name)s' (did you mean %(column)s?)") % {"name": name, "column": close[0]}
+            if close
+            else _("'%(name)s'") % {"name": name}
         )
     return ", ".join(shown)
 
