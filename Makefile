@@ -32,7 +32,7 @@ NO_DB := DATABASE_URL=sqlite://:memory: REDIS_URL=
 DEPLOY_ENV := $(NO_DB) DEBUG=false ALLOWED_HOSTS=learnhub.example.com \
 	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))')"
 
-.PHONY: help install lock run test lint fmt worker beat clean browser-deps
+.PHONY: help install lock run test lint fmt worker beat clean browser-deps messages compilemessages
 
 help:
 	@echo "make run     first run: venv, migrate, demo data, http://$(RUN_ADDR)/"
@@ -41,6 +41,8 @@ help:
 	@echo "make fmt     ruff format and ruff check --fix"
 	@echo "make worker  a Celery worker (needs REDIS_URL)"
 	@echo "make beat    the Celery beat scheduler (run exactly one; needs REDIS_URL)"
+	@echo "make messages         collect the strings marked for translation into learnhub/locale/*/django.po"
+	@echo "make compilemessages  compile learnhub/locale/*/django.po into the .mo files the app reads (commit both)"
 	@echo "make lock    rewrite requirements*.lock (every dependency pinned, with hashes) from requirements*.txt"
 	@echo "make clean   remove caches and collected static files"
 
@@ -143,6 +145,18 @@ test: $(STAMP) browser-deps lint
 	$(NO_DB) DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
 	CHROMIUM_PATH=$(CHROMIUM) $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+
+# Translations: every language of settings.LANGUAGES but English (the language of the source).
+# No line numbers in the catalogue, so it changes only when a string does.
+MESSAGE_LANGUAGES := de
+MESSAGES_OPTIONS := --no-location --no-obsolete --ignore=.venv --ignore=node_modules --ignore=tests \
+	--ignore=bench --ignore=test-artifacts --ignore=staticfiles --ignore=learnhub/demo
+messages: $(STAMP)
+	$(NO_DB) DEBUG=true $(PY) manage.py makemessages $(addprefix --locale=,$(MESSAGE_LANGUAGES)) $(MESSAGES_OPTIONS)
+
+# From learnhub/, so that only our catalogue is compiled (not those of the packages in .venv).
+compilemessages: $(STAMP)
+	cd learnhub && $(NO_DB) DEBUG=true ../$(PY) ../manage.py compilemessages
 
 worker: $(STAMP)
 	$(VENV)/bin/celery -A learnhub worker -l info

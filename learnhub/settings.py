@@ -57,9 +57,11 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "learnhub.language.PersonLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -78,6 +80,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "learnhub.context_processors.navigation",
@@ -166,7 +169,16 @@ if any(_oidc.values()):
         ],
     }
 
-LANGUAGE_CODE = "en-us"
+# Pages speak the language each person saved (learnhub.language), else the browser's; the
+# company default (LANGUAGE_CODE) is used for e-mails to people who chose none, and for chat
+# posts. Catalogues: learnhub/locale (`make messages`, `make compilemessages`). Dates and
+# numbers: Django's localized formats, with LearnHub's own date formats in learnhub/formats.
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en")
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "learnhub" / "locale"]
+FORMAT_MODULE_PATH = ["learnhub.formats"]
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"LANGUAGE_CODE must be one of {', '.join(dict(LANGUAGES))}, not {LANGUAGE_CODE!r}.")
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")  # the company time zone: program dates use it
 USE_I18N = True
 USE_TZ = True

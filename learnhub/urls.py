@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from champions.views.home import home
+from learnhub.language import language_choose
 
 admin.site.site_header = "LearnHub administration"
 admin.site.site_title = "LearnHub admin"
@@ -14,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", home, name="home"),
+    path("language/", language_choose, name="language"),
     path("", include("programs.urls")),
     path("manage/", include("learnhub.manage.urls")),
     path("champions/", include("champions.urls")),

@@ -143,6 +143,12 @@ class Employee(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can sign in to the Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        help_text="The language of the person's pages and e-mails (a code of LANGUAGES); blank: "
+        "the browser's for pages, the company default for e-mails.",
+    )
 
     objects = EmployeeManager()
 
@@ -184,6 +190,12 @@ class Employee(AbstractBaseUser, PermissionsMixin):
     def has_departed(self, day: dt.date) -> bool:
         """Departed on or before `day` (the rule of `departed_q`, for one loaded row)."""
         return self.departed_on is not None and self.departed_on <= day
+
+    @property
+    def message_language(self) -> str:
+        """The language the person's e-mails are written in: the one they chose, else the
+        company default (settings.LANGUAGE_CODE)."""
+        return self.language if self.language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 class EmployeeSession(AbstractBaseSession):

@@ -216,6 +216,7 @@ def test_demo_logins_can_sign_in_with_their_roles(demo):
         "executive sponsor": "priya.raman@acme.example",
         "learning champion": "diego.alvarez@acme.example",
         "employee": "jamie.chen@acme.example",
+        "sponsor, German": "marcus.webb@acme.example",
     }
     people = {role: Employee.objects.get(email=email) for role, email in logins.items()}
 
@@ -225,13 +226,17 @@ def test_demo_logins_can_sign_in_with_their_roles(demo):
         assert EmailAddress.objects.filter(user=people[role], email=email, verified=True, primary=True).count() == 1
     assert f"password for all: {DEMO_PASSWORD}" in demo
     assert demo.rstrip().endswith("Open http://127.0.0.1:8000/")
-    assert [is_ld_admin(p) for p in people.values()] == [True, False, False, False]
+    assert [is_ld_admin(p) for p in people.values()] == [True, False, False, False, False]
     assert is_sponsor_of(people["executive sponsor"], program, engineering)
     assert is_champion_of(people["learning champion"], program, engineering)
     assert not is_sponsor_of(people["employee"], program, engineering)
     assert not is_champion_of(people["employee"], program, engineering)
+    assert is_sponsor_of(people["sponsor, German"], program, Organization.objects.get(path="Acme/Sales"))
+    assert list(Employee.objects.exclude(language="").values_list("email", "language")) == [
+        ("marcus.webb@acme.example", "de")
+    ]
     # Everyone else has no usable password: they claim their account by signing up.
-    assert sum(e.has_usable_password() for e in Employee.objects.all()) == 4
+    assert sum(e.has_usable_password() for e in Employee.objects.all()) == 5
 
 
 @pytest.mark.django_db

@@ -408,6 +408,14 @@ EXPECTATIONS: list[Case] = [
     get("/favicon.ico", outcomes(301, anonymous=301)),
     # --- programs: employee pages ---
     get("home", ALL_SIGNED_IN),
+    # The footer's language form: anyone, signed in or not (a cookie; a person's saved choice).
+    post(
+        "language",
+        outcomes(DONE, anonymous=DONE),
+        data=lambda w: {"language": "de", "next": "/"},
+        idempotent=(ANONYMOUS,),  # a visitor's choice is a cookie only
+    ),
+    get("language", outcomes(405, anonymous=405)),
     # --- programs: L&D admin pages (imports, roster, providers) ---
     admin_page("programs:collections_import"),
     post(

@@ -123,6 +123,7 @@ class DemoPerson:
     title: str
     org_path: str
     login_role: str = ""  # "L&D admin", "executive sponsor", ... for the printed logins
+    language: str = ""  # the language the person chose ("" for none: the browser's)
 
     @property
     def email(self) -> str:
@@ -132,7 +133,7 @@ class DemoPerson:
 CEO = DemoPerson("Alex Morgan", "Chief Executive Officer", "Acme")
 EXECUTIVES: dict[str, DemoPerson] = {
     "Acme/Engineering": DemoPerson("Priya Raman", "VP Engineering", "Acme/Engineering", "executive sponsor"),
-    "Acme/Sales": DemoPerson("Marcus Webb", "VP Sales", "Acme/Sales"),
+    "Acme/Sales": DemoPerson("Marcus Webb", "VP Sales", "Acme/Sales", "sponsor, German", language="de"),
     "Acme/Marketing": DemoPerson("Sofia Rossi", "VP Marketing", "Acme/Marketing"),
     "Acme/Customer Success": DemoPerson("Hannah Okafor", "VP Customer Success", "Acme/Customer Success"),
     "Acme/People & Operations": DemoPerson("Daniel Kim", "VP People & Operations", "Acme/People & Operations"),
@@ -143,7 +144,7 @@ DEMO_CHAMPION = DemoPerson(
 )
 DEMO_EMPLOYEE = DemoPerson("Jamie Chen", "Software Engineer", "Acme/Engineering/Product", "employee")
 FIXED_PEOPLE = (CEO, *EXECUTIVES.values(), LD_ADMIN, DEMO_CHAMPION, DEMO_EMPLOYEE)
-DEMO_LOGINS = (LD_ADMIN, EXECUTIVES["Acme/Engineering"], DEMO_CHAMPION, DEMO_EMPLOYEE)
+DEMO_LOGINS = (LD_ADMIN, EXECUTIVES["Acme/Engineering"], DEMO_CHAMPION, DEMO_EMPLOYEE, EXECUTIVES["Acme/Sales"])
 # Executive commitment: some sponsors completed a course this year, some not yet.
 SPONSOR_MEETS_GOAL = {
     "Acme/Engineering": True,

@@ -233,6 +233,7 @@ def demo_employees_create(
         if not fixed and not row["lead"] and leaver and departure_window[0] < departure_window[1]:
             departed_on = max(hired_on, day_at(*departure_window, departure_fraction))
         is_demo_login = row["email"] in {p.email for p in DEMO_LOGINS}
+        language = next((p.language for p in FIXED_PEOPLE if p.email == row["email"]), "")
         employees.append(
             Employee(
                 email=row["email"],
@@ -244,6 +245,7 @@ def demo_employees_create(
                 departed_on=departed_on,
                 is_active=departed_on is None,
                 password=hashed_demo_password if is_demo_login else make_password(None),
+                language=language,
             )
         )
     Employee.objects.bulk_create(employees, batch_size=BATCH_SIZE)

@@ -7,6 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import template
+from django.utils.formats import get_format
+from django.utils.translation import pgettext
 
 register = template.Library()
 
@@ -20,7 +22,7 @@ def percent(rate: Rate, digits: int = 0) -> str:
     """0.8567 -> "86%"; None -> a dash."""
     if rate is None or rate == "":
         return NO_RATE
-    return f"{float(rate) * 100:.{int(digits)}f}%"
+    return _percent_sign(_decimal_comma(f"{float(rate) * 100:.{int(digits)}f}"))
 
 
 @register.filter
@@ -29,7 +31,7 @@ def target(rate: Rate) -> str:
     0.900 -> "90%", 0.875 -> "87.5%"; None -> a dash."""
     if rate is None or rate == "":
         return NO_RATE
-    return f"{target_percent(Decimal(str(rate)))}%"
+    return _percent_sign(_decimal_comma(str(target_percent(Decimal(str(rate))))))
 
 
 def target_percent(rate: Decimal) -> Decimal:
@@ -52,5 +54,15 @@ def signed_points(delta: Rate) -> str:
     """A change of rate in percentage points: 0.031 -> "+3.1 pts"; None -> a dash."""
     if delta is None:
         return NO_RATE
-    points = float(delta) * 100
-    return f"{points:+.1f} pts"
+    points = _decimal_comma(f"{float(delta) * 100:+.1f}")
+    return pgettext("percentage points", "%(points)s pts") % {"points": points}
+
+
+def _decimal_comma(number: str) -> str:
+    """A number written with a point, in the language's decimal separator ("87,5" in German)."""
+    return number.replace(".", get_format("DECIMAL_SEPARATOR"))
+
+
+def _percent_sign(number: str) -> str:
+    """ "87.5%" in English, "87,5 %" in German (a no-break space before the sign)."""
+    return pgettext("percentage", "%(number)s%%") % {"number": number}
