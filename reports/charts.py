@@ -7,8 +7,12 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils import formats
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from programs.templatetags.formats import percent
 
 WIDTH = 640
 HEIGHT = 260
@@ -70,8 +74,9 @@ def trend_chart(
         )
     for month in _month_starts(start, end):
         mx = x(month)
+        month_name = formats.date_format(month, "M")  # "Jan", in the language of the page
         parts.append(
-            f'<text class="tick" x="{mx:.1f}" y="{HEIGHT - 10}" text-anchor="middle">{month:%b}</text>'
+            f'<text class="tick" x="{mx:.1f}" y="{HEIGHT - 10}" text-anchor="middle">{month_name}</text>'
             f'<line class="tick-mark" x1="{mx:.1f}" x2="{mx:.1f}" y1="{MARGIN_TOP + plot_h}" '
             f'y2="{MARGIN_TOP + plot_h + 4}"/>'
         )
@@ -80,7 +85,7 @@ def trend_chart(
         parts.append(
             f'<line class="target" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}"/>'
             f'<text class="target-label" x="{WIDTH - MARGIN_RIGHT - 4}" y="{ty - 5:.1f}" text-anchor="end">'
-            f"target {target:.0%}</text>"
+            f"{escape(_('target %(rate)s') % {'rate': percent(target)})}</text>"
         )
     for line in series:
         points = [(day, value) for day, value in line.points if start <= day <= end and value is not None]

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from programs.models import LearningProgram, Organization
 
@@ -70,8 +71,8 @@ class ProgressChange(models.Model):
 
 
 class KeptKind(models.TextChoices):
-    COUNTS = "counts", "Counts (the snapshot rows of the day)"
-    PEOPLE = "people", "People (PersonProgress rows)"
+    COUNTS = "counts", _("Counts (the snapshot rows of the day)")
+    PEOPLE = "people", _("People (PersonProgress rows)")
 
 
 class KeptFigures(models.Model):
@@ -145,13 +146,13 @@ class PersonProgress(models.Model):
 
 
 class MessageKind(models.TextChoices):
-    DIGEST = "digest", "Weekly digest"
-    NUDGE = "nudge", "Nudge"
-    ESCALATION_CHAMPION = "escalation_champion", "Escalation to champion"
-    ESCALATION_SPONSOR = "escalation_sponsor", "Escalation to sponsor"
-    LEADERBOARD = "leaderboard", "Monthly leaderboard update"
-    MILESTONE = "milestone", "Milestone announcement"
-    COLLECTION_REVIEW = "collection_review", "Collection review"
+    DIGEST = "digest", _("Weekly digest")
+    NUDGE = "nudge", _("Nudge")
+    ESCALATION_CHAMPION = "escalation_champion", _("Escalation to champion")
+    ESCALATION_SPONSOR = "escalation_sponsor", _("Escalation to sponsor")
+    LEADERBOARD = "leaderboard", _("Monthly leaderboard update")
+    MILESTONE = "milestone", _("Milestone announcement")
+    COLLECTION_REVIEW = "collection_review", _("Collection review")
 
 
 class WebhookKind(models.TextChoices):
@@ -232,15 +233,15 @@ class OrgWebhook(models.Model):
 
 
 class MessageStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-    UNKNOWN = "unknown", "Unknown delivery"
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Unknown delivery")
 
 
 class MessageChannel(models.TextChoices):
-    EMAIL = "email", "E-mail"
-    WEBHOOK = "webhook", "Chat webhook"
+    EMAIL = "email", _("E-mail")
+    WEBHOOK = "webhook", _("Chat webhook")
 
 
 class SentMessage(models.Model):

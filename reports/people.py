@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import cast
 
 from django.db.models import (
     BooleanField,
@@ -30,6 +31,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Greatest, NullIf
+from django.utils.translation import gettext_lazy as _
 
 from programs.models import Employee, Enrollment, LearningProgram, Organization
 from reports.models import MessageKind, MessageStatus, SentMessage, Unsubscribe
@@ -98,12 +100,14 @@ def people_not_met(*, program: LearningProgram, day: dt.date, organization: Orga
 
 
 class Stage(TextChoices):
-    """Where a person who has not met the goal stands at the providers, closest first."""
+    """Where a person who has not met the goal stands at the providers, closest first.
+    The labels are lazy (the reader's language), typed as the str they stand for so that
+    forms taking (value, label) pairs accept `Stage.choices`."""
 
-    IN_PROGRESS = "in-progress", "Course in progress"
-    NOT_STARTED = "not-started", "Enrolled, not started"
-    NEVER_ACTIVE = "never-active", "Never active at the provider"
-    NOT_ON_PROVIDER = "not-on-provider", "Not on a provider"
+    IN_PROGRESS = "in-progress", cast(str, _("Course in progress"))
+    NOT_STARTED = "not-started", cast(str, _("Enrolled, not started"))
+    NEVER_ACTIVE = "never-active", cast(str, _("Never active at the provider"))
+    NOT_ON_PROVIDER = "not-on-provider", cast(str, _("Not on a provider"))
 
 
 _STAGE_ORDER = {stage.value: position for position, stage in enumerate(Stage)}
@@ -167,7 +171,7 @@ def people_ranked(people: QuerySet[Employee], *, program: LearningProgram) -> Qu
         output_field=IntegerField(),
     )
     stage_label = Case(
-        *[When(stage=value, then=Value(label)) for value, label in Stage.choices], output_field=CharField()
+        *[When(stage=value, then=Value(str(label))) for value, label in Stage.choices], output_field=CharField()
     )
     return (
         people.annotate(**course_in_progress())

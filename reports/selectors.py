@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from champions.models import ExecutiveSponsor, LearnerStory, LearningChampion, ProgressUpdate, StudyGroup
 from programs.models import Collection, LearningProgram, Organization
@@ -269,9 +270,9 @@ def progress_chart(
     from the latest rate to the end."""
     program = progress.program
     series = [
-        Series(name="Actual", points=points, css_class="actual"),
+        Series(name=_("Actual"), points=points, css_class="actual"),
         Series(
-            name="Pace",
+            name=_("Pace"),
             points=[(program.starts_on, 0.0), (program.ends_on, progress.target)],
             css_class="pace",
         ),
@@ -280,7 +281,7 @@ def progress_chart(
         last_day, last_rate = points[-1]
         series.append(
             Series(
-                name="Projection",
+                name=_("Projection"),
                 points=[(last_day, last_rate), (program.ends_on, projection)],
                 css_class="projection",
                 dashed=True,
@@ -307,9 +308,9 @@ def company_dashboard(*, program: LearningProgram, as_of: dt.date | None = None)
     points = snapshot_trend(program=program, organization=None, until=progress.as_of)
     return CompanyDashboard(
         progress=progress,
-        headline=headline(progress=progress, block=progress.company, name="Company"),
+        headline=headline(progress=progress, block=progress.company, name=_("Company")),
         chart=progress_chart(
-            progress=progress, points=points, title="Company completion rate", projection=progress.company.projection
+            progress=progress, points=points, title=_("Company completion rate"), projection=progress.company.projection
         ),
         leaderboard=leaderboard(
             progress=progress,
@@ -546,7 +547,7 @@ def all_hands_deck(
             chart=progress_chart(
                 progress=progress,
                 points=trends[o.organization_id],
-                title=f"{o.name} completion rate",
+                title=_("%(organization)s completion rate") % {"organization": o.name},
                 projection=projections[o.organization_id],
             ),
             change=rate_change(current=o.rate, before=rates_before.get(o.organization_id)),
@@ -557,11 +558,11 @@ def all_hands_deck(
     ]
     return AllHandsDeck(
         progress=progress,
-        headline=headline(progress=progress, block=progress.company, name="Company"),
+        headline=headline(progress=progress, block=progress.company, name=_("Company")),
         chart=progress_chart(
             progress=progress,
             points=trends[None],
-            title="Company completion rate",
+            title=_("Company completion rate"),
             projection=progress.company.projection,
         ),
         since=since,

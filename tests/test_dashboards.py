@@ -514,7 +514,7 @@ def test_all_hands_deck_slides(personas, acme):
         f"2 Sales 0 of 1 0% +0.0 pts {DASH}",
         f"3 Marketing 0 of 0 {DASH} {DASH} {DASH}",
     ]
-    assert '<th scope="col" class="num">Since 2 Jun</th>' in body
+    assert '<th scope="col" class="num">Since 2 June</th>' in body
     assert slide(body, "slide-org-1") == (
         "Organization 1 of 3 Engineering 60% of our 90% goal 3 of 5 people have met the goal "
         "Pace today 45%: on track Projection at the end: 53% Since 2 June: +40.0 pts "

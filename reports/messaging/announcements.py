@@ -22,14 +22,16 @@ from dataclasses import dataclass
 
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import formats as date_formats
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from programs.models import Employee, LearningProgram, subtree_q
 from programs.templatetags import formats
 from reports.kept import progress_read
-from reports.messaging.delivery import Email, LedgerKey, absolute_url, emails_send
+from reports.messaging.delivery import Email, LedgerKey, absolute_url, emails_send, in_recipient_language
 from reports.messaging.ledger import asked_day, local_now
-from reports.messaging.webhooks import webhooks_claim
+from reports.messaging.webhooks import chat_language, webhooks_claim
 from reports.models import MessageKind, Milestone
 from reports.progress import ProgramProgress, eligible_employees
 from reports.selectors import LeaderboardRow, headline, leaderboard, snapshot_rates_on
@@ -61,13 +63,21 @@ def leaderboard_update_send(*, program: LearningProgram, now: dt.datetime | None
             kind=MessageKind.LEADERBOARD,
             employee=person,
             period=f"p{program.pk}/{local.year}-{local.month:02d}",
-            subject=f"{program.name} leaderboard: {local:%B %Y}",
+            subject=_leaderboard_subject(program=program, month=local, person=person),
             template="leaderboard",
             context=context,
         )
         for person in eligible_employees(program=program, day=day).order_by("pk")
     )
     return emails_send(program=program, emails=emails, now=now).count
+
+
+def _leaderboard_subject(*, program: LearningProgram, month: dt.datetime, person: Employee) -> str:
+    with in_recipient_language(person):
+        return _("%(program)s leaderboard: %(month)s") % {
+            "program": program.name,
+            "month": date_formats.date_format(month, "YEAR_MONTH_FORMAT"),
+        }
 
 
 # --- Milestones ---------------------------------------------------------------------------------
@@ -116,21 +126,26 @@ def milestone_announcements(*, program: LearningProgram, now: dt.datetime | None
         return 0
     sent = _milestone_emails_send(program=program, milestones=pending, day=day, target=progress.target, now=now)
     link = absolute_url(reverse("reports:company"))
-    for milestone in pending:
-        webhooks_claim(
-            program=program,
-            kind=MessageKind.MILESTONE,
-            period=_milestone_period(milestone),
-            title=_milestone_title(program, milestone),
-            lines=[
-                f"{_milestone_name(milestone)} reached {formats.percent(milestone.rate)} "
-                f"(target {formats.target(progress.target)}). Congratulations!"
-            ],
-            link=link,
-            organization=milestone.organization,
-            connected_by=milestone.reached_at,
-            now=now,
-        )
+    with chat_language():
+        for milestone in pending:
+            webhooks_claim(
+                program=program,
+                kind=MessageKind.MILESTONE,
+                period=_milestone_period(milestone),
+                title=_milestone_title(program, milestone),
+                lines=[
+                    _("%(name)s reached %(rate)s (target %(target)s). Congratulations!")
+                    % {
+                        "name": _milestone_name(milestone),
+                        "rate": formats.percent(milestone.rate),
+                        "target": formats.target(progress.target),
+                    }
+                ],
+                link=link,
+                organization=milestone.organization,
+                connected_by=milestone.reached_at,
+                now=now,
+            )
     Milestone.objects.filter(pk__in=[m.pk for m in pending], announced_at__isnull=True).update(
         announced_at=now or timezone.now()
     )
@@ -151,19 +166,26 @@ class MilestoneNews:
     sender: None = None  # announcements are scheduled
 
     def ledger_keys(self) -> list[LedgerKey]:
-        return [
-            LedgerKey(period=_milestone_period(m), subject=_milestone_title(self.program, m)) for m in self.milestones
-        ]
+        with in_recipient_language(self.employee):
+            return [
+                LedgerKey(period=_milestone_period(m), subject=_milestone_title(self.program, m))
+                for m in self.milestones
+            ]
 
     def email_for(self, claimed: Sequence[LedgerKey]) -> Email:
         periods = {key.period for key in claimed}
         milestones = [m for m in self.milestones if _milestone_period(m) in periods]
-        names = [_milestone_name(m) for m in milestones]
-        if len(milestones) == 1:
-            subject = _milestone_title(self.program, milestones[0])
-        else:
-            names_in_text = [n if n != _COMPANY else "the whole company" for n in names]
-            subject = f"{', '.join(names_in_text[:-1])} and {names_in_text[-1]} reached the {self.program.name} target"
+        with in_recipient_language(self.employee):
+            names = [_milestone_name(m) for m in milestones]
+            if len(milestones) == 1:
+                subject = _milestone_title(self.program, milestones[0])
+            else:
+                names_in_text = [_milestone_name(m, in_text=True) for m in milestones]
+                subject = _("%(names)s and %(last)s reached the %(program)s target") % {
+                    "names": ", ".join(names_in_text[:-1]),
+                    "last": names_in_text[-1],
+                    "program": self.program.name,
+                }
         return Email(
             kind=self.kind,
             employee=self.employee,
@@ -202,9 +224,6 @@ def _milestone_emails_send(
     return emails_send(program=program, emails=news, now=now).count
 
 
-_COMPANY = "The whole company"
-
-
 def _concerns(milestone: Milestone, person: Employee) -> bool:
     if milestone.organization is None:
         return True
@@ -213,12 +232,20 @@ def _concerns(milestone: Milestone, person: Employee) -> bool:
     return milestone.organization.path in person.organization.ancestor_paths()
 
 
-def _milestone_name(milestone: Milestone) -> str:
-    return _COMPANY if milestone.organization is None else milestone.organization.name
+def _milestone_name(milestone: Milestone, *, in_text: bool = False) -> str:
+    """The organization's name, or the company's: "The whole company" leading a sentence,
+    "the whole company" within one (`in_text`)."""
+    if milestone.organization is not None:
+        return milestone.organization.name
+    return _("the whole company") if in_text else _("The whole company")
 
 
 def _milestone_title(program: LearningProgram, milestone: Milestone) -> str:
-    return f"{_milestone_name(milestone)} reached the {program.name} target: {formats.percent(milestone.rate)}"
+    return _("%(name)s reached the %(program)s target: %(rate)s") % {
+        "name": _milestone_name(milestone),
+        "program": program.name,
+        "rate": formats.percent(milestone.rate),
+    }
 
 
 def _milestone_period(milestone: Milestone) -> str:

@@ -19,7 +19,8 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from programs.models import Employee, LearningProgram
 from reports.messaging.ledger import ERROR_MAX_CHARS, employee_key, message_claim
@@ -32,6 +33,13 @@ logger = logging.getLogger(__name__)
 def absolute_url(path: str) -> str:
     """A link for an e-mail or a chat post: `path` on SITE_URL."""
     return f"{settings.SITE_URL}{path}"
+
+
+def in_recipient_language(employee: Employee) -> translation.override:
+    """Build or render a message to `employee` inside this: its subject, text and HTML
+    are then in the language of their e-mails (`Employee.message_language`: the one they
+    chose, else the company default), whatever the request or task that sends it."""
+    return translation.override(employee.message_language)
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,9 @@ class LedgerKey:
 class Email:
     """One e-mail to one person, sent under one ledger key (its kind, the person, `period`).
     `template` names `reports/email/<template>.txt` and `.html`; `sender`, who sent it
-    by hand (recorded on its ledger row), None when scheduled."""
+    by hand (recorded on its ledger row), None when scheduled. Build its `subject` in
+    the recipient's language (`in_recipient_language`); the text and HTML are rendered
+    in it."""
 
     kind: str
     employee: Employee
@@ -141,8 +151,9 @@ def emails_send(*, program: LearningProgram, emails: Iterable[Outgoing], now: dt
 
 
 def email_render(*, email: Email, reader: Employee | None = None) -> tuple[str, str, str]:
-    """(unsubscribe URL, plain text, HTML) of an e-mail. The unsubscribe link is that of
-    `reader` when given (a test copy: its reader must not unsubscribe the recipient)."""
+    """(unsubscribe URL, plain text, HTML) of an e-mail, in its recipient's language
+    (`in_recipient_language`). The unsubscribe link is that of `reader` when given (a test
+    copy: its reader must not unsubscribe the recipient)."""
     unsubscribe = absolute_url(
         reverse("reports:unsubscribe", args=[unsubscribe_token(employee=reader or email.employee, kind=email.kind)])
     )
@@ -153,8 +164,9 @@ def email_render(*, email: Email, reader: Employee | None = None) -> tuple[str, 
         "unsubscribe_url": unsubscribe,
         "site_url": settings.SITE_URL,
     }
-    text = render_to_string(f"reports/email/{email.template}.txt", context)
-    html_body = render_to_string(f"reports/email/{email.template}.html", context)
+    with in_recipient_language(email.employee):
+        text = render_to_string(f"reports/email/{email.template}.txt", context)
+        html_body = render_to_string(f"reports/email/{email.template}.html", context)
     return unsubscribe, text, html_body
 
 
@@ -220,8 +232,10 @@ def _email_message(
     """The e-mail with List-Unsubscribe headers (RFC 8058 one-click), to its recipient, or
     as a test copy to `test_reader`."""
     unsubscribe, text, html_body = email_render(email=email, reader=test_reader)
+    with in_recipient_language(email.employee):
+        tag = _("[LearnHub test]") if test_reader else "[LearnHub]"
     message = EmailMultiAlternatives(
-        subject=f"[LearnHub{' test' if test_reader else ''}] {email.subject}",
+        subject=f"{tag} {email.subject}",
         body=text,
         to=[(test_reader or email.employee).email],
         headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},

@@ -10,14 +10,15 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from champions.models import ExecutiveSponsor, LearningChampion, StudySession
 from programs.models import Employee, LearningProgram, Organization
 from programs.templatetags import formats
 from reports.kept import people_to_nudge_read, progress_read
-from reports.messaging.delivery import Email, absolute_url, emails_send
+from reports.messaging.delivery import Email, absolute_url, emails_send, in_recipient_language
 from reports.messaging.ledger import asked_day, local_now, week_key
-from reports.messaging.webhooks import webhooks_claim
+from reports.messaging.webhooks import chat_language, webhooks_claim
 from reports.models import MessageKind
 from reports.progress import ProgramProgress, company_time_zone
 from reports.selectors import Headline, headline, leaderboard, rate_change, snapshot_rates_on
@@ -122,11 +123,16 @@ def digest_email(*, digest: OrgDigest, recipient: Employee, is_champion: bool, w
     """The digest e-mail of `digest` to `recipient` for ISO `week`: a champion's version
     lists the people still to complete. Also what the preview shows."""
     org, program = digest.organization, digest.program
+    with in_recipient_language(recipient):
+        subject = _("%(organization)s: %(rate)s this week") % {
+            "organization": org.name,
+            "rate": formats.percent(digest.headline.rate),
+        }
     return Email(
         kind=MessageKind.DIGEST,
         employee=recipient,
         period=f"p{program.pk}/{week}/org:{org.pk}",
-        subject=f"{org.name}: {formats.percent(digest.headline.rate)} this week",
+        subject=subject,
         template="digest",
         context={"digest": digest, "is_champion": is_champion, "program": program},
     )
@@ -165,41 +171,58 @@ def digests_send(*, program: LearningProgram, now: dt.datetime | None = None) ->
         )
     sent = emails_send(program=program, emails=emails, now=now).count
     link = absolute_url(reverse("reports:company"))
-    for digest in digests.values():
+    with chat_language():
+        for digest in digests.values():
+            webhooks_claim(
+                program=program,
+                kind=MessageKind.DIGEST,
+                period=f"p{program.pk}/{week}/org:{digest.organization.pk}",
+                title=_("%(organization)s weekly progress: %(rate)s")
+                % {"organization": digest.organization.name, "rate": formats.percent(digest.headline.rate)},
+                lines=_digest_lines(digest),
+                link=link,
+                organization=digest.organization,
+                now=now,
+            )
+        company = headline(progress=progress, block=progress.company, name=_("Company"))
         webhooks_claim(
             program=program,
             kind=MessageKind.DIGEST,
-            period=f"p{program.pk}/{week}/org:{digest.organization.pk}",
-            title=f"{digest.organization.name} weekly progress: {formats.percent(digest.headline.rate)}",
-            lines=_digest_lines(digest),
+            period=f"p{program.pk}/{week}/company",
+            title=_("%(program)s weekly progress: %(rate)s")
+            % {"program": program.name, "rate": formats.percent(company.rate)},
+            lines=[
+                _("%(met)d of %(eligible)d people met the goal (%(rate)s, target %(target)s).")
+                % {
+                    "met": company.met,
+                    "eligible": company.eligible,
+                    "rate": formats.percent(company.rate),
+                    "target": formats.target(company.target),
+                },
+                _("On track.")
+                if company.on_track
+                else _("Behind pace: %(count)d more people needed.") % {"count": company.needed_for_pace},
+            ],
             link=link,
-            organization=digest.organization,
+            organization=None,
             now=now,
         )
-    company = headline(progress=progress, block=progress.company, name="Company")
-    webhooks_claim(
-        program=program,
-        kind=MessageKind.DIGEST,
-        period=f"p{program.pk}/{week}/company",
-        title=f"{program.name} weekly progress: {formats.percent(company.rate)}",
-        lines=[
-            f"{company.met} of {company.eligible} people met the goal ({formats.percent(company.rate)}, "
-            f"target {formats.target(company.target)}).",
-            "On track." if company.on_track else f"Behind pace: {company.needed_for_pace} more people needed.",
-        ],
-        link=link,
-        organization=None,
-        now=now,
-    )
     return sent
 
 
 def _digest_lines(digest: OrgDigest) -> list[str]:
     head = digest.headline
-    lines = [f"{head.met} of {head.eligible} people met the goal ({formats.percent(head.rate)})."]
+    lines = [
+        _("%(met)d of %(eligible)d people met the goal (%(rate)s).")
+        % {"met": head.met, "eligible": head.eligible, "rate": formats.percent(head.rate)}
+    ]
     if digest.change is not None:
-        lines.append(f"Change since last week: {digest.change * 100:+.0f} points.")
+        lines.append(_("Change since last week: %(points)+.0f points.") % {"points": digest.change * 100})
     if digest.rank is not None:
-        lines.append(f"Rank {digest.rank} of {digest.ranked_of} on the leaderboard.")
-    lines.append("On track." if head.on_track else f"Behind pace: {head.needed_for_pace} more people must complete.")
+        lines.append(_("Rank %(rank)d of %(of)d on the leaderboard.") % {"rank": digest.rank, "of": digest.ranked_of})
+    lines.append(
+        _("On track.")
+        if head.on_track
+        else _("Behind pace: %(count)d more people must complete.") % {"count": head.needed_for_pace}
+    )
     return lines

@@ -7,11 +7,13 @@ import datetime as dt
 
 from django.db.models import Count, QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from champions.models import ExecutiveSponsor, LearningChampion
 from programs.models import LearningProgram, Organization
 from reports.kept import people_not_met_read, progress_read
-from reports.messaging.delivery import Email, absolute_url, emails_send
+from reports.messaging.delivery import Email, absolute_url, emails_send, in_recipient_language
 from reports.messaging.digests import appointments_held, digest_for_org
 from reports.messaging.ledger import asked_day, local_now, week_key
 from reports.messaging.settings import settings_for
@@ -71,13 +73,16 @@ def escalations(*, program: LearningProgram, now: dt.datetime | None = None) -> 
         people = list(people_not_met_read(program=program, as_of=as_of, organization=org).filter(pk__in=nudged))
         if not people:
             continue
+        with in_recipient_language(appointment.employee):
+            subject = _champion_subject(
+                people=len(people), organization=org.name, nudges=message_settings.escalate_after_nudges
+            )
         emails.append(
             Email(
                 kind=MessageKind.ESCALATION_CHAMPION,
                 employee=appointment.employee,
                 period=f"p{program.pk}/{week}/org:{org.pk}",
-                subject=f"{_count(len(people), 'person', 'people')} in {org.name} still not done after "
-                f"{_count(message_settings.escalate_after_nudges, 'reminder', 'reminders')}",
+                subject=subject,
                 template="escalation_champion",
                 context={
                     "program": program,
@@ -94,12 +99,17 @@ def escalations(*, program: LearningProgram, now: dt.datetime | None = None) -> 
         if not weeks_behind_pace(program=program, organization=org, progress=progress, weeks=weeks):
             continue
         digest = digest_for_org(program=program, organization=org, as_of=as_of, progress=progress)
+        with in_recipient_language(appointment.employee):
+            subject = _("%(organization)s has been behind pace for %(weeks)d weeks") % {
+                "organization": org.name,
+                "weeks": weeks,
+            }
         emails.append(
             Email(
                 kind=MessageKind.ESCALATION_SPONSOR,
                 employee=appointment.employee,
                 period=f"p{program.pk}/{week}/org:{org.pk}",
-                subject=f"{org.name} has been behind pace for {weeks} weeks",
+                subject=subject,
                 template="escalation_sponsor",
                 context={
                     "program": program,
@@ -113,5 +123,12 @@ def escalations(*, program: LearningProgram, now: dt.datetime | None = None) -> 
     return emails_send(program=program, emails=emails, now=now).count
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
+def _champion_subject(*, people: int, organization: str, nudges: int) -> str:
+    """ "3 people in Sales still not done after 2 reminders": one sentence, both counts
+    pluralized (the reminders inside the people's sentence)."""
+    reminders = ngettext("%(count)d reminder", "%(count)d reminders", nudges) % {"count": nudges}
+    return ngettext(
+        "%(count)d person in %(organization)s still not done after %(reminders)s",
+        "%(count)d people in %(organization)s still not done after %(reminders)s",
+        people,
+    ) % {"count": people, "organization": organization, "reminders": reminders}

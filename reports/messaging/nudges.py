@@ -11,13 +11,14 @@ from decimal import Decimal
 from django.db.models import Count, F, Min, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from champions.models import StudyGroup, StudyGroupMembership, StudySession
 from champions.selectors import OrgStanding, org_standing
 from programs.models import Course, Employee, LearningProgram, Organization, ProgramStatus
 from programs.selectors import collections_for_organization
 from reports.kept import progress_counts_read
-from reports.messaging.delivery import Email, absolute_url, emails_send
+from reports.messaging.delivery import Email, absolute_url, emails_send, in_recipient_language
 from reports.messaging.ledger import local_now
 from reports.messaging.settings import settings_for
 from reports.messaging.unsubscribe import unsubscribed_ids
@@ -169,25 +170,29 @@ def nudge_emails(
     steps = next_steps(program=program, people=people, homes=homes, now=now or timezone.now())
     standings = _standings(program=program, homes=homes)
     days_left = (program.ends_on - today).days
-    return [
-        Email(
-            kind=MessageKind.NUDGE,
-            employee=person,
-            period=f"p{program.pk}/n{bucket}",
-            subject=f"{days_left} days left: {_subject_step(steps[person.pk])} for {program.name}",
-            template="nudge",
-            context={
-                "program": program,
-                "step": steps[person.pk],
-                "standing": standings[person.organization_id],
-                "sender": sender,
-                "days_left": days_left,
-                "collections_url": absolute_url(reverse("champions:collections")),
-            },
-            sender=sender,
+    emails = []
+    for person in people:
+        with in_recipient_language(person):
+            subject = _nudge_subject(program=program, step=steps[person.pk], days_left=days_left)
+        emails.append(
+            Email(
+                kind=MessageKind.NUDGE,
+                employee=person,
+                period=f"p{program.pk}/n{bucket}",
+                subject=subject,
+                template="nudge",
+                context={
+                    "program": program,
+                    "step": steps[person.pk],
+                    "standing": standings[person.organization_id],
+                    "sender": sender,
+                    "days_left": days_left,
+                    "collections_url": absolute_url(reverse("champions:collections")),
+                },
+                sender=sender,
+            )
         )
-        for person in people
-    ]
+    return emails
 
 
 def nudge_preview(
@@ -199,8 +204,18 @@ def nudge_preview(
     return email
 
 
-def _subject_step(step: NextStep) -> str:
-    return f"finish {step.course.title}" if step.course else "one course"
+def _nudge_subject(*, program: LearningProgram, step: NextStep, days_left: int) -> str:
+    if step.course:
+        return ngettext(
+            "%(days)d day left: finish %(course)s for %(program)s",
+            "%(days)d days left: finish %(course)s for %(program)s",
+            days_left,
+        ) % {"days": days_left, "course": step.course.title, "program": program.name}
+    return ngettext(
+        "%(days)d day left: one course for %(program)s",
+        "%(days)d days left: one course for %(program)s",
+        days_left,
+    ) % {"days": days_left, "program": program.name}
 
 
 def next_steps(

@@ -6,13 +6,21 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from learnhub.roles import collection_reviewers, ld_admins
 from programs.models import CollectionReviewAction, CollectionReviewStep, Employee
-from reports.messaging.delivery import Email, EmailsSent, absolute_url, emails_send
+from reports.messaging.delivery import Email, EmailsSent, absolute_url, emails_send, in_recipient_language
 from reports.models import MessageKind
 
 _TO_SPONSORS = frozenset({CollectionReviewAction.SUBMITTED, CollectionReviewAction.RESUBMITTED})
+# The subject (and heading) of each step's mail: the step's label in running text.
+_SUBJECTS = {
+    CollectionReviewAction.SUBMITTED: _("%(collection)s: submitted for review"),
+    CollectionReviewAction.CHANGES_REQUESTED: _("%(collection)s: changes requested"),
+    CollectionReviewAction.RESUBMITTED: _("%(collection)s: resubmitted after changes"),
+    CollectionReviewAction.APPROVED: _("%(collection)s: approved"),
+}
 
 
 def collection_review_recipients(*, step: CollectionReviewStep) -> QuerySet[Employee]:
@@ -33,16 +41,18 @@ def collection_review_emails_send(*, step: CollectionReviewStep) -> EmailsSent:
         if to_sponsors
         else absolute_url(reverse("manage:collection", args=[collection.pk]))
     )
-    subject = f"{collection.name}: {step.get_action_display().lower()}"
-    emails = [
-        Email(
-            kind=MessageKind.COLLECTION_REVIEW,
-            employee=person,
-            period=f"p{program.pk}/collection:{collection.pk}/step:{step.pk}",
-            subject=subject,
-            template="collection_review",
-            context={"program": program, "collection": collection, "step": step, "link": link},
+    emails = []
+    for person in collection_review_recipients(step=step):
+        with in_recipient_language(person):
+            subject = _SUBJECTS[CollectionReviewAction(step.action)] % {"collection": collection.name}
+        emails.append(
+            Email(
+                kind=MessageKind.COLLECTION_REVIEW,
+                employee=person,
+                period=f"p{program.pk}/collection:{collection.pk}/step:{step.pk}",
+                subject=subject,
+                template="collection_review",
+                context={"program": program, "collection": collection, "step": step, "link": link},
+            )
         )
-        for person in collection_review_recipients(step=step)
-    ]
     return emails_send(program=program, emails=emails)

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from programs.models import LearningProgram, Organization
 from reports.messaging.webhooks import webhook_connection_time, webhook_url_check
@@ -94,7 +95,7 @@ def org_webhook_set(
         return None
     if hook is None:
         if not url:
-            raise ValueError("A new webhook needs its URL.")
+            raise ValueError(_("A new webhook needs its URL."))
         return OrgWebhook.objects.create(
             program=program,
             organization=organization,

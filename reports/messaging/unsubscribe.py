@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
+from django.utils.translation import gettext as _
 
 from programs.models import Employee
 from reports.models import MessageKind, Unsubscribe
@@ -38,8 +39,8 @@ class UnsubscribeRequest:
     @property
     def kind_label(self) -> str:
         if self.kind == Unsubscribe.ALL:
-            return "all LearnHub e-mails"
-        return str(MessageKind(self.kind).label) + " e-mails"
+            return _("all LearnHub e-mails")
+        return _("%(kind)s e-mails") % {"kind": MessageKind(self.kind).label}
 
 
 def unsubscribe_read(*, token: str) -> UnsubscribeRequest | None:

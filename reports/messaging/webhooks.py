@@ -42,7 +42,8 @@ import urllib3
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from requests.adapters import HTTPAdapter
 
 from programs.models import LearningProgram, Organization
@@ -68,6 +69,13 @@ def mask_url(url: str) -> str:
 
 
 # --- What reaches a chat -------------------------------------------------------------------
+
+
+def chat_language() -> translation.override:
+    """Build a chat post inside this: a channel is read by many people, so posts are in
+    the company default language (settings.LANGUAGE_CODE), whoever or whatever sends them."""
+    return translation.override(settings.LANGUAGE_CODE)
+
 
 _TEAMS_MARKERS = re.compile(r"([\\`*_~\[\]#|])")
 _TEAMS_LINE_MARKERS = re.compile(r"^(\s*)([-+])|^(\s*\d+)([.)])", re.MULTILINE)
@@ -113,7 +121,7 @@ def webhook_payload(*, kind: str, title: str, lines: list[str], link: str) -> di
             "title": teams_text(title),
             "text": "<br>".join(teams_text(line) for line in lines),
             "potentialAction": [
-                {"@type": "OpenUri", "name": "Open LearnHub", "targets": [{"os": "default", "uri": link}]}
+                {"@type": "OpenUri", "name": _("Open LearnHub"), "targets": [{"os": "default", "uri": link}]}
             ],
         }
     text = "\n".join(slack_text(line) for line in [title, *lines])
@@ -122,7 +130,10 @@ def webhook_payload(*, kind: str, title: str, lines: list[str], link: str) -> di
         "mrkdwn": False,
         "blocks": [
             {"type": "section", "text": {"type": "plain_text", "text": text}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{slack_text(link)}|Open LearnHub>"}]},
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": f"<{slack_text(link)}|{slack_text(_('Open LearnHub'))}>"}],
+            },
         ],
     }
 
@@ -179,25 +190,26 @@ def webhook_target(url: str) -> WebhookTarget:
     parts = urlsplit(url.strip())
     schemes = ("https", "http") if allow_private else ("https",)
     if parts.scheme.lower() not in schemes:
-        raise WebhookUrlError("Use an https:// address: a webhook post carries your organization's progress.")
+        raise WebhookUrlError(_("Use an https:// address: a webhook post carries your organization's progress."))
     try:
         port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     except ValueError as exc:
-        raise WebhookUrlError("This address has an invalid port.") from exc
+        raise WebhookUrlError(_("This address has an invalid port.")) from exc
     host = parts.hostname or ""
     if not host:
-        raise WebhookUrlError("Enter the full webhook address, e.g. https://hooks.slack.com/services/…")
+        raise WebhookUrlError(_("Enter the full webhook address, e.g. https://hooks.slack.com/services/…"))
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except UnicodeError as exc:
-        raise WebhookUrlError("This host name is not valid.") from exc
+        raise WebhookUrlError(_("This host name is not valid.")) from exc
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not allow_private:
         refused = [a for a in addresses if not address_is_public(a)]
         if refused:
             where = refused[0] if refused[0] == host else f"{host} ({refused[0]})"
             raise WebhookUrlError(
-                f"{where} is a private, local or reserved address: webhooks are only posted to public hosts."
+                _("%(address)s is a private, local or reserved address: webhooks are only posted to public hosts.")
+                % {"address": where}
             )
     return WebhookTarget(url=url.strip(), host=host, port=port, addresses=tuple(addresses))
 

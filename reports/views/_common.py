@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from learnhub.roles import current_program_in, programs_visible, request_program_set
 from programs.models import LearningProgram
@@ -27,7 +28,7 @@ def parse_day(value: str, name: str, problems: list[str]) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        problems.append(f"“{value}” is not a date: use {name}=YYYY-MM-DD.")
+        problems.append(_("“%(value)s” is not a date: use %(name)s=YYYY-MM-DD.") % {"value": value, "name": name})
         return None
 
 
@@ -44,7 +45,7 @@ def request_choice(request: HttpRequest, *, day_param: str = "as_of") -> Choice:
     if raw_program:
         program = next((p for p in programs if str(p.pk) == raw_program.strip()), None)
         if program is None:
-            problems.append(f"There is no program “{raw_program}”.")
+            problems.append(_("There is no program “%(program)s”.") % {"program": raw_program})
     if program is None:
         program = current
     day = parse_day(request.GET.get(day_param, "").strip(), day_param, problems)

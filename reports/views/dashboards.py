@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 
 from learnhub.roles import (
@@ -38,11 +38,13 @@ COMPANY_BODY_SECONDS = 3600
 def company_body(*, program: LearningProgram, day: dt.date | None) -> SafeString:
     """The company dashboard's figures (headline, trend, leaderboard, executives),
     rendered once per state of today's kept figures (`kept_counts_stamp`; also per
-    calendar day, for the appointments held that day) and then read from the cache: every
+    calendar day, for the appointments held that day, and per language) and then read
+    from the cache: every
     input of the page calls `progress_changed` when it changes. An explicit day is
     rendered each time."""
     stamp = kept_counts_stamp(program=program, as_of=day)
-    key = f"reports:company-body:{program.pk}:{timezone.localdate().isoformat()}:{stamp}"
+    day_key = timezone.localdate().isoformat()
+    key = f"reports:company-body:{program.pk}:{translation.get_language()}:{day_key}:{stamp}"
     cached = cache.get(key) if stamp else None
     if cached is not None:
         return mark_safe(cached)  # noqa: S308 (our own template's output)

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from learnhub.roles import (
     can_see_people_of,
@@ -36,7 +37,7 @@ def csv_response(*, filename: str) -> HttpResponse:
 
 def _export_refused(problems: list[str]) -> str:
     """An export never falls back silently: the file would not say what it holds."""
-    return "Nothing was exported.\n" + "\n".join(problems)
+    return _("Nothing was exported.") + "\n" + "\n".join(problems)
 
 
 def _bad_request(message: str) -> HttpResponse:
@@ -50,7 +51,7 @@ def export_organizations(request: HttpRequest) -> HttpResponse:
     if choice.problems:
         return _bad_request(_export_refused(choice.problems))
     if choice.program is None:
-        return _bad_request("No learning program has been set up yet.")
+        return _bad_request(_("No learning program has been set up yet."))
     progress = progress_read(program=choice.program, as_of=choice.day)
     response = csv_response(filename=export_filename(program=choice.program, what="organizations", day=progress.as_of))
     write_csv(out=response, header=ORGANIZATION_HEADER, rows=organization_rows(progress=progress))
@@ -67,22 +68,22 @@ def export_people(request: HttpRequest) -> HttpResponse:
         return _bad_request(_export_refused(choice.problems))
     program = choice.program
     if program is None:
-        return _bad_request("No learning program has been set up yet.")
+        return _bad_request(_("No learning program has been set up yet."))
     raw_org = request.GET.get("org", "").strip()
     org: Organization | None = None
     if raw_org:
         if not raw_org.isdigit():
-            return _bad_request(f"“{raw_org}” is not an organization id: use org=<number>.")
+            return _bad_request(_("“%(org)s” is not an organization id: use org=<number>.") % {"org": raw_org})
         org = get_object_or_404(Organization, pk=int(raw_org))
     organizations: list[Organization] | None
     if org is not None:
         if not can_see_people_of(request.user, program, org):
-            raise PermissionDenied("You can export the people of your own organization only.")
+            raise PermissionDenied(_("You can export the people of your own organization only."))
         organizations = [org]
     else:
         organizations = people_scope(request.user, program)
         if organizations == []:
-            raise PermissionDenied("Person-level status is for L&D admins, sponsors and champions.")
+            raise PermissionDenied(_("Person-level status is for L&D admins, sponsors and champions."))
     day = progress_day(program=program, as_of=choice.day)
     response = csv_response(filename=export_filename(program=program, what="people", day=day, organization=org))
     write_csv(

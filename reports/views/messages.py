@@ -12,12 +12,14 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from learnhub.roles import ld_admin_required
 from programs.models import LearningProgram
 from reports.forms import MessageFilterForm, MessageSettingsForm, OrgWebhookForm
+from reports.messaging.delivery import in_recipient_language
 from reports.messaging.settings import message_settings_update, org_webhook_set, sent_messages
 from reports.messaging.unsubscribe import UnsubscribeLinkExpiredError, unsubscribe_apply, unsubscribe_read
 from reports.messaging.webhooks import WebhookUrlError, mask_url
@@ -72,7 +74,9 @@ def message_settings(request: HttpRequest, program_id: int) -> HttpResponse:
             except ValueError as exc:
                 webhook_form.add_error("url", str(exc))
             else:
-                messages.success(request, f"Webhook of {data['organization']} saved.")
+                messages.success(
+                    request, _("Webhook of %(organization)s saved.") % {"organization": data["organization"]}
+                )
                 return redirect("reports:message_settings", program_id=program.pk)
     elif request.method == "POST":
         settings_form = MessageSettingsForm(request.POST, instance=current)
@@ -88,7 +92,7 @@ def message_settings(request: HttpRequest, program_id: int) -> HttpResponse:
             except WebhookUrlError as exc:  # the host's DNS answer changed since the form's check
                 settings_form.add_error("company_webhook_url", str(exc))
             else:
-                messages.success(request, "Message settings saved.")
+                messages.success(request, _("Message settings saved."))
                 return redirect("reports:message_settings", program_id=program.pk)
     hooks = [
         {
@@ -128,14 +132,15 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         found = unsubscribe_read(token=token)
     except UnsubscribeLinkExpiredError:
         if one_click:
-            return HttpResponse("This unsubscribe link has expired.\n", content_type="text/plain", status=410)
+            return HttpResponse(_("This unsubscribe link has expired.") + "\n", content_type="text/plain", status=410)
         context = {"expired": True, "max_age_days": settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS}
         return render(request, "reports/unsubscribe.html", context, status=410)
     if found is None:
         return render(request, "reports/unsubscribe.html", {"invalid": True}, status=400)
-    if request.method == "POST":
-        unsubscribe_apply(request=found)
-        if one_click:
-            return HttpResponse("Unsubscribed.\n", content_type="text/plain")
-        return render(request, "reports/unsubscribe.html", {"done": True, "found": found})
-    return render(request, "reports/unsubscribe.html", {"found": found, "token": token})
+    with in_recipient_language(found.employee):  # the language of the e-mails the link came in
+        if request.method == "POST":
+            unsubscribe_apply(request=found)
+            if one_click:
+                return HttpResponse(_("Unsubscribed.") + "\n", content_type="text/plain")
+            return render(request, "reports/unsubscribe.html", {"done": True, "found": found})
+        return render(request, "reports/unsubscribe.html", {"found": found, "token": token})
