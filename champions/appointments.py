@@ -11,6 +11,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from champions.models import APPOINTMENT_MODELS, ROLE_LABELS, AppointmentRole, ExecutiveSponsor, LearningChampion
 from programs.models import Employee, LearningProgram, Organization
@@ -29,29 +30,43 @@ def appointment_create(
     email = email.strip()
     employee = Employee.objects.filter(email__iexact=email).first()
     if employee is None:
-        raise ValidationError({"email": [f"Nobody on the roster has the e-mail address '{email}'."]})
+        raise ValidationError(
+            {"email": [_("Nobody on the roster has the e-mail address '%(email)s'.") % {"email": email}]}
+        )
     if employee.has_departed(timezone.localdate()):
-        raise ValidationError({"email": [f"{employee} left on {employee.departed_on:%Y-%m-%d}."]})
+        raise ValidationError(
+            {"email": [_("%(name)s left on %(day)s.") % {"name": employee, "day": f"{employee.departed_on:%Y-%m-%d}"}]}
+        )
     existing = model.objects.filter(program=program, organization=organization, employee=employee).first()
     if existing is not None:
-        state = "already" if existing.is_confirmed else "already proposed as"
-        raise ValidationError(
-            {
-                "email": [
-                    f"{employee} is {state} {ROLE_LABELS[role]} of {organization.path} in {program.name}."
-                    + ("" if existing.is_confirmed else " Confirm the proposal in the list below.")
-                ]
-            }
+        message = (
+            _("%(name)s is already %(role)s of %(organization)s in %(program)s.")
+            if existing.is_confirmed
+            else _(
+                "%(name)s is already proposed as %(role)s of %(organization)s in %(program)s. "
+                "Confirm the proposal in the list below."
+            )
         )
+        raise ValidationError({"email": [message % _appointment_names(employee, role, organization, program)]})
     try:
         with transaction.atomic():
             appointment = model.objects.create(program=program, organization=organization, employee=employee)
             progress_changed(program_ids=[program.pk])
             return appointment
     except IntegrityError as exc:
-        raise ValidationError(
-            {"email": [f"{employee} is already {ROLE_LABELS[role]} of {organization.path} in {program.name}."]}
-        ) from exc
+        message = _("%(name)s is already %(role)s of %(organization)s in %(program)s.")
+        raise ValidationError({"email": [message % _appointment_names(employee, role, organization, program)]}) from exc
+
+
+def _appointment_names(
+    employee: Employee, role: AppointmentRole, organization: Organization, program: LearningProgram
+) -> dict[str, str]:
+    return {
+        "name": str(employee),
+        "role": str(ROLE_LABELS[role]),
+        "organization": organization.path,
+        "program": program.name,
+    }
 
 
 def appointment_confirm(*, program: LearningProgram, role: AppointmentRole, appointment_id: int) -> bool:

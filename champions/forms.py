@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from champions.models import StoryModeration
 from programs.models import Collection, Course, Organization
@@ -23,17 +24,27 @@ class LocalDateTimeInput(forms.DateTimeInput):
 
 
 class StudyGroupForm(forms.Form):
-    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), empty_label=None)
-    name = forms.CharField(max_length=200)
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    course = forms.ModelChoiceField(
-        queryset=Course.objects.none(), required=False, empty_label="(none)", help_text="A course or a collection."
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.none(), empty_label=None, label=_("Organization")
     )
-    collection = forms.ModelChoiceField(queryset=Collection.objects.none(), required=False, empty_label="(none)")
-    location = forms.CharField(max_length=200, required=False, help_text="A room, or leave empty for video only.")
-    video_url = forms.URLField(max_length=500, required=False, label="Video link", assume_scheme="https")
-    capacity = forms.IntegerField(min_value=1, required=False, help_text="Empty for no limit.")
-    is_open = forms.BooleanField(required=False, label="Open to people from other organizations")
+    name = forms.CharField(max_length=200, label=_("Name"))
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label=_("Description"))
+    course = forms.ModelChoiceField(
+        queryset=Course.objects.none(),
+        required=False,
+        empty_label=_("(none)"),
+        label=_("Course"),
+        help_text=_("A course or a collection."),
+    )
+    collection = forms.ModelChoiceField(
+        queryset=Collection.objects.none(), required=False, empty_label=_("(none)"), label=_("Collection")
+    )
+    location = forms.CharField(
+        max_length=200, required=False, label=_("Location"), help_text=_("A room, or leave empty for video only.")
+    )
+    video_url = forms.URLField(max_length=500, required=False, label=_("Video link"), assume_scheme="https")
+    capacity = forms.IntegerField(min_value=1, required=False, label=_("Capacity"), help_text=_("Empty for no limit."))
+    is_open = forms.BooleanField(required=False, label=_("Open to people from other organizations"))
 
     def __init__(
         self,
@@ -51,21 +62,25 @@ class StudyGroupForm(forms.Form):
 
 class StudySessionForm(forms.Form):
     starts_at = forms.DateTimeField(
-        label="Starts", widget=LocalDateTimeInput(), input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"]
+        label=_("Starts"), widget=LocalDateTimeInput(), input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"]
     )
     ends_at = forms.DateTimeField(
-        label="Ends", widget=LocalDateTimeInput(), input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"]
+        label=_("Ends"), widget=LocalDateTimeInput(), input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M"]
     )
-    topic = forms.CharField(max_length=200, required=False)
-    location = forms.CharField(max_length=200, required=False, help_text="Empty: the group's usual place.")
-    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, label="Session notes")
+    topic = forms.CharField(max_length=200, required=False, label=_("Topic"))
+    location = forms.CharField(
+        max_length=200, required=False, label=_("Location"), help_text=_("Empty: the group's usual place.")
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False, label=_("Session notes"))
 
 
 class ProgressUpdateForm(forms.Form):
-    organization = forms.ModelChoiceField(queryset=Organization.objects.none(), empty_label=None)
-    title = forms.CharField(max_length=200)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Update")
-    for_all_hands = forms.BooleanField(required=False, label="Also for the All Hands report")
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.none(), empty_label=None, label=_("Organization")
+    )
+    title = forms.CharField(max_length=200, label=_("Title"))
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label=_("Update"))
+    for_all_hands = forms.BooleanField(required=False, label=_("Also for the All Hands report"))
 
     def __init__(self, *args: Any, organizations: QuerySet[Organization], all_hands: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -75,11 +90,13 @@ class ProgressUpdateForm(forms.Form):
 
 
 class LearnerStoryForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label="How did you use the new skill?")
-    course = forms.ModelChoiceField(queryset=Course.objects.none(), required=False, empty_label="(none)")
+    title = forms.CharField(max_length=200, label=_("Title"))
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 6}), label=_("How did you use the new skill?"))
+    course = forms.ModelChoiceField(
+        queryset=Course.objects.none(), required=False, empty_label=_("(none)"), label=_("Course")
+    )
     consent_to_share = forms.BooleanField(
-        required=False, label="Show my story in updates and the All-Hands report (with my name)"
+        required=False, label=_("Show my story in updates and the All-Hands report (with my name)")
     )
 
     def __init__(self, *args: Any, courses: QuerySet[Course], **kwargs: Any) -> None:
@@ -89,47 +106,58 @@ class LearnerStoryForm(forms.Form):
 
 class StoryModerationFilterForm(forms.Form):
     moderation = forms.ChoiceField(
-        choices=StoryModeration.choices, label="Show stories", initial=StoryModeration.PENDING
+        choices=StoryModeration.choices, label=_("Show stories"), initial=StoryModeration.PENDING
     )
 
 
 class StoryModerationForm(forms.Form):
-    to = forms.ChoiceField(choices=[(StoryModeration.APPROVED, "Approve"), (StoryModeration.DECLINED, "Decline")])
+    to = forms.ChoiceField(choices=[(StoryModeration.APPROVED, _("Approve")), (StoryModeration.DECLINED, _("Decline"))])
 
 
 class CollectionReviewForm(forms.Form):
     decision = forms.ChoiceField(
-        choices=[("approve", "Approve"), ("changes", "Request changes")], widget=forms.RadioSelect
+        choices=[("approve", _("Approve")), ("changes", _("Request changes"))],
+        widget=forms.RadioSelect,
+        label=_("Decision"),
     )
     note = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}), required=False, help_text="Required when you request changes."
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        label=_("Note"),
+        help_text=_("Required when you request changes."),
     )
 
 
 class LaunchVideoForm(forms.Form):
     launch_video_url = forms.URLField(
-        max_length=500, required=False, label="Launch video link", assume_scheme="https", help_text="Empty to remove."
+        max_length=500,
+        required=False,
+        label=_("Launch video link"),
+        assume_scheme="https",
+        help_text=_("Empty to remove."),
     )
 
 
 class PracticeNoteForm(forms.Form):
-    title = forms.CharField(max_length=200)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label="What worked")
+    title = forms.CharField(max_length=200, label=_("Title"))
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), label=_("What worked"))
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(max_length=100, required=False, label="Search")
+    q = forms.CharField(max_length=100, required=False, label=_("Search"))
 
 
 class RankedListFilterForm(forms.Form):
     """The filters of "who to nudge first": a team of the organization, a status."""
 
-    team = forms.ModelChoiceField(queryset=Organization.objects.none(), required=False, empty_label="All teams")
-    status = forms.ChoiceField(required=False)
+    team = forms.ModelChoiceField(
+        queryset=Organization.objects.none(), required=False, empty_label=_("All teams"), label=_("Team")
+    )
+    status = forms.ChoiceField(required=False, label=_("Status"))
 
     def __init__(
         self, *args: Any, teams: QuerySet[Organization], statuses: list[tuple[str, str]], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["team"].queryset = teams  # type: ignore[attr-defined]
-        self.fields["status"].choices = [("", "Every status"), *statuses]  # type: ignore[attr-defined]
+        self.fields["status"].choices = [("", _("Every status")), *statuses]  # type: ignore[attr-defined]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from django.utils.translation import gettext as _
+
 from champions.models import StudySession
 
 CRLF = "\r\n"
@@ -61,7 +63,7 @@ def _event_lines(session: StudySession, *, domain: str, stamp: dt.datetime) -> l
     location = session.location or group.location
     description_parts = [group.description] if group.description else []
     if group.video_url:
-        description_parts.append(f"Video link: {group.video_url}")
+        description_parts.append(_("Video link: %(url)s") % {"url": group.video_url})
     lines = [
         "BEGIN:VEVENT",
         f"UID:{session_uid(session, domain=domain)}",

@@ -9,6 +9,7 @@ from typing import Literal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from programs.models import Collection, Course, Employee, LearningProgram, Organization, departed_q
 
@@ -75,7 +76,7 @@ APPOINTMENT_MODELS: dict[str, type[ExecutiveSponsor] | type[LearningChampion]] =
     "sponsor": ExecutiveSponsor,
     "champion": LearningChampion,
 }
-ROLE_LABELS = {"sponsor": "executive sponsor", "champion": "learning champion"}
+ROLE_LABELS = {"sponsor": _("executive sponsor"), "champion": _("learning champion")}
 
 
 class StudyGroup(models.Model):
@@ -188,9 +189,9 @@ class ProgressUpdate(models.Model):
 
 
 class StoryModeration(models.TextChoices):
-    PENDING = "pending", "Waiting for approval"
-    APPROVED = "approved", "Approved"
-    DECLINED = "declined", "Declined"
+    PENDING = "pending", _("Waiting for approval")
+    APPROVED = "approved", _("Approved")
+    DECLINED = "declined", _("Declined")
 
 
 class LearnerStoryQuerySet(models.QuerySet):

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from champions.appointments import appointments_carry_over
 from programs.collections import collections_copy
@@ -19,7 +20,9 @@ class ProgramAlreadyClonedError(ValidationError):
     """The program has a clone already; `clone` is that program."""
 
     def __init__(self, clone: LearningProgram) -> None:
-        super().__init__(f"This program was already cloned for next year: {clone.name}. Nothing was created.")
+        super().__init__(
+            _("This program was already cloned for next year: %(name)s. Nothing was created.") % {"name": clone.name}
+        )
         self.clone = clone
 
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from champions.models import (
     APPOINTMENT_MODELS,
-    ROLE_LABELS,
     ExecutiveSponsor,
     LearnerStory,
     LearningChampion,
@@ -464,6 +464,11 @@ def home_page(*, program: LearningProgram, employee: Employee) -> HomePage:
 
 # --- Appointments (the L&D admin pages) ----------------------------------------------------
 
+# How an L&D admin reads a vacant appointment, by role.
+VACANCY_LABELS = {
+    "sponsor": gettext_lazy("Executive sponsor %(name)s left on %(day)s"),
+    "champion": gettext_lazy("Learning champion %(name)s left on %(day)s"),
+}
 APPOINTMENT_ORG_DEPTH = 1  # company (0) > organization (1) > team (2): appointments are per organization
 
 
@@ -495,10 +500,8 @@ def organizations_without_appointments(*, program: LearningProgram) -> list[OrgG
     vacated: dict[int, list[str]] = {}
     for role, model in APPOINTMENT_MODELS.items():
         for appointment in model.objects.for_program(program).vacated(today).select_related("employee"):
-            vacated.setdefault(appointment.organization_id, []).append(
-                f"{ROLE_LABELS[role].capitalize()} {appointment.employee} left on "
-                f"{appointment.employee.departed_on:%Y-%m-%d}"
-            )
+            names = {"name": appointment.employee, "day": f"{appointment.employee.departed_on:%Y-%m-%d}"}
+            vacated.setdefault(appointment.organization_id, []).append(str(VACANCY_LABELS[role]) % names)
     gaps = [
         OrgGaps(
             org,

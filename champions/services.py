@@ -15,6 +15,8 @@ from enum import Enum
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from champions.models import (
     Attendance,
@@ -62,13 +64,13 @@ def _group_errors(
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if course is None and collection is None:
-        errors["course"] = ["Choose a course or a collection for the group."]
+        errors["course"] = [_("Choose a course or a collection for the group.")]
     if collection is not None and collection.program_id != program.pk:
-        errors["collection"] = ["This collection belongs to another program."]
+        errors["collection"] = [_("This collection belongs to another program.")]
     if course is not None and not course.collection_items.filter(collection__program=program).exists():
-        errors["course"] = ["Choose a course from one of this program's collections."]
+        errors["course"] = [_("Choose a course from one of this program's collections.")]
     if capacity is not None and capacity < 1:
-        errors["capacity"] = ["The capacity is at least 1 (leave it empty for no limit)."]
+        errors["capacity"] = [_("The capacity is at least 1 (leave it empty for no limit).")]
     return errors
 
 
@@ -92,9 +94,16 @@ def study_group_save(
     number of members. The champion who created the group stays its champion."""
     errors = _group_errors(program=program, course=course, collection=collection, capacity=capacity)
     if not name.strip():
-        errors["name"] = ["The group needs a name."]
-    if group is not None and capacity is not None and group.memberships.count() > capacity:
-        errors["capacity"] = [f"The group already has {group.memberships.count()} members; raise the capacity."]
+        errors["name"] = [_("The group needs a name.")]
+    if group is not None and capacity is not None and (members := group.memberships.count()) > capacity:
+        errors["capacity"] = [
+            ngettext(
+                "The group already has %(count)d member; raise the capacity.",
+                "The group already has %(count)d members; raise the capacity.",
+                members,
+            )
+            % {"count": members}
+        ]
     if errors:
         raise ValidationError(errors)
     if group is None:
@@ -127,7 +136,7 @@ def study_session_save(
     if timezone.is_naive(starts_at) or timezone.is_naive(ends_at):
         raise ValueError("Session times must be time-zone aware.")
     if ends_at <= starts_at:
-        raise ValidationError({"ends_at": ["The session must end after it starts."]})
+        raise ValidationError({"ends_at": [_("The session must end after it starts.")]})
     if session is None:
         session = StudySession(group=group)
     session.starts_at, session.ends_at = starts_at, ends_at
@@ -162,9 +171,9 @@ def progress_update_post(
     """Post an update to an organization (or the company when `organization` is None)."""
     errors: dict[str, list[str]] = {}
     if not title.strip():
-        errors["title"] = ["The update needs a title."]
+        errors["title"] = [_("The update needs a title.")]
     if not body.strip():
-        errors["body"] = ["Write the update."]
+        errors["body"] = [_("Write the update.")]
     if errors:
         raise ValidationError(errors)
     return ProgressUpdate.objects.create(
@@ -192,9 +201,9 @@ def learner_story_save(
     un-withdraw it, and a changed title, text or course waits for approval again."""
     errors: dict[str, list[str]] = {}
     if not title.strip():
-        errors["title"] = ["Give your story a title."]
+        errors["title"] = [_("Give your story a title.")]
     if not body.strip():
-        errors["body"] = ["Tell your story."]
+        errors["body"] = [_("Tell your story.")]
     if errors:
         raise ValidationError(errors)
     if story is None:
@@ -244,8 +253,11 @@ def learner_story_moderate(*, story: LearnerStory, moderator: Employee, to: str)
         locked = LearnerStory.objects.select_for_update().get(pk=story.pk)
         if to not in STORY_MODERATION_TRANSITIONS[locked.moderation]:
             raise ValidationError(
-                f"A story that is “{locked.get_moderation_display().lower()}” cannot become "
-                f"“{StoryModeration(to).label.lower()}”."
+                _("A story that is “%(current)s” cannot become “%(wanted)s”.")
+                % {
+                    "current": locked.get_moderation_display().lower(),
+                    "wanted": str(StoryModeration(to).label).lower(),
+                }
             )
         story.moderation, story.moderated_by, story.moderated_at = to, moderator, timezone.now()
         story.save(update_fields=["moderation", "moderated_by", "moderated_at", "updated_at"])
@@ -263,9 +275,9 @@ def practice_note_post(*, program: LearningProgram, author: Employee, title: str
     """Post a practice that worked to the champions' network board."""
     errors: dict[str, list[str]] = {}
     if not title.strip():
-        errors["title"] = ["The practice needs a title."]
+        errors["title"] = [_("The practice needs a title.")]
     if not body.strip():
-        errors["body"] = ["Describe what worked."]
+        errors["body"] = [_("Describe what worked.")]
     if errors:
         raise ValidationError(errors)
     return PracticeNote.objects.create(program=program, author=author, title=title.strip(), body=body.strip())

@@ -29,6 +29,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from champions.models import ExecutiveSponsor, LearnerStory, LearningChampion, StudyGroup
 from programs.models import (
@@ -400,7 +401,7 @@ def ld_admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_ld_admin(request.user):
-            raise PermissionDenied("This page is for L&D admins.")
+            raise PermissionDenied(_("This page is for L&D admins."))
         return view(request, *args, **kwargs)
 
     return wrapper

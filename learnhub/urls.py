@@ -1,13 +1,14 @@
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 from django.views.generic import RedirectView
 
 from champions.views.home import home
 from learnhub.language import language_choose
 
-admin.site.site_header = "LearnHub administration"
-admin.site.site_title = "LearnHub admin"
+admin.site.site_header = gettext_lazy("LearnHub administration")
+admin.site.site_title = gettext_lazy("LearnHub admin")
 
 urlpatterns = [
     # Browsers ask for /favicon.ico on pages without an icon link (allauth's own layout, files).

@@ -13,6 +13,8 @@ from typing import Literal
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from programs.learning_programs import next_year_name
 from programs.models import (
@@ -43,19 +45,34 @@ COLLECTION_REVIEW_TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 }
 SPONSOR_REVIEW_ACTIONS = frozenset({CollectionReviewAction.APPROVED, CollectionReviewAction.CHANGES_REQUESTED})
 SUBMIT_ACTIONS = frozenset({CollectionReviewAction.SUBMITTED, CollectionReviewAction.RESUBMITTED})
+# A review step the collection's approval status does not allow, by step.
+REFUSED_REVIEW_STEPS = {
+    CollectionReviewAction.SUBMITTED: gettext_lazy("A collection that is “%(status)s” cannot be submitted for review."),
+    CollectionReviewAction.CHANGES_REQUESTED: gettext_lazy(
+        "A collection that is “%(status)s” cannot be changes requested."
+    ),
+    CollectionReviewAction.RESUBMITTED: gettext_lazy(
+        "A collection that is “%(status)s” cannot be resubmitted after changes."
+    ),
+    CollectionReviewAction.APPROVED: gettext_lazy("A collection that is “%(status)s” cannot be approved."),
+}
 
 
 def _collection_name_errors(
     *, program: LearningProgram, organization: Organization | None, name: str, exclude_pk: int | None
 ) -> dict[str, list[str]]:
     if not name:
-        return {"name": ["The collection needs a name."]}
+        return {"name": [_("The collection needs a name.")]}
     same = Collection.objects.filter(program=program, organization=organization, name__iexact=name)
     if exclude_pk is not None:
         same = same.exclude(pk=exclude_pk)
     if same.exists():
-        where = organization.path if organization is not None else "the whole company"
-        return {"name": [f"{where} already has a collection named '{name}' in {program.name}."]}
+        if organization is None:
+            message = _("the whole company already has a collection named '%(name)s' in %(program)s.")
+        else:
+            message = _("%(organization)s already has a collection named '%(name)s' in %(program)s.")
+        values = {"organization": organization.path if organization else "", "name": name, "program": program.name}
+        return {"name": [message % values]}
     return {}
 
 
@@ -84,7 +101,9 @@ def collection_create(
                 launch_video_url=launch_video_url.strip(),
             )
     except IntegrityError as exc:
-        raise ValidationError({"name": [f"A collection named '{name}' was just created there."]}) from exc
+        raise ValidationError(
+            {"name": [_("A collection named '%(name)s' was just created there.") % {"name": name}]}
+        ) from exc
 
 
 def collection_update(
@@ -111,7 +130,9 @@ def collection_update(
         with transaction.atomic():
             collection.save(update_fields=["organization", "name", "needs", "launch_video_url"])
     except IntegrityError as exc:
-        raise ValidationError({"name": [f"A collection named '{name}' was just created there."]}) from exc
+        raise ValidationError(
+            {"name": [_("A collection named '%(name)s' was just created there.") % {"name": name}]}
+        ) from exc
     return collection
 
 
@@ -135,7 +156,9 @@ def collection_course_add(*, collection: Collection, course: Course) -> Collecti
     with transaction.atomic():
         items = _locked_items(collection)
         if any(item.course_id == course.pk for item in items):
-            raise ValidationError(f"'{course}' is already in {collection.name}.")
+            raise ValidationError(
+                _("'%(course)s' is already in %(collection)s.") % {"course": course, "collection": collection.name}
+            )
         last = max((item.position for item in items), default=0)
         item = CollectionItem.objects.create(collection=collection, course=course, position=last + 1)
         progress_changed(program_ids=[collection.program_id])
@@ -148,7 +171,7 @@ def collection_course_remove(*, collection: Collection, item_id: int) -> Course:
         items = _locked_items(collection)
         item = next((item for item in items if item.pk == item_id), None)
         if item is None:
-            raise ValidationError("That course is no longer in this collection.")
+            raise ValidationError(_("That course is no longer in this collection."))
         remaining = [other for other in items if other.pk != item_id]
         item.delete()
         _positions_write(remaining)
@@ -163,7 +186,7 @@ def collection_course_move(*, collection: Collection, item_id: int, direction: L
         items = _locked_items(collection)
         index = next((i for i, item in enumerate(items) if item.pk == item_id), None)
         if index is None:
-            raise ValidationError("That course is no longer in this collection.")
+            raise ValidationError(_("That course is no longer in this collection."))
         other = index - 1 if direction == "up" else index + 1
         if 0 <= other < len(items):
             items[index], items[other] = items[other], items[index]
@@ -203,11 +226,9 @@ def collection_review_step(
         locked = Collection.objects.select_for_update().get(pk=collection.pk)
         if action not in collection_review_actions(collection=locked):
             current = locked.get_approval_status_display()
-            raise ValidationError(
-                f"A collection that is “{current}” cannot be {CollectionReviewAction(action).label.lower()}."
-            )
+            raise ValidationError(REFUSED_REVIEW_STEPS[CollectionReviewAction(action)] % {"status": current})
         if action == CollectionReviewAction.CHANGES_REQUESTED and not note:
-            raise ValidationError({"note": ["Say what should change."]})
+            raise ValidationError({"note": [_("Say what should change.")]})
         now = timezone.now()
         approved = action == CollectionReviewAction.APPROVED
         collection.approval_status = COLLECTION_REVIEW_TRANSITIONS[action][1]

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from programs.csv_files import (
-    NUL_PROBLEM,
     CsvFileError,
     CsvReader,
     csv_header,
@@ -103,13 +104,19 @@ def _parse(content: bytes | str, errors: list[LineError]) -> list[_Row]:
         header_row = reader.header()
         if header_row is None:
             errors.append(
-                LineError(1, f"The file is empty; the first line must name the columns: {', '.join(COLUMNS)}.")
+                LineError(
+                    1,
+                    _("The file is empty; the first line must name the columns: %(columns)s.")
+                    % {"columns": ", ".join(COLUMNS)},
+                )
             )
             return []
         header = csv_header(header_row, columns={column: (column,) for column in COLUMNS})
         missing = header.missing(COLUMNS)
         if missing:
-            message = f"Missing column{'s' if len(missing) > 1 else ''}: {', '.join(missing)}."
+            message = ngettext("Missing column: %(columns)s.", "Missing columns: %(columns)s.", len(missing)) % {
+                "columns": ", ".join(missing)
+            }
             errors.append(LineError(header.line, message + unknown_columns_also(header, known=COLUMNS)))
             return []
         if header.unknown:
@@ -117,7 +124,15 @@ def _parse(content: bytes | str, errors: list[LineError]) -> list[_Row]:
             return []
         for csv_row in reader.rows():
             if csv_row.nul_line is not None:
-                errors.append(LineError(csv_row.nul_line, f"This line {NUL_PROBLEM}."))
+                errors.append(
+                    LineError(
+                        csv_row.nul_line,
+                        _(
+                            "This line contains a NUL byte (0x00), which is not text: the file is damaged or not a "
+                            "CSV export."
+                        ),
+                    )
+                )
                 continue
             cells = csv_row.cells
             values = {column: (cells[i].strip() if i < len(cells) else "") for column, i in header.positions.items()}
@@ -132,28 +147,33 @@ def _row(line: int, values: dict[str, str], errors: list[LineError]) -> _Row:
     problems: list[str] = []
     name = values["collection"]
     if not name:
-        problems.append("The collection name is missing.")
+        problems.append(_("The collection name is missing."))
     elif len(name) > MAX_COLLECTION_NAME:
-        problems.append(f"The collection name is longer than {MAX_COLLECTION_NAME} characters.")
+        problems.append(_("The collection name is longer than %(max)d characters.") % {"max": MAX_COLLECTION_NAME})
     provider = _PROVIDER_BY_NAME.get(values["provider"].lower())
     if provider is None:
-        shown = values["provider"] or "(empty)"
-        problems.append(f"Unknown provider '{shown}'; use one of: {', '.join(Provider.values)}.")
+        shown = values["provider"] or _("(empty)")
+        problems.append(
+            _("Unknown provider '%(provider)s'; use one of: %(providers)s.")
+            % {"provider": shown, "providers": ", ".join(Provider.values)}
+        )
     course_id = values["course_id"]
     if not course_id:
-        problems.append("The course id is missing.")
+        problems.append(_("The course id is missing."))
     elif len(course_id) > MAX_COURSE_ID:
-        problems.append(f"The course id is longer than {MAX_COURSE_ID} characters.")
+        problems.append(_("The course id is longer than %(max)d characters.") % {"max": MAX_COURSE_ID})
     title = values["course_title"]
     if len(title) > MAX_TITLE:
-        problems.append(f"The course title is longer than {MAX_TITLE} characters.")
+        problems.append(_("The course title is longer than %(max)d characters.") % {"max": MAX_TITLE})
     position: int | None = None
     if values["position"]:
         raw = values["position"]
         if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= MAX_POSITION:
             position = int(raw)
         else:
-            problems.append(f"Bad position '{raw}': use a whole number from 1, or leave it empty.")
+            problems.append(
+                _("Bad position '%(position)s': use a whole number from 1, or leave it empty.") % {"position": raw}
+            )
     errors.extend(LineError(line, problem) for problem in problems)
     return _Row(
         line=line,
@@ -197,7 +217,7 @@ def collections_import(*, program: LearningProgram, content: bytes | str) -> Col
     result = CollectionsImportResult()
     rows = _parse(content, result.errors)
     if not rows and not result.errors:
-        result.errors.append(LineError(2, "The file has no collection rows below the header."))
+        result.errors.append(LineError(2, _("The file has no collection rows below the header.")))
 
     orgs = {org.path: org for org in Organization.objects.filter(path__in={r.org_path for r in rows if r.org_path})}
     wanted: dict[CollectionKey, dict[CourseKey, int]] = {}
@@ -206,7 +226,11 @@ def collections_import(*, program: LearningProgram, content: bytes | str) -> Col
     for row in rows:
         if row.org_path and row.org_path not in orgs:
             result.errors.append(
-                LineError(row.line, f"Unknown organization '{row.org_path}'; add it to the roster first.")
+                LineError(
+                    row.line,
+                    _("Unknown organization '%(organization)s'; add it to the roster first.")
+                    % {"organization": row.org_path},
+                )
             )
             continue
         if not row.is_valid:
@@ -218,8 +242,13 @@ def collections_import(*, program: LearningProgram, content: bytes | str) -> Col
             result.errors.append(
                 LineError(
                     row.line,
-                    f"Course {row.provider} {row.course_id} is already in collection '{row.collection}' "
-                    f"on line {line_of[key, course]}.",
+                    _("Course %(provider)s %(course)s is already in collection '%(collection)s' on line %(line)d.")
+                    % {
+                        "provider": row.provider,
+                        "course": row.course_id,
+                        "collection": row.collection,
+                        "line": line_of[key, course],
+                    },
                 )
             )
             continue
@@ -248,7 +277,7 @@ def _courses_ensure(
 ) -> dict[CourseKey, Course]:
     def fetch() -> dict[CourseKey, Course]:
         by_key = Q(pk__in=[])
-        for provider in {p for p, _ in keys}:
+        for provider in {p for p, _course in keys}:
             by_key |= Q(provider=provider, provider_course_id__in=[c for p, c in keys if p == provider])
         return {(c.provider, c.provider_course_id): c for c in Course.objects.filter(by_key).order_by()}
 

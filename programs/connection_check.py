@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from programs.connections import KIND_NEEDS
 from programs.models import ProviderConnection
@@ -59,35 +60,65 @@ def connection_test(*, connection: ProviderConnection, timeout: float = TEST_TIM
         )
     except ProviderError as exc:
         return ConnectionTestResult(ok=False, message=_scrubbed(str(exc), connection))
-    signed_in = (
-        "its token URL issued an access token for the client id and secret"
-        if "token_url" in KIND_NEEDS[connection.kind]
-        else f"{provider} accepted the client id and secret"
-    )
-    read = "it has records" if first_page else "it has no records yet"
-    return ConnectionTestResult(
-        ok=True,
-        message=f"The connection works: {signed_in}, and the first page of its report was read ({read}). "
-        "Nothing was saved: sync to bring the completions in.",
-    )
+    if "token_url" in KIND_NEEDS[connection.kind]:
+        message = (
+            _(
+                "The connection works: its token URL issued an access token for the client id and secret, and the "
+                "first page of its report was read (it has records). Nothing was saved: sync to bring the "
+                "completions in."
+            )
+            if first_page
+            else _(
+                "The connection works: its token URL issued an access token for the client id and secret, and the "
+                "first page of its report was read (it has no records yet). Nothing was saved: sync to bring the "
+                "completions in."
+            )
+        )
+    else:
+        message = (
+            _(
+                "The connection works: %(provider)s accepted the client id and secret, and the first page of its "
+                "report was read (it has records). Nothing was saved: sync to bring the completions in."
+            )
+            if first_page
+            else _(
+                "The connection works: %(provider)s accepted the client id and secret, and the first page of its "
+                "report was read (it has no records yet). Nothing was saved: sync to bring the completions in."
+            )
+        ) % {"provider": provider}
+    return ConnectionTestResult(ok=True, message=message)
 
 
 def _unavailable(exc: ProviderUnavailableError, *, provider: str, timeout: float) -> str:
     """A provider that did not answer properly, in words: where, what happened, what to check."""
     parts = urlsplit(exc.url)
-    host = parts.netloc or exc.url or "the provider"
-    check = "Check the base URL and token URL of this connection"
+    host = parts.netloc or exc.url or _("the provider")
+    values = {"host": host, "provider": provider}
     if exc.cause == "timeout":
-        return f"{host} did not answer within {timeout:g} seconds. {check}, or try again if {provider} is slow now."
+        return _(
+            "%(host)s did not answer within %(seconds)s seconds. Check the base URL and token URL of this "
+            "connection, or try again if %(provider)s is slow now."
+        ) % {**values, "seconds": f"{timeout:g}"}
     if exc.cause == "unknown-host":
-        return f"The host name {parts.hostname or host} is not known. {check}."
+        return _("The host name %(host)s is not known. Check the base URL and token URL of this connection.") % {
+            "host": parts.hostname or host
+        }
     if exc.cause == "connect":
-        return f"Cannot connect to {host}: nothing answers there. {check}, and that this server may reach it."
+        return (
+            _(
+                "Cannot connect to %(host)s: nothing answers there. Check the base URL and token URL of this "
+                "connection, and that this server may reach it."
+            )
+            % values
+        )
     if exc.cause == "rate-limited":
-        return f"{provider} is limiting requests now (HTTP 429): the settings could not be tested. Try again later."
+        return (
+            _("%(provider)s is limiting requests now (HTTP 429): the settings could not be tested. Try again later.")
+            % values
+        )
     if exc.cause == "server-error":
-        return f"{provider} answered with a server error at {host}: it may be down. Try again later."
-    return f"{provider} did not answer properly at {host}: {exc}"
+        return _("%(provider)s answered with a server error at %(host)s: it may be down. Try again later.") % values
+    return _("%(provider)s did not answer properly at %(host)s: %(error)s") % {**values, "error": exc}
 
 
 def _scrubbed(message: str, connection: ProviderConnection) -> str:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import DateTimeField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 from programs.connections import connections_with_last_run
 from programs.models import Provider, ProviderConnection, SyncRun, SyncStatus
@@ -23,8 +25,8 @@ from programs.sync.schedule import sync_problem
 
 OVERDUE_INTERVALS = 2  # an active API connection with no success for this many intervals is overdue
 # Kinds whose reports trail live activity, and by how much (PROVIDERS.md: Coursera up to 24 h).
-REPORT_LAG: dict[str, str] = {
-    Provider.COURSERA: "Coursera's reports trail live learning activity by up to a day.",
+REPORT_LAG: dict[str, Promise] = {
+    Provider.COURSERA: gettext_lazy("Coursera's reports trail live learning activity by up to a day."),
 }
 SCHEDULE_ENTRY = "programs-sync-due-connections"  # the beat entry that queues due connections
 _LONG_AGO = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -99,7 +101,7 @@ def connection_freshness(*, connection: ProviderConnection, now: dt.datetime) ->
     return Freshness(
         last_success_at=last_success,
         data_age=None if last_success is None else max(dt.timedelta(0), now - last_success),
-        lag=REPORT_LAG.get(connection.kind, ""),
+        lag=str(REPORT_LAG.get(connection.kind, "")),
         failing_since=getattr(connection, "failing_since", None),
         scheduled=scheduled,
         next_sync_at=next_sync_at,

@@ -18,8 +18,9 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from programs.models import (
     Enrollment,
@@ -65,13 +66,13 @@ KIND_NEEDS: dict[str, tuple[str, ...]] = {
     Provider.OTHER: (),  # a completions file: nothing to connect to
 }
 NEEDED_LABELS = {
-    "base_url": "an API base URL (--base-url)",
-    "token_url": "a token URL (--token-url)",
-    "org_id": "an organization id (--org-id)",
-    "program_ids": "at least one program id (--program-id)",
-    "client_id": "a client id (--client-id)",
+    "base_url": gettext_lazy("an API base URL (--base-url)"),
+    "token_url": gettext_lazy("a token URL (--token-url)"),
+    "org_id": gettext_lazy("an organization id (--org-id)"),
+    "program_ids": gettext_lazy("at least one program id (--program-id)"),
+    "client_id": gettext_lazy("a client id (--client-id)"),
 }
-SECRET_SOURCES = "PROVIDER_CLIENT_SECRET or standard input"  # noqa: S105  (where it is read, not a secret)
+SECRET_SOURCES = gettext_lazy("PROVIDER_CLIENT_SECRET or standard input")
 
 
 def kind_uses_secret(kind: str) -> bool:
@@ -85,7 +86,9 @@ def kind_is_synced(kind: str) -> bool:
 
 
 def _joined(items: list[str]) -> str:
-    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else items[0]
+    if len(items) == 1:
+        return items[0]
+    return _("%(items)s and %(last)s") % {"items": ", ".join(items[:-1]), "last": items[-1]}
 
 
 def provider_connection_save(
@@ -141,7 +144,9 @@ def provider_connection_save(
             # last_synced_at, ...) may have moved since the row was read.
             connection.save(update_fields=None if created else SETTINGS_FIELDS)
     except IntegrityError:  # another request took the name since it was checked
-        raise ValidationError({"name": [f"Another connection is already called {name!r}."]}) from None
+        raise ValidationError(
+            {"name": [_("Another connection is already called %(name)r.") % {"name": name}]}
+        ) from None
     return connection, created
 
 
@@ -177,33 +182,39 @@ def _connection_prepared(
     name = name.strip()
     errors: dict[str, list[str]] = {}
     if not name:
-        errors.setdefault("name", []).append("A connection needs a name.")
+        errors.setdefault("name", []).append(_("A connection needs a name."))
     elif len(name) > NAME_MAX_LENGTH:
-        errors.setdefault("name", []).append(f"A connection's name has at most {NAME_MAX_LENGTH} characters.")
+        errors.setdefault("name", []).append(
+            _("A connection's name has at most %(max)d characters.") % {"max": NAME_MAX_LENGTH}
+        )
     if kind is not None and kind not in Provider.values:
-        errors.setdefault("kind", []).append(f"Unknown kind {kind!r}: use one of {', '.join(Provider.values)}.")
+        errors.setdefault("kind", []).append(
+            _("Unknown kind %(kind)r: use one of %(kinds)s.") % {"kind": kind, "kinds": ", ".join(Provider.values)}
+        )
     url_ok = URLValidator(schemes=["http", "https"])
     for field_name, url in (("base_url", base_url), ("token_url", token_url)):
         if url:
             try:
                 url_ok(url.strip())
             except ValidationError:
-                errors.setdefault(field_name, []).append(f"{url!r} is not an http(s) URL.")
+                errors.setdefault(field_name, []).append(_("%(url)r is not an http(s) URL.") % {"url": url})
     cleaned_programs = None if program_ids is None else [p.strip() for p in program_ids if p.strip()]
     if program_ids is not None and not cleaned_programs:
-        errors.setdefault("program_ids", []).append("Give at least one provider program id.")
+        errors.setdefault("program_ids", []).append(_("Give at least one provider program id."))
     if interval_minutes is not None and interval_minutes < MIN_INTERVAL_MINUTES:
         errors.setdefault("interval_minutes", []).append(
-            f"The sync interval must be at least {MIN_INTERVAL_MINUTES} minutes."
+            _("The sync interval must be at least %(min)d minutes.") % {"min": MIN_INTERVAL_MINUTES}
         )
     named = ProviderConnection.objects.filter(name=name).first() if name else None
     if connection is not None:
         connection = ProviderConnection.objects.get(pk=connection.pk)  # the caller's copy stays as it was
         if named is not None and named.pk != connection.pk:
-            errors.setdefault("name", []).append(f"Another connection is already called {name!r}.")
+            errors.setdefault("name", []).append(_("Another connection is already called %(name)r.") % {"name": name})
         connection.name = name
     elif named is not None and new:
-        errors.setdefault("name", []).append(f"A connection called {name!r} already exists: choose another name.")
+        errors.setdefault("name", []).append(
+            _("A connection called %(name)r already exists: choose another name.") % {"name": name}
+        )
     else:
         connection = named
     created = connection is None
@@ -257,12 +268,29 @@ class ConnectionData:
     def description(self) -> str:
         """What it holds, in words: "12 enrollments (5 completed), 3 runs, ..."."""
         parts = [
-            f"{self.enrollments} enrollment{pluralize(self.enrollments)} ({self.completions} completed)",
-            f"{self.runs} run{pluralize(self.runs)}",
-            f"{self.unmatched} unmatched and {self.invalid} invalid record{pluralize(self.unmatched + self.invalid)}",
+            ngettext(
+                "%(count)d enrollment (%(completed)d completed)",
+                "%(count)d enrollments (%(completed)d completed)",
+                self.enrollments,
+            )
+            % {"count": self.enrollments, "completed": self.completions},
+            ngettext("%(count)d run", "%(count)d runs", self.runs) % {"count": self.runs},
+            ngettext(
+                "%(unmatched)d unmatched and %(invalid)d invalid record",
+                "%(unmatched)d unmatched and %(invalid)d invalid records",
+                self.unmatched + self.invalid,
+            )
+            % {"unmatched": self.unmatched, "invalid": self.invalid},
         ]
-        parts += [f"{self.statements} xAPI statement{pluralize(self.statements)}"] if self.statements else []
-        parts += [f"{self.uploads} file import{pluralize(self.uploads)}"] if self.uploads else []
+        if self.statements:
+            parts.append(
+                ngettext("%(count)d xAPI statement", "%(count)d xAPI statements", self.statements)
+                % {"count": self.statements}
+            )
+        if self.uploads:
+            parts.append(
+                ngettext("%(count)d file import", "%(count)d file imports", self.uploads) % {"count": self.uploads}
+            )
         return _joined(parts)
 
     @property
@@ -316,8 +344,11 @@ def provider_connection_delete(*, connection: ProviderConnection) -> ConnectionD
             return ConnectionData(enrollments=0, completions=0, runs=0, unmatched=0, invalid=0, statements=0, uploads=0)
         if lease_is_live(until=locked.sync_claimed_until, now=timezone.now()):
             raise ConnectionBusyError(
-                f"A sync of {locked.name} is running: wait until it ends (or pause the connection and wait), "
-                "then remove it."
+                _(
+                    "A sync of %(name)s is running: wait until it ends (or pause the connection and wait), "
+                    "then remove it."
+                )
+                % {"name": locked.name}
             )
         removed = connection_data(connection=locked)
         waiting_files = list(locked.import_jobs.exclude(file="").values_list("file", flat=True))
@@ -345,12 +376,19 @@ def _kind_needs_check(
         "program_ids": connection.provider_program_ids,
         "client_id": connection.client_id,
     }
-    missing = [NEEDED_LABELS[field] for field, value in values.items() if field in needs and not value]
+    missing = [str(NEEDED_LABELS[field]) for field, value in values.items() if field in needs and not value]
+    kind = connection.get_kind_display()
     if missing:
-        errors.setdefault("kind", []).append(f"{connection.get_kind_display()} connections need {_joined(missing)}.")
+        errors.setdefault("kind", []).append(
+            _("%(kind)s connections need %(what)s.") % {"kind": kind, "what": _joined(missing)}
+        )
     if "client_secret" in needs and not secret and not connection.client_secret:
-        whose = "A new connection needs" if created else f"{connection.get_kind_display()} connections need"
-        errors.setdefault("client_secret", []).append(f"{whose} a client secret ({SECRET_SOURCES}).")
+        message = (
+            _("A new connection needs a client secret (%(sources)s).")
+            if created
+            else _("%(kind)s connections need a client secret (%(sources)s).")
+        )
+        errors.setdefault("client_secret", []).append(message % {"kind": kind, "sources": SECRET_SOURCES})
 
 
 def connections_with_last_run() -> QuerySet[ProviderConnection]:

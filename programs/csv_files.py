@@ -35,6 +35,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
 BOM = "\ufeff"
 CHUNK_SIZE = 32 * 1024
 UTF8, UTF8_BOM, WINDOWS_1252 = "utf-8", "utf-8-sig", "cp1252"
@@ -42,14 +45,15 @@ UTF16_LE, UTF16_BE = "utf-16-le", "utf-16-be"
 UTF16_BOMS = {codecs.BOM_UTF16_LE: UTF16_LE, codecs.BOM_UTF16_BE: UTF16_BE}
 ENCODING_LABELS = {
     UTF8: "UTF-8",
-    UTF8_BOM: "UTF-8 with byte-order mark",
+    UTF8_BOM: gettext_lazy("UTF-8 with byte-order mark"),
     WINDOWS_1252: "Windows-1252",
-    UTF16_LE: "UTF-16 little endian",
-    UTF16_BE: "UTF-16 big endian",
+    UTF16_LE: gettext_lazy("UTF-16 little endian"),
+    UTF16_BE: gettext_lazy("UTF-16 big endian"),
 }
 _LINE_END = re.compile(r"(?<=\r)(?!\n)|(?<=\n)")  # after LF, or after a CR not followed by LF
 NUL = "\x00"
-NUL_PROBLEM = "contains a NUL byte (0x00), which is not text: the file is damaged or not a CSV export"
+# A row's problem, one of the problems listed for its line.
+NUL_PROBLEM = gettext_lazy("contains a NUL byte (0x00), which is not text: the file is damaged or not a CSV export")
 _NOTHING = b""
 
 
@@ -129,18 +133,26 @@ class CsvReader:
                 start = previous_end + 1
                 if "field larger than field limit" in str(exc):
                     raise CsvFileError(
-                        f"Line {start}: a cell is longer than {csv.field_size_limit():,} characters. Most likely a "
-                        'quote (") opened on this line is never closed.',
+                        _(
+                            "Line %(line)d: a cell is longer than %(limit)s characters. Most likely a "
+                            'quote (") opened on this line is never closed.'
+                        )
+                        % {"line": start, "limit": f"{csv.field_size_limit():,}"},
                         line=start,
                     ) from None
-                raise CsvFileError(f"Line {start} is not valid CSV: {exc}.", line=start) from None
+                raise CsvFileError(
+                    _("Line %(line)d is not valid CSV: %(error)s.") % {"line": start, "error": exc}, line=start
+                ) from None
             start, previous_end = previous_end + 1, lines[0]
             if at_end[0]:
                 # The parser asks for more lines only inside a quoted cell: reaching the end
                 # of the file there means the quote was never closed.
                 raise CsvFileError(
-                    f'Line {start}: a quote (") opens a cell that is never closed, so the rest of the file would be '
-                    'read as that one cell. Close the quote, or double it ("") if it is part of the text.',
+                    _(
+                        'Line %(line)d: a quote (") opens a cell that is never closed, so the rest of the file would '
+                        'be read as that one cell. Close the quote, or double it ("") if it is part of the text.'
+                    )
+                    % {"line": start},
                     line=start,
                 )
             nul_line = next((n for n in nul_lines if n >= start), None)
@@ -189,8 +201,11 @@ class CsvReader:
                 text = pending + decoder.decode(chunk, final=not chunk)  # type: ignore[arg-type]
             except UnicodeDecodeError:
                 raise CsvFileError(
-                    f"The file starts as {ENCODING_LABELS[self.encoding]} but cannot be read as it on line "
-                    f"{number}. Save it as CSV UTF-8 and import it again.",
+                    _(
+                        "The file starts as %(encoding)s but cannot be read as it on line %(line)d. "
+                        "Save it as CSV UTF-8 and import it again."
+                    )
+                    % {"encoding": ENCODING_LABELS[self.encoding], "line": number},
                     line=number,
                 ) from None
             lines = _LINE_END.split(text)
@@ -211,13 +226,19 @@ class CsvReader:
         byte = offset + exc.start + 1
         if not self.windows_1252:
             return CsvFileError(
-                f"The file is not UTF-8 text (byte {byte:,} cannot be read, on line {number}). "
-                "Save it as CSV UTF-8 and import it again.",
+                _(
+                    "The file is not UTF-8 text (byte %(byte)s cannot be read, on line %(line)d). "
+                    "Save it as CSV UTF-8 and import it again."
+                )
+                % {"byte": f"{byte:,}", "line": number},
                 line=number,
             )
         return CsvFileError(
-            f"The file mixes UTF-8 with another encoding: byte {byte:,}, on line {number}, is not UTF-8 although "
-            "the lines before it are. Save it again as CSV UTF-8 and import it again.",
+            _(
+                "The file mixes UTF-8 with another encoding: byte %(byte)s, on line %(line)d, is not UTF-8 although "
+                "the lines before it are. Save it again as CSV UTF-8 and import it again."
+            )
+            % {"byte": f"{byte:,}", "line": number},
             line=number,
         )
 
@@ -227,8 +248,11 @@ class CsvReader:
             return raw.decode(WINDOWS_1252)
         except UnicodeDecodeError as exc:
             raise CsvFileError(
-                f"The file is neither UTF-8 nor Windows-1252 text (byte 0x{raw[exc.start]:02X} on line {number} "
-                "is neither). Save it as CSV UTF-8 and import it again.",
+                _(
+                    "The file is neither UTF-8 nor Windows-1252 text (byte %(byte)s on line %(line)d "
+                    "is neither). Save it as CSV UTF-8 and import it again."
+                )
+                % {"byte": f"0x{raw[exc.start]:02X}", "line": number},
                 line=number,
             ) from None
 
@@ -281,8 +305,11 @@ def csv_header(header: CsvRow, *, columns: Mapping[str, Sequence[str]]) -> CsvHe
             continue
         if key in first_index:
             raise CsvFileError(
-                f"The column '{name}' appears twice in the header (line {header.line}, columns "
-                f"{first_index[key] + 1} and {index + 1}): keep one, so it is clear which one holds the data.",
+                _(
+                    "The column '%(name)s' appears twice in the header (line %(line)d, columns %(first)d and "
+                    "%(second)d): keep one, so it is clear which one holds the data."
+                )
+                % {"name": name, "line": header.line, "first": first_index[key] + 1, "second": index + 1},
                 line=header.line,
             )
         first_index[key] = index
@@ -291,8 +318,16 @@ def csv_header(header: CsvRow, *, columns: Mapping[str, Sequence[str]]) -> CsvHe
             unknown.append(name)
         elif column in positions:
             raise CsvFileError(
-                f"The columns '{names[positions[column]]}' and '{name}' of the header (line {header.line}) are "
-                f"the same column ({columns[column][0]}): keep one, so it is clear which one holds the data.",
+                _(
+                    "The columns '%(first)s' and '%(second)s' of the header (line %(line)d) are the same column "
+                    "(%(column)s): keep one, so it is clear which one holds the data."
+                )
+                % {
+                    "first": names[positions[column]],
+                    "second": name,
+                    "line": header.line,
+                    "column": columns[column][0],
+                },
                 line=header.line,
             )
         else:
@@ -306,26 +341,33 @@ def unknown_columns_named(header: CsvHeader, *, known: Sequence[str]) -> str:
     shown = []
     for name in header.unknown:
         close = difflib.get_close_matches(header_key(name), list(known), n=1, cutoff=0.75)
-        shown.append(f"'{name}' (did you mean {close[0]}?)" if close else f"'{name}'")
+        shown.append(
+            _("'%(name)s' (did you mean %(column)s?)") % {"name": name, "column": close[0]}
+            if close
+            else _("'%(name)s'") % {"name": name}
+        )
     return ", ".join(shown)
 
 
 def unknown_columns_message(header: CsvHeader, *, known: Sequence[str]) -> str:
     """The refusal of a file whose header has columns the format does not have: each
     unknown name (see `unknown_columns_named`) and the known columns."""
-    plural = len(header.unknown) > 1
-    return (
-        f"The header (line {header.line}) has {'columns' if plural else 'a column'} LearnHub does not know: "
-        f"{unknown_columns_named(header, known=known)}. The columns are: {', '.join(known)}. Rename or remove "
-        f"{'them' if plural else 'it'}: {'their' if plural else 'its'} data would be ignored."
-    )
+    return ngettext(
+        "The header (line %(line)d) has a column LearnHub does not know: %(unknown)s. The columns are: "
+        "%(columns)s. Rename or remove it: its data would be ignored.",
+        "The header (line %(line)d) has columns LearnHub does not know: %(unknown)s. The columns are: "
+        "%(columns)s. Rename or remove them: their data would be ignored.",
+        len(header.unknown),
+    ) % {"line": header.line, "unknown": unknown_columns_named(header, known=known), "columns": ", ".join(known)}
 
 
 def unknown_columns_also(header: CsvHeader, *, known: Sequence[str]) -> str:
     """The unknown columns as a sentence added to another refusal ("" when none)."""
     if not header.unknown:
         return ""
-    return f" Unknown column{'s' if len(header.unknown) > 1 else ''}: {unknown_columns_named(header, known=known)}."
+    return " " + ngettext("Unknown column: %(unknown)s.", "Unknown columns: %(unknown)s.", len(header.unknown)) % {
+        "unknown": unknown_columns_named(header, known=known)
+    }
 
 
 @dataclass(frozen=True)
@@ -354,7 +396,13 @@ def nul_lines_message(lines: Sequence[int], *, shown: int = 10) -> str:
     """The refusal of a file with NUL bytes, naming the first `shown` lines that have one."""
     listed = ", ".join(str(line) for line in lines[:shown])
     if len(lines) > shown:
-        listed += f" and {len(lines) - shown} more"
+        listed = _("%(lines)s and %(more)d more") % {"lines": listed, "more": len(lines) - shown}
     if len(lines) == 1:
-        return f"Line {listed} {NUL_PROBLEM}. Export it again."
-    return f"Lines {listed} {NUL_PROBLEM.replace('contains', 'contain', 1)}. Export it again."
+        return _(
+            "Line %(lines)s contains a NUL byte (0x00), which is not text: the file is damaged or not a CSV export. "
+            "Export it again."
+        ) % {"lines": listed}
+    return _(
+        "Lines %(lines)s contain a NUL byte (0x00), which is not text: the file is damaged or not a CSV export. "
+        "Export it again."
+    ) % {"lines": listed}

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from programs.models import LearningProgram, Organization
 
@@ -18,12 +19,15 @@ class CollectionsImportForm(forms.Form):
     program = forms.ModelChoiceField(
         queryset=LearningProgram.objects.none(),
         empty_label=None,
-        help_text="The collections are created or updated in this program.",
+        label=_("Program"),
+        help_text=_("The collections are created or updated in this program."),
     )
     file = forms.FileField(
-        label="CSV file",
-        help_text="Columns: collection, organization, provider, course_id, course_title, position. "
-        "UTF-8, header on the first line.",
+        label=_("CSV file"),
+        help_text=_(
+            "Columns: collection, organization, provider, course_id, course_title, position. "
+            "UTF-8, header on the first line."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
@@ -31,8 +35,8 @@ class CollectionsImportForm(forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > COLLECTIONS_FILE_MAX_BYTES:
             raise forms.ValidationError(
-                f"The file is {upload.size // 1024} KB; a collections file can be at most "
-                f"{COLLECTIONS_FILE_MAX_BYTES // 1024 // 1024} MB."
+                _("The file is %(size)s KB; a collections file can be at most %(limit)s MB.")
+                % {"size": upload.size // 1024, "limit": COLLECTIONS_FILE_MAX_BYTES // 1024 // 1024}
             )
         return upload
 
@@ -46,42 +50,46 @@ class RosterImportForm(forms.Form):
     IMPORT_MAX_UPLOAD_MB, encoding, header) before it is stored."""
 
     file = forms.FileField(
-        label="Roster CSV file",
-        help_text="Columns: email, full_name, external_id, organization, title, manager_email, hired_on, "
-        "departed_on (dates as YYYY-MM-DD). UTF-8, UTF-16 or Windows-1252 (Excel's CSV), header on the first line.",
+        label=_("Roster CSV file"),
+        help_text=_(
+            "Columns: email, full_name, external_id, organization, title, manager_email, hired_on, "
+            "departed_on (dates as YYYY-MM-DD). UTF-8, UTF-16 or Windows-1252 (Excel's CSV), header on the first line."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     BAD_ROWS_CHOICES = (
-        ("refuse", "All or nothing: any bad row and nothing is written"),
-        ("apply_valid", "Apply the valid rows: write the good rows, list the bad ones"),
+        ("refuse", _("All or nothing: any bad row and nothing is written")),
+        ("apply_valid", _("Apply the valid rows: write the good rows, list the bad ones")),
     )
     bad_rows = forms.ChoiceField(
-        label="When the file has bad rows",
+        label=_("When the file has bad rows"),
         choices=BAD_ROWS_CHOICES,
         initial="refuse",
         required=False,
         widget=forms.RadioSelect,
     )
     dry_run = forms.BooleanField(
-        label="Dry run (check only, write nothing)",
+        label=_("Dry run (check only, write nothing)"),
         required=False,
         # The browser must not keep it ticked for the next upload, which would then write nothing.
         widget=forms.CheckboxInput(attrs={"autocomplete": "off"}),
     )
     mark_missing_departed = forms.BooleanField(
-        label="Mark people missing from the file as departed",
+        label=_("Mark people missing from the file as departed"),
         required=False,
-        help_text="Everyone without a departure date who is not in the file departs today, L&D admins "
-        "included: departed people can no longer sign in. Not done when only the valid rows are applied.",
+        help_text=_(
+            "Everyone without a departure date who is not in the file departs today, L&D admins "
+            "included: departed people can no longer sign in. Not done when only the valid rows are applied."
+        ),
     )
 
 
 class RosterFilterForm(forms.Form):
-    q = forms.CharField(label="Name or e-mail", required=False, max_length=200)
+    q = forms.CharField(label=_("Name or e-mail"), required=False, max_length=200)
     organization = forms.ModelChoiceField(
-        label="Organization",
+        label=_("Organization"),
         queryset=Organization.objects.all(),
         required=False,
-        empty_label="All organizations",
+        empty_label=_("All organizations"),
         to_field_name="path",
     )

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from programs.connections import (
     DEFAULT_INTERVAL_MINUTES,
@@ -20,15 +22,15 @@ from programs.models import Provider, ProviderConnection
 class SyncNowForm(forms.Form):
     full = forms.BooleanField(
         required=False,
-        label="Re-read everything (full sync)",
-        help_text="Otherwise only the days since the last successful sync (plus one) are read again.",
+        label=_("Re-read everything (full sync)"),
+        help_text=_("Otherwise only the days since the last successful sync (plus one) are read again."),
     )
 
 
 class ProviderCsvUploadForm(forms.Form):
     """`format_name` and `description` say which file the connection's kind takes."""
 
-    file = forms.FileField(label="The file (CSV)")
+    file = forms.FileField(label=_("The file (CSV)"))
 
     def __init__(self, *args: object, format_name: str = "", description: str = "", **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -39,9 +41,9 @@ class ProviderCsvUploadForm(forms.Form):
     def clean_file(self) -> object:
         file = self.cleaned_data["file"]
         if file.size == 0:
-            raise forms.ValidationError("The file is empty.")
+            raise forms.ValidationError(_("The file is empty."))
         if not file.name.lower().endswith((".csv", ".txt")):
-            raise forms.ValidationError("Upload the export as a .csv file.")
+            raise forms.ValidationError(_("Upload the export as a .csv file."))
         return file
 
 
@@ -49,11 +51,13 @@ class ProviderCsvUploadForm(forms.Form):
 
 PROVIDER_FIELDS = ("base_url", "token_url", "org_id", "program_ids", "client_id", "client_secret")  # KIND_NEEDS
 # Help under each field, per kind ("" for every kind that shows the field).
-FIELD_HELP: dict[str, dict[str, str]] = {
-    "name": {"": "How the pages name it, e.g. \u201cUdemy Business\u201d. Unique."},
+FIELD_HELP: dict[str, dict[str, str | Promise]] = {
+    "name": {"": _("How the pages name it, e.g. “Udemy Business”. Unique.")},
     "base_url": {
-        Provider.COURSERA: "https://api.coursera.org/api/ (some Enterprise accounts: https://api.coursera.com/ent/api/).",
-        Provider.UDEMY: "Your account's API address, e.g. https://acme.udemy.com/api-2.0/.",
+        Provider.COURSERA: _(
+            "https://api.coursera.org/api/ (some Enterprise accounts: https://api.coursera.com/ent/api/)."
+        ),
+        Provider.UDEMY: _("Your account's API address, e.g. https://acme.udemy.com/api-2.0/."),
         Provider.LINKEDIN: "https://api.linkedin.com/v2/",
         Provider.EDX: "https://api.edx.org/",
     },
@@ -63,30 +67,35 @@ FIELD_HELP: dict[str, dict[str, str]] = {
         Provider.EDX: "https://api.edx.org/oauth2/v1/access_token",
     },
     "org_id": {
-        Provider.COURSERA: "Your Coursera business (organization) id.",
-        Provider.UDEMY: "Your Udemy Business organization id.",
-        Provider.EDX: "Your edX enterprise customer id (a UUID).",
+        Provider.COURSERA: _("Your Coursera business (organization) id."),
+        Provider.UDEMY: _("Your Udemy Business organization id."),
+        Provider.EDX: _("Your edX enterprise customer id (a UUID)."),
     },
     "program_ids": {
-        Provider.COURSERA: "The Coursera programs whose completions count: their ids, separated by spaces."
+        Provider.COURSERA: _("The Coursera programs whose completions count: their ids, separated by spaces.")
     },
     "client_id": {
-        "": "The API client id (key) the provider issued to your organization's admin.",
-        Provider.XAPI: "The id the provider signs in with: choose one (e.g. linkedin-learning) and enter it in its "
-        "xAPI settings.",
+        "": _("The API client id (key) the provider issued to your organization's admin."),
+        Provider.XAPI: _(
+            "The id the provider signs in with: choose one (e.g. linkedin-learning) and enter it in its xAPI settings."
+        ),
     },
     "client_secret": {
-        "": "The API client secret. It is stored, never shown again.",
-        Provider.XAPI: "A long random secret you choose and enter in the provider's xAPI settings. It is stored, never "
-        "shown again.",
+        "": _("The API client secret. It is stored, never shown again."),
+        Provider.XAPI: _(
+            "A long random secret you choose and enter in the provider's xAPI settings. "
+            "It is stored, never shown again."
+        ),
     },
     "interval_minutes": {
-        "": "Minutes between scheduled syncs (at least 5).",
-        Provider.COURSERA: "Minutes between scheduled syncs (at least 5). Coursera's reports trail activity by up to "
-        "a day: every few hours is plenty.",
+        "": _("Minutes between scheduled syncs (at least 5)."),
+        Provider.COURSERA: _(
+            "Minutes between scheduled syncs (at least 5). Coursera's reports trail activity by up to "
+            "a day: every few hours is plenty."
+        ),
     },
 }
-STORED_KEPT_HELP = "A secret is stored and never shown: leave this empty to keep it, or enter a new one."
+STORED_KEPT_HELP = _("A secret is stored and never shown: leave this empty to keep it, or enter a new one.")
 
 
 @dataclass(frozen=True)
@@ -105,9 +114,9 @@ class ConnectionKindForm(forms.Form):
     """The first step of adding a connection: its kind (a GET form; the script makes it live)."""
 
     kind = forms.ChoiceField(
-        label="Kind",
-        choices=[("", "Choose a kind"), *Provider.choices],
-        help_text="Where the completions come from. The form below asks only for what this kind needs.",
+        label=_("Kind"),
+        choices=[("", _("Choose a kind")), *Provider.choices],
+        help_text=_("Where the completions come from. The form below asks only for what this kind needs."),
         widget=forms.Select(attrs={"data-kind-select": "", "aria-describedby": "choose_kind_help"}),
     )
 
@@ -125,20 +134,23 @@ class ConnectionForm(forms.Form):
     empty on an edit it keeps the stored one."""
 
     kind = forms.ChoiceField(choices=Provider.choices, widget=forms.HiddenInput(attrs={"data-kind-value": ""}))
-    name = forms.CharField(label="Name", max_length=NAME_MAX_LENGTH)
-    base_url = forms.CharField(label="API base URL", max_length=500, required=False)
-    token_url = forms.CharField(label="Token URL", max_length=500, required=False)
-    org_id = forms.CharField(label="Organization id", max_length=200, required=False)
-    program_ids = forms.CharField(label="Program ids", max_length=2000, required=False)
-    client_id = forms.CharField(label="Client id", max_length=300, required=False)
+    name = forms.CharField(label=_("Name"), max_length=NAME_MAX_LENGTH)
+    base_url = forms.CharField(label=_("API base URL"), max_length=500, required=False)
+    token_url = forms.CharField(label=_("Token URL"), max_length=500, required=False)
+    org_id = forms.CharField(label=_("Organization id"), max_length=200, required=False)
+    program_ids = forms.CharField(label=_("Program ids"), max_length=2000, required=False)
+    client_id = forms.CharField(label=_("Client id"), max_length=300, required=False)
     client_secret = forms.CharField(
-        label="Client secret",
+        label=_("Client secret"),
         max_length=500,
         required=False,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
     )
     interval_minutes = forms.IntegerField(
-        label="Sync every (minutes)", min_value=MIN_INTERVAL_MINUTES, initial=DEFAULT_INTERVAL_MINUTES, required=False
+        label=_("Sync every (minutes)"),
+        min_value=MIN_INTERVAL_MINUTES,
+        initial=DEFAULT_INTERVAL_MINUTES,
+        required=False,
     )
 
     def __init__(self, *args: Any, kind: str = "", connection: ProviderConnection | None = None, **kwargs: Any) -> None:
@@ -157,7 +169,7 @@ class ConnectionForm(forms.Form):
         if connection is not None and connection.client_secret and "client_secret" in self.fields:
             self.fields["client_secret"].required = False
         for row in self.rows:  # the help shown for the chosen kind describes the input (the script keeps it so)
-            shown = [f"{row.field.auto_id}_help_{i}" for i, (_, _, visible) in enumerate(row.helps) if visible]
+            shown = [f"{row.field.auto_id}_help_{i}" for i, (_kinds, _text, visible) in enumerate(row.helps) if visible]
             attrs = row.field.field.widget.attrs
             attrs.pop("aria-describedby", None)
             if shown:
@@ -183,11 +195,11 @@ class ConnectionForm(forms.Form):
             texts = FIELD_HELP.get(name, {})
             groups: dict[str, list[str]] = {}
             for kind in kinds:
-                text = texts.get(kind, texts.get("", ""))
+                text = str(texts.get(kind, texts.get("", "")))
                 if text:
                     groups.setdefault(text, []).append(kind)
             if name == "client_secret" and self.connection is not None and self.connection.client_secret:
-                groups = {STORED_KEPT_HELP: kinds}
+                groups = {str(STORED_KEPT_HELP): kinds}
             helps = [(" ".join(group), text, self.chosen in group) for text, group in groups.items()]
             rows.append(FieldRow(field=self[name], kinds=" ".join(kinds), shown=self.chosen in kinds, helps=helps))
         return rows
@@ -206,26 +218,26 @@ class ConnectionForm(forms.Form):
 
 
 class ConnectionActiveForm(forms.Form):
-    action = forms.ChoiceField(choices=[("pause", "Pause"), ("resume", "Resume")])
+    action = forms.ChoiceField(choices=[("pause", _("Pause")), ("resume", _("Resume"))])
 
 
 class ConnectionRemoveForm(forms.Form):
     """To remove a connection that holds records, its name is typed as confirmation."""
 
-    confirm_name = forms.CharField(label="Type the connection's name to confirm", max_length=NAME_MAX_LENGTH)
+    confirm_name = forms.CharField(label=_("Type the connection's name to confirm"), max_length=NAME_MAX_LENGTH)
 
     def __init__(self, *args: Any, connection: ProviderConnection, confirm: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.connection = connection
         if confirm:
-            self.fields["confirm_name"].label = f"Type {connection.name} to confirm"
+            self.fields["confirm_name"].label = _("Type %(name)s to confirm") % {"name": connection.name}
         else:
             del self.fields["confirm_name"]
 
     def clean_confirm_name(self) -> str:
         typed = self.cleaned_data["confirm_name"].strip()
         if typed != self.connection.name:
-            raise forms.ValidationError(f"Type the name exactly as it is: {self.connection.name}")
+            raise forms.ValidationError(_("Type the name exactly as it is: %(name)s") % {"name": self.connection.name})
         return typed
 
 
@@ -233,15 +245,15 @@ class LearnerLinkForm(forms.Form):
     """Link an unmatched provider learner to a roster employee, found by e-mail (the
     people search on the page finds it by name)."""
 
-    provider = forms.ChoiceField(label="Provider", choices=Provider.choices)
+    provider = forms.ChoiceField(label=_("Provider"), choices=Provider.choices)
     learner_key = forms.CharField(
-        label="Provider learner (external id or e-mail)", max_length=254, help_text="As listed above."
+        label=_("Provider learner (external id or e-mail)"), max_length=254, help_text=_("As listed above.")
     )
     email = forms.CharField(
-        label="Employee e-mail",
+        label=_("Employee e-mail"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
-        help_text="Their e-mail on the roster; use the search below to find it.",
+        help_text=_("Their e-mail on the roster; use the search below to find it."),
     )
 
 

@@ -26,7 +26,10 @@ from typing import IO, Any, Protocol
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 
 from programs.csv_files import ENCODING_LABELS, CsvCheck, CsvFileError
 from programs.models import (
@@ -71,8 +74,8 @@ class ProviderFileFormat:
     """The file a connection of one kind imports: its name and description for people,
     and its adapter."""
 
-    name: str
-    description: str
+    name: str | Promise
+    description: str | Promise
     adapter: type[ProviderFileAdapter]
 
     def check(self, *, file: IO[bytes], whole: bool = True) -> CsvCheck:
@@ -81,16 +84,16 @@ class ProviderFileFormat:
 
 PROVIDER_FILE_FORMATS: dict[str, ProviderFileFormat] = {
     Provider.COURSERA: ProviderFileFormat(
-        name="Coursera CourseActivity export",
-        description=(
+        name=gettext_lazy("Coursera CourseActivity export"),
+        description=gettext_lazy(
             'The Coursera "CourseActivity" export of this connection\'s programs (UTF-8). Columns are found by name; '
             "extra columns are ignored."
         ),
         adapter=CourseraCsvAdapter,
     ),
     Provider.OTHER: ProviderFileFormat(
-        name="LearnHub completions file",
-        description=(
+        name=gettext_lazy("LearnHub completions file"),
+        description=gettext_lazy(
             "One row per person and course with the columns email, external_id, course_id, course_title, "
             "completed_on (and optionally course_url, hours). completed_on is empty (not completed), a day "
             "(YYYY-MM-DD, in the company time zone) or a date and time. UTF-8 or Windows-1252 (Excel's CSV)."
@@ -99,8 +102,12 @@ PROVIDER_FILE_FORMATS: dict[str, ProviderFileFormat] = {
     ),
 }
 # Where the completions of a kind that takes no file come from.
-NO_FILE: dict[str, str] = {
-    Provider.XAPI: "the provider pushes its xAPI statements to LearnHub",
+NO_FILE: dict[str, Promise] = {
+    Provider.XAPI: gettext_lazy(
+        "xAPI statements connections take no file: the provider pushes its xAPI statements to LearnHub. Files are "
+        "imported for Coursera connections (their CourseActivity export) and for Other connections (a LearnHub "
+        "completions file)."
+    ),
 }
 
 
@@ -111,11 +118,12 @@ def provider_file_problem(*, connection: ProviderConnection) -> str:
     or, for xAPI, from the statements the provider pushes."""
     if connection.kind in PROVIDER_FILE_FORMATS:
         return ""
-    instead = NO_FILE.get(connection.kind, f"they come from the {connection.get_kind_display()} API: sync it")
-    return (
-        f"{connection.get_kind_display()} connections take no file: {instead}. Files are imported for Coursera "
-        "connections (their CourseActivity export) and for Other connections (a LearnHub completions file)."
-    )
+    if connection.kind in NO_FILE:
+        return str(NO_FILE[connection.kind])
+    return _(
+        "%(kind)s connections take no file: they come from the %(kind)s API: sync it. Files are imported for "
+        "Coursera connections (their CourseActivity export) and for Other connections (a LearnHub completions file)."
+    ) % {"kind": connection.get_kind_display()}
 
 
 def provider_file_format(*, connection: ProviderConnection) -> ProviderFileFormat:
@@ -144,11 +152,10 @@ class ProviderCsvImport:
         """What stays written after a failure, and how to complete it ("" when nothing does)."""
         if self.run.status != SyncStatus.FAILED or self.kept_through_line is None:
             return ""
-        return (
-            f"The rows up to line {self.kept_through_line} are imported and kept ({sync_run_counts(run=self.run)}); "
-            "the rows after it are not. Import the same file again to complete it: the rows already "
-            "imported are counted as unchanged, nothing is doubled."
-        )
+        return _(
+            "The rows up to line %(line)d are imported and kept (%(counts)s); the rows after it are not. Import the "
+            "same file again to complete it: the rows already imported are counted as unchanged, nothing is doubled."
+        ) % {"line": self.kept_through_line, "counts": sync_run_counts(run=self.run)}
 
 
 class ImportProgress(Protocol):
@@ -217,7 +224,9 @@ def provider_csv_import(
         failed = _csv_run_started_since(connection=connection, started=started)
         if failed is None:
             raise
-        error = f"The import stopped on an unexpected error ({exc.__class__.__name__}); see the server log."
+        error = _("The import stopped on an unexpected error (%(error)s); see the server log.") % {
+            "error": exc.__class__.__name__
+        }
         return ProviderCsvImport(
             run=failed,
             rows=check.rows,
@@ -246,14 +255,17 @@ def import_upload_check(*, kind: str, upload: IO[bytes], size: int, connection: 
     limit_mb = settings.IMPORT_MAX_UPLOAD_MB
     if size > limit_mb * 1024 * 1024:
         raise CsvFileError(
-            f"The file is {size / 1024 / 1024:,.1f} MB; an upload can be at most {limit_mb} MB. "
-            "Split it, or ask the administrator to raise IMPORT_MAX_UPLOAD_MB."
+            _(
+                "The file is %(size)s MB; an upload can be at most %(limit)s MB. "
+                "Split it, or ask the administrator to raise IMPORT_MAX_UPLOAD_MB."
+            )
+            % {"size": f"{size / 1024 / 1024:,.1f}", "limit": limit_mb}
         )
     if size == 0:
-        raise CsvFileError("The file is empty.")
+        raise CsvFileError(_("The file is empty."))
     if kind == ImportKind.PROVIDER_CSV:
         if connection is None:
-            raise CsvFileError("A provider file is imported for a connection: none was given.")
+            raise CsvFileError(_("A provider file is imported for a connection: none was given."))
         return provider_file_format(connection=connection).check(file=upload, whole=False).encoding
     return roster_file_check(file=upload, whole=False).encoding
 
@@ -269,7 +281,8 @@ def import_job_create(
     """Check an uploaded file (`import_upload_check`: raises CsvFileError, storing and
     writing nothing) and, when it passes, store it with a queued ImportJob and queue the
     job's task once the current transaction commits. `options` are the import's options
-    (roster: dry_run, mark_missing_departed, apply_valid_rows)."""
+    (roster: dry_run, mark_missing_departed, apply_valid_rows); the job also keeps the
+    language active now, the uploader's, in which its task writes the job's messages."""
     size = upload.size or 0
     encoding = import_upload_check(kind=kind, upload=upload, size=size, connection=connection)
     name = os.path.basename(upload.name or "upload.csv")
@@ -279,7 +292,7 @@ def import_job_create(
         file_name=name[:255],
         file_size=size,
         encoding=encoding,
-        options=options or {},
+        options={**(options or {}), "language": translation.get_language()},
         created_by=created_by,
     )
     job.file.save(name, upload, save=False)
@@ -319,6 +332,11 @@ def import_job_run(*, job: ImportJob, may_wait: bool = True) -> ImportJob:
       itself (SystemExit, KeyboardInterrupt) is not caught: the job stays running and keeps
       its file for the task's redelivery.
     """
+    with translation.override(job.options.get("language")):
+        return _job_run(job, may_wait=may_wait)
+
+
+def _job_run(job: ImportJob, *, may_wait: bool) -> ImportJob:
     claimed = ImportJob.objects.filter(pk=job.pk, status__in=[ImportStatus.QUEUED, ImportStatus.RUNNING]).update(
         status=ImportStatus.RUNNING, started_at=timezone.now(), finished_at=None, rows_done=0
     )
@@ -330,12 +348,13 @@ def import_job_run(*, job: ImportJob, may_wait: bool = True) -> ImportJob:
             outcome = _job_import(job, file)
     except FileNotFoundError:
         outcome = _Outcome(
-            ImportStatus.FAILED, error="The uploaded file is no longer stored. Nothing was imported; upload it again."
+            ImportStatus.FAILED,
+            error=_("The uploaded file is no longer stored. Nothing was imported; upload it again."),
         )
     except CsvFileError as exc:
         outcome = _Outcome(
             ImportStatus.FAILED,
-            error=f"Nothing was imported: {exc}",
+            error=_("Nothing was imported: %(reason)s") % {"reason": exc},
             result={"errors": [{"line": exc.line, "message": str(exc)}]},
         )
     except SyncAlreadyRunningError as exc:
@@ -343,18 +362,22 @@ def import_job_run(*, job: ImportJob, may_wait: bool = True) -> ImportJob:
             return _job_wait(job, exc)
         outcome = _Outcome(
             ImportStatus.FAILED,
-            error=f"{exc} It kept the connection busy, so nothing was imported: upload the file again.",
+            error=_("%(reason)s It kept the connection busy, so nothing was imported: upload the file again.")
+            % {"reason": exc},
         )
     except Exception as exc:
         logger.exception("Import job %s stopped on an unexpected error", job.pk)
         outcome = _Outcome(
             ImportStatus.FAILED,
-            error=f"The import stopped on an unexpected error ({exc.__class__.__name__}); see the server log. "
-            + (
-                "Nothing was written: a roster import writes in one transaction."
+            error=(
+                _(
+                    "The import stopped on an unexpected error (%(error)s); see the server log. Nothing was "
+                    "written: a roster import writes in one transaction."
+                )
                 if job.kind == ImportKind.ROSTER
-                else ""
-            ),
+                else _("The import stopped on an unexpected error (%(error)s); see the server log. ")
+            )
+            % {"error": exc.__class__.__name__},
         )
     return _job_finish(job, outcome)
 
@@ -363,7 +386,7 @@ def _job_import(job: ImportJob, file: IO[bytes]) -> _Outcome:
     if job.kind == ImportKind.ROSTER:
         return _roster_job_import(job, file)
     if job.connection is None:
-        raise CsvFileError("This provider file job names no connection. Nothing was imported.")
+        raise CsvFileError(_("This provider file job names no connection. Nothing was imported."))
     return _provider_job_import(job, job.connection, file)
 
 
@@ -410,8 +433,14 @@ def _roster_job_import(job: ImportJob, file: IO[bytes]) -> _Outcome:
         return _Outcome(
             ImportStatus.FAILED,
             result=summary,
-            error=f"Nothing was imported: {result.error_count} error{'s' if result.error_count != 1 else ''} in "
-            "the file, listed below. Fix them and upload the file again; nobody was changed.",
+            error=ngettext(
+                "Nothing was imported: %(count)d error in the file, listed below. Fix them and upload the file "
+                "again; nobody was changed.",
+                "Nothing was imported: %(count)d errors in the file, listed below. Fix them and upload the file "
+                "again; nobody was changed.",
+                result.error_count,
+            )
+            % {"count": result.error_count},
         )
     return _Outcome(ImportStatus.SUCCEEDED, result=summary)
 
@@ -518,23 +547,23 @@ def import_job_page(*, job: ImportJob, now: dt.datetime | None = None) -> Import
     counts: list[tuple[str, int]] = []
     if job.kind == ImportKind.ROSTER and "rows" in result:
         counts = [
-            ("Rows read", result["rows"]),
-            ("Created", result["created"]),
-            ("Updated", result["updated"]),
-            ("Unchanged", result["unchanged"]),
-            ("Departed", result["departed"]),
-            ("Errors", result["error_count"]),
+            (_("Rows read"), result["rows"]),
+            (_("Created"), result["created"]),
+            (_("Updated"), result["updated"]),
+            (_("Unchanged"), result["unchanged"]),
+            (_("Departed"), result["departed"]),
+            (_("Errors"), result["error_count"]),
         ]
     elif "counts" in result:
         labels = {
-            "fetched": "Rows read",
-            "created": "Enrollments created",
-            "updated": "Enrollments updated",
-            "unchanged": "Enrollments unchanged",
-            "merged": "Duplicates merged",
-            "skipped": "Skipped (not a course)",
-            "invalid": "Invalid lines",
-            "unmatched": "People not on the roster",
+            "fetched": _("Rows read"),
+            "created": _("Enrollments created"),
+            "updated": _("Enrollments updated"),
+            "unchanged": _("Enrollments unchanged"),
+            "merged": _("Duplicates merged"),
+            "skipped": _("Skipped (not a course)"),
+            "invalid": _("Invalid lines"),
+            "unmatched": _("People not on the roster"),
         }
         counts = [(labels[name], result["counts"][name]) for name in COUNT_FIELDS]
     errors = list(result.get("errors", []))
@@ -549,7 +578,7 @@ def import_job_page(*, job: ImportJob, now: dt.datetime | None = None) -> Import
         error_count=int(result.get("error_count", len(errors))),
         kept=str(result.get("kept", "")),
         waiting=str(result.get("waiting", "")) if job.status == ImportStatus.QUEUED else "",
-        encoding=ENCODING_LABELS.get(job.encoding, job.encoding),
+        encoding=str(ENCODING_LABELS.get(job.encoding, job.encoding)),
         written=bool(result.get("applied")) if job.kind == ImportKind.ROSTER else bool(job.rows_done),
     )
 
@@ -574,28 +603,36 @@ def import_job_is_stale(*, job: ImportJob, now: dt.datetime) -> bool:
 
 def import_job_stale_reason(*, job: ImportJob) -> str:
     """What a stale job's page says instead of its progress."""
+    minutes = settings.CELERY_TASK_TIME_LIMIT // 60
     if job.kind == ImportKind.ROSTER:
-        kept = "Nothing was written: a roster import writes in one transaction."
-    else:
-        kept = (
-            f"The rows written before it stopped ({job.rows_done:,}) are kept. Import the same file again to complete "
-            "it: the rows already imported are counted as unchanged, nothing is doubled."
-        )
-    return (
-        f"This import stopped without finishing: it has been running for longer than a task may run "
-        f"({settings.CELERY_TASK_TIME_LIMIT // 60} minutes), so its worker was stopped. {kept}"
-    )
+        return _(
+            "This import stopped without finishing: it has been running for longer than a task may run "
+            "(%(minutes)d minutes), so its worker was stopped. Nothing was written: a roster import writes in one "
+            "transaction."
+        ) % {"minutes": minutes}
+    return _(
+        "This import stopped without finishing: it has been running for longer than a task may run "
+        "(%(minutes)d minutes), so its worker was stopped. The rows written before it stopped (%(rows)s) are kept. "
+        "Import the same file again to complete it: the rows already imported are counted as unchanged, nothing is "
+        "doubled."
+    ) % {"minutes": minutes, "rows": f"{job.rows_done:,}"}
 
 
 def _phase(job: ImportJob) -> str:
     if job.status == ImportStatus.QUEUED:
-        return "Waiting for a worker to start the import."
+        return _("Waiting for a worker to start the import.")
     if job.status != ImportStatus.RUNNING:
         return ""
     if job.rows_total is None:
-        return "Checking the whole file before anything is written."
+        return _("Checking the whole file before anything is written.")
     if job.kind == ImportKind.ROSTER:
         if job.rows_done >= job.rows_total:
-            return "Writing the changes (in one transaction)."
-        return f"Checking the rows: {job.rows_done:,} of {job.rows_total:,}."
-    return f"Importing: {job.rows_done:,} of {job.rows_total:,} rows written."
+            return _("Writing the changes (in one transaction).")
+        return _("Checking the rows: %(done)s of %(total)s.") % {
+            "done": f"{job.rows_done:,}",
+            "total": f"{job.rows_total:,}",
+        }
+    return _("Importing: %(done)s of %(total)s rows written.") % {
+        "done": f"{job.rows_done:,}",
+        "total": f"{job.rows_total:,}",
+    }

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from programs.models import (
     Employee,
@@ -51,11 +52,16 @@ def _learner_checked(*, provider: str, learner_key: str) -> str:
     record of that kind has it; else a ValidationError."""
     learner_key = learner_key.strip()
     if provider not in Provider.values:
-        raise ValidationError({"provider": [f"Unknown provider {provider!r}."]})
+        raise ValidationError({"provider": [_("Unknown provider %(provider)r.") % {"provider": provider}]})
     if not UnmatchedRecord.objects.filter(connection__kind=provider, learner_key=learner_key).exists():
         label = Provider(provider).label
         raise ValidationError(
-            {"learner_key": [f"No unmatched record of a {label} learner {learner_key!r}: nothing to link or dismiss."]}
+            {
+                "learner_key": [
+                    _("No unmatched record of a %(provider)s learner %(learner)r: nothing to link or dismiss.")
+                    % {"provider": label, "learner": learner_key}
+                ]
+            }
         )
     return learner_key
 
@@ -72,12 +78,27 @@ def learner_alias_link(*, provider: str, learner_key: str, email: str, by: Emplo
     email = email.strip()
     employee = Employee.objects.filter(email__iexact=email).first() if email else None
     if employee is None:
-        raise ValidationError({"email": [f"Nobody on the roster has the e-mail address '{email}'."]})
+        raise ValidationError(
+            {"email": [_("Nobody on the roster has the e-mail address '%(email)s'.") % {"email": email}]}
+        )
     if employee.has_departed(timezone.localdate()):
-        raise ValidationError({"email": [f"{employee} left on {employee.departed_on:%Y-%m-%d}."]})
+        raise ValidationError(
+            {
+                "email": [
+                    _("%(person)s left on %(day)s.") % {"person": employee, "day": f"{employee.departed_on:%Y-%m-%d}"}
+                ]
+            }
+        )
     taken = LearnerAlias.objects.filter(provider=provider, learner_key=learner_key).select_related("employee").first()
     if taken is not None:
-        raise ValidationError({"learner_key": [f"{learner_key!r} is already linked to {taken.employee.email}."]})
+        raise ValidationError(
+            {
+                "learner_key": [
+                    _("%(learner)r is already linked to %(email)s.")
+                    % {"learner": learner_key, "email": taken.employee.email}
+                ]
+            }
+        )
     try:
         with transaction.atomic():
             alias = LearnerAlias.objects.create(
@@ -86,7 +107,9 @@ def learner_alias_link(*, provider: str, learner_key: str, email: str, by: Emplo
             LearnerDismissal.objects.filter(provider=provider, learner_key=learner_key).delete()
             _audit(provider=provider, learner_key=learner_key, action=LearnerAliasAction.LINK, by=by, employee=employee)
     except IntegrityError:  # linked by someone else since the check
-        raise ValidationError({"learner_key": [f"{learner_key!r} was linked meanwhile."]}) from None
+        raise ValidationError(
+            {"learner_key": [_("%(learner)r was linked meanwhile.") % {"learner": learner_key}]}
+        ) from None
     unmatched_rematch_queue(employee_ids=[employee.pk])
     return alias
 
@@ -159,7 +182,9 @@ def learner_dismiss(*, provider: str, learner_key: str, by: Employee | None) -> 
             dismissal = LearnerDismissal.objects.create(provider=provider, learner_key=learner_key, dismissed_by=by)
             _audit(provider=provider, learner_key=learner_key, action=LearnerAliasAction.DISMISS, by=by)
     except IntegrityError:
-        raise ValidationError({"learner_key": [f"{learner_key!r} is already dismissed."]}) from None
+        raise ValidationError(
+            {"learner_key": [_("%(learner)r is already dismissed.") % {"learner": learner_key}]}
+        ) from None
     return dismissal
 
 

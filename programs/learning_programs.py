@@ -16,6 +16,9 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from programs.models import (
     PROGRAM_CHANGE_REASON_MAX_LENGTH,
@@ -35,19 +38,29 @@ PROGRAM_TRANSITIONS: dict[str, frozenset[str]] = {
     ProgramStatus.ACTIVE: frozenset({ProgramStatus.CLOSED}),
     ProgramStatus.CLOSED: frozenset(),
 }
-_BECOMING: dict[str, str] = {ProgramStatus.ACTIVE: "activated", ProgramStatus.CLOSED: "closed"}
-
-AUDITED_FIELDS = {
-    "target_rate": "Target",
-    "starts_on": "Start",
-    "ends_on": "End",
-    "required_completions": "Completions required",
-    "status": "Status",
+# Why a program cannot make a step PROGRAM_TRANSITIONS refuses, by (current status, wanted status).
+_REFUSED_STEPS: dict[tuple[str, str], Promise] = {
+    (ProgramStatus.CLOSED, ProgramStatus.ACTIVE): gettext_lazy(
+        "Only a draft program can be activated; this one is closed."
+    ),
+    (ProgramStatus.DRAFT, ProgramStatus.CLOSED): gettext_lazy(
+        "Only an active program can be closed; this one is draft."
+    ),
+    (ProgramStatus.ACTIVE, ProgramStatus.DRAFT): gettext_lazy(
+        "An active program cannot become draft: draft -> active -> closed only."
+    ),
+    (ProgramStatus.CLOSED, ProgramStatus.DRAFT): gettext_lazy(
+        "A closed program cannot become draft: draft -> active -> closed only."
+    ),
 }
 
-
-def _article(word: str) -> str:
-    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+AUDITED_FIELDS = {
+    "target_rate": gettext_lazy("Target"),
+    "starts_on": gettext_lazy("Start"),
+    "ends_on": gettext_lazy("End"),
+    "required_completions": gettext_lazy("Completions required"),
+    "status": gettext_lazy("Status"),
+}
 
 
 def program_transition_error(*, current: str, to: str) -> str:
@@ -56,11 +69,8 @@ def program_transition_error(*, current: str, to: str) -> str:
     if to == current or to in PROGRAM_TRANSITIONS.get(current, frozenset()):
         return ""
     if to not in PROGRAM_TRANSITIONS:
-        return f"The status must be one of: {', '.join(ProgramStatus.values)}."
-    sources = sorted(source for source, targets in PROGRAM_TRANSITIONS.items() if to in targets)
-    if sources:
-        return f"Only {_article(sources[0])} program can be {_BECOMING[to]}; this one is {current}."
-    return f"{_article(current).capitalize()} program cannot become {to}: draft -> active -> closed only."
+        return _("The status must be one of: %(statuses)s.") % {"statuses": ", ".join(ProgramStatus.values)}
+    return str(_REFUSED_STEPS[(current, to)])
 
 
 def program_errors(
@@ -80,21 +90,24 @@ def program_errors(
     the current status. Returns the broken rules keyed by field (empty when all hold)."""
     errors: dict[str, list[str]] = {}
     if not name:
-        errors.setdefault("name", []).append("The program needs a name.")
+        errors.setdefault("name", []).append(_("The program needs a name."))
     elif LearningProgram.objects.filter(name__iexact=name).exclude(pk=program.pk if program else 0).exists():
-        errors.setdefault("name", []).append(f"A program named '{name}' already exists.")
+        errors.setdefault("name", []).append(_("A program named '%(name)s' already exists.") % {"name": name})
     if ends_on <= starts_on:
         errors.setdefault("ends_on", []).append(
-            f"The program must end after it starts ({ends_on.isoformat()} is not after {starts_on.isoformat()})."
+            _("The program must end after it starts (%(end)s is not after %(start)s).")
+            % {"end": ends_on.isoformat(), "start": starts_on.isoformat()}
         )
     if not target_rate.is_finite() or not (0 < target_rate <= 1):
-        errors.setdefault("target_rate", []).append("The target must be more than 0% and at most 100%.")
+        errors.setdefault("target_rate", []).append(_("The target must be more than 0%% and at most 100%%."))
     elif target_rate != round(target_rate, TARGET_RATE_PLACES):
-        errors.setdefault("target_rate", []).append("The target can have at most one decimal place, like 87.5%.")
+        errors.setdefault("target_rate", []).append(_("The target can have at most one decimal place, like 87.5%%."))
     if required_completions < 1:
-        errors.setdefault("required_completions", []).append("Each person needs at least one completion.")
+        errors.setdefault("required_completions", []).append(_("Each person needs at least one completion."))
     if status not in ProgramStatus.values:
-        errors.setdefault("status", []).append(f"The status must be one of: {', '.join(ProgramStatus.values)}.")
+        errors.setdefault("status", []).append(
+            _("The status must be one of: %(statuses)s.") % {"statuses": ", ".join(ProgramStatus.values)}
+        )
     elif program is not None:
         refused = program_transition_error(current=program.status, to=status)
         if refused:
@@ -103,7 +116,7 @@ def program_errors(
 
 
 def _name_taken(name: str) -> ValidationError:
-    return ValidationError({"name": [f"A program named '{name}' already exists."]})
+    return ValidationError({"name": [_("A program named '%(name)s' already exists.") % {"name": name}]})
 
 
 def program_create(
@@ -192,7 +205,7 @@ def program_update(
         reason = reason.strip()
         if len(reason) > PROGRAM_CHANGE_REASON_MAX_LENGTH:
             errors.setdefault("reason", []).append(
-                f"The reason can have at most {PROGRAM_CHANGE_REASON_MAX_LENGTH} characters."
+                _("The reason can have at most %(max)d characters.") % {"max": PROGRAM_CHANGE_REASON_MAX_LENGTH}
             )
         if errors:
             raise ValidationError(errors)

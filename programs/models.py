@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from reports.hooks import progress_changed
 
@@ -211,9 +212,9 @@ class EmployeeSession(AbstractBaseSession):
 
 
 class ProgramStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    ACTIVE = "active", "Active"
-    CLOSED = "closed", "Closed"
+    DRAFT = "draft", _("Draft")
+    ACTIVE = "active", _("Active")
+    CLOSED = "closed", _("Closed")
 
 
 class LearningProgramQuerySet(models.QuerySet["LearningProgram"]):
@@ -305,12 +306,12 @@ class Provider(models.TextChoices):
     (workshops, internal academies, a provider without an adapter) and `xapi` the xAPI
     statements a provider pushes to LearnHub: neither is synced from an API."""
 
-    COURSERA = "coursera", "Coursera"
-    UDEMY = "udemy", "Udemy Business"
-    LINKEDIN = "linkedin", "LinkedIn Learning"
-    EDX = "edx", "edX for Business"
-    OTHER = "other", "Other (completions file)"
-    XAPI = "xapi", "xAPI statements"
+    COURSERA = "coursera", _("Coursera")
+    UDEMY = "udemy", _("Udemy Business")
+    LINKEDIN = "linkedin", _("LinkedIn Learning")
+    EDX = "edx", _("edX for Business")
+    OTHER = "other", _("Other (completions file)")
+    XAPI = "xapi", _("xAPI statements")
 
 
 class Course(models.Model):
@@ -337,10 +338,10 @@ class Course(models.Model):
 
 
 class ApprovalStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PENDING = "pending", "Waiting for the sponsor"
-    APPROVED = "approved", "Approved by the sponsor"
-    CHANGES_REQUESTED = "changes", "Changes requested"
+    DRAFT = "draft", _("Draft")
+    PENDING = "pending", _("Waiting for the sponsor")
+    APPROVED = "approved", _("Approved by the sponsor")
+    CHANGES_REQUESTED = "changes", _("Changes requested")
 
 
 class Collection(models.Model):
@@ -404,10 +405,10 @@ class CollectionItem(models.Model):
 
 
 class CollectionReviewAction(models.TextChoices):
-    SUBMITTED = "submitted", "Submitted for review"
-    CHANGES_REQUESTED = "changes", "Changes requested"
-    RESUBMITTED = "resubmitted", "Resubmitted after changes"
-    APPROVED = "approved", "Approved"
+    SUBMITTED = "submitted", _("Submitted for review")
+    CHANGES_REQUESTED = "changes", _("Changes requested")
+    RESUBMITTED = "resubmitted", _("Resubmitted after changes")
+    APPROVED = "approved", _("Approved")
 
 
 class CollectionReviewStep(models.Model):
@@ -482,9 +483,9 @@ class ProviderConnection(models.Model):
 
 
 class SyncStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
 
 class SyncRun(models.Model):
@@ -655,10 +656,10 @@ class LearnerDismissal(models.Model):
 
 
 class LearnerAliasAction(models.TextChoices):
-    LINK = "link", "Linked"
-    UNLINK = "unlink", "Unlinked"
-    DISMISS = "dismiss", "Dismissed"
-    RESTORE = "restore", "Restored"
+    LINK = "link", _("Linked")
+    UNLINK = "unlink", _("Unlinked")
+    DISMISS = "dismiss", _("Dismissed")
+    RESTORE = "restore", _("Restored")
 
 
 class LearnerAliasChange(models.Model):
@@ -706,9 +707,9 @@ class InvalidRecord(models.Model):
 
 
 class ApiTokenScope(models.TextChoices):
-    READ = "read", "Read only"
-    READ_WRITE = "read-write", "Read and write"
-    SCIM = "scim", "SCIM provisioning only"
+    READ = "read", _("Read only")
+    READ_WRITE = "read-write", _("Read and write")
+    SCIM = "scim", _("SCIM provisioning only")
 
 
 class ApiToken(models.Model):
@@ -750,15 +751,15 @@ class ApiToken(models.Model):
 
 
 class ImportKind(models.TextChoices):
-    ROSTER = "roster", "Roster"
-    PROVIDER_CSV = "provider_csv", "Provider completions file"
+    ROSTER = "roster", _("Roster")
+    PROVIDER_CSV = "provider_csv", _("Provider completions file")
 
 
 class ImportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
 
 class ImportJob(models.Model):

@@ -23,6 +23,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from programs.access import employee_access_end
 from programs.csv_files import (
@@ -282,7 +283,7 @@ def roster_rows_import(
                     org_cache=org_cache,
                     today=today,
                 )
-                touched = created_ids + [employee.pk for employee, _ in changed]
+                touched = created_ids + [employee.pk for employee, _changes in changed]
                 gone = leaving + [
                     employee.pk
                     for employee, changes in changed
@@ -291,8 +292,10 @@ def roster_rows_import(
                 transaction.on_commit(lambda: _roster_changed(touched=touched, gone=gone))
         except IntegrityError as exc:
             raise RosterFileError(
-                "People changed in LearnHub while this file was being imported (another import or an edit at "
-                "the same time). Nothing was written; import the file again."
+                _(
+                    "People changed in LearnHub while this file was being imported (another import or an edit at "
+                    "the same time). Nothing was written; import the file again."
+                )
             ) from exc
     result.applied = True
     return result
@@ -323,7 +326,9 @@ def roster_person_save(*, values: Mapping[str, str], employee: Employee | None =
     if employee is None or email == employee.email or not _is_email(email):
         return roster_rows_import(columns=values.keys(), rows=[RosterRow(line=1, values=values)])
     if Employee.objects.filter(email__iexact=email).exists():
-        return RosterImportResult(rows=1, errors=[RosterRowError(line=1, reason=f"duplicate e-mail {email}")])
+        return RosterImportResult(
+            rows=1, errors=[RosterRowError(line=1, reason=_("duplicate e-mail %(email)s") % {"email": email})]
+        )
     with transaction.atomic():
         Employee.objects.filter(pk=employee.pk).update(email=email)
         result = roster_rows_import(columns=values.keys(), rows=[RosterRow(line=1, values=values)])
@@ -369,15 +374,17 @@ def roster_header(reader: CsvReader) -> CsvHeader:
     row = reader.header()
     if row is None:
         raise RosterFileError(
-            f"The file is empty. Its first line must name the columns: {', '.join(ROSTER_COLUMNS)}.", line=1
+            _("The file is empty. Its first line must name the columns: %(columns)s.")
+            % {"columns": ", ".join(ROSTER_COLUMNS)},
+            line=1,
         )
     header = csv_header(row, columns={name: (name,) for name in ROSTER_COLUMNS})
     missing = header.missing(REQUIRED_COLUMNS)
     if missing:
-        message = (
-            f"The header (line {header.line}) has no {' / '.join(missing)} column. "
-            f"The columns are: {', '.join(ROSTER_COLUMNS)} (the first three are required)."
-        )
+        message = _(
+            "The header (line %(line)d) has no %(missing)s column. "
+            "The columns are: %(columns)s (the first three are required)."
+        ) % {"line": header.line, "missing": " / ".join(missing), "columns": ", ".join(ROSTER_COLUMNS)}
         raise RosterFileError(message + unknown_columns_also(header, known=ROSTER_COLUMNS), line=header.line)
     if header.unknown:
         raise RosterFileError(unknown_columns_message(header, known=ROSTER_COLUMNS), line=header.line)
@@ -408,7 +415,7 @@ def _file_rows(reader: CsvReader, header: CsvHeader) -> Iterator[RosterRow]:
     try:
         for csv_row in reader.rows():
             if csv_row.nul_line is not None:
-                yield RosterRow(line=csv_row.nul_line, values={}, problems=(NUL_PROBLEM,))
+                yield RosterRow(line=csv_row.nul_line, values={}, problems=(str(NUL_PROBLEM),))
                 continue
             cells = csv_row.cells
             values = {name: cells[index] if index < len(cells) else "" for name, index in header.positions.items()}
@@ -445,13 +452,17 @@ def _read_rows(rows: Iterable[RosterRow], *, columns: set[str], progress: Callab
         row, problems = _parse_row(line, values)
         if row.email:
             if row.email in line_of_email:
-                problems.append(f"duplicate e-mail {row.email} (also on line {line_of_email[row.email]})")
+                problems.append(
+                    _("duplicate e-mail %(email)s (also on line %(line)d)")
+                    % {"email": row.email, "line": line_of_email[row.email]}
+                )
             else:
                 line_of_email[row.email] = line
         if row.external_id:
             if row.external_id in line_of_external_id:
                 problems.append(
-                    f"duplicate external id {row.external_id} (also on line {line_of_external_id[row.external_id]})"
+                    _("duplicate external id %(external_id)s (also on line %(line)d)")
+                    % {"external_id": row.external_id, "line": line_of_external_id[row.external_id]}
                 )
             else:
                 line_of_external_id[row.external_id] = line
@@ -469,30 +480,32 @@ def _parse_row(line: int, values: dict[str, str]) -> tuple[_Row, list[str]]:
     problems: list[str] = []
     email = values.get("email", "").lower()
     if not email:
-        problems.append("no e-mail")
+        problems.append(_("no e-mail"))
     elif not _is_email(email):
-        problems.append(f"invalid e-mail '{values['email']}'")
+        problems.append(_("invalid e-mail '%(email)s'") % {"email": values["email"]})
         email = ""
     org_parts = organization_path_split(values.get("organization", ""))
     if not org_parts:
-        problems.append("empty organization")
+        problems.append(_("empty organization"))
     elif any(len(part) > ORG_NAME_MAX_LENGTH for part in org_parts):
-        problems.append(f"an organization name is longer than {ORG_NAME_MAX_LENGTH} characters")
+        problems.append(_("an organization name is longer than %(max)d characters") % {"max": ORG_NAME_MAX_LENGTH})
     for name, limit in MAX_LENGTHS.items():
         if len(values.get(name, "")) > limit:
-            problems.append(f"{name} is longer than {limit} characters")
+            problems.append(_("%(column)s is longer than %(max)d characters") % {"column": name, "max": limit})
     dates: dict[str, dt.date | None] = {}
     for name in ("hired_on", "departed_on"):
         value = values.get(name, "")
         dates[name] = _parse_date(value)
         if value and dates[name] is None:
-            problems.append(f"bad date in {name}: '{value}' (expected YYYY-MM-DD)")
+            problems.append(
+                _("bad date in %(column)s: '%(value)s' (expected YYYY-MM-DD)") % {"column": name, "value": value}
+            )
     hired_on, departed_on = dates["hired_on"], dates["departed_on"]
     if hired_on and departed_on and departed_on < hired_on:
-        problems.append(f"departed before hired (departed_on {departed_on} is before hired_on {hired_on})")
+        problems.append(_departed_before_hired(departed_on=departed_on, hired_on=hired_on))
     manager_email = values.get("manager_email", "").lower()
     if email and manager_email == email:
-        problems.append("own manager (manager_email is the person's own e-mail)")
+        problems.append(_("own manager (manager_email is the person's own e-mail)"))
     row = _Row(
         line=line,
         email=email,
@@ -507,6 +520,13 @@ def _parse_row(line: int, values: dict[str, str]) -> tuple[_Row, list[str]]:
     return row, problems
 
 
+def _departed_before_hired(*, departed_on: dt.date, hired_on: dt.date) -> str:
+    return _("departed before hired (departed_on %(departed_on)s is before hired_on %(hired_on)s)") % {
+        "departed_on": departed_on,
+        "hired_on": hired_on,
+    }
+
+
 def _check_against_employees(parsed: _ParsedFile, known: dict[str, Employee]) -> list[_Row]:
     """The checks that need the stored employees: external ids held by someone else,
     managers on the roster, and (when the file lacks a date column) the departure against
@@ -517,15 +537,18 @@ def _check_against_employees(parsed: _ParsedFile, known: dict[str, Employee]) ->
         problems: list[str] = []
         holder = holder_of_external_id.get(row.external_id) if row.external_id else None
         if holder is not None and holder != row.email:
-            problems.append(f"duplicate external id {row.external_id}: it belongs to another employee ({holder})")
+            problems.append(
+                _("duplicate external id %(external_id)s: it belongs to another employee (%(holder)s)")
+                % {"external_id": row.external_id, "holder": holder}
+            )
         if row.manager_email and row.manager_email not in parsed.emails and row.manager_email not in known:
-            problems.append(f"manager {row.manager_email} is not on the roster")
+            problems.append(_("manager %(email)s is not on the roster") % {"email": row.manager_email})
         stored = known.get(row.email)
         if stored is not None and not {"hired_on", "departed_on"} <= parsed.columns:
             hired_on = row.hired_on if "hired_on" in parsed.columns else stored.hired_on
             departed_on = row.departed_on if "departed_on" in parsed.columns else stored.departed_on
             if hired_on and departed_on and departed_on < hired_on:
-                problems.append(f"departed before hired (departed_on {departed_on} is before hired_on {hired_on})")
+                problems.append(_departed_before_hired(departed_on=departed_on, hired_on=hired_on))
         parsed.errors.extend(RosterRowError(line=row.line, reason=reason) for reason in problems)
         if not problems:
             good.append(row)
@@ -542,7 +565,10 @@ def _without_bad_managers(rows: list[_Row], *, parsed: _ParsedFile, known: dict[
         if not orphans:
             return rows
         for row in orphans:
-            reason = f"manager {row.manager_email} is on a bad line (line {parsed.emails[row.manager_email]})"
+            reason = _("manager %(email)s is on a bad line (line %(line)d)") % {
+                "email": row.manager_email,
+                "line": parsed.emails[row.manager_email],
+            }
             parsed.errors.append(RosterRowError(line=row.line, reason=reason))
         orphan_lines = {row.line for row in orphans}
         rows = [row for row in rows if row.line not in orphan_lines]

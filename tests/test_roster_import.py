@@ -536,6 +536,7 @@ def test_a_waiting_job_shows_a_progress_bar_and_reloads_itself(personas, setting
         "rows_done": 1000,
         "percent": 25,
         "phase": "Checking the rows: 1,000 of 4,000.",
+        "rows_text": "1000 of 4000 rows (25%)",
     }
     refused = personas.client_for(personas.employee).get(reverse("programs:import_job_progress", args=[job.pk]))
     assert (refused.status_code, ImportJob.objects.values_list("status", "rows_done").get()) == (403, ("running", 1000))
@@ -558,7 +559,7 @@ def test_the_job_page_shows_a_dry_run_and_every_bad_line_and_nothing_is_written(
     dry_run, bad = ImportJob.objects.order_by("pk")
     assert (dry_run.status, dry_run.options) == (
         "succeeded",
-        {"dry_run": True, "mark_missing_departed": True, "apply_valid_rows": False},
+        {"dry_run": True, "mark_missing_departed": True, "apply_valid_rows": False, "language": "en"},
     )
     assert (dry_run.result["created"], dry_run.result["departed"], dry_run.result["applied"]) == (4, 5, False)
     checked_html = client.get(checked["Location"]).content.decode()

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext as _
 
 from learnhub.roles import (
     current_program,
@@ -24,7 +25,7 @@ def program_or_404() -> LearningProgram:
 def signed_in_employee(request: HttpRequest) -> Employee:
     user = request.user
     if not isinstance(user, Employee):  # login_required runs first: never reached
-        raise PermissionDenied("Sign in first.")
+        raise PermissionDenied(_("Sign in first."))
     return user
 
 

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from champions import selectors, services
@@ -39,7 +40,7 @@ def _visible_group(request: HttpRequest, pk: int) -> StudyGroup:
 def _managed_group(request: HttpRequest, pk: int) -> StudyGroup:
     group = get_object_or_404(StudyGroup.objects.select_related("organization", "program"), pk=pk)
     if not can_manage_study_group(request.user, group):
-        raise PermissionDenied("Only the group's champions run it.")
+        raise PermissionDenied(_("Only the group's champions run it."))
     return group
 
 
@@ -97,7 +98,7 @@ def group_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     program = program_or_404()
     group = _managed_group(request, pk) if pk is not None else None
     if group is None and not study_group_organizations(request.user, program).exists():
-        raise PermissionDenied("Learning Champions create study groups.")
+        raise PermissionDenied(_("Learning Champions create study groups."))
     if group is not None:
         program = group.program
     initial = (
@@ -136,7 +137,7 @@ def group_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         except ValidationError as error:
             form_errors(form, error)
         else:
-            messages.success(request, f"Study group “{saved.name}” saved.")
+            messages.success(request, _("Study group “%(name)s” saved.") % {"name": saved.name})
             return redirect("champions:group", pk=saved.pk)
     return render(request, "champions/group_form.html", {"form": form, "group": group})
 
@@ -147,11 +148,11 @@ def group_join(request: HttpRequest, pk: int) -> HttpResponse:
     group = _visible_group(request, pk)
     outcome = services.study_group_join(group=group, employee=signed_in_employee(request))
     if outcome is services.JoinOutcome.FULL:
-        messages.error(request, f"“{group.name}” is full: no place left.")
+        messages.error(request, _("“%(name)s” is full: no place left.") % {"name": group.name})
     elif outcome is services.JoinOutcome.ALREADY_MEMBER:
-        messages.info(request, f"You are already in “{group.name}”.")
+        messages.info(request, _("You are already in “%(name)s”.") % {"name": group.name})
     else:
-        messages.success(request, f"You joined “{group.name}”.")
+        messages.success(request, _("You joined “%(name)s”.") % {"name": group.name})
     return redirect("champions:group", pk=group.pk)
 
 
@@ -160,9 +161,9 @@ def group_join(request: HttpRequest, pk: int) -> HttpResponse:
 def group_leave(request: HttpRequest, pk: int) -> HttpResponse:
     group = _visible_group(request, pk)
     if services.study_group_leave(group=group, employee=signed_in_employee(request)):
-        messages.success(request, f"You left “{group.name}”.")
+        messages.success(request, _("You left “%(name)s”.") % {"name": group.name})
     else:
-        messages.info(request, f"You were not in “{group.name}”.")
+        messages.info(request, _("You were not in “%(name)s”.") % {"name": group.name})
     return redirect("champions:group", pk=group.pk)
 
 
@@ -225,7 +226,7 @@ def session_edit(request: HttpRequest, group_pk: int | None = None, pk: int | No
         except ValidationError as error:
             form_errors(form, error)
         else:
-            messages.success(request, "Session saved.")
+            messages.success(request, _("Session saved."))
             return redirect("champions:group", pk=group.pk)
     return render(
         request,
@@ -255,10 +256,16 @@ def session_attendance(request: HttpRequest, pk: int) -> HttpResponse:
             ids = None
         people = None if ids is None else selectors.attendance_allowed(group=group, session=session, ids=ids)
         if people is None:
-            messages.error(request, "Some of the people ticked cannot be recorded for this group. Nothing was saved.")
+            messages.error(
+                request, _("Some of the people ticked cannot be recorded for this group. Nothing was saved.")
+            )
         else:
             added, removed = services.attendance_record(session=session, employees=people)
-            messages.success(request, f"Attendance saved: {len(people)} attended ({added} added, {removed} removed).")
+            messages.success(
+                request,
+                _("Attendance saved: %(attended)d attended (%(added)d added, %(removed)d removed).")
+                % {"attended": len(people), "added": added, "removed": removed},
+            )
             return redirect("champions:attendance", pk=session.pk)
     return render(
         request,

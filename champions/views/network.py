@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from champions import selectors, services
 from champions.forms import (
@@ -27,12 +28,12 @@ def network(request: HttpRequest) -> HttpResponse:
     champions and L&D admins post."""
     program = program_or_404()
     if not in_network(request.user, program):
-        raise PermissionDenied("The champions' network is for champions, sponsors and L&D admins.")
+        raise PermissionDenied(_("The champions' network is for champions, sponsors and L&D admins."))
     can_post = can_post_practice(request.user, program)
     form = PracticeNoteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
         if not can_post:
-            raise PermissionDenied("Champions and L&D admins post practices.")
+            raise PermissionDenied(_("Champions and L&D admins post practices."))
         if form.is_valid():
             try:
                 services.practice_note_post(
@@ -44,7 +45,7 @@ def network(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 form_errors(form, error)
             else:
-                messages.success(request, "Practice shared with the network.")
+                messages.success(request, _("Practice shared with the network."))
                 return redirect("champions:network")
     progress = progress_read(program=program)
     return render(

@@ -15,6 +15,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from champions.forms import RankedListFilterForm
 from champions.views._common import program_or_404, signed_in_employee
@@ -44,39 +46,43 @@ def not_yet_index(request: HttpRequest) -> HttpResponse:
     scope = people_scope(request.user, program)
     organizations = list(Organization.objects.filter(depth=1).order_by("path")) if scope is None else scope
     if not organizations:
-        raise PermissionDenied("Champions, sponsors and L&D admins see who has not completed yet.")
+        raise PermissionDenied(_("Champions, sponsors and L&D admins see who has not completed yet."))
     if len(organizations) == 1:
         return redirect("champions:not_yet", org_pk=organizations[0].pk)
     return render(request, "champions/not_yet_index.html", {"organizations": organizations, "program": program})
 
 
-def _people(count: int) -> str:
-    return f"{count} {'person' if count == 1 else 'people'}"
-
-
 def _names(ids: list[int], names: dict[int, str]) -> str:
     shown = ", ".join(names.get(pk, "") for pk in ids[:NAMES_SHOWN])
-    return shown + (f" and {len(ids) - NAMES_SHOWN} more" if len(ids) > NAMES_SHOWN else "")
+    if len(ids) <= NAMES_SHOWN:
+        return shown
+    return _("%(names)s and %(more)d more") % {"names": shown, "more": len(ids) - NAMES_SHOWN}
 
 
 def nudge_outcome_messages(outcome: NudgeOutcome, names: dict[int, str]) -> list[tuple[int, str]]:
     """What the champion reads after a nudge: who got one, and who did not and why
     (`names`: each person's name by id)."""
     if outcome.program_not_running:
-        return [(messages.WARNING, "Nothing was sent: nudges go out only while the program is active.")]
-    said = [(messages.SUCCESS, f"Nudged {_people(outcome.sent_count)} by e-mail.")] if outcome.sent else []
+        return [(messages.WARNING, _("Nothing was sent: nudges go out only while the program is active."))]
+    said = []
+    if outcome.sent:
+        sent = ngettext("Nudged %(count)d person by e-mail.", "Nudged %(count)d people by e-mail.", outcome.sent_count)
+        said.append((messages.SUCCESS, sent % {"count": outcome.sent_count}))
     reasons = [
-        (outcome.already_met, "already met the goal"),
-        (outcome.not_eligible, "not in the program's count today"),
-        (outcome.too_soon, "nudged recently (one nudge per person per interval)"),
-        (outcome.unsubscribed, "unsubscribed from nudges"),
-        (outcome.failed, "the e-mail could not be sent; see Messages"),
+        (outcome.already_met, _("already met the goal")),
+        (outcome.not_eligible, _("not in the program's count today")),
+        (outcome.too_soon, _("nudged recently (one nudge per person per interval)")),
+        (outcome.unsubscribed, _("unsubscribed from nudges")),
+        (outcome.failed, _("the e-mail could not be sent; see Messages")),
     ]
-    said += [
-        (messages.INFO, f"Not nudged, {_people(len(ids))}: {why} ({_names(ids, names)}).")
-        for ids, why in reasons
-        if ids
-    ]
+    for ids, why in reasons:
+        if ids:
+            text = ngettext(
+                "Not nudged, %(count)d person: %(why)s (%(names)s).",
+                "Not nudged, %(count)d people: %(why)s (%(names)s).",
+                len(ids),
+            )
+            said.append((messages.INFO, text % {"count": len(ids), "why": why, "names": _names(ids, names)}))
     return said
 
 
@@ -96,7 +102,7 @@ def _ranked_list(request: HttpRequest, program: LearningProgram, org_pk: int) ->
     organization (default: all of it) and a status. Unknown filter values are ignored."""
     organization = get_object_or_404(Organization, pk=org_pk)
     if not can_see_people_of(request.user, program, organization):
-        raise PermissionDenied("Only this organization's champions, sponsor and L&D admins see its people.")
+        raise PermissionDenied(_("Only this organization's champions, sponsor and L&D admins see its people."))
     data = request.POST if request.method == "POST" else request.GET
     form = RankedListFilterForm(
         {"team": data.get("team", ""), "status": data.get("status", "")},
@@ -155,7 +161,7 @@ def _nudge(request: HttpRequest, program: LearningProgram, ranked: RankedList) -
         targets = ranked.people.filter(pk__in=[v for v in request.POST.getlist("selected") if v.isdigit()])
     people = list(targets)
     if not people:
-        messages.error(request, "Select at least one person who has not completed yet.")
+        messages.error(request, _("Select at least one person who has not completed yet."))
         return back
     outcome = nudge_employees(program=program, employees=people, sender=signed_in_employee(request))
     names = {person.pk: str(person) for person in people}
@@ -184,24 +190,24 @@ def _preview(request: HttpRequest, *, email: Email, title: str, html_url: str, b
         try:
             email_test_send(email=email, reader=viewer)
         except Exception as exc:  # any backend error: said on the page, nothing else to undo
-            messages.error(request, f"The test could not be sent: {exc}")
+            messages.error(request, _("The test could not be sent: %(error)s") % {"error": exc})
         else:
-            messages.success(request, f"A test copy was sent to {viewer.email}.")
+            messages.success(request, _("A test copy was sent to %(email)s.") % {"email": viewer.email})
         return redirect(request.get_full_path())
-    _, text, _ = email_render(email=email, reader=viewer)
+    _subject, text, _html = email_render(email=email, reader=viewer)
     context = {"title": title, "email": email, "text": text, "html_url": html_url, "back": back, "viewer": viewer}
     return render(request, "champions/message_preview.html", context)
 
 
 def _email_html(request: HttpRequest, email: Email) -> HttpResponse:
-    _, _, html_body = email_render(email=email, reader=signed_in_employee(request))
+    _subject, _text, html_body = email_render(email=email, reader=signed_in_employee(request))
     return HttpResponse(html_body)
 
 
 def _preview_organization(request: HttpRequest, program: LearningProgram, org_pk: int) -> Organization:
     organization = get_object_or_404(Organization, pk=org_pk)
     if not can_preview_messages_of(request.user, program, organization):
-        raise PermissionDenied("Only this organization's champions and L&D admins preview its messages.")
+        raise PermissionDenied(_("Only this organization's champions and L&D admins preview its messages."))
     return organization
 
 
@@ -229,13 +235,15 @@ def nudge_preview_page(request: HttpRequest, org_pk: int, person_pk: int) -> Htt
     email = _nudge_previewed(request, org_pk, person_pk)
     html_url = reverse("champions:nudge_preview_html", args=[org_pk, person_pk])
     back = reverse("champions:not_yet", args=[org_pk])
-    return _preview(request, email=email, title=f"Nudge to {email.employee}", html_url=html_url, back=back)
+    return _preview(
+        request, email=email, title=_("Nudge to %(name)s") % {"name": email.employee}, html_url=html_url, back=back
+    )
 
 
 @login_required
 def digest_preview_page(request: HttpRequest, org_pk: int) -> HttpResponse:
     email = _digest_previewed(request, org_pk)
-    title = f"Weekly digest of {email.context['digest'].organization.name}"
+    title = _("Weekly digest of %(name)s") % {"name": email.context["digest"].organization.name}
     html_url = reverse("champions:digest_preview_html", args=[org_pk])
     back = reverse("champions:not_yet", args=[org_pk])
     return _preview(request, email=email, title=title, html_url=html_url, back=back)

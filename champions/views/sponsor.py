@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from champions import selectors, services
@@ -39,7 +40,7 @@ def _sponsor_page(
         .order_by("organization__path")
     )
     if not appointments:
-        raise PermissionDenied("This page is for executive sponsors.")
+        raise PermissionDenied(_("This page is for executive sponsors."))
     progress = progress_read(program=program)
     for appointment in appointments:
         appointment.org_progress = progress.for_organization(appointment.organization_id)  # type: ignore[attr-defined]
@@ -83,10 +84,10 @@ def sponsor_video(request: HttpRequest, pk: int) -> HttpResponse:
     )
     form = LaunchVideoForm(request.POST, prefix=f"video-{appointment.pk}")
     if not form.is_valid():
-        messages.error(request, "Launch video not saved: see the error next to the field.")
+        messages.error(request, _("Launch video not saved: see the error next to the field."))
         return _sponsor_page(request, bound_video_form=form, status=400)
     services.sponsor_launch_video_set(appointment=appointment, url=form.cleaned_data["launch_video_url"])
-    messages.success(request, "Launch video link saved.")
+    messages.success(request, _("Launch video link saved."))
     return redirect("champions:sponsor")
 
 
@@ -96,10 +97,10 @@ def collection_review(request: HttpRequest, pk: int) -> HttpResponse:
     """The sponsor of the collection's organization approves it or requests changes."""
     collection = get_object_or_404(Collection.objects.select_related("organization", "program"), pk=pk)
     if not can_review_collection(request.user, collection):
-        raise PermissionDenied("Only the organization's sponsor reviews its collection.")
+        raise PermissionDenied(_("Only the organization's sponsor reviews its collection."))
     form = CollectionReviewForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose Approve or Request changes.")
+        messages.error(request, _("Choose Approve or Request changes."))
         return redirect("champions:sponsor")
     approve = form.cleaned_data["decision"] == "approve"
     try:
@@ -110,7 +111,14 @@ def collection_review(request: HttpRequest, pk: int) -> HttpResponse:
             note=form.cleaned_data["note"],
         )
     except ValidationError as error:
-        messages.error(request, f"“{collection.name}” not changed: {' '.join(error.messages)}")
+        messages.error(
+            request,
+            _("“%(name)s” not changed: %(reason)s") % {"name": collection.name, "reason": " ".join(error.messages)},
+        )
     else:
-        messages.success(request, f"“{collection.name}”: {collection.get_approval_status_display()}.")
+        messages.success(
+            request,
+            _("“%(name)s”: %(status)s.")
+            % {"name": collection.name, "status": collection.get_approval_status_display()},
+        )
     return redirect("champions:sponsor")

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from champions import selectors, services
@@ -46,7 +47,7 @@ def my_stories(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             form_errors(form, error)
         else:
-            messages.success(request, "Thank you: your story is saved.")
+            messages.success(request, _("Thank you: your story is saved."))
             return redirect("champions:my_stories")
     stories = LearnerStory.objects.filter(employee=me, program=program).select_related("course")
     return render(request, "champions/my_stories.html", {"form": form, "stories": stories, "program": program})
@@ -86,7 +87,7 @@ def story_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form_errors(form, error)
         else:
-            messages.success(request, "Story updated.")
+            messages.success(request, _("Story updated."))
             return redirect("champions:my_stories")
     return render(request, "champions/story_form.html", {"form": form, "story": story})
 
@@ -95,7 +96,7 @@ def story_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def story_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     services.learner_story_withdraw(story=_my_story(request, pk))
-    messages.success(request, "Story withdrawn: only you can see it now.")
+    messages.success(request, _("Story withdrawn: only you can see it now."))
     return redirect("champions:my_stories")
 
 
@@ -104,9 +105,9 @@ def story_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
 def story_reshare(request: HttpRequest, pk: int) -> HttpResponse:
     story = services.learner_story_reshare(story=_my_story(request, pk))
     if story.consent_to_share:
-        messages.success(request, "Story shared again.")
+        messages.success(request, _("Story shared again."))
     else:
-        messages.info(request, "Story restored. Tick the consent box (Edit) to show it to others.")
+        messages.info(request, _("Story restored. Tick the consent box (Edit) to show it to others."))
     return redirect("champions:my_stories")
 
 
@@ -119,7 +120,7 @@ def stories_review(request: HttpRequest) -> HttpResponse:
     waiting for approval by default; approve or decline each."""
     program = program_or_404()
     if not moderates_stories(request.user, program):
-        raise PermissionDenied("Champions and L&D admins approve learner stories.")
+        raise PermissionDenied(_("Champions and L&D admins approve learner stories."))
     form = StoryModerationFilterForm(request.GET or None)
     moderation = form.cleaned_data["moderation"] if form.is_valid() else StoryModeration.PENDING
     stories = selectors.stories_to_moderate(program=program, user=request.user, moderation=moderation)
@@ -142,17 +143,23 @@ def stories_review(request: HttpRequest) -> HttpResponse:
 def story_moderate(request: HttpRequest, pk: int) -> HttpResponse:
     story = get_object_or_404(LearnerStory.objects.select_related("employee__organization", "program"), pk=pk)
     if not can_moderate_story(request.user, story):
-        raise PermissionDenied("Only a champion of the learner's organization or L&D approves this story.")
+        raise PermissionDenied(_("Only a champion of the learner's organization or L&D approves this story."))
     form = StoryModerationForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose Approve or Decline.")
+        messages.error(request, _("Choose Approve or Decline."))
     else:
         try:
             services.learner_story_moderate(
                 story=story, moderator=signed_in_employee(request), to=form.cleaned_data["to"]
             )
         except ValidationError as error:
-            messages.error(request, f"“{story.title}” not changed: {' '.join(error.messages)}")
+            messages.error(
+                request,
+                _("“%(name)s” not changed: %(reason)s") % {"name": story.title, "reason": " ".join(error.messages)},
+            )
         else:
-            messages.success(request, f"“{story.title}”: {story.get_moderation_display().lower()}.")
+            messages.success(
+                request,
+                _("“%(name)s”: %(status)s.") % {"name": story.title, "status": story.get_moderation_display().lower()},
+            )
     return redirect("champions:stories_review")

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from champions.views._common import signed_in_employee
 from champions.views.not_yet import nudge_outcome_messages
@@ -26,7 +27,7 @@ def my_team(request: HttpRequest) -> HttpResponse:
     manager = signed_in_employee(request)
     team = team_of(manager)
     if not team.exists():
-        raise PermissionDenied("This page is for managers: nobody on the roster reports to you.")
+        raise PermissionDenied(_("This page is for managers: nobody on the roster reports to you."))
     program = current_program(manager)
     if program is None:
         return render(request, "champions/team.html", {"program": None})
@@ -35,7 +36,7 @@ def my_team(request: HttpRequest) -> HttpResponse:
         selected = [value for value in request.POST.getlist("selected") if value.isdigit()]
         targets = list(team.filter(pk__in=selected))
         if not targets:
-            messages.error(request, "Select at least one person of your team who has not completed yet.")
+            messages.error(request, _("Select at least one person of your team who has not completed yet."))
         else:
             outcome = nudge_employees(program=program, employees=targets, sender=manager)
             for level, text in nudge_outcome_messages(outcome, {person.pk: str(person) for person in targets}):

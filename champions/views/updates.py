@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 
 from champions import selectors, services
 from champions.forms import (
@@ -51,7 +52,7 @@ def update_new(request: HttpRequest) -> HttpResponse:
     program = program_or_404()
     organizations = update_organizations(request.user, program)
     if not organizations.exists():
-        raise PermissionDenied("Champions and sponsors post updates.")
+        raise PermissionDenied(_("Champions and sponsors post updates."))
     all_hands = can_mark_for_all_hands(request.user, program)
     form = ProgressUpdateForm(
         request.POST if request.method == "POST" else None, organizations=organizations, all_hands=all_hands
@@ -60,7 +61,7 @@ def update_new(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         for_all_hands = data.get("for_all_hands", False)
         if for_all_hands and not can_mark_for_all_hands(request.user, program, data["organization"]):
-            form.add_error("for_all_hands", "Only the organization's sponsor marks an update for the All Hands.")
+            form.add_error("for_all_hands", _("Only the organization's sponsor marks an update for the All Hands."))
         else:
             try:
                 services.progress_update_post(
@@ -74,6 +75,6 @@ def update_new(request: HttpRequest) -> HttpResponse:
             except ValidationError as error:
                 form_errors(form, error)
             else:
-                messages.success(request, f"Update posted to {data['organization'].name}.")
+                messages.success(request, _("Update posted to %(name)s.") % {"name": data["organization"].name})
                 return redirect("home")
     return render(request, "champions/update_form.html", {"form": form, "program": program})

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy, ngettext
 
 from learnhub.api.services import api_token_revoke, api_token_secret_assign
 from learnhub.roles import is_ld_admin
@@ -40,7 +41,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
         context = {**self.admin_site.each_context(request), "token": obj, "raw": obj._raw_token}  # type: ignore[attr-defined]
         return TemplateResponse(request, "api/admin_token_created.html", context)
 
-    @admin.action(description="Revoke the selected tokens")
+    @admin.action(description=gettext_lazy("Revoke the selected tokens"))
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         revoked = sum(api_token_revoke(token=token) for token in queryset)
-        self.message_user(request, f"{revoked} token(s) revoked.", messages.SUCCESS)
+        text = ngettext("%(count)d token revoked.", "%(count)d tokens revoked.", revoked) % {"count": revoked}
+        self.message_user(request, text, messages.SUCCESS)

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -28,7 +30,7 @@ NON_FIELD = "non_field_errors"
 API_PREFIX = "/api/"
 XAPI_PREFIX = "/xapi/"
 BROWSER_PAGES = ("/api/docs/", "/api/tokens/")
-VALIDATION_DETAIL = "The request has errors; nothing was changed."
+VALIDATION_DETAIL = gettext_lazy("The request has errors; nothing was changed.")
 
 
 class ParameterNotFound(exceptions.NotFound):
@@ -64,8 +66,8 @@ def error_response(*, detail: str, errors: list[dict[str, Any]], status_code: in
 def body_too_large_detail() -> str:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if limit is None:
-        return "The request body is too large."
-    return f"The request body is too large: at most {limit // (1024 * 1024) or 1} MB."
+        return _("The request body is too large.")
+    return _("The request body is too large: at most %(megabytes)d MB.") % {"megabytes": limit // (1024 * 1024) or 1}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -78,7 +80,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"detail": VALIDATION_DETAIL, "errors": _flatten(response.data)}
+        response.data = {"detail": str(VALIDATION_DETAIL), "errors": _flatten(response.data)}
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
         response.data = {"detail": str(detail) or str(response.status_text), "errors": getattr(exc, "errors", [])}
@@ -110,7 +112,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
         return _json_error(body_too_large_detail(), status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-    return _json_error("Bad request.", status.HTTP_400_BAD_REQUEST)
+    return _json_error(_("Bad request."), status.HTTP_400_BAD_REQUEST)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -134,4 +136,4 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return xapi_error(500, "Server error: it is logged; send the statements again later.")
     if not is_api_request(request):
         return defaults.server_error(request)
-    return _json_error("Server error: it is logged; try again later.", status.HTTP_500_INTERNAL_SERVER_ERROR)
+    return _json_error(_("Server error: it is logged; try again later."), status.HTTP_500_INTERNAL_SERVER_ERROR)

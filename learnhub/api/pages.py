@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -43,7 +44,11 @@ def tokens(request: HttpRequest) -> HttpResponse:
 def token_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk)
     if api_token_revoke(token=token):
-        messages.success(request, f"Token “{token.name}” ({token.prefix}) is revoked: it no longer works.")
+        messages.success(
+            request,
+            _("Token “%(name)s” (%(prefix)s) is revoked: it no longer works.")
+            % {"name": token.name, "prefix": token.prefix},
+        )
     else:
-        messages.info(request, f"Token “{token.name}” was already revoked.")
+        messages.info(request, _("Token “%(name)s” was already revoked.") % {"name": token.name})
     return redirect("api:tokens")

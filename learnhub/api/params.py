@@ -21,6 +21,8 @@ from typing import Any, NamedTuple
 from django import forms
 from django.core.exceptions import ValidationError as FormValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -52,7 +54,7 @@ class QueryStringInput(forms.Widget):
 
 class QueryParameter(forms.Field):
     """One query parameter, never required: absent it reads as None; given twice it is
-    refused; empty it is refused, unless the kind is free text (`empty_hint` None).
+    refused; empty it is refused, unless the kind is free text (`empty_refusal` None).
     Each kind parses the value (`parse`) and says its OpenAPI `schema`.
 
     Messages pass the value as a parameter, never inside the text: a value such as "%d"
@@ -68,8 +70,8 @@ class QueryParameter(forms.Field):
     def schema(self) -> dict[str, Any]:
         return {"type": "string"}
 
-    def empty_hint(self, name: str) -> str | None:
-        """How to write a value, for the refusal of an empty one; None: empty is allowed."""
+    def empty_refusal(self, name: str) -> str | None:
+        """The refusal of an empty value, saying how to write one; None: empty is allowed."""
         return None
 
     def to_python(self, value: Any) -> Any:
@@ -77,18 +79,23 @@ class QueryParameter(forms.Field):
         if not values:
             return None
         if len(values) > 1:
-            raise FormValidationError(f"Give {name} once, not {len(values)} times.")
-        hint = self.empty_hint(name)
-        if values[0] == "" and hint is not None:
-            raise FormValidationError(f"{name} is empty: {hint}, or leave it out.")
+            given = ngettext(
+                "Give %(name)s once, not %(count)d time.", "Give %(name)s once, not %(count)d times.", len(values)
+            )
+            raise FormValidationError(given % {"name": name, "count": len(values)})
+        refusal = self.empty_refusal(name)
+        if values[0] == "" and refusal is not None:
+            raise FormValidationError(refusal)
         return self.parse(name, values[0])
 
     def parse(self, name: str, value: str) -> Any:
         return value
 
 
-def _not(value: str, what: str) -> FormValidationError:
-    return FormValidationError("“%(value)s” is not " + what, params={"value": value})
+def _not(value: str, message: str, name: str = "") -> FormValidationError:
+    """`message` (with %(value)s and, if it names it, %(name)s) about `value`, given as a
+    parameter: the value is shown as written."""
+    return FormValidationError(message, params={"value": value, "name": name})
 
 
 class TextParameter(QueryParameter):
@@ -106,13 +113,13 @@ class WholeNumberParameter(QueryParameter):
     def schema(self) -> dict[str, Any]:
         return {"type": "integer", "minimum": 1}
 
-    def empty_hint(self, name: str) -> str:
-        return f"use {name}=<a whole number from 1>"
+    def empty_refusal(self, name: str) -> str:
+        return _("%(name)s is empty: use %(name)s=<a whole number from 1>, or leave it out.") % {"name": name}
 
     def parse(self, name: str, value: str) -> int:
         digits = value.lstrip("0")
         if not value.isascii() or not value.isdigit() or not digits:
-            raise _not(value, "a whole number from 1.")
+            raise _not(value, _("“%(value)s” is not a whole number from 1."))
         return int(digits) if len(digits) <= len(str(MAX_ID)) else MAX_ID + 1
 
 
@@ -129,7 +136,10 @@ class ObjectParameter(WholeNumberParameter):
         pk = super().parse(name, value)
         found = self.queryset.filter(pk=pk).first() if pk <= MAX_ID else None
         if found is None:
-            message = f"There is no {self.queryset.model._meta.verbose_name} with id {pk if pk <= MAX_ID else value}."
+            message = _("There is no %(object)s with id %(id)s.") % {
+                "object": self.queryset.model._meta.verbose_name,
+                "id": pk if pk <= MAX_ID else value,
+            }
             raise ParameterNotFound(field=name, message=message)
         return found
 
@@ -141,8 +151,8 @@ class DateParameter(QueryParameter):
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "format": "date"}
 
-    def empty_hint(self, name: str) -> str:
-        return f"use {name}=YYYY-MM-DD"
+    def empty_refusal(self, name: str) -> str:
+        return _("%(name)s is empty: use %(name)s=YYYY-MM-DD, or leave it out.") % {"name": name}
 
     def parse(self, name: str, value: str) -> dt.date:
         try:
@@ -150,7 +160,7 @@ class DateParameter(QueryParameter):
                 raise ValueError(value)
             return dt.date.fromisoformat(value)
         except ValueError:
-            raise _not(value, f"a date: use {name}=YYYY-MM-DD.") from None
+            raise _not(value, _("“%(value)s” is not a date: use %(name)s=YYYY-MM-DD."), name) from None
 
 
 class ChoiceParameter(QueryParameter):
@@ -164,12 +174,15 @@ class ChoiceParameter(QueryParameter):
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "enum": self.allowed}
 
-    def empty_hint(self, name: str) -> str:
-        return f"use one of {', '.join(self.allowed)}"
+    def empty_refusal(self, name: str) -> str:
+        return _("%(name)s is empty: use one of %(allowed)s, or leave it out.") % {
+            "name": name,
+            "allowed": ", ".join(self.allowed),
+        }
 
     def parse(self, name: str, value: str) -> str:
         if value not in self.allowed:
-            raise FormValidationError(f"must be one of: {', '.join(self.allowed)}.")
+            raise FormValidationError(_("must be one of: %(allowed)s.") % {"allowed": ", ".join(self.allowed)})
         return value
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from champions.models import StudyGroup
@@ -26,18 +27,18 @@ from reports.people import Stage
 
 
 def _json_type(field: serializers.Field) -> tuple[str, tuple[type, ...]] | None:
-    """The JSON type the schema gives `field` and the Python types json.loads makes of it
-    (None: any)."""
+    """The refusal of a value that is not of the JSON type the schema gives `field`, and
+    the Python types json.loads makes of that type (None: any)."""
     if isinstance(field, serializers.BooleanField):
-        return "true or false", (bool,)
+        return _("Must be true or false."), (bool,)
     if isinstance(field, serializers.IntegerField):
-        return "a whole number", (int,)
+        return _("Must be a whole number."), (int,)
     if isinstance(field, serializers.DecimalField | serializers.FloatField):
-        return "a number", (int, float)
+        return _("Must be a number."), (int, float)
     if isinstance(field, serializers.CharField | serializers.ChoiceField | serializers.DateField):
-        return "a string", (str,)
+        return _("Must be a string."), (str,)
     if isinstance(field, serializers.ListField):
-        return "a list", (list,)
+        return _("Must be a list."), (list,)
     return None
 
 
@@ -55,7 +56,7 @@ class JsonInputSerializer(serializers.Serializer):
                     continue
                 value = data[name]
                 if isinstance(value, bool) != (bool in expected[1]) or not isinstance(value, expected[1]):
-                    errors[name] = [f"Must be {expected[0]}."]
+                    errors[name] = [expected[0]]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from learnhub.roles import has_access, is_ld_admin
 from programs.models import ApiToken, ApiTokenScope, Employee
@@ -45,13 +46,13 @@ def api_token_create(*, created_by: Employee, name: str, scope: str) -> tuple[Ap
     name = name.strip()
     errors: dict[str, list[str]] = {}
     if not is_ld_admin(created_by):
-        raise ValidationError("Only L&D admins create API tokens.")
+        raise ValidationError(_("Only L&D admins create API tokens."))
     if not name:
-        errors["name"] = ["Give the token a name (what uses it, e.g. “Workday roster push”)."]
+        errors["name"] = [_("Give the token a name (what uses it, e.g. “Workday roster push”).")]
     elif len(name) > ApiToken._meta.get_field("name").max_length:  # type: ignore[operator]
-        errors["name"] = ["Keep the name under 100 characters."]
+        errors["name"] = [_("Keep the name under 100 characters.")]
     if scope not in ApiTokenScope.values:
-        errors["scope"] = [f"The scope must be one of: {', '.join(ApiTokenScope.values)}."]
+        errors["scope"] = [_("The scope must be one of: %(scopes)s.") % {"scopes": ", ".join(ApiTokenScope.values)}]
     if errors:
         raise ValidationError(errors)
     token = ApiToken(name=name, scope=scope, created_by=created_by)
@@ -108,24 +109,30 @@ def _row_problems(row: object, columns: frozenset[str]) -> list[str]:
     roster column, a field the other rows carry and this one lacks, a value that is not a
     string (or null), or a value over more than one line."""
     if not isinstance(row, Mapping):
-        return ["A row must be an object with the roster's fields."]
+        return [_("A row must be an object with the roster's fields.")]
     problems = []
     unknown = sorted(set(row) - set(ROSTER_FIELDS))
     if unknown:
-        problems.append(f"Unknown field(s): {', '.join(unknown)}. Fields: {', '.join(ROSTER_FIELDS)}.")
+        problems.append(
+            _("Unknown field(s): %(unknown)s. Fields: %(fields)s.")
+            % {"unknown": ", ".join(unknown), "fields": ", ".join(ROSTER_FIELDS)}
+        )
     missing = sorted((columns - set(row)) & set(ROSTER_FIELDS))
     if missing:
         problems.append(
-            f"Missing field(s) {', '.join(missing)}: every row must carry the same fields "
-            "(null or an empty string empties an optional field)."
+            _(
+                "Missing field(s) %(missing)s: every row must carry the same fields "
+                "(null or an empty string empties an optional field)."
+            )
+            % {"missing": ", ".join(missing)}
         )
     for name, value in row.items():
         if name not in ROSTER_FIELDS:
             continue
         if value is not None and not isinstance(value, str):
-            problems.append(f"{name} must be a string (or null).")
+            problems.append(_("%(field)s must be a string (or null).") % {"field": name})
         elif isinstance(value, str) and any(ch in value for ch in "\r\n\x00"):
-            problems.append(f"{name} must be on one line.")
+            problems.append(_("%(field)s must be on one line.") % {"field": name})
     return problems
 
 

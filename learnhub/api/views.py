@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import filters, mixins, status, viewsets
 from rest_framework.decorators import action
@@ -169,11 +170,12 @@ class OrganizationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
         parameters = parameters_read(ToNudgeParameters, request)
         program = parameters["program"] or current_program(request.user)
         if program is not None and not programs_visible(request.user).filter(pk=program.pk).exists():
-            raise NotFound(f"There is no learning program with id {program.pk}.")  # a draft, to all but L&D admins
+            # a draft, to all but L&D admins
+            raise NotFound(_("There is no learning program with id %(id)s.") % {"id": program.pk})
         if program is None:
-            raise NotFound("No learning program has been set up yet.")
+            raise NotFound(_("No learning program has been set up yet."))
         if not can_see_people_of(request.user, program, organization):
-            raise PermissionDenied("Only this organization's champions, sponsor and L&D admins see its people.")
+            raise PermissionDenied(_("Only this organization's champions, sponsor and L&D admins see its people."))
         stage = Stage(parameters["status"]) if parameters["status"] else None
         people = people_to_nudge_read(program=program, as_of=None, organization=organization, stage=stage)
         page = self.paginate_queryset(people)
@@ -222,7 +224,7 @@ class EmployeeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if result.errors:
             lines = {error.line for error in result.errors}
             return error_response(
-                detail=f"{len(lines)} row(s) have errors; nothing was applied.",
+                detail=_("%(count)d row(s) have errors; nothing was applied.") % {"count": len(lines)},
                 errors=[{"line": error.line, "message": error.reason} for error in result.errors],
                 status_code=status.HTTP_400_BAD_REQUEST,
             )
@@ -293,7 +295,7 @@ class ConnectionViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
             # sync_request refuses only when the connection changed since sync_problem was asked
             detail = problem or sync_problem(connection=connection)
             return error_response(detail=detail, errors=[], status_code=status.HTTP_409_CONFLICT)
-        body = {"detail": "Sync queued.", "connection": connection.pk, "full": full}
+        body = {"detail": _("Sync queued."), "connection": connection.pk, "full": full}
         return Response(s.SyncQueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -5,12 +5,17 @@ champions.appointments) and come back as errors next to the field."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from programs.models import PROGRAM_CHANGE_REASON_MAX_LENGTH, Organization
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise as StrPromise
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -29,31 +34,38 @@ def errors_to_form(form: forms.Form, error: ValidationError) -> None:
 
 
 class ProgramForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=200)
-    starts_on = forms.DateField(label="Starts on", widget=DATE_WIDGET, help_text="First day of the window (inclusive).")
-    ends_on = forms.DateField(label="Ends on", widget=DATE_WIDGET, help_text="Last day of the window (inclusive).")
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
+    starts_on = forms.DateField(
+        label=gettext_lazy("Starts on"),
+        widget=DATE_WIDGET,
+        help_text=gettext_lazy("First day of the window (inclusive)."),
+    )
+    ends_on = forms.DateField(
+        label=gettext_lazy("Ends on"), widget=DATE_WIDGET, help_text=gettext_lazy("Last day of the window (inclusive).")
+    )
     target_percent = forms.DecimalField(
-        label="Target (% of employees)",
+        # xgettext:no-python-format
+        label=gettext_lazy("Target (% of employees)"),
         min_value=Decimal("0.1"),
         max_value=Decimal(100),
         max_digits=4,
         decimal_places=1,
         widget=forms.NumberInput(attrs={"step": "0.1", "min": "0.1", "max": "100", "inputmode": "decimal"}),
-        help_text="For example 90 for 90%; one decimal at most (87.5).",
+        help_text=gettext_lazy("For example 90 for 90%; one decimal at most (87.5)."),
     )
     required_completions = forms.IntegerField(
-        label="Completions required per person",
+        label=gettext_lazy("Completions required per person"),
         min_value=1,
         max_value=100,
         initial=1,
-        help_text="Distinct courses each person completes in the window to meet the goal.",
+        help_text=gettext_lazy("Distinct courses each person completes in the window to meet the goal."),
     )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         starts_on, ends_on = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts_on and ends_on and ends_on <= starts_on:
-            self.add_error("ends_on", "The program must end after it starts.")
+            self.add_error("ends_on", _("The program must end after it starts."))
         return cleaned
 
     @property
@@ -61,10 +73,10 @@ class ProgramForm(forms.Form):
         return self.cleaned_data["target_percent"] / 100
 
 
-REASON_FIELD_HELP = "Optional: kept with the change in the program's audit trail."
+REASON_FIELD_HELP = gettext_lazy("Optional: kept with the change in the program's audit trail.")
 
 
-def reason_field(label: str) -> forms.CharField:
+def reason_field(label: str | StrPromise) -> forms.CharField:
     return forms.CharField(
         label=label,
         required=False,
@@ -77,11 +89,11 @@ def reason_field(label: str) -> forms.CharField:
 class ProgramEditForm(ProgramForm):
     """A program's changes, with why: the reason goes to the audit trail with each change."""
 
-    reason = reason_field("Reason for the change")
+    reason = reason_field(gettext_lazy("Reason for the change"))
 
 
 class ProgramCloseForm(forms.Form):
-    reason = reason_field("Reason for closing")
+    reason = reason_field(gettext_lazy("Reason for closing"))
 
 
 class CloneForm(ProgramForm):
@@ -89,47 +101,57 @@ class CloneForm(ProgramForm):
 
 
 class CollectionForm(forms.Form):
-    name = forms.CharField(label="Name", max_length=200)
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=200)
     organization = forms.ModelChoiceField(
-        label="For",
+        label=gettext_lazy("For"),
         queryset=Organization.objects.order_by("path"),
         required=False,
-        empty_label="The whole company",
-        help_text="An organization (its teams see it too), or the whole company.",
+        empty_label=gettext_lazy("The whole company"),
+        help_text=gettext_lazy("An organization (its teams see it too), or the whole company."),
     )
     needs = forms.CharField(
-        label="Needs it answers",
+        label=gettext_lazy("Needs it answers"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="The near- and long-term skill needs agreed with the executive.",
+        help_text=gettext_lazy("The near- and long-term skill needs agreed with the executive."),
     )
     launch_video_url = forms.URLField(
-        label="Launch video URL",
+        label=gettext_lazy("Launch video URL"),
         required=False,
         max_length=500,
         assume_scheme="https",
-        help_text="The sponsor's launch video, e.g. on the company video site.",
+        help_text=gettext_lazy("The sponsor's launch video, e.g. on the company video site."),
     )
 
 
 class CourseSearchForm(forms.Form):
-    q = forms.CharField(label="Search the catalog", required=False, max_length=200, help_text="Title, partner or id.")
+    q = forms.CharField(
+        label=gettext_lazy("Search the catalog"),
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy("Title, partner or id."),
+    )
 
 
 class AppointmentForm(forms.Form):
     role = forms.ChoiceField(
-        label="Role", choices=[("champion", "Learning champion"), ("sponsor", "Executive sponsor")]
+        label=gettext_lazy("Role"),
+        choices=[("champion", gettext_lazy("Learning champion")), ("sponsor", gettext_lazy("Executive sponsor"))],
     )
     organization = forms.ModelChoiceField(
-        label="Organization", queryset=Organization.objects.order_by("path"), empty_label="Choose an organization"
+        label=gettext_lazy("Organization"),
+        queryset=Organization.objects.order_by("path"),
+        empty_label=gettext_lazy("Choose an organization"),
     )
     email = forms.CharField(
-        label="Employee e-mail",
+        label=gettext_lazy("Employee e-mail"),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
-        help_text="Their e-mail on the roster; use the search below to find it.",
+        help_text=gettext_lazy("Their e-mail on the roster; use the search below to find it."),
     )
 
 
 class PeopleSearchForm(forms.Form):
-    q = forms.CharField(label="Find a person", required=False, max_length=200, help_text="Name or e-mail.")
+    q = forms.CharField(
+        label=gettext_lazy("Find a person"), required=False, max_length=200, help_text=gettext_lazy("Name or e-mail.")
+    )

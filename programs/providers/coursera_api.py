@@ -16,6 +16,8 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Unpack
 
+from django.utils.translation import gettext as _
+
 from programs.providers.base import AdapterStats, ProviderError, ProviderRecord, settings_required
 from programs.providers.formats import FieldReader, parse_decimal, parse_flag, parse_timestamp
 from programs.providers.http import HttpOptions, provider_api, url_join
@@ -217,10 +219,10 @@ class CourseraApiAdapter:
         page has none."""
         url = url_join(self.base_url, f"businesses.v1/{self.org_id}/{resource}")
         target = f"organization '{self.org_id}'" + (f" / program '{program_id}'" if program_id else "")
-        forbidden = (
-            f"Coursera accepted the credentials but they give no access to {target} (HTTP 403). "
+        forbidden = _(
+            "Coursera accepted the credentials but they give no access to %(target)s (HTTP 403). "
             "Check the organization and program ids, or ask Coursera to grant API access."
-        )
+        ) % {"target": target}
         start = "0"
         seen: set[str] = set()
         while True:

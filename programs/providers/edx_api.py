@@ -21,6 +21,8 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Unpack
 
+from django.utils.translation import gettext as _
+
 from programs.providers.base import AdapterStats, ProviderRecord, settings_required
 from programs.providers.formats import FieldReader
 from programs.providers.http import HttpOptions, provider_api, url_join
@@ -122,10 +124,10 @@ class EdxApiAdapter:
     def pages(self) -> Iterator[list[ProviderRecord]]:
         """Every row of the learner summary, one list per API page."""
         url = url_join(self.base_url, f"enterprise/v3/enterprise-customer/{self.org_id}/{REPORT}")
-        forbidden = (
-            f"edX accepted the credentials but they give no access to enterprise customer '{self.org_id}' "
+        forbidden = _(
+            "edX accepted the credentials but they give no access to enterprise customer '%(org_id)s' "
             "(HTTP 403). Check the enterprise customer id (a UUID) of this connection."
-        )
+        ) % {"org_id": self.org_id}
         for rows in self.api.drf_pages(
             url, params={"page_size": str(self.page_size)}, where=REPORT, forbidden=forbidden
         ):

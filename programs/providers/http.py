@@ -26,6 +26,7 @@ from typing import Any, TypedDict, Unpack
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from django.utils.translation import gettext as _
 
 from programs.providers.base import (
     AdapterStats,
@@ -142,27 +143,35 @@ class RetryingHttp:
                     method, url, headers=dict(headers or {}), timeout=self.timeout, **kwargs
                 )
             except requests.Timeout:
-                failure, delay, cause = f"no answer within {self.timeout:g} s", None, "timeout"
+                failure, delay, cause = (
+                    _("no answer within %(seconds)s s") % {"seconds": f"{self.timeout:g}"},
+                    None,
+                    "timeout",
+                )
             except requests.ConnectionError as exc:
-                failure, delay = f"cannot connect ({type(exc).__name__})", None
+                failure, delay = _("cannot connect (%(error)s)") % {"error": type(exc).__name__}, None
                 cause = "unknown-host" if "NameResolutionError" in str(exc) else "connect"
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
-                failure, delay, cause = "the answer was cut short (its body did not arrive whole)", None, "cut"
+                failure, delay, cause = _("the answer was cut short (its body did not arrive whole)"), None, "cut"
             else:
                 if response.status_code == 429:
-                    failure, cause = "rate limited (HTTP 429)", "rate-limited"
+                    failure, cause = _("rate limited (HTTP 429)"), "rate-limited"
                     wait = retry_after_seconds(response.headers.get("Retry-After"))
                     delay = None if wait is None else min(wait, RETRY_AFTER_MAX_SECONDS)
                 elif response.status_code >= 500:
-                    failure, delay, cause = f"server error (HTTP {response.status_code})", None, "server-error"
+                    failure = _("server error (HTTP %(status)d)") % {"status": response.status_code}
+                    delay, cause = None, "server-error"
                 else:
                     return response
                 response.close()
             retry += 1
             if retry > self.max_retries:
                 raise ProviderUnavailableError(
-                    f"{self.provider} is not answering properly: {failure}, still after {self.max_retries} "
-                    f"retries. The next sync will try again.",
+                    _(
+                        "%(provider)s is not answering properly: %(failure)s, still after %(retries)d retries. "
+                        "The next sync will try again."
+                    )
+                    % {"provider": self.provider, "failure": failure, "retries": self.max_retries},
                     url=url,
                     cause=cause,
                 )
@@ -219,12 +228,16 @@ class ClientCredentialsToken:
         )
         if response.status_code in (400, 401, 403):
             raise ProviderConfigurationError(
-                f"{provider} credentials rejected by the token endpoint (HTTP {response.status_code}). "
-                "Check the client id and secret of this connection."
+                _(
+                    "%(provider)s credentials rejected by the token endpoint (HTTP %(status)d). "
+                    "Check the client id and secret of this connection."
+                )
+                % {"provider": provider, "status": response.status_code}
             )
         if response.status_code != 200:
             raise ProviderConfigurationError(
-                f"{provider}'s token endpoint answered HTTP {response.status_code}. Check the token URL."
+                _("%(provider)s's token endpoint answered HTTP %(status)d. Check the token URL.")
+                % {"provider": provider, "status": response.status_code}
             )
         try:
             body = response.json()
@@ -233,7 +246,8 @@ class ClientCredentialsToken:
             expires_in = float(TOKEN_DEFAULT_LIFETIME_SECONDS if lifetime is None else lifetime)
         except (ValueError, KeyError, TypeError, AttributeError):
             raise ProviderConfigurationError(
-                f"{provider}'s token endpoint did not return an access token. Check the token URL."
+                _("%(provider)s's token endpoint did not return an access token. Check the token URL.")
+                % {"provider": provider}
             ) from None
         self._token = token
         self._refresh_at = requested_at + expires_in - min(TOKEN_REFRESH_MARGIN_SECONDS, expires_in / 2)
@@ -290,22 +304,36 @@ class ProviderApi:
                 self.token.invalidate()
                 continue
             if response.status_code == 401:
-                how = "a freshly issued access token was refused" if self.token is not None else "the API refused them"
-                raise ProviderConfigurationError(
-                    f"{provider} credentials rejected: {how} (HTTP 401). "
-                    "Check the client id and secret of this connection."
+                message = (
+                    _(
+                        "%(provider)s credentials rejected: a freshly issued access token was refused (HTTP 401). "
+                        "Check the client id and secret of this connection."
+                    )
+                    if self.token is not None
+                    else _(
+                        "%(provider)s credentials rejected: the API refused them (HTTP 401). "
+                        "Check the client id and secret of this connection."
+                    )
                 )
+                raise ProviderConfigurationError(message % {"provider": provider})
             if response.status_code == 403:
                 raise ProviderConfigurationError(forbidden)
             if response.status_code == 404:
                 raise ProviderConfigurationError(
-                    f"{provider} has no such address: {response.url.split('?')[0]} (HTTP 404). "
-                    "Check the base URL and organization id of this connection."
+                    _(
+                        "%(provider)s has no such address: %(url)s (HTTP 404). "
+                        "Check the base URL and organization id of this connection."
+                    )
+                    % {"provider": provider, "url": response.url.split("?")[0]}
                 )
             if response.status_code != 200:
                 raise ProviderConfigurationError(
-                    f"{provider} refused the request (HTTP {response.status_code}): "
-                    f"{response.text[:REFUSAL_SHOWN_CHARS]}"
+                    _("%(provider)s refused the request (HTTP %(status)d): %(answer)s")
+                    % {
+                        "provider": provider,
+                        "status": response.status_code,
+                        "answer": response.text[:REFUSAL_SHOWN_CHARS],
+                    }
                 )
             try:
                 body = response.json()

@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Unpack
 from urllib.parse import parse_qs, urlsplit
 
+from django.utils.translation import gettext as _
+
 from programs.providers.base import AdapterStats, ProviderError, ProviderRecord, settings_required
 from programs.providers.formats import FieldReader, epoch_ms
 from programs.providers.http import HttpOptions, next_page_url, provider_api, url_join
@@ -200,7 +202,7 @@ class LinkedInApiAdapter:
             "start": "0",
             "count": str(self.page_size),
         }
-        forbidden = (
+        forbidden = _(
             "LinkedIn Learning accepted the credentials but they may not read the learning activity reports "
             "(HTTP 403). Check that this API client has the reporting permission of your LinkedIn Learning account."
         )

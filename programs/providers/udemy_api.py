@@ -21,6 +21,8 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Unpack
 
+from django.utils.translation import gettext as _
+
 from programs.providers.base import AdapterStats, ProviderRecord, settings_required
 from programs.providers.formats import FieldReader
 from programs.providers.http import HttpOptions, provider_api, url_join
@@ -112,10 +114,10 @@ class UdemyApiAdapter:
     def pages(self) -> Iterator[list[ProviderRecord]]:
         """Every row of the report, one list per API page."""
         url = url_join(self.base_url, f"organizations/{self.org_id}/analytics/{REPORT}/")
-        forbidden = (
-            f"Udemy Business accepted the credentials but they give no access to organization '{self.org_id}' "
+        forbidden = _(
+            "Udemy Business accepted the credentials but they give no access to organization '%(org_id)s' "
             "(HTTP 403). Check the organization id, and that this API client may read the reporting API."
-        )
+        ) % {"org_id": self.org_id}
         for rows in self.api.drf_pages(
             url, params={"page_size": str(self.page_size)}, where=REPORT, forbidden=forbidden
         ):

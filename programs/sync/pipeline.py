@@ -52,6 +52,9 @@ from django.db import DatabaseError, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from programs.models import (
     Course,
@@ -114,12 +117,12 @@ API_PROGRAM_IDS: dict[str, Callable[[ProviderConnection], list[str]]] = {
     Provider.COURSERA: CourseraApiAdapter.connection_program_ids
 }
 # The kinds whose completions never come from an API: where they come from instead.
-NOT_FROM_AN_API: dict[str, str] = {
-    Provider.OTHER: (
+NOT_FROM_AN_API: dict[str, Promise] = {
+    Provider.OTHER: gettext_lazy(
         "Their completions come from a completions file: upload it on the connection's page, "
-        "or run python manage.py import_provider_csv PATH --connection {name}."
+        "or run python manage.py import_provider_csv PATH --connection %(name)s."
     ),
-    Provider.XAPI: "The provider pushes its xAPI statements to LearnHub as they happen.",
+    Provider.XAPI: gettext_lazy("The provider pushes its xAPI statements to LearnHub as they happen."),
 }
 # The tables a sync writes: the planner's statistics of each are refreshed after a large sync.
 SYNC_TABLES = (Enrollment, UnmatchedRecord, InvalidRecord, Course)
@@ -193,10 +196,16 @@ def _claim(*, connection: ProviderConnection, source: str) -> SyncLease:
     lease = connection_claim(connection=connection, source=source)
     if lease is None:
         held_until = connection_held_until(connection=connection, now=timezone.now())
-        shown = f" (its hold lasts until {when_shown(held_until)} and is renewed while it runs)" if held_until else ""
-        raise SyncAlreadyRunningError(
-            f"A sync of {connection.name} is already running{shown}; try again when it ends.", held_until=held_until
+        message = (
+            _(
+                "A sync of %(name)s is already running (its hold lasts until %(until)s and is renewed while it "
+                "runs); try again when it ends."
+            )
+            if held_until
+            else _("A sync of %(name)s is already running; try again when it ends.")
         )
+        values = {"name": connection.name, "until": when_shown(held_until) if held_until else ""}
+        raise SyncAlreadyRunningError(message % values, held_until=held_until)
     return lease
 
 
@@ -298,7 +307,9 @@ def _part_run(
         logger.warning("Sync of %s (run %s) failed: %s", connection.name, run.pk, run.error)
     except BaseException as exc:
         logger.exception("Sync of %s (run %s) stopped on an unexpected error", connection.name, run.pk)
-        message = f"The sync stopped on an unexpected error ({exc.__class__.__name__}); see the server log."
+        message = _("The sync stopped on an unexpected error (%(error)s); see the server log.") % {
+            "error": exc.__class__.__name__
+        }
         try:
             _run_fail(run, error=_with_kept(message, run=_counted(run)), tally=tally)
         except DatabaseError:  # the database itself may be what failed; the lease lapses, a takeover says so
@@ -397,12 +408,15 @@ def _run_fail(run: SyncRun, *, error: str, tally: _PartTally) -> None:
     run.refresh_from_db()
 
 
+RUN_COUNTS = ("fetched", "created", "updated", "unchanged", "merged", "skipped", "invalid", "unmatched")
+
+
 def sync_run_counts(*, run: SyncRun) -> str:
     """The record counts of a run on one line."""
-    return (
-        f"fetched {run.fetched}, created {run.created}, updated {run.updated}, unchanged {run.unchanged}, "
-        f"merged {run.merged}, skipped {run.skipped}, invalid {run.invalid}, unmatched {run.unmatched}"
-    )
+    return _(
+        "fetched %(fetched)d, created %(created)d, updated %(updated)d, unchanged %(unchanged)d, "
+        "merged %(merged)d, skipped %(skipped)d, invalid %(invalid)d, unmatched %(unmatched)d"
+    ) % {name: getattr(run, name) for name in RUN_COUNTS}
 
 
 def sync_run_summary(*, run: SyncRun) -> str:
@@ -430,9 +444,11 @@ def api_adapter_problem(*, connection: ProviderConnection) -> str:
     schedule ask; here because `sync_api` records it on its run too."""
     if connection.kind in API_ADAPTERS:
         return ""
-    instead = NOT_FROM_AN_API.get(connection.kind, "LearnHub has no adapter for its API.")
-    return f"{connection.get_kind_display()} connections are not synced from an API. " + instead.format(
-        name=shlex.quote(connection.name)
+    instead = NOT_FROM_AN_API.get(connection.kind, gettext_lazy("LearnHub has no adapter for its API."))
+    return (
+        _("%(kind)s connections are not synced from an API.") % {"kind": connection.get_kind_display()}
+        + " "
+        + str(instead).replace("%(name)s", shlex.quote(connection.name))
     )
 
 

@@ -22,6 +22,7 @@ import shlex
 from django.conf import settings
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from programs.models import ProviderConnection, SyncRun, SyncStatus
 from programs.sync.lease import connection_held_until, lease_is_live, lease_seconds
@@ -58,15 +59,14 @@ def sync_problem(*, connection: ProviderConnection, queued: bool = True) -> str:
     if problem:
         return problem
     if not connection.is_active:
-        return (
-            "This connection is paused: resume it first "
-            f"(python manage.py provider_connection {shlex.quote(connection.name)} --active)."
-        )
+        return _(
+            "This connection is paused: resume it first (python manage.py provider_connection %(name)s --active)."
+        ) % {"name": shlex.quote(connection.name)}
     if queued and tasks_run_in_process() and connection_held_until(connection=connection, now=timezone.now()):
-        return (
-            f"A sync of {connection.name} is already running, and this server runs syncs in its own process "
+        return _(
+            "A sync of %(name)s is already running, and this server runs syncs in its own process "
             "(no Celery worker), so another cannot wait for it: try again when it ends."
-        )
+        ) % {"name": connection.name}
     return ""
 
 

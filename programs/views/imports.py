@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
 
 from learnhub.roles import ld_admin_required
 from programs.imports import ERRORS_CSV_HEADER, import_job_errors_rows, import_job_page
@@ -49,5 +50,7 @@ def import_job_progress(request: HttpRequest, pk: int) -> JsonResponse:
             "rows_done": job.rows_done,
             "percent": page.percent,
             "phase": page.phase,
+            "rows_text": _("%(done)s of %(total)s rows (%(percent)s%%)")
+            % {"done": job.rows_done, "total": job.rows_total, "percent": page.percent},
         }
     )

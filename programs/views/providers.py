@@ -17,8 +17,9 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import pluralize
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from learnhub.manage.forms import PeopleSearchForm
@@ -132,7 +133,7 @@ def _connection_saved(request: HttpRequest, form: ConnectionForm, **which: Any) 
     if request.method != "POST" or not form.is_valid():
         return None
     try:
-        connection, _ = provider_connection_save(name=form.cleaned_data["name"], **which, **form.values())
+        connection, _created = provider_connection_save(name=form.cleaned_data["name"], **which, **form.values())
     except ValidationError as error:
         _form_errors(form, error)
         return None
@@ -149,7 +150,7 @@ def connection_new(request: HttpRequest) -> HttpResponse:
         kind_form = ConnectionKindForm(initial={"kind": form.chosen})
     connection = _connection_saved(request, form, new=True, kind=form.chosen)
     if connection is not None:
-        messages.success(request, f"Connection {connection.name} added. Test it, then sync.")
+        messages.success(request, _("Connection %(name)s added. Test it, then sync.") % {"name": connection.name})
         return redirect("programs:providers:detail", pk=connection.pk)
     context = {"form": form, "kind_form": kind_form, "all_kinds": " ".join(Provider.values)}
     return render(request, "programs/providers/connection_form.html", context)
@@ -169,7 +170,7 @@ def connection_edit(request: HttpRequest, pk: int) -> HttpResponse:
     }
     form = ConnectionForm(request.POST if request.method == "POST" else None, connection=connection, initial=initial)
     if _connection_saved(request, form, connection=connection) is not None:
-        messages.success(request, "Settings saved.")
+        messages.success(request, _("Settings saved."))
         return redirect("programs:providers:detail", pk=connection.pk)
     context = {"form": form, "connection": connection, "all_kinds": " ".join(Provider.values)}
     return render(request, "programs/providers/connection_form.html", context)
@@ -184,10 +185,11 @@ def connection_active(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         active = form.cleaned_data["action"] == "resume"
         changed = provider_connection_activate(connection=connection, active=active)
-        state = "resumed" if active else "paused"
-        messages.success(
-            request, f"{connection.name} {state}." if changed else f"{connection.name} was already {state}."
-        )
+        if active:
+            message = _("%(name)s resumed.") if changed else _("%(name)s was already resumed.")
+        else:
+            message = _("%(name)s paused.") if changed else _("%(name)s was already paused.")
+        messages.success(request, message % {"name": connection.name})
     return redirect("programs:providers:detail", pk=connection.pk)
 
 
@@ -200,7 +202,7 @@ def connection_check(request: HttpRequest, pk: int) -> HttpResponse:
     if result.ok:
         messages.success(request, result.message)
     else:
-        messages.error(request, f"The connection test failed. {result.message}")
+        messages.error(request, _("The connection test failed. %(reason)s") % {"reason": result.message})
     return redirect("programs:providers:detail", pk=connection.pk)
 
 
@@ -219,7 +221,10 @@ def connection_remove(request: HttpRequest, pk: int) -> HttpResponse:
         except ConnectionBusyError as exc:
             messages.error(request, str(exc))
             return redirect("programs:providers:detail", pk=connection.pk)
-        messages.success(request, f"Connection {connection.name} removed, with {removed.description}.")
+        messages.success(
+            request,
+            _("Connection %(name)s removed, with %(what)s.") % {"name": connection.name, "what": removed.description},
+        )
         return redirect("programs:providers:connections")
     return render(
         request,
@@ -267,7 +272,6 @@ def connection_sync(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(ProviderConnection, pk=pk)
     form = SyncNowForm(request.POST)
     full = form.is_valid() and form.cleaned_data["full"]
-    what = "Full sync" if full else "Sync"
     problem = sync_problem(connection=connection)
     held = connection_held_until(connection=connection, now=timezone.now()) is not None
     if problem:
@@ -275,12 +279,19 @@ def connection_sync(request: HttpRequest, pk: int) -> HttpResponse:
     elif not sync_request(connection=connection, full=full):  # refused after all: it changed meanwhile
         messages.error(request, sync_problem(connection=connection))
     elif held:
-        messages.success(
-            request,
-            f"{what} of {connection.name} queued: a sync of it is running now, and yours starts when that one ends.",
+        message = (
+            _("Full sync of %(name)s queued: a sync of it is running now, and yours starts when that one ends.")
+            if full
+            else _("Sync of %(name)s queued: a sync of it is running now, and yours starts when that one ends.")
         )
+        messages.success(request, message % {"name": connection.name})
     else:
-        messages.success(request, f"{what} of {connection.name} queued. Reload this page in a minute to see the run.")
+        message = (
+            _("Full sync of %(name)s queued. Reload this page in a minute to see the run.")
+            if full
+            else _("Sync of %(name)s queued. Reload this page in a minute to see the run.")
+        )
+        messages.success(request, message % {"name": connection.name})
     return redirect("programs:providers:detail", pk=connection.pk)
 
 
@@ -301,8 +312,8 @@ def unmatched_list(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{alias.learner_key} is now {alias.employee.email}: their records are being matched. "
-                "Reload in a minute.",
+                _("%(learner)s is now %(email)s: their records are being matched. Reload in a minute.")
+                % {"learner": alias.learner_key, "email": alias.employee.email},
             )
             return redirect("programs:providers:unmatched")
     people_search = PeopleSearchForm(request.GET or None)
@@ -334,7 +345,7 @@ def unmatched_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def unmatched_rematch_request(request: HttpRequest) -> HttpResponse:
     unmatched_rematch_queue(employee_ids=None)
-    messages.success(request, "Matching the unmatched records against the roster again. Reload in a minute.")
+    messages.success(request, _("Matching the unmatched records against the roster again. Reload in a minute."))
     return redirect("programs:providers:unmatched")
 
 
@@ -343,14 +354,16 @@ def unmatched_rematch_request(request: HttpRequest) -> HttpResponse:
 def learner_dismiss_request(request: HttpRequest) -> HttpResponse:
     form = LearnerDismissForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a learner from the list to dismiss.")
+        messages.error(request, _("Choose a learner from the list to dismiss."))
         return redirect("programs:providers:unmatched")
     try:
         learner_dismiss(**form.cleaned_data, by=request.user)  # type: ignore[arg-type]
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"{form.cleaned_data['learner_key']} dismissed: their records are kept.")
+        messages.success(
+            request, _("%(learner)s dismissed: their records are kept.") % {"learner": form.cleaned_data["learner_key"]}
+        )
     return redirect("programs:providers:unmatched")
 
 
@@ -359,7 +372,7 @@ def learner_dismiss_request(request: HttpRequest) -> HttpResponse:
 def learner_restore_request(request: HttpRequest, pk: int) -> HttpResponse:
     dismissal = get_object_or_404(LearnerDismissal, pk=pk)
     learner_restore(dismissal=dismissal, by=request.user)  # type: ignore[arg-type]
-    messages.success(request, f"{dismissal.learner_key} is back on the unmatched list.")
+    messages.success(request, _("%(learner)s is back on the unmatched list.") % {"learner": dismissal.learner_key})
     return redirect("programs:providers:unmatched")
 
 
@@ -370,8 +383,12 @@ def learner_unlink_request(request: HttpRequest, pk: int) -> HttpResponse:
     moved = learner_alias_unlink(alias=alias, by=request.user)  # type: ignore[arg-type]
     messages.success(
         request,
-        f"{alias.learner_key} is no longer linked to {alias.employee.email}; "
-        f"{moved} record{pluralize(moved)} went back to the unmatched list.",
+        ngettext(
+            "%(learner)s is no longer linked to %(email)s; %(count)d record went back to the unmatched list.",
+            "%(learner)s is no longer linked to %(email)s; %(count)d records went back to the unmatched list.",
+            moved,
+        )
+        % {"learner": alias.learner_key, "email": alias.employee.email, "count": moved},
     )
     return redirect("programs:providers:unmatched")
 
@@ -410,7 +427,7 @@ def connection_upload(request: HttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(ProviderConnection, pk=pk)
     file_problem = provider_file_problem(connection=connection)
     file_format = PROVIDER_FILE_FORMATS.get(connection.kind)
-    shown = {"format_name": file_format.name, "description": file_format.description} if file_format else {}
+    shown = {"format_name": str(file_format.name), "description": str(file_format.description)} if file_format else {}
     status = 200
     form = ProviderCsvUploadForm(**shown)
     if request.method == "POST":
@@ -424,7 +441,7 @@ def connection_upload(request: HttpRequest, pk: int) -> HttpResponse:
                     created_by=request.user if isinstance(request.user, Employee) else None,
                 )
             except CsvFileError as exc:
-                form.add_error("file", f"The file was not imported: {exc}")
+                form.add_error("file", _("The file was not imported: %(reason)s") % {"reason": exc})
             else:
                 return redirect("programs:import_job", pk=job.pk)
     context = {

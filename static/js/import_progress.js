@@ -19,7 +19,7 @@ document.addEventListener("DOMContentLoaded", function () {
           bar.max = job.rows_total;
           bar.value = job.rows_done;
           bar.textContent = job.percent + "%";
-          rows.textContent = job.rows_done + " of " + job.rows_total + " rows (" + job.percent + "%)";
+          rows.textContent = job.rows_text;
         }
         phase.textContent = job.phase;
         window.setTimeout(poll, every);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
 from learnhub.manage.forms import ProgramForm
 from programs.learning_programs import CloneDefaults
@@ -14,7 +15,7 @@ from programs.templatetags.formats import target_percent
 def acting_admin(request: HttpRequest) -> Employee:
     """The signed-in L&D admin (ld_admin_required has let only them through)."""
     if not isinstance(request.user, Employee):
-        raise PermissionDenied("This page is for L&D admins.")
+        raise PermissionDenied(_("This page is for L&D admins."))
     return request.user
 
 

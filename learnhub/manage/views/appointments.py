@@ -8,7 +8,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import pluralize
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from champions.appointments import (
@@ -45,7 +46,7 @@ def appointment_list(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             errors_to_form(form, error)
         else:
-            messages.success(request, f"Appointed {appointment}.")
+            messages.success(request, _("Appointed %(appointment)s.") % {"appointment": appointment})
             return redirect("manage:appointments", pk=program.pk)
     people_search = PeopleSearchForm(request.GET or None)
     query = people_search.cleaned_data["q"] if people_search.is_valid() else ""
@@ -60,8 +61,8 @@ def appointment_list(request: HttpRequest, pk: int) -> HttpResponse:
             "query": query,
             "people": employees_search(query=query),
             "sections": [
-                ("sponsor", "Executive sponsors", found["sponsor"]),
-                ("champion", "Learning champions", found["champion"]),
+                ("sponsor", _("Executive sponsors"), found["sponsor"]),
+                ("champion", _("Learning champions"), found["champion"]),
             ],
             "gaps": organizations_without_appointments(program=program),
         },
@@ -76,10 +77,10 @@ def _appointment_change(
         raise Http404("No such role.")
     if confirm:
         done = appointment_confirm(program=program, role=role, appointment_id=appointment_pk)  # type: ignore[arg-type]
-        text = "Appointment confirmed." if done else "Nothing to confirm: it was already confirmed or removed."
+        text = _("Appointment confirmed.") if done else _("Nothing to confirm: it was already confirmed or removed.")
     else:
         done = appointment_remove(program=program, role=role, appointment_id=appointment_pk)  # type: ignore[arg-type]
-        text = "Appointment removed." if done else "Nothing to remove: it was already removed."
+        text = _("Appointment removed.") if done else _("Nothing to remove: it was already removed.")
     (messages.success if done else messages.warning)(request, text)
     return redirect("manage:appointments", pk=program.pk)
 
@@ -103,7 +104,14 @@ def appointments_confirm_all_post(request: HttpRequest, pk: int) -> HttpResponse
     program = get_object_or_404(LearningProgram, pk=pk)
     confirmed = appointments_confirm_all(program=program)
     if confirmed:
-        messages.success(request, f"Confirmed {confirmed} appointment{pluralize(confirmed)} of {program.name}.")
+        text = ngettext(
+            "Confirmed %(count)d appointment of %(program)s.",
+            "Confirmed %(count)d appointments of %(program)s.",
+            confirmed,
+        )
+        messages.success(request, text % {"count": confirmed, "program": program.name})
     else:
-        messages.warning(request, f"Nothing to confirm in {program.name}: every appointment is confirmed.")
+        messages.warning(
+            request, _("Nothing to confirm in %(program)s: every appointment is confirmed.") % {"program": program.name}
+        )
     return redirect("manage:home")

@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from learnhub.manage.forms import CollectionForm, CourseSearchForm, errors_to_form
@@ -49,7 +50,9 @@ def collection_new(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             errors_to_form(form, error)
         else:
-            messages.success(request, f"Collection {collection.name} created. Add its courses below.")
+            messages.success(
+                request, _("Collection %(name)s created. Add its courses below.") % {"name": collection.name}
+            )
             return redirect("manage:collection", pk=collection.pk)
     return render(request, "manage/collection_form.html", {"form": form, "program": program, "collection": None})
 
@@ -72,7 +75,7 @@ def collection_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             errors_to_form(form, error)
         else:
-            messages.success(request, f"Collection {collection.name} saved.")
+            messages.success(request, _("Collection %(name)s saved.") % {"name": collection.name})
             return redirect("manage:collection", pk=collection.pk)
     return render(
         request,
@@ -113,16 +116,23 @@ def collection_submit(request: HttpRequest, pk: int) -> HttpResponse:
     changes they asked for; the sponsor is e-mailed."""
     collection = get_object_or_404(Collection.objects.select_related("program", "organization"), pk=pk)
     if not can_submit_collection(request.user, collection):
-        raise PermissionDenied("A company-wide collection has no sponsor review.")
+        raise PermissionDenied(_("A company-wide collection has no sponsor review."))
     action = collection_submit_action(collection=collection) or CollectionReviewAction.SUBMITTED
     try:
         collection_review_step(
             collection=collection, actor=acting_admin(request), action=action, note=request.POST.get("note", "")
         )
     except ValidationError as error:
-        messages.error(request, f"{collection.name} not submitted: {' '.join(error.messages)}")
+        messages.error(
+            request,
+            _("%(name)s not submitted: %(problems)s") % {"name": collection.name, "problems": " ".join(error.messages)},
+        )
     else:
-        messages.success(request, f"{collection.name} sent to the sponsor of {collection.organization}.")
+        messages.success(
+            request,
+            _("%(name)s sent to the sponsor of %(organization)s.")
+            % {"name": collection.name, "organization": collection.organization},
+        )
     return redirect("manage:collection", pk=collection.pk)
 
 
@@ -141,14 +151,14 @@ def course_add(request: HttpRequest, pk: int) -> HttpResponse:
     course_id = request.POST.get("course", "")
     course = Course.objects.filter(pk=int(course_id)).first() if course_id.isdigit() else None
     if course is None:
-        messages.error(request, "Choose a course from the catalog search.")
+        messages.error(request, _("Choose a course from the catalog search."))
         return _back_to_collection(request, collection)
     try:
         collection_course_add(collection=collection, course=course)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"Added {course}.")
+        messages.success(request, _("Added %(course)s.") % {"course": course})
     return _back_to_collection(request, collection)
 
 
@@ -161,7 +171,7 @@ def course_remove(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"Removed {course}.")
+        messages.success(request, _("Removed %(course)s.") % {"course": course})
     return _back_to_collection(request, collection)
 
 
@@ -171,7 +181,7 @@ def course_move(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     collection = get_object_or_404(Collection, pk=pk)
     direction = request.POST.get("direction")
     if direction not in ("up", "down"):
-        messages.error(request, "Move a course up or down.")
+        messages.error(request, _("Move a course up or down."))
         return _back_to_collection(request, collection)
     try:
         collection_course_move(collection=collection, item_id=item_pk, direction=direction)  # type: ignore[arg-type]

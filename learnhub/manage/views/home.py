@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from learnhub.manage.selectors import FAILED_MESSAGES_DAYS, admin_todo
 from learnhub.roles import current_program, ld_admin_required
@@ -19,26 +20,38 @@ def manage_home(request: HttpRequest) -> HttpResponse:
     """The to-do list (`admin_todo`) of the current program, and the admin pages."""
     program = current_program(request.user)
     links = [
-        ("Programs", reverse("manage:programs"), "Create, edit, activate, close and clone programs."),
-        ("Roster", reverse("programs:roster"), "Everyone on the roster."),
-        ("Import the roster", reverse("programs:roster_import"), "Upload the HRIS roster file."),
-        ("Import collections", reverse("programs:collections_import"), "Upload curated collections from a file."),
-        ("Providers", reverse("programs:providers:connections"), "Provider connections, syncs, unmatched records."),
-        ("Messages", reverse("reports:messages"), "Digests, nudges and announcements: what was sent and what failed."),
-        ("API tokens", reverse("api:tokens"), "Tokens for HR systems and BI tools."),
-        ("Django admin", reverse("admin:index"), "Every record, for power use."),
+        (_("Programs"), reverse("manage:programs"), _("Create, edit, activate, close and clone programs.")),
+        (_("Roster"), reverse("programs:roster"), _("Everyone on the roster.")),
+        (_("Import the roster"), reverse("programs:roster_import"), _("Upload the HRIS roster file.")),
+        (
+            _("Import collections"),
+            reverse("programs:collections_import"),
+            _("Upload curated collections from a file."),
+        ),
+        (
+            _("Providers"),
+            reverse("programs:providers:connections"),
+            _("Provider connections, syncs, unmatched records."),
+        ),
+        (
+            _("Messages"),
+            reverse("reports:messages"),
+            _("Digests, nudges and announcements: what was sent and what failed."),
+        ),
+        (_("API tokens"), reverse("api:tokens"), _("Tokens for HR systems and BI tools.")),
+        (_("Django admin"), reverse("admin:index"), _("Every record, for power use.")),
     ]
     if program is not None:
         links[1:1] = [
             (
-                "Curate collections",
+                _("Curate collections"),
                 reverse("manage:collections", args=[program.pk]),
-                f"Collections of {program.name}.",
+                _("Collections of %(program)s.") % {"program": program.name},
             ),
             (
-                "Appointments",
+                _("Appointments"),
                 reverse("manage:appointments", args=[program.pk]),
-                f"Sponsors and champions of {program.name}.",
+                _("Sponsors and champions of %(program)s.") % {"program": program.name},
             ),
         ]
     return render(

@@ -8,6 +8,8 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from champions.program_clone import ProgramAlreadyClonedError, program_clone
@@ -44,7 +46,7 @@ def program_new(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             errors_to_form(form, error)
         else:
-            messages.success(request, f"{program.name} created as a draft.")
+            messages.success(request, _("%(program)s created as a draft.") % {"program": program.name})
             return redirect("manage:program", pk=program.pk)
     return render(request, "manage/program_form.html", {"form": form, "program": None})
 
@@ -87,9 +89,12 @@ def program_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             errors_to_form(form, error)
         else:
-            messages.success(
-                request, f"{program.name} saved ({len(changes)} audited change{'s' if len(changes) != 1 else ''})."
+            text = ngettext(
+                "%(program)s saved (%(count)d audited change).",
+                "%(program)s saved (%(count)d audited changes).",
+                len(changes),
             )
+            messages.success(request, text % {"program": program.name, "count": len(changes)})
             return redirect("manage:program", pk=program.pk)
     return render(request, "manage/program_form.html", {"form": form, "program": program})
 
@@ -98,13 +103,13 @@ def _program_status_set(
     request: HttpRequest, program: LearningProgram, *, status: str, done: str, reason: str = ""
 ) -> HttpResponse:
     """Move the program to `status` through `program_update` (its transitions table says
-    whether it may); the refusal or `done` is shown on the program's page."""
+    whether it may); the refusal or `done` (the message of success) is shown on the program's page."""
     try:
         program_update(program=program, changed_by=acting_admin(request), status=status, reason=reason)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"{program.name} is {done}.")
+        messages.success(request, done)
     return redirect("manage:program", pk=program.pk)
 
 
@@ -112,7 +117,8 @@ def _program_status_set(
 @require_POST
 def program_activate(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_object_or_404(LearningProgram, pk=pk)
-    return _program_status_set(request, program, status=ProgramStatus.ACTIVE, done="active")
+    done = _("%(program)s is active.") % {"program": program.name}
+    return _program_status_set(request, program, status=ProgramStatus.ACTIVE, done=done)
 
 
 @ld_admin_required
@@ -122,8 +128,9 @@ def program_close(request: HttpRequest, pk: int) -> HttpResponse:
     program = get_object_or_404(LearningProgram, pk=pk)
     form = ProgramCloseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
+        done = _("%(program)s is closed.") % {"program": program.name}
         return _program_status_set(
-            request, program, status=ProgramStatus.CLOSED, done="closed", reason=form.cleaned_data["reason"]
+            request, program, status=ProgramStatus.CLOSED, done=done, reason=form.cleaned_data["reason"]
         )
     refused = program_transition_error(current=program.status, to=ProgramStatus.CLOSED)
     return render(request, "manage/program_close.html", {"program": program, "form": form, "refused": refused})
@@ -147,8 +154,11 @@ def program_clone_form(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(
                 request,
-                f"{clone.name} created as a draft from {program.name}: review its collections and confirm "
-                "the proposed sponsors and champions.",
+                _(
+                    "%(clone)s created as a draft from %(program)s: review its collections and confirm "
+                    "the proposed sponsors and champions."
+                )
+                % {"clone": clone.name, "program": program.name},
             )
             return redirect("manage:program", pk=clone.pk)
     return render(request, "manage/program_clone.html", {"form": form, "program": program, "existing": existing})
