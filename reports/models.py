@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from programs.models import LearningProgram, Organization
 
@@ -147,7 +148,7 @@ class PersonProgress(models.Model):
 
 class MessageKind(models.TextChoices):
     DIGEST = "digest", _("Weekly digest")
-    NUDGE = "nudge", _("Nudge")
+    NUDGE = "nudge", pgettext_lazy("message kind", "Nudge")  # the noun; "Nudge" alone is the button
     ESCALATION_CHAMPION = "escalation_champion", _("Escalation to champion")
     ESCALATION_SPONSOR = "escalation_sponsor", _("Escalation to sponsor")
     LEADERBOARD = "leaderboard", _("Monthly leaderboard update")
