@@ -82,10 +82,11 @@ def trend_chart(
         )
     if target is not None:
         ty = y(target)
+        target_label = _("target %(rate)s") % {"rate": percent(target)}
         parts.append(
             f'<line class="target" x1="{MARGIN_LEFT}" x2="{WIDTH - MARGIN_RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}"/>'
             f'<text class="target-label" x="{WIDTH - MARGIN_RIGHT - 4}" y="{ty - 5:.1f}" text-anchor="end">'
-            f"{escape(_('target %(rate)s') % {'rate': percent(target)})}</text>"
+            f"{escape(target_label)}</text>"
         )
     for line in series:
         points = [(day, value) for day, value in line.points if start <= day <= end and value is not None]

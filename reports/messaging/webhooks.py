@@ -125,6 +125,7 @@ def webhook_payload(*, kind: str, title: str, lines: list[str], link: str) -> di
             ],
         }
     text = "\n".join(slack_text(line) for line in [title, *lines])
+    open_label = _("Open LearnHub")
     return {
         "text": f"{text}\n{slack_text(link)}",
         "mrkdwn": False,
@@ -132,7 +133,7 @@ def webhook_payload(*, kind: str, title: str, lines: list[str], link: str) -> di
             {"type": "section", "text": {"type": "plain_text", "text": text}},
             {
                 "type": "context",
-                "elements": [{"type": "mrkdwn", "text": f"<{slack_text(link)}|{slack_text(_('Open LearnHub'))}>"}],
+                "elements": [{"type": "mrkdwn", "text": f"<{slack_text(link)}|{slack_text(open_label)}>"}],
             },
         ],
     }

@@ -14,7 +14,8 @@ document.addEventListener("DOMContentLoaded", function () {
   function show(index) {
     current = Math.min(Math.max(index, 0), slides.length - 1);
     slides.forEach(function (slide, i) { slide.classList.toggle("current", i === current); });
-    counter.textContent = "Slide " + (current + 1) + " of " + slides.length;
+    counter.textContent = counter.dataset.deckCounterText
+      .replace("{current}", current + 1).replace("{total}", slides.length);
     history.replaceState(null, "", "#" + slides[current].id);
   }
 
