@@ -224,3 +224,79 @@ def test_only_a_live_scim_token_provisions(personas, token):
 def test_a_scim_token_cannot_use_the_api(scim, personas):
     response = scim.client.get("/api/v1/employees/")
     assert response.status_code == 403
+
+
+def test_post_search_answers_as_get(scim, personas):
+    query = {"filter": 'emails.value eq "bob@acme.example"', "startIndex": 1, "count": 5}
+    by_get = scim.call("get", 'Users?filter=emails.value eq "bob@acme.example"&startIndex=1&count=5')
+    search = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], **query}
+    assert scim.call("post", "Users/.search", search) == by_get
+    assert scim.call("post", ".search", search) == by_get
+    assert [user["userName"] for user in by_get[1]["Resources"]] == ["bob@acme.example"]
+
+    status, page = scim.call("post", ".search", {"startIndex": 2, "count": 2, "attributes": ["userName"]})
+    assert (status, page["totalResults"], page["startIndex"], page["itemsPerPage"]) == (
+        200,
+        Employee.objects.count(),
+        2,
+        2,
+    )
+    assert {tuple(sorted(user)) for user in page["Resources"]} == {("id", "schemas", "userName")}
+    status, error = scim.call("post", "Users/.search", {"filter": 'title co "x"'})
+    assert (status, error["scimType"]) == (400, "invalidFilter")
+    status, error = scim.call("post", "Users/.search", {"count": "many"})
+    assert (status, error["scimType"]) == (400, "invalidSyntax")
+
+
+def _patch(scim: Scim, user_id: str, *operations: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    return scim.call("patch", f"Users/{user_id}", {"schemas": [PATCH], "Operations": list(operations)})
+
+
+def test_patch_remove_clears_the_external_id_and_organization_levels(scim, personas):
+    status, dana = scim.call("post", "Users", _okta_user("dana@acme.example"))
+    assert (status, dana["externalId"], dana[ENTERPRISE]["employeeNumber"]) == (201, "E-42", "E-42")
+
+    # externalId and employeeNumber are the one external id: removing either clears it.
+    status, body = _patch(scim, dana["id"], {"op": "remove", "path": "externalId"})
+    assert (status, "externalId" in body, "employeeNumber" in body[ENTERPRISE]) == (200, False, False)
+    assert _roster("dana@acme.example")[1:3] == ("", "Acme/Engineering")
+    _patch(scim, dana["id"], {"op": "add", "path": "externalId", "value": "E-43"})
+    status, body = _patch(scim, dana["id"], {"op": "remove", "path": f"{ENTERPRISE}:employeeNumber"})
+    assert (status, "externalId" in body) == (200, False)
+    assert _roster("dana@acme.example")[1] == ""
+
+    # An organization attribute removed takes its level and the deeper ones with it.
+    status, body = _patch(scim, dana["id"], {"op": "remove", "path": f"{ENTERPRISE}:department"})
+    assert (status, body[ENTERPRISE]) == (200, {"organization": "Acme"})
+    assert _roster("dana@acme.example")[2] == "Acme"
+    _patch(scim, dana["id"], {"op": "add", "path": f"{ENTERPRISE}:department", "value": "Sales"})
+    assert _roster("dana@acme.example")[2] == "Acme/Sales"
+    status, body = _patch(scim, dana["id"], {"op": "remove", "path": f"{ENTERPRISE}:organization"})
+    # No level left: the default organization, which SCIM reads back as no organization.
+    assert (status, ENTERPRISE in body) == (200, False)
+    assert _roster("dana@acme.example") == ("Dana Diaz", "", "Unassigned", "Engineer", None, None, True)
+
+
+def test_patch_remove_of_the_enterprise_extension_clears_its_roster_fields(scim, personas):
+    status, dana = scim.call("post", "Users", _okta_user("dana@acme.example"))
+    manager = {"op": "add", "path": f"{ENTERPRISE}:manager", "value": {"value": str(personas.admin.pk)}}
+    assert _patch(scim, dana["id"], manager)[0] == 200
+    assert _roster("dana@acme.example")[1:5] == ("E-42", "Acme/Engineering", "Engineer", "alice@acme.example")
+
+    status, body = _patch(scim, dana["id"], {"op": "remove", "path": ENTERPRISE})
+    assert (status, ENTERPRISE in body, "externalId" in body) == (200, False, False)
+    assert _roster("dana@acme.example") == ("Dana Diaz", "", "Unassigned", "Engineer", None, None, True)
+    assert ENTERPRISE not in scim.call("get", f"Users/{dana['id']}")[1]
+
+
+def test_active_is_required_and_cannot_be_removed(scim, personas):
+    status, schema = scim.call("get", f"Schemas/{USER}")
+    active = next(attribute for attribute in schema["attributes"] if attribute["name"] == "active")
+    assert (status, active["required"]) == (200, True)
+
+    _patch(scim, str(personas.employee.pk), {"op": "replace", "path": "active", "value": False})
+    before = _roster("bob@acme.example")
+    status, error = _patch(scim, str(personas.employee.pk), {"op": "remove", "path": "active"})
+    assert (status, error["scimType"]) == (400, "mutability")
+    assert _roster("bob@acme.example") == before
+    assert before[5] == timezone.localdate()

@@ -847,6 +847,8 @@ EXPECTATIONS: list[Case] = [
     post("scim:users", outcomes(401, anonymous=401)),
     get("scim:user", outcomes(401, anonymous=401), kwargs=lambda w: {"user_id": str(w.p.employee.pk)}),
     post("scim:user", outcomes(401, anonymous=401), kwargs=lambda w: {"user_id": str(w.p.employee.pk)}),
+    post("scim:search", outcomes(401, anonymous=401)),
+    post("scim:users_search", outcomes(401, anonymous=401)),
     get("/scim/v2/^.*$", outcomes(401, anonymous=401)),
 ]
 

@@ -7,9 +7,10 @@ Attribute mapping (README, "SCIM provisioning"):
     title                              -> title
     externalId, enterprise employeeNumber -> external_id (employeeNumber wins)
     enterprise SCIM_ORGANIZATION_ATTRIBUTES (default organization, department)
-                                       -> the organization path, one level each, in order
+                                       -> the organization path, one level each, in order;
+                                          none: SCIM_DEFAULT_ORGANIZATION
     enterprise manager.value           -> manager (the SCIM id of another person)
-    active                             -> departed_on (false: today; true: none)
+    active (published as required)     -> departed_on (false: today; true: none)
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from scim2_models import (
     Manager,
     Meta,
     Mutability,
+    MutabilityException,
     Name,
+    Required,
     ResponseParameters,
     Schema,
     User,
@@ -51,6 +54,8 @@ USER_ATTRIBUTES = {
 }
 # The address is the userName: `emails` is published read-only, one primary value.
 READ_ONLY_ATTRIBUTES = {"emails"}
+# Every roster person is active or departed: `active` cannot be removed (RFC 7644 §3.5.2.2).
+REQUIRED_ATTRIBUTES = {"active"}
 ENTERPRISE_ATTRIBUTES = {"employeeNumber": None, "manager": {"value", "$ref"}}
 
 
@@ -71,6 +76,8 @@ def _schema_cut(schema: Schema, keep: dict[str, set[str] | None]) -> Schema:
         subs = keep[attribute.name]
         if subs is not None:
             attribute.sub_attributes = [sub for sub in attribute.sub_attributes or [] if sub.name in subs]
+        if attribute.name in REQUIRED_ATTRIBUTES:
+            attribute.required = Required.true
         if attribute.name in READ_ONLY_ATTRIBUTES:
             attribute.mutability = Mutability.read_only
             for sub in attribute.sub_attributes or []:
@@ -82,21 +89,21 @@ def _schema_cut(schema: Schema, keep: dict[str, set[str] | None]) -> Schema:
 
 def user_of(employee: Employee) -> ScimUser:
     """`employee` as a SCIM User (the organization path read back through the mapping:
-    one attribute per level, the last one taking the deeper levels)."""
+    one attribute per level, the last one taking the deeper levels; a person in
+    SCIM_DEFAULT_ORGANIZATION has no organization attribute, as when it was never sent).
+    The enterprise extension is left out when none of its attributes has a value."""
     names = settings.SCIM_ORGANIZATION_ATTRIBUTES
-    parts = organization_path_split(employee.organization.path) if employee.organization else []
-    organization: dict[str, str] = {}
-    for index, name in enumerate(names):
-        value = parts[index:] if index == len(names) - 1 else parts[index : index + 1]
-        if value:
-            organization[name] = PATH_SEPARATOR.join(value)
+    path = employee.organization.path if employee.organization else ""
+    parts = organization_path_split(path) if path != _default_organization() else []
     enterprise = EnterpriseUser(employee_number=employee.external_id or None)
     if employee.manager_id:
         enterprise.manager = Manager.model_validate(
             {"value": str(employee.manager_id), "$ref": _location(employee.manager_id)}
         )
-    for name, levels in organization.items():
-        setattr(enterprise, _field(name), levels)
+    for index, name in enumerate(names):
+        levels = parts[index:] if index == len(names) - 1 else parts[index : index + 1]
+        if levels:
+            setattr(enterprise, _field(name), PATH_SEPARATOR.join(levels))
     user = ScimUser(
         id=str(employee.pk),
         external_id=employee.external_id or None,
@@ -112,8 +119,13 @@ def user_of(employee: Employee) -> ScimUser:
             location=_location(employee.pk),
         ),
     )
-    user[EnterpriseUser] = enterprise
+    if enterprise.model_dump(exclude_none=True, exclude={"schemas"}):
+        user[EnterpriseUser] = enterprise
     return user
+
+
+def _default_organization() -> str:
+    return PATH_SEPARATOR.join(organization_path_split(settings.SCIM_DEFAULT_ORGANIZATION))
 
 
 def _location(pk: int | str) -> str:
@@ -140,25 +152,45 @@ def user_parse(payload: dict[str, Any], *, context: Context) -> ScimUser:
     return ScimUser.model_validate(payload, scim_ctx=context)
 
 
-def roster_values(user: ScimUser, *, stored: Employee | None) -> dict[str, str]:
+def roster_values(user: ScimUser, *, stored: Employee | None, before: ScimUser | None = None) -> dict[str, str]:
     """The roster row (programs.roster columns) that `user` asks for. A person sent
     without any organization attribute keeps the stored one (a new person gets
-    SCIM_DEFAULT_ORGANIZATION); one sent without `active` keeps their departure."""
+    SCIM_DEFAULT_ORGANIZATION); one sent without `active` keeps their departure.
+
+    `before` is, for a PATCH, the User its operations were applied to. Removing
+    `externalId` or `employeeNumber` clears the external id (both stand for it: the one
+    the PATCH changed wins, `employeeNumber` if both); removing an organization attribute
+    removes its level and every deeper one (none left: SCIM_DEFAULT_ORGANIZATION);
+    removing `active` is refused (MutabilityException): a person is active or departed."""
+    if before is not None and user.active is None:
+        raise MutabilityException(
+            detail="active cannot be removed: a person is active or departed. Replace it with false for a departure."
+        )
     email = user.user_name or ""
     if not email and user.emails:
         email = next((item.value for item in user.emails if item.primary), user.emails[0].value) or ""
     full_name = (user.name.formatted if user.name else None) or user.display_name or ""
     enterprise = _enterprise(user)
-    external_id = (enterprise.employee_number if enterprise else None) or user.external_id or ""
-    parts = [
-        part
-        for name in settings.SCIM_ORGANIZATION_ATTRIBUTES
-        if enterprise is not None
-        for part in organization_path_split(getattr(enterprise, _field(name), None) or "")
+    employee_number = enterprise.employee_number if enterprise else None
+    if before is not None and employee_number != _enterprise_value(before, "employeeNumber"):
+        external_id = employee_number or ""
+    elif before is not None and user.external_id != before.external_id:
+        external_id = user.external_id or ""
+    else:
+        external_id = employee_number or user.external_id or ""
+    names = settings.SCIM_ORGANIZATION_ATTRIBUTES
+    levels = [_enterprise_value(user, name) for name in names]
+    removed = [
+        index
+        for index, name in enumerate(names)
+        if before is not None and _enterprise_value(before, name) and not levels[index]
     ]
+    if removed:
+        levels = levels[: removed[0]]
+    parts = [part for level in levels for part in organization_path_split(level or "")]
     if parts:
         organization = PATH_SEPARATOR.join(parts)
-    elif stored is not None and stored.organization is not None:
+    elif stored is not None and stored.organization is not None and not removed:
         organization = stored.organization.path
     else:
         organization = settings.SCIM_DEFAULT_ORGANIZATION
@@ -186,6 +218,12 @@ def _enterprise(user: ScimUser) -> EnterpriseUser | None:
         return user[EnterpriseUser]
     except KeyError:
         return None
+
+
+def _enterprise_value(user: ScimUser, attribute: str) -> str | None:
+    enterprise = _enterprise(user)
+    value = getattr(enterprise, _field(attribute), None) if enterprise is not None else None
+    return str(value) if value else None
 
 
 def _manager_email(scim_id: str | None) -> str:

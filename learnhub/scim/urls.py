@@ -12,7 +12,9 @@ urlpatterns = [
     path("ResourceTypes/<str:name>", views.resource_type, name="resource_type"),
     path("Schemas", views.schemas, name="schemas"),
     path("Schemas/<str:schema_id>", views.schema, name="schema"),
+    path(".search", views.search, name="search"),
     path("Users", views.users, name="users"),
+    path("Users/.search", views.search, name="users_search"),
     path("Users/<str:user_id>", views.user, name="user"),
     re_path(r"^.*$", views.not_found),
 ]

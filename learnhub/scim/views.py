@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -226,15 +226,39 @@ def users(request: HttpRequest) -> JsonResponse:
         response = _response(user_dump(user_of(written)), status=201)
         response["Location"] = _url("scim:user", str(written.pk))
         return response
+    return _search(request.GET)
+
+
+@scim_view("POST")
+def search(request: HttpRequest) -> JsonResponse:
+    """POST /.search and /Users/.search (RFC 7644 §3.4.3): the query of GET /Users sent as
+    a SearchRequest body. Users are the only resource type, so both search them."""
+    payload = _payload(request)
+    parameters: dict[str, str] = {}
+    for name in ("filter", "startIndex", "count", "attributes", "excludedAttributes"):
+        value = payload.get(name)
+        if isinstance(value, list) and name in ("attributes", "excludedAttributes"):
+            value = ",".join(str(item) for item in value)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise InvalidSyntaxException(detail=f"{name} has the wrong type.")
+        parameters[name] = str(value)
+    return _search(parameters)
+
+
+def _search(parameters: Mapping[str, str]) -> JsonResponse:
+    """The page of provisioned people that `parameters` (GET /Users's query: filter,
+    startIndex, count, attributes, excludedAttributes) asks for."""
     people = _provisioned()
-    query = request.GET.get("filter")
+    query = parameters.get("filter")
     if query:
         match = FILTER.match(query)
         if match is None:
             raise InvalidFilterException(detail='Filters: userName, externalId or emails.value eq "value".')
         people = people.filter(**{FILTER_FIELDS[match[1].lower()]: json.loads(match[2])})
-    start = max(_int_param(request, "startIndex", 1), 1)
-    count = min(max(_int_param(request, "count", MAX_PAGE_SIZE), 0), MAX_PAGE_SIZE)
+    start = max(_int_param(parameters, "startIndex", 1), 1)
+    count = min(max(_int_param(parameters, "count", MAX_PAGE_SIZE), 0), MAX_PAGE_SIZE)
     total = people.count()
     page = list(people[start - 1 : start - 1 + count]) if count else []
     listing = ListResponse[ScimUser](
@@ -244,12 +268,12 @@ def users(request: HttpRequest) -> JsonResponse:
         resources=[user_of(employee) for employee in page],
     )
     return _response(
-        listing.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=response_parameters(request.GET))
+        listing.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=response_parameters(parameters))
     )
 
 
-def _int_param(request: HttpRequest, name: str, default: int) -> int:
-    value = request.GET.get(name, "")
+def _int_param(parameters: Mapping[str, str], name: str, default: int) -> int:
+    value = parameters.get(name, "")
     try:
         return int(value) if value else default
     except ValueError:
@@ -266,13 +290,14 @@ def user(request: HttpRequest, user_id: str) -> HttpResponse:
     if request.method == "DELETE":
         removed = _written(roster_person_remove(employee=employee), email=employee.email)
         return removed if isinstance(removed, JsonResponse) else HttpResponse(status=204)
+    before = None
     if request.method == "PUT":
         user = user_parse(_payload(request), context=Context.RESOURCE_REPLACEMENT_REQUEST)
     else:
         patch = PatchOp[ScimUser].model_validate(_payload(request), scim_ctx=Context.RESOURCE_PATCH_REQUEST)
-        user = user_of(employee)
+        before, user = user_of(employee), user_of(employee)
         patch.patch(user)
-    values = roster_values(user, stored=employee)
+    values = roster_values(user, stored=employee, before=before)
     written = _written(roster_person_save(values=values, employee=employee), email=values["email"])
     if isinstance(written, JsonResponse):
         return written
