@@ -99,9 +99,11 @@ def program_errors(
             % {"end": ends_on.isoformat(), "start": starts_on.isoformat()}
         )
     if not target_rate.is_finite() or not (0 < target_rate <= 1):
-        errors.setdefault("target_rate", []).append(_("The target must be more than 0%% and at most 100%%."))
+        errors.setdefault("target_rate", []).append(_("The target must be more than 0%% and at most 100%%.") % {})
     elif target_rate != round(target_rate, TARGET_RATE_PLACES):
-        errors.setdefault("target_rate", []).append(_("The target can have at most one decimal place, like 87.5%%."))
+        errors.setdefault("target_rate", []).append(
+            _("The target can have at most one decimal place, like 87.5%%.") % {}  # %% is a percent sign
+        )
     if required_completions < 1:
         errors.setdefault("required_completions", []).append(_("Each person needs at least one completion."))
     if status not in ProgramStatus.values:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from programs.csv_files import NUL, NUL_PROBLEM, CsvHeader, CsvRow
+if TYPE_CHECKING:
+    from programs.csv_files import CsvHeader, CsvRow
 
 # Epoch values below this are seconds, not milliseconds (1e11 ms is March 1973).
 EPOCH_MILLISECONDS_FLOOR = 100_000_000_000
@@ -196,6 +197,10 @@ def csv_row_fields(
     problems labelled with the file's own header names; and the row as its raw JSON
     (header name -> cell). A row with a NUL byte starts with that problem, and its cells
     lose the NUL: the database stores none, not even in an invalid record's raw JSON."""
+    # Imported here: the sandboxes read this module's timestamps without Django (csv_files
+    # speaks the reader's language).
+    from programs.csv_files import NUL, NUL_PROBLEM
+
     cells = csv_row.cells
     problems: list[str] = []
     if csv_row.nul_line is not None:
