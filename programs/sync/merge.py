@@ -635,7 +635,10 @@ LEFT JOIN LATERAL (
     WHERE NOT k.matched AND u.connection_id = %s AND u.learner_key = k.learner_key
         AND u.provider_course_id = k.course_id
     LIMIT 1
-) u ON true"""
+) u ON true
+LEFT JOIN LATERAL (
+    SELECT true AS read FROM "{merge}" r WHERE r.learner_key = k.learner_key AND r.course_id = k.course_id LIMIT 1
+) r ON true"""
 _BEFORE_SQLITE = """
 sync_keys k
 LEFT JOIN (
@@ -646,7 +649,9 @@ LEFT JOIN (
 ) e ON e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
 LEFT JOIN "{unmatched}" u
     ON NOT k.matched AND u.connection_id = %s AND u.learner_key = k.learner_key
-        AND u.provider_course_id = k.course_id"""
+        AND u.provider_course_id = k.course_id
+LEFT JOIN (SELECT learner_key, course_id, 1 AS read FROM "{merge}") r
+    ON r.learner_key = k.learner_key AND r.course_id = k.course_id"""
 # A stored time as whole microseconds since 1970 (`moment_us`). SQLite keeps UTC times as text,
 # "YYYY-MM-DD HH:MM:SS" and ".ffffff" when it is not zero.
 _MOMENT_US_POSTGRESQL = "(extract(epoch FROM {column}) * 1000000)::bigint"
@@ -678,11 +683,7 @@ FROM (
            CASE WHEN k.matched THEN e.fingerprint ELSE u.fingerprint END AS before_fingerprint,
            e.updated_at AS before_updated_at, e.place AS stored_place, e.is_completed AS stored_is_completed,
            e.completed_us AS stored_completed_us, e.activity_us AS stored_activity_us, e.progress AS stored_progress,
-           e.fingerprint IS NOT NULL AND %s AND NOT ({stored_better})
-               AND NOT EXISTS (
-                   SELECT 1 FROM "{merge}" r WHERE r.learner_key = k.learner_key AND r.course_id = k.course_id
-               )
-               AS stays
+           e.fingerprint IS NOT NULL AND %s AND NOT ({stored_better}) AND r.read IS NULL AS stays
     FROM {before}
 ) page
 WHERE true
@@ -786,6 +787,7 @@ def _merge_state_upsert(
         (_BEFORE_POSTGRESQL, _MOMENT_US_POSTGRESQL) if _postgresql() else (_BEFORE_SQLITE, _MOMENT_US_SQLITE)
     )
     before = before.format(
+        merge=merge_table(run_id),
         enrollment=Enrollment._meta.db_table,
         unmatched=UnmatchedRecord._meta.db_table,
         completed_us=moment_us.format(column="e.completed_at"),
