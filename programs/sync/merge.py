@@ -620,7 +620,9 @@ END"""
 # PostgreSQL a LATERAL subquery with LIMIT 1 (which the planner cannot turn into a join): a join
 # could hash a whole table for a page of 500 keys, and the page's staging table has no statistics.
 # An enrollment comes with its MergeRank (`e.is_completed` ... `e.place`), to be compared with the
-# page's record by MERGE_BETTER.
+# page's record by MERGE_BETTER; `r` says whether the run read the key before (in the merge state),
+# probed here once per key: a NOT EXISTS among the rule's columns became a scan of the whole merge
+# state per column and per page, so re-syncs grew with the square of their size.
 _BEFORE_POSTGRESQL = """
 sync_keys k
 LEFT JOIN LATERAL (
