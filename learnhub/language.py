@@ -9,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
-from django.contrib.auth.signals import user_logged_in
-from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.views.decorators.http import require_POST
@@ -33,18 +31,6 @@ class PersonLanguageMiddleware:
             translation.activate(language)
             request.LANGUAGE_CODE = language
         return self.get_response(request)
-
-
-@receiver(user_logged_in)
-def _speak_the_language_of_who_signed_in(
-    sender: object, request: HttpRequest | None, user: object, **kwargs: object
-) -> None:
-    """The sign-in request itself (its "Signed in as ..." message, its redirect) already
-    speaks the language the person saved. Connected when the middleware is loaded."""
-    language = user.language if isinstance(user, Employee) else ""
-    if request is not None and language in dict(settings.LANGUAGES):
-        translation.activate(language)
-        request.LANGUAGE_CODE = language
 
 
 @require_POST

@@ -9,7 +9,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.utils import translation
@@ -126,19 +125,3 @@ def test_dates_rates_and_numbers_follow_the_language():
         "50\u00a0%",
         "90\u00a0%",
     )
-
-
-def test_the_sign_in_message_speaks_the_language_the_person_saved(client):
-    person = EmployeeFactory(email="dana@acme.example", full_name="Dana Data", language="de")
-    person.set_password("a-long-pass-phrase-1")
-    person.save()
-    EmailAddress.objects.create(user=person, email=person.email, verified=True, primary=True)
-
-    response = client.post(
-        "/accounts/login/",
-        {"login": "dana@acme.example", "password": "a-long-pass-phrase-1"},
-        HTTP_ACCEPT_LANGUAGE="en",
-        follow=True,
-    )
-
-    assert [str(m) for m in response.context["messages"]] == ["Erfolgreich als Dana Data angemeldet."]
