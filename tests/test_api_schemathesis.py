@@ -59,7 +59,7 @@ pytest_plugins = ["tests.sandbox_fixtures"]
 pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 SEED = 20260101
-MAX_EXAMPLES = 50  # per operation
+MAX_EXAMPLES = 25  # per operation
 STATEFUL_EXAMPLES = 60  # scenarios: enough that a created program is read back through its link
 STATEFUL_STEPS = 8  # calls per scenario at most
 OPERATIONS = 20

@@ -63,7 +63,11 @@ NOT_CHECKED = "/admin/"
 # A document that never finishes loading or checking reports that after AXE_DEADLINE_MS, so a
 # navigation held for its check is let go and the test fails with the reason, never hangs.
 AXE_DEADLINE_MS = 30_000
+# axe-core refuses a second run while one is going, so every run of a document (its own
+# check on load and a test's `axe_findings`) waits for the one before it.
 CHECK_EACH_DOCUMENT = f"""
+let axeQueue = Promise.resolve();
+window.__lhAxeCheck = () => (axeQueue = axeQueue.then({RUN_AXE}, {RUN_AXE}));
 if (window === window.top && !location.pathname.startsWith("{NOT_CHECKED}")) {{
   window.__lhAxeStarted();
   let reported = false;
@@ -71,7 +75,8 @@ if (window === window.top && !location.pathname.startsWith("{NOT_CHECKED}")) {{
   const late = ["axe-core did not finish checking the page within {AXE_DEADLINE_MS} ms"];
   setTimeout(() => report(late), {AXE_DEADLINE_MS});
   window.addEventListener("load", () => {{
-    window.__lhAxeRun = ({RUN_AXE})().then(report, (error) => report(["axe-core could not check the page: " + error]));
+    const failed = (error) => report(["axe-core could not check the page: " + error]);
+    window.__lhAxeRun = window.__lhAxeCheck().then(report, failed);
   }});
 }}
 """
@@ -150,7 +155,7 @@ def browser_errors() -> BrowserErrors:
 
 def axe_findings(page) -> list[str]:
     """axe-core's serious and critical findings on the page's current document."""
-    return page.evaluate(RUN_AXE)
+    return page.evaluate(f"() => window.__lhAxeCheck ? window.__lhAxeCheck() : ({RUN_AXE})()")
 
 
 @dataclass
