@@ -56,11 +56,11 @@ pytest_plugins = ["tests.sandbox_fixtures"]
 # Ids from 1 (reset_sequences) and factory sequences from 0, as if this module ran alone:
 # schemathesis draws on the answers (ids, names), so the same code sends the same requests
 # only over the same data (and see _every_app_module_loaded).
-pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, reset_sequences=True)]
+pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
 
 SEED = 20260101
-MAX_EXAMPLES = 25  # per operation
-STATEFUL_EXAMPLES = 60  # scenarios: enough that a created program is read back through its link
+MAX_EXAMPLES = 20  # per operation
+STATEFUL_EXAMPLES = 30  # scenarios: enough that a created program is read back through its link
 STATEFUL_STEPS = 8  # calls per scenario at most
 OPERATIONS = 20
 BULK = "/api/v1/employees/bulk/"

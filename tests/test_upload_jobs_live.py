@@ -33,7 +33,7 @@ from tests.worker_support import Worker, celery_worker, gunicorn_site
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 GUNICORN_TIMEOUT = 3  # seconds a request may run before gunicorn kills its worker
-ROWS = 80_000  # enough to run well past GUNICORN_TIMEOUT (40,000 rows take about 2.5 s on an idle machine)
+ROWS = 60_000  # enough to run well past GUNICORN_TIMEOUT (40,000 rows take about 2.5 s on an idle machine)
 WAIT_SECONDS = 180
 
 
