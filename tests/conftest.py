@@ -55,6 +55,39 @@ def personas_create() -> Personas:
     return Personas(program, engineering, sales, admin, sponsor, champion, employee, outsider)
 
 
+# Tests that run for many seconds, heaviest first: a marked one weighs more than the rest.
+LONG_RUNNING = ("slow", "worker", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long-running tests first in each test process's share of the suite. xdist's
+    worksteal scheduler gives each of the N processes a contiguous share of this list, and an
+    idle process steals from the end of the others' shares: long tests left at the end
+    would run last, on a few processes, while the others wait. Every process collects the
+    same order (the scheduler requires it)."""
+
+    def weight(item) -> int:
+        return next((len(LONG_RUNNING) - n for n, mark in enumerate(LONG_RUNNING) if item.get_closest_marker(mark)), 0)
+
+    long_running = sorted((item for item in items if weight(item)), key=weight, reverse=True)
+    if not long_running:
+        return
+    rest = [item for item in items if not weight(item)]
+    processes = getattr(config, "workerinput", {}).get("workercount", 1)
+    # The shares as the scheduler cuts them: len // N for the first, then of what is left.
+    shares, left = [], len(items)
+    for remaining in range(processes, 0, -1):
+        shares.append(left // remaining)
+        left -= shares[-1]
+    ordered: list = []
+    for n, size in enumerate(shares):
+        mine = long_running[n::processes]
+        take = max(size - len(mine), 0)
+        ordered += mine + rest[:take]
+        rest = rest[take:]
+    items[:] = ordered + rest
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """The "L&D admins" group and its permissions, once per test database: each test's

@@ -56,7 +56,7 @@ pytest_plugins = ["tests.sandbox_fixtures"]
 # Ids from 1 (reset_sequences) and factory sequences from 0, as if this module ran alone:
 # schemathesis draws on the answers (ids, names), so the same code sends the same requests
 # only over the same data (and see _every_app_module_loaded).
-pytestmark = pytest.mark.django_db(transaction=True, reset_sequences=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True, reset_sequences=True)]
 
 SEED = 20260101
 MAX_EXAMPLES = 20  # per operation

@@ -15,7 +15,7 @@ from learnhub.api.services import api_token_create
 from programs.models import ApiTokenScope
 from tests.conftest import personas_create
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
 class FreshEmails(Sequence[str]):

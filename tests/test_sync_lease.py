@@ -272,6 +272,7 @@ def test_a_heartbeat_that_meets_a_locked_database_does_not_break_the_run(setting
     assert claimed_until(conn) is None
 
 
+@pytest.mark.slow
 def test_on_sqlite_a_heartbeat_that_meets_database_is_locked_does_not_break_the_run(tmp_path, sandbox_factory):
     """The embedded mode (`make run`): a SQLite file, the sync in the foreground. Another
     process holds SQLite's write lock for 11 s while the answers are on their way, so a

@@ -93,6 +93,7 @@ def test_a_sync_stopped_after_any_page_and_run_again_ends_as_one_clean_run_on_po
     assert_resumed_like_the_clean_run(scenario_outcomes())
 
 
+@pytest.mark.slow
 def test_on_sqlite_the_same_scenario_gives_the_same_rows_fingerprints_and_counts(tmp_path):
     env = {
         **os.environ,
