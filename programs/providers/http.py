@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypedDict, Unpack
 from urllib.parse import urljoin, urlsplit
 
+import orjson
 import requests
 from django.utils.translation import gettext as _
 
@@ -65,6 +66,16 @@ def next_page_url(base: str, link: str, *, provider: str, where: str) -> str:
             "stopped reading rather than send the connection's credentials there."
         )
     return url
+
+
+def json_body(response: requests.Response) -> Any:
+    """The JSON of a response body: orjson reads UTF-8 (as JSON is sent) several times
+    quicker than `response.json()`, which reads the rest (another encoding, NaN, a lone
+    surrogate) or raises its ValueError."""
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        return response.json()
 
 
 def retry_after_seconds(value: str | None, *, now: dt.datetime | None = None) -> float | None:
@@ -336,7 +347,7 @@ class ProviderApi:
                     }
                 )
             try:
-                body = response.json()
+                body = json_body(response)
             except ValueError:
                 raise ProviderError(f"{provider} answered {where} with something that is not JSON.") from None
             if not isinstance(body, dict):

@@ -58,12 +58,12 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.db import connection as db
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -492,7 +492,7 @@ def enrollments_write(
 def _plain(raw: Any) -> Any:
     """`raw` as plain JSON values, for the ORM's JSON fields (the rare rows: invalid and
     unmatched records)."""
-    return json.loads(raw_json(raw))
+    return orjson.loads(raw_json(raw))
 
 
 def unmatched_reason(record: ProviderRecord) -> str:

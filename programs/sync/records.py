@@ -26,6 +26,7 @@ from dataclasses import fields
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
+import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 
 from programs.models import Course, Enrollment
@@ -60,7 +61,11 @@ ONE_MICROSECOND = dt.timedelta(microseconds=1)
 # Below any real time in microseconds since 1970 (year 1 is about -6.2e16): "no activity".
 NO_ACTIVITY = -(2**62)
 # Canonical JSON: sorted keys, no spaces. The same raw record gives the same text whether it
-# comes from the provider or back from the database (jsonb keeps no key order).
+# comes from the provider or back from the database (jsonb keeps no key order). orjson writes
+# it five times quicker than the standard library, and the same text but for floats below 1e-4
+# (1e-7, not 1e-07); what orjson refuses (a lone surrogate, an integer beyond 64 bits, a key
+# that is not text) the standard library writes.
+_RAW_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 _RAW_ENCODER = DjangoJSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
 
@@ -197,7 +202,10 @@ def raw_json(raw: Any) -> str:
     """The raw record as JSON text, as it is stored and fingerprinted: sorted keys, no
     spaces (so the same record reads the same from the provider and from the database);
     a datetime or decimal an adapter left in it is written as DjangoJSONEncoder does."""
-    return _RAW_ENCODER.encode(raw)
+    try:
+        return orjson.dumps(raw, default=_RAW_ENCODER.default, option=_RAW_OPTIONS).decode()
+    except TypeError:
+        return _RAW_ENCODER.encode(raw)
 
 
 def enrollment_fingerprint(
@@ -226,7 +234,7 @@ def enrollment_fingerprint(
 def unmatched_fingerprint(*, email: str, external_id: str, reason: str, record: dict[str, Any], raw_text: str) -> str:
     """A digest of every value an UnmatchedRecord row holds from its record (`record` as
     `record_to_json` gives it, the raw JSON as `raw_json` gives it)."""
-    digest = hashlib.blake2b(f"{email}|{external_id}|{reason}|{_RAW_ENCODER.encode(record)}|".encode(), digest_size=16)
+    digest = hashlib.blake2b(f"{email}|{external_id}|{reason}|{raw_json(record)}|".encode(), digest_size=16)
     digest.update(raw_text.encode())
     return digest.hexdigest()
 
