@@ -167,7 +167,8 @@ def serve(idp: FakeIdP, port: int = 0) -> tuple[ThreadingHTTPServer, threading.T
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     idp.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for the next poll: 0.05 s, not the default 0.5 s, per test
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     return server, thread
 
