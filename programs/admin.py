@@ -399,11 +399,16 @@ class CollectionReviewStepInline(admin.TabularInline):
 
 @admin.register(Collection)
 class CollectionAdmin(ProgressInputAdmin):
+    """A collection's approval is read only here: it changes by the review's steps on the
+    product pages (programs.collections.collection_review_step), which keep its history
+    and tell the other side."""
+
     list_display = ["name", "program", "organization", "approval_status", "approved_by", "approved_at", "item_count"]
     list_filter = ["program", "approval_status", "organization__depth"]
     search_fields = ["name", "organization__path", "needs"]
     list_select_related = ["program", "organization", "approved_by"]
-    autocomplete_fields = ["program", "organization", "approved_by"]
+    autocomplete_fields = ["program", "organization"]
+    readonly_fields = ["approval_status", "approved_by", "approved_at"]
     inlines = [CollectionItemInline, CollectionReviewStepInline]
 
     @admin.display(description="courses", ordering="item_count")

@@ -17,6 +17,7 @@ from programs.xapi.services import xapi_statements_store
 from programs.xapi.statements import statement_parsed
 from reports.models import MessageSettings, OrgWebhook, ProgressSnapshot, SentMessage, Unsubscribe
 from tests.factories import (
+    CollectionFactory,
     CollectionItemFactory,
     ConnectionFactory,
     CourseFactory,
@@ -409,3 +410,44 @@ def test_catalog_course_search(personas):
     page = client.get(admin_url("programs.course", "changelist"), {"q": "financial"}).content.decode()
     assert "Financial Markets" in page
     assert "Algorithms, Part I" not in page
+
+
+# --- Collection: its approval changes only by the review's steps --------------------------
+
+
+@pytest.mark.django_db
+def test_the_admin_cannot_approve_a_collection_behind_the_review(personas):
+    collection = CollectionFactory(program=personas.program, organization=personas.engineering, name="Cloud basics")
+    client = personas.client_for(personas.admin)
+    url = admin_url("programs.collection", "change", collection.pk)
+
+    page = client.get(url)
+    response = client.post(
+        url,
+        {
+            "program": personas.program.pk,
+            "organization": personas.engineering.pk,
+            "name": "Cloud basics, renamed",
+            "needs": "",
+            "approval_status": "approved",
+            "approved_by": personas.sponsor.pk,
+            "approved_at_0": "2026-03-01",
+            "approved_at_1": "10:00:00",
+            "items-TOTAL_FORMS": "0",
+            "items-INITIAL_FORMS": "0",
+            "review_steps-TOTAL_FORMS": "0",
+            "review_steps-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert page.status_code == 200
+    assert 'name="approval_status"' not in page.content.decode()
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    collection.refresh_from_db()
+    assert (collection.name, collection.approval_status, collection.approved_by, collection.approved_at) == (
+        "Cloud basics, renamed",
+        "draft",
+        None,
+        None,
+    )
+    assert collection.review_steps.count() == 0
