@@ -150,6 +150,12 @@ class Employee(AbstractBaseUser, PermissionsMixin):
         help_text="The language of the person's pages and e-mails (a code of LANGUAGES); blank: "
         "the browser's for pages, the company default for e-mails.",
     )
+    scim_organization = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The organization attributes (SCIM_ORGANIZATION_ATTRIBUTES) as the identity provider last sent "
+        "them over SCIM, read back as sent while they still make up the person's organization.",
+    )
 
     objects = EmployeeManager()
 

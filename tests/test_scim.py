@@ -300,3 +300,42 @@ def test_active_is_required_and_cannot_be_removed(scim, personas):
     assert (status, error["scimType"]) == (400, "mutability")
     assert _roster("bob@acme.example") == before
     assert before[5] == timezone.localdate()
+
+
+def test_an_identity_provider_that_sends_the_department_alone_reads_it_back_as_sent(scim, personas):
+    """Entra ID's default mappings send `department` and no `organization`; its next cycle
+    compares what it reads back and patches what differs."""
+    user = {
+        "schemas": [USER, ENTERPRISE],
+        "userName": "erin@acme.example",
+        "active": True,
+        ENTERPRISE: {"department": "Sales"},
+    }
+    status, created = scim.call("post", "Users", user)
+    assert (status, created[ENTERPRISE]) == (201, {"department": "Sales"})
+    assert scim.call("get", f"Users/{created['id']}")[1][ENTERPRISE] == {"department": "Sales"}
+
+    status, body = _patch(scim, created["id"], {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": "Sales"})
+    assert (status, body[ENTERPRISE], _roster("erin@acme.example")[2]) == (200, {"department": "Sales"}, "Sales")
+
+    status, body = _patch(scim, created["id"], {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": "Ops"})
+    assert (status, body[ENTERPRISE], _roster("erin@acme.example")[2]) == (200, {"department": "Ops"}, "Ops")
+
+    # Another way in to the roster (the HR file) moves her: SCIM reads the new path back by level.
+    assert roster_import(file=io.BytesIO(b"email,full_name,organization\nerin@acme.example,Erin,Acme/Sales\n")).applied
+    status, found = scim.call("get", f"Users/{created['id']}")
+    assert found[ENTERPRISE] == {"organization": "Acme", "department": "Sales"}
+
+
+def test_an_identity_provider_that_sends_the_organization_alone_reads_it_back_as_sent(scim, personas):
+    user = {
+        "schemas": [USER, ENTERPRISE],
+        "userName": "olli@acme.example",
+        "active": True,
+        ENTERPRISE: {"organization": "Acme"},
+    }
+    status, created = scim.call("post", "Users", user)
+    assert (status, created[ENTERPRISE]) == (201, {"organization": "Acme"})
+
+    status, body = _patch(scim, created["id"], {"op": "Replace", "path": f"{ENTERPRISE}:organization", "value": "Acme"})
+    assert (status, body[ENTERPRISE], _roster("olli@acme.example")[2]) == (200, {"organization": "Acme"}, "Acme")

@@ -8,14 +8,14 @@ Attribute mapping (README, "SCIM provisioning"):
     externalId, enterprise employeeNumber -> external_id (employeeNumber wins)
     enterprise SCIM_ORGANIZATION_ATTRIBUTES (default organization, department)
                                        -> the organization path, one level each, in order;
-                                          none: SCIM_DEFAULT_ORGANIZATION
+                                          none: SCIM_DEFAULT_ORGANIZATION; read back as sent
     enterprise manager.value           -> manager (the SCIM id of another person)
     active (published as required)     -> departed_on (false: today; true: none)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -88,22 +88,29 @@ def _schema_cut(schema: Schema, keep: dict[str, set[str] | None]) -> Schema:
 
 
 def user_of(employee: Employee) -> ScimUser:
-    """`employee` as a SCIM User (the organization path read back through the mapping:
-    one attribute per level, the last one taking the deeper levels; a person in
-    SCIM_DEFAULT_ORGANIZATION has no organization attribute, as when it was never sent).
-    The enterprise extension is left out when none of its attributes has a value."""
+    """`employee` as a SCIM User. The organization attributes are read back as the identity
+    provider last sent them (`Employee.scim_organization`) while they still make up the
+    person's path; otherwise (the HR file moved them, or no identity provider sent any)
+    through the mapping: one attribute per level, the last one taking the deeper levels. A
+    person in SCIM_DEFAULT_ORGANIZATION has no organization attribute, as when it was never
+    sent. The enterprise extension is left out when none of its attributes has a value."""
     names = settings.SCIM_ORGANIZATION_ATTRIBUTES
     path = employee.organization.path if employee.organization else ""
     parts = organization_path_split(path) if path != _default_organization() else []
+    sent = {name: employee.scim_organization[name] for name in names if employee.scim_organization.get(name)}
     enterprise = EnterpriseUser(employee_number=employee.external_id or None)
     if employee.manager_id:
         enterprise.manager = Manager.model_validate(
             {"value": str(employee.manager_id), "$ref": _location(employee.manager_id)}
         )
-    for index, name in enumerate(names):
-        levels = parts[index:] if index == len(names) - 1 else parts[index : index + 1]
-        if levels:
-            setattr(enterprise, _field(name), PATH_SEPARATOR.join(levels))
+    if sent and _path_parts(sent.values()) == parts:  # as the identity provider sent them
+        for name, value in sent.items():
+            setattr(enterprise, _field(name), value)
+    else:
+        for index, name in enumerate(names):
+            levels = parts[index:] if index == len(names) - 1 else parts[index : index + 1]
+            if levels:
+                setattr(enterprise, _field(name), PATH_SEPARATOR.join(levels))
     user = ScimUser(
         id=str(employee.pk),
         external_id=employee.external_id or None,
@@ -178,27 +185,18 @@ def roster_values(user: ScimUser, *, stored: Employee | None, before: ScimUser |
         external_id = user.external_id or ""
     else:
         external_id = employee_number or user.external_id or ""
-    names = settings.SCIM_ORGANIZATION_ATTRIBUTES
-    levels = [_enterprise_value(user, name) for name in names]
-    removed = [
-        index
-        for index, name in enumerate(names)
-        if before is not None and _enterprise_value(before, name) and not levels[index]
-    ]
-    if removed:
-        levels = levels[: removed[0]]
-    parts = [part for level in levels for part in organization_path_split(level or "")]
-    if parts:
-        organization = PATH_SEPARATOR.join(parts)
-    elif stored is not None and stored.organization is not None and not removed:
-        organization = stored.organization.path
+    levels = _organization_levels(user, before=before)
+    if levels:
+        path = PATH_SEPARATOR.join(_path_parts(levels.values()))
+    elif stored is not None and stored.organization is not None and not _organization_removed(user, before=before):
+        path = stored.organization.path
     else:
-        organization = settings.SCIM_DEFAULT_ORGANIZATION
+        path = settings.SCIM_DEFAULT_ORGANIZATION
     values = {
         "email": email,
         "full_name": full_name,
         "external_id": external_id,
-        "organization": organization,
+        "organization": path,
         "title": user.title or "",
         "manager_email": _manager_email(enterprise.manager.value if enterprise and enterprise.manager else None),
     }
@@ -211,6 +209,40 @@ def roster_values(user: ScimUser, *, stored: Employee | None, before: ScimUser |
         else:
             values["departed_on"] = today.isoformat()
     return values
+
+
+def organization_sent(user: ScimUser, *, stored: Employee | None, before: ScimUser | None = None) -> dict[str, str]:
+    """The organization attributes to keep for `user` (`Employee.scim_organization`):
+    those it sends (`_organization_levels`), or, when it sends and removes none, the stored
+    person's, unchanged."""
+    sent = _organization_levels(user, before=before)
+    if not sent and not _organization_removed(user, before=before) and stored is not None:
+        return dict(stored.scim_organization)
+    return sent
+
+
+def _organization_levels(user: ScimUser, *, before: ScimUser | None) -> dict[str, str]:
+    """The organization attributes `user` sends (attribute -> value, in
+    SCIM_ORGANIZATION_ATTRIBUTES order): for a PATCH (`before`), those before the first
+    one it removed."""
+    names = settings.SCIM_ORGANIZATION_ATTRIBUTES
+    removed = _organization_removed(user, before=before)
+    if removed:
+        names = names[: names.index(removed[0])]
+    levels = {name: (_enterprise_value(user, name) or "").strip() for name in names}
+    return {name: level for name, level in levels.items() if _path_parts([level])}
+
+
+def _organization_removed(user: ScimUser, *, before: ScimUser | None) -> list[str]:
+    """The organization attributes a PATCH removed (set `before`, absent now)."""
+    if before is None:
+        return []
+    names = settings.SCIM_ORGANIZATION_ATTRIBUTES
+    return [name for name in names if _enterprise_value(before, name) and not _enterprise_value(user, name)]
+
+
+def _path_parts(levels: Iterable[str]) -> list[str]:
+    return [part for level in levels for part in organization_path_split(level)]
 
 
 def _enterprise(user: ScimUser) -> EnterpriseUser | None:

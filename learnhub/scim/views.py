@@ -42,6 +42,7 @@ from learnhub.api.services import api_token_find, api_token_touch
 from learnhub.roles import can_provision_scim
 from learnhub.scim.resources import (
     ScimUser,
+    organization_sent,
     response_parameters,
     roster_values,
     scim_schemas,
@@ -49,8 +50,9 @@ from learnhub.scim.resources import (
     user_of,
     user_parse,
 )
+from learnhub.scim.services import scim_person_save
 from programs.models import Employee
-from programs.roster import RosterImportResult, roster_person_remove, roster_person_save
+from programs.roster import RosterImportResult, roster_person_remove
 
 CONTENT_TYPE = "application/scim+json"
 MAX_PAGE_SIZE = 200
@@ -220,7 +222,8 @@ def users(request: HttpRequest) -> JsonResponse:
         values = roster_values(user, stored=None)
         if Employee.objects.filter(email__iexact=values["email"]).exists():
             raise UniquenessException(detail=f"{values['email']} is already on the roster.")
-        written = _written(roster_person_save(values=values), email=values["email"])
+        saved = scim_person_save(values=values, organization=organization_sent(user, stored=None))
+        written = _written(saved, email=values["email"])
         if isinstance(written, JsonResponse):
             return written
         response = _response(user_dump(user_of(written)), status=201)
@@ -298,7 +301,10 @@ def user(request: HttpRequest, user_id: str) -> HttpResponse:
         before, user = user_of(employee), user_of(employee)
         patch.patch(user)
     values = roster_values(user, stored=employee, before=before)
-    written = _written(roster_person_save(values=values, employee=employee), email=values["email"])
+    organization = organization_sent(user, stored=employee, before=before)
+    written = _written(
+        scim_person_save(values=values, organization=organization, employee=employee), email=values["email"]
+    )
     if isinstance(written, JsonResponse):
         return written
     return _response(user_dump(user_of(written)))
