@@ -30,6 +30,7 @@ from champions.models import (
     StudySession,
 )
 from programs.models import Collection, Course, Employee, LearningProgram, Organization
+from programs.task_queue import task_queue_on_commit
 
 
 class JoinOutcome(Enum):
@@ -248,7 +249,9 @@ STORY_MODERATION_TRANSITIONS: dict[str, frozenset[str]] = {
 
 def learner_story_moderate(*, story: LearnerStory, moderator: Employee, to: str) -> LearnerStory:
     """Approve or decline a story, by STORY_MODERATION_TRANSITIONS, recording who and
-    when. Callers check the moderator (`learnhub.roles.can_moderate_story`)."""
+    when, and, once committed, queue the e-mail that tells its author (the task
+    `reports.tasks.story_decision_emails`). Callers check the moderator
+    (`learnhub.roles.can_moderate_story`)."""
     with transaction.atomic():
         locked = LearnerStory.objects.select_for_update().get(pk=story.pk)
         if to not in STORY_MODERATION_TRANSITIONS[locked.moderation]:
@@ -261,6 +264,10 @@ def learner_story_moderate(*, story: LearnerStory, moderator: Employee, to: str)
             )
         story.moderation, story.moderated_by, story.moderated_at = to, moderator, timezone.now()
         story.save(update_fields=["moderation", "moderated_by", "moderated_at", "updated_at"])
+        task_queue_on_commit(
+            name="reports.tasks.story_decision_emails",
+            kwargs={"story_id": story.pk, "moderated_at": story.moderated_at.isoformat()},
+        )
     return story
 
 

@@ -28,8 +28,8 @@ from programs.models import (
     LearningProgram,
     Organization,
 )
+from programs.task_queue import task_queue_on_commit
 from reports.hooks import progress_changed
-from reports.messaging.reviews import collection_review_emails_send
 
 # The review loop of an organization's collection: L&D submits it, its sponsor approves it
 # or requests changes (and may reopen an approved one); L&D edits and resubmits.
@@ -215,8 +215,8 @@ def collection_review_step(
     *, collection: Collection, actor: Employee, action: str, note: str = ""
 ) -> CollectionReviewStep:
     """Move the collection through its review by COLLECTION_REVIEW_TRANSITIONS, keep the
-    step in its history (who, when, note) and e-mail the other side
-    (`reports.messaging.reviews`). A change request needs a note; the sponsor's latest
+    step in its history (who, when, note) and, once committed, queue the e-mail to the other
+    side (the task `reports.tasks.collection_review_emails`). A change request needs a note; the sponsor's latest
     note stays on the collection (`approval_note`) for L&D to read. An approval records
     who and when, any other step clears them. Callers check who may act
     (learnhub/roles.py). The collection row is locked, so two people acting at once go
@@ -240,7 +240,7 @@ def collection_review_step(
         step = CollectionReviewStep.objects.create(
             collection=collection, action=action, actor=actor, note=note, created_at=now
         )
-    collection_review_emails_send(step=step)
+        task_queue_on_commit(name="reports.tasks.collection_review_emails", kwargs={"step_id": step.pk})
     return step
 
 

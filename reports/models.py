@@ -154,6 +154,7 @@ class MessageKind(models.TextChoices):
     LEADERBOARD = "leaderboard", _("Monthly leaderboard update")
     MILESTONE = "milestone", _("Milestone announcement")
     COLLECTION_REVIEW = "collection_review", _("Collection review")
+    STORY_DECISION = "story_decision", _("Story decision")
 
 
 class WebhookKind(models.TextChoices):

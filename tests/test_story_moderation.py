@@ -10,6 +10,7 @@ from django.test import Client
 
 from champions.models import LearnerStory, StoryModeration
 from champions.services import learner_story_moderate
+from reports.models import MessageKind, Unsubscribe
 from tests.factories import ChampionFactory, EmployeeFactory, org
 
 pytestmark = pytest.mark.django_db
@@ -149,3 +150,66 @@ def test_the_queue_covers_teams_below_and_filters_by_state(personas):
     approved = client.get("/champions/stories/review/?moderation=approved").context["page"].object_list
     assert [s.title for s in approved] == ["Approved"]
     assert waiting.moderation == M.PENDING
+
+
+# --- The author hears of each decision ----------------------------------------------------
+
+
+def test_the_author_is_e_mailed_each_decision_once(personas, story, mailoutbox, django_capture_on_commit_callbacks):
+    p = personas
+    with django_capture_on_commit_callbacks(execute=True):
+        p.client_for(p.champion).post(f"/champions/stories/{story.pk}/moderate/", {"to": "approved"})
+
+    assert [(m.to, m.subject) for m in mailoutbox] == [
+        (["bob@acme.example"], "[LearnHub] Your story “Automated <reports>” was approved")
+    ]
+    text, (html, _) = mailoutbox[0].body, mailoutbox[0].alternatives[0]
+    assert (
+        'Hello Bob, Chris Champion approved your story "Automated <reports>" (Learning Program 2026). Colleagues '
+        "can read it while you share it; you can stop sharing it at any time."
+    ) in text
+    assert "/champions/stories/mine/" in text
+    assert "your story “Automated &lt;reports&gt;”" in html and "<reports>" not in html
+
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        learner_story_moderate(story=story, moderator=p.admin, to=M.DECLINED)
+    assert [m.subject for m in mailoutbox[1:]] == ["[LearnHub] Your story “Automated <reports>” was not approved"]
+    assert "Alice Admin did not approve your story" in mailoutbox[1].body
+
+    queued[0]()  # the same decision's task again (a redelivery): nothing more is sent
+    assert len(mailoutbox) == 2
+
+
+def test_a_decision_replaced_before_its_mail_goes_is_not_sent(
+    personas, story, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as queued:
+        learner_story_moderate(story=story, moderator=personas.champion, to=M.APPROVED)
+        learner_story_moderate(story=story, moderator=personas.admin, to=M.DECLINED)
+    for task in queued:
+        task()
+    assert [m.subject for m in mailoutbox] == ["[LearnHub] Your story “Automated <reports>” was not approved"]
+
+
+def test_an_author_who_reads_german_gets_the_decision_in_german(
+    personas, story, mailoutbox, django_capture_on_commit_callbacks
+):
+    personas.employee.language = "de"
+    personas.employee.save(update_fields=["language"])
+    with django_capture_on_commit_callbacks(execute=True):
+        learner_story_moderate(story=story, moderator=personas.champion, to=M.APPROVED)
+    assert mailoutbox[0].subject == "[LearnHub] Ihre Geschichte „Automated <reports>“ wurde freigegeben"
+    assert (
+        "Hallo Bob, Chris Champion hat Ihre Geschichte „Automated <reports>“ (Learning Program 2026) freigegeben."
+        in (mailoutbox[0].body)
+    )
+
+
+def test_an_author_who_unsubscribed_from_story_decisions_gets_none(
+    personas, story, mailoutbox, django_capture_on_commit_callbacks
+):
+    Unsubscribe.objects.create(employee=personas.employee, kind=MessageKind.STORY_DECISION)
+    with django_capture_on_commit_callbacks(execute=True):
+        learner_story_moderate(story=story, moderator=personas.champion, to=M.APPROVED)
+    assert mailoutbox == []
+    assert moderation(story) == (M.APPROVED, personas.champion.pk, True)
