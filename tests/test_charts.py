@@ -1,9 +1,23 @@
 import datetime as dt
+from decimal import Decimal
 
 from django.template import Context, Template
+from django.utils import translation
 
-from programs.templatetags.formats import percent, percent_width, signed_points
+from programs.templatetags.formats import percent, percent_width, progress_percent, signed_points
 from reports.charts import Series, trend_chart
+
+
+def test_a_course_s_progress_is_written_to_the_whole_percent():
+    assert [progress_percent(value) for value in (None, 0, Decimal("79.5"), Decimal("80.49"), 100)] == [
+        "\N{EN DASH}",
+        "0%",
+        "80%",
+        "80%",
+        "100%",
+    ]
+    with translation.override("de"):
+        assert progress_percent(Decimal("60")) == "60\N{NO-BREAK SPACE}%"
 
 
 def test_percent_shows_a_dash_for_no_rate():

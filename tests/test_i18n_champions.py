@@ -104,7 +104,7 @@ def test_who_to_nudge_first_in_german(personas):
         "<th>Person</th><th>Status</th><th>Team</th><th>Letzte Aktivität beim Anbieter</th>"
         "<th>Zuletzt erinnert</th><th>Erinnern</th>"
     ) in html
-    assert "80% · 0 angerechnet" in html
+    assert f"80{NBSP}% · 0 angerechnet" in html
     assert "20.11.2026" in html
     assert '<span class="muted">nie</span>' in html
     assert '<option value="" selected>Jeder Status</option>' in html

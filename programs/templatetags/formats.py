@@ -4,7 +4,7 @@ shows as a dash, never as 0% or 100%."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.utils.formats import get_format
@@ -23,6 +23,16 @@ def percent(rate: Rate, digits: int = 0) -> str:
     if rate is None or rate == "":
         return NO_RATE
     return _percent_sign(_decimal_comma(f"{float(rate) * 100:.{int(digits)}f}"))
+
+
+@register.filter
+def progress_percent(progress: Rate) -> str:
+    """A course's progress as providers report it, from 0 to 100, to the whole percent (half
+    up, as `floatformat:0` rounds it for a bar's value): 79.5 -> "80%" ("80 %" in German);
+    None -> a dash."""
+    if progress is None or progress == "":
+        return NO_RATE
+    return _percent_sign(str(Decimal(str(progress)).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
 
 
 @register.filter
