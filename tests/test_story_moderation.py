@@ -213,3 +213,22 @@ def test_an_author_who_unsubscribed_from_story_decisions_gets_none(
         learner_story_moderate(story=story, moderator=personas.champion, to=M.APPROVED)
     assert mailoutbox == []
     assert moderation(story) == (M.APPROVED, personas.champion.pk, True)
+
+
+def test_a_line_break_in_a_title_stays_out_of_the_mail_headers(
+    personas, mailoutbox, django_capture_on_commit_callbacks
+):
+    story = LearnerStory.objects.create(
+        program=personas.program,
+        employee=personas.employee,
+        title="Line one\r\nBcc: someone@evil.example",
+        body="b",
+        consent_to_share=True,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        learner_story_moderate(story=story, moderator=personas.champion, to=M.APPROVED)
+
+    (sent,) = mailoutbox
+    assert sent.subject == "[LearnHub] Your story “Line one Bcc: someone@evil.example” was approved"
+    assert (sent.to, sent.bcc) == (["bob@acme.example"], [])
+    assert "\nBcc:" not in sent.message().as_string().split("\n\n", 1)[0]

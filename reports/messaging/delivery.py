@@ -235,7 +235,9 @@ def _email_message(
     with in_recipient_language(email.employee):
         tag = _("[LearnHub test]") if test_reader else "[LearnHub]"
     message = EmailMultiAlternatives(
-        subject=f"{tag} {email.subject}",
+        # On one line: a line break someone typed in a name or title would otherwise make the
+        # header invalid (Django refuses it, and the e-mail would fail).
+        subject=" ".join(f"{tag} {email.subject}".split()),
         body=text,
         to=[(test_reader or email.employee).email],
         headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
