@@ -269,12 +269,7 @@ def screenshot(page, name: str) -> Path:
 
 def horizontal_overflow(page) -> int:
     """Pixels the document is wider than the viewport (0 when nothing scrolls sideways), once
-    the page has loaded (its stylesheet applied: a click that submits a form may return before)
-    and has been laid out at the viewport's size."""
+    the page has loaded: its stylesheet applied (a click that submits a form may return before
+    it). Reading scrollWidth lays the page out at the viewport's size."""
     page.wait_for_load_state("load")
-    return int(
-        page.evaluate(
-            """() => new Promise((measured) => requestAnimationFrame(() => requestAnimationFrame(
-                () => measured(document.documentElement.scrollWidth - window.innerWidth))))"""
-        )
-    )
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
