@@ -237,7 +237,7 @@ def _email_message(
     message = EmailMultiAlternatives(
         # On one line: a line break someone typed in a name or title would otherwise make the
         # header invalid (Django refuses it, and the e-mail would fail).
-        subject=" ".join(f"{tag} {email.subject}".split()),
+        subject=" ".join(f"{tag} {email.subject}".splitlines()),
         body=text,
         to=[(test_reader or email.employee).email],
         headers={"List-Unsubscribe": f"<{unsubscribe}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
