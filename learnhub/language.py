@@ -10,11 +10,10 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.utils import translation
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
-from programs.languages import employee_language_set
+from programs.languages import employee_language_set, person_language_activate
 from programs.models import Employee
 
 
@@ -25,11 +24,7 @@ class PersonLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
-        language = user.language if isinstance(user, Employee) else ""
-        if language in dict(settings.LANGUAGES):
-            translation.activate(language)
-            request.LANGUAGE_CODE = language
+        person_language_activate(request, getattr(request, "user", None))
         return self.get_response(request)
 
 

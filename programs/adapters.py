@@ -61,6 +61,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from learnhub.roles import has_access, is_ld_admin
+from programs.languages import person_language_activate
 from programs.models import Employee
 
 NOT_ON_ROSTER_MESSAGE = (
@@ -142,6 +143,13 @@ def employee_account_claim(*, email: str, password: str, today: dt.date) -> Empl
 class AccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return True
+
+    def login(self, request: HttpRequest, user: Any) -> None:
+        """Sign in, then speak the person's saved language for the rest of the request: the
+        page language was picked before anyone was signed in, and the "signed in" message is
+        written next."""
+        super().login(request, user)
+        person_language_activate(request, user)
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         """L&D admins land on their to-do home (/manage/), everyone else on their own

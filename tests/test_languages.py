@@ -9,6 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from allauth.account.models import EmailAddress
 from django.core.exceptions import ValidationError
 from django.test import override_settings
 from django.utils import translation
@@ -42,6 +43,21 @@ def test_a_person_s_saved_language_wins_over_the_browser(client):
     response = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
 
     assert (html_lang(response), response["Content-Language"]) == ("de", "de")
+
+
+def test_the_sign_in_message_is_in_the_person_s_saved_language(client):
+    greta = EmployeeFactory(email="greta@acme.example", full_name="Greta Gruber", language="de")
+    EmailAddress.objects.create(user=greta, email=greta.email, primary=True, verified=True)
+
+    response = client.post(
+        "/accounts/login/",
+        {"login": "greta@acme.example", "password": "correct-horse-battery-staple"},
+        HTTP_ACCEPT_LANGUAGE="en",
+        follow=True,
+    )
+
+    assert [str(message) for message in response.context["messages"]] == ["Erfolgreich als Greta Gruber angemeldet."]
+    assert html_lang(response) == "de"
 
 
 def test_choosing_a_language_saves_it_for_the_person_and_the_browser(client):
