@@ -535,6 +535,7 @@ def test_a_waiting_job_shows_a_progress_bar_and_reloads_itself(personas, setting
         "rows_total": 4000,
         "rows_done": 1000,
         "percent": 25,
+        "percent_text": "25%",
         "phase": "Checking the rows: 1,000 of 4,000.",
         "rows_text": "1000 of 4000 rows (25%)",
     }

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from learnhub.roles import ld_admin_required
 from programs.imports import ERRORS_CSV_HEADER, import_job_errors_rows, import_job_page
 from programs.models import ImportJob
+from programs.templatetags.formats import progress_percent
 from reports.exports import write_csv
 
 REFRESH_SECONDS = 3  # the job page reloads itself this often while the job is queued or running
@@ -49,6 +50,7 @@ def import_job_progress(request: HttpRequest, pk: int) -> JsonResponse:
             "rows_total": job.rows_total,
             "rows_done": job.rows_done,
             "percent": page.percent,
+            "percent_text": progress_percent(page.percent),
             "phase": page.phase,
             "rows_text": _("%(done)s of %(total)s rows (%(percent)s%%)")
             % {"done": job.rows_done, "total": job.rows_total, "percent": page.percent},

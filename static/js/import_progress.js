@@ -18,7 +18,7 @@ document.addEventListener("DOMContentLoaded", function () {
         if (job.rows_total !== null) {
           bar.max = job.rows_total;
           bar.value = job.rows_done;
-          bar.textContent = job.percent + "%";
+          bar.textContent = job.percent_text;
           rows.textContent = job.rows_text;
         }
         phase.textContent = job.phase;
