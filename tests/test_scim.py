@@ -339,3 +339,28 @@ def test_an_identity_provider_that_sends_the_organization_alone_reads_it_back_as
 
     status, body = _patch(scim, created["id"], {"op": "Replace", "path": f"{ENTERPRISE}:organization", "value": "Acme"})
     assert (status, body[ENTERPRISE], _roster("olli@acme.example")[2]) == (200, {"organization": "Acme"}, "Acme")
+
+
+def test_a_person_whose_attributes_were_never_recorded_is_not_nested_by_a_department_patch(scim, personas):
+    """Provisioned before LearnHub kept what the identity provider sends: read back one level
+    per attribute (`organization: Sales`), then patched with the department Entra ID sends."""
+    status, created = scim.call(
+        "post",
+        "Users",
+        {
+            "schemas": [USER, ENTERPRISE],
+            "userName": "erin@acme.example",
+            "active": True,
+            ENTERPRISE: {"department": "Sales"},
+        },
+    )
+    Employee.objects.filter(pk=created["id"]).update(scim_organization={})
+    assert scim.call("get", f"Users/{created['id']}")[1][ENTERPRISE] == {"organization": "Sales"}
+
+    status, body = _patch(scim, created["id"], {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": "Sales"})
+    assert (status, body[ENTERPRISE], _roster("erin@acme.example")[2]) == (200, {"department": "Sales"}, "Sales")
+
+    # A department that is not the whole path moves them as before, below the organization read back.
+    Employee.objects.filter(pk=created["id"]).update(scim_organization={})
+    status, body = _patch(scim, created["id"], {"op": "Replace", "path": f"{ENTERPRISE}:department", "value": "EMEA"})
+    assert (status, _roster("erin@acme.example")[2]) == (200, "Sales/EMEA")

@@ -185,7 +185,7 @@ def roster_values(user: ScimUser, *, stored: Employee | None, before: ScimUser |
         external_id = user.external_id or ""
     else:
         external_id = employee_number or user.external_id or ""
-    levels = _organization_levels(user, before=before)
+    levels = _organization_levels(user, stored=stored, before=before)
     if levels:
         path = PATH_SEPARATOR.join(_path_parts(levels.values()))
     elif stored is not None and stored.organization is not None and not _organization_removed(user, before=before):
@@ -215,22 +215,33 @@ def organization_sent(user: ScimUser, *, stored: Employee | None, before: ScimUs
     """The organization attributes to keep for `user` (`Employee.scim_organization`):
     those it sends (`_organization_levels`), or, when it sends and removes none, the stored
     person's, unchanged."""
-    sent = _organization_levels(user, before=before)
+    sent = _organization_levels(user, stored=stored, before=before)
     if not sent and not _organization_removed(user, before=before) and stored is not None:
         return dict(stored.scim_organization)
     return sent
 
 
-def _organization_levels(user: ScimUser, *, before: ScimUser | None) -> dict[str, str]:
+def _organization_levels(user: ScimUser, *, stored: Employee | None, before: ScimUser | None) -> dict[str, str]:
     """The organization attributes `user` sends (attribute -> value, in
     SCIM_ORGANIZATION_ATTRIBUTES order): for a PATCH (`before`), those before the first
-    one it removed."""
+    one it removed.
+
+    A person whose attributes were never recorded (provisioned before they were, or moved
+    by the HR file) was read back one level per attribute, which may not be how their
+    identity provider sends them (Entra ID's defaults send `department` alone): a PATCH
+    that sets attributes to exactly their current path re-states it, and those attributes
+    alone are theirs."""
     names = settings.SCIM_ORGANIZATION_ATTRIBUTES
     removed = _organization_removed(user, before=before)
     if removed:
         names = names[: names.index(removed[0])]
-    levels = {name: (_enterprise_value(user, name) or "").strip() for name in names}
-    return {name: level for name, level in levels.items() if _path_parts([level])}
+    values = {name: (_enterprise_value(user, name) or "").strip() for name in names}
+    levels = {name: level for name, level in values.items() if _path_parts([level])}
+    if before is not None and stored is not None and stored.organization is not None and not stored.scim_organization:
+        changed = {name: level for name, level in levels.items() if level != _enterprise_value(before, name)}
+        if changed and _path_parts(changed.values()) == organization_path_split(stored.organization.path):
+            return changed
+    return levels
 
 
 def _organization_removed(user: ScimUser, *, before: ScimUser | None) -> list[str]:
