@@ -51,6 +51,11 @@ def _okta_user(email: str, *, active: bool = True) -> dict[str, Any]:
     }
 
 
+def _user(email: str, **enterprise: str) -> dict[str, Any]:
+    """An active user with these enterprise attributes and nothing else."""
+    return {"schemas": [USER, ENTERPRISE], "userName": email, "active": True, ENTERPRISE: enterprise}
+
+
 def _roster(email: str) -> tuple[Any, ...]:
     employee = Employee.objects.select_related("organization", "manager").get(email=email)
     return (
@@ -305,13 +310,7 @@ def test_active_is_required_and_cannot_be_removed(scim, personas):
 def test_an_identity_provider_that_sends_the_department_alone_reads_it_back_as_sent(scim, personas):
     """Entra ID's default mappings send `department` and no `organization`; its next cycle
     compares what it reads back and patches what differs."""
-    user = {
-        "schemas": [USER, ENTERPRISE],
-        "userName": "erin@acme.example",
-        "active": True,
-        ENTERPRISE: {"department": "Sales"},
-    }
-    status, created = scim.call("post", "Users", user)
+    status, created = scim.call("post", "Users", _user("erin@acme.example", department="Sales"))
     assert (status, created[ENTERPRISE]) == (201, {"department": "Sales"})
     assert scim.call("get", f"Users/{created['id']}")[1][ENTERPRISE] == {"department": "Sales"}
 
@@ -328,13 +327,7 @@ def test_an_identity_provider_that_sends_the_department_alone_reads_it_back_as_s
 
 
 def test_an_identity_provider_that_sends_the_organization_alone_reads_it_back_as_sent(scim, personas):
-    user = {
-        "schemas": [USER, ENTERPRISE],
-        "userName": "olli@acme.example",
-        "active": True,
-        ENTERPRISE: {"organization": "Acme"},
-    }
-    status, created = scim.call("post", "Users", user)
+    status, created = scim.call("post", "Users", _user("olli@acme.example", organization="Acme"))
     assert (status, created[ENTERPRISE]) == (201, {"organization": "Acme"})
 
     status, body = _patch(scim, created["id"], {"op": "Replace", "path": f"{ENTERPRISE}:organization", "value": "Acme"})
@@ -344,16 +337,7 @@ def test_an_identity_provider_that_sends_the_organization_alone_reads_it_back_as
 def test_a_person_whose_attributes_were_never_recorded_is_not_nested_by_a_department_patch(scim, personas):
     """Provisioned before LearnHub kept what the identity provider sends: read back one level
     per attribute (`organization: Sales`), then patched with the department Entra ID sends."""
-    status, created = scim.call(
-        "post",
-        "Users",
-        {
-            "schemas": [USER, ENTERPRISE],
-            "userName": "erin@acme.example",
-            "active": True,
-            ENTERPRISE: {"department": "Sales"},
-        },
-    )
+    status, created = scim.call("post", "Users", _user("erin@acme.example", department="Sales"))
     Employee.objects.filter(pk=created["id"]).update(scim_organization={})
     assert scim.call("get", f"Users/{created['id']}")[1][ENTERPRISE] == {"organization": "Sales"}
 

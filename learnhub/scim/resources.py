@@ -185,13 +185,7 @@ def roster_values(user: ScimUser, *, stored: Employee | None, before: ScimUser |
         external_id = user.external_id or ""
     else:
         external_id = employee_number or user.external_id or ""
-    levels = _organization_levels(user, stored=stored, before=before)
-    if levels:
-        path = PATH_SEPARATOR.join(_path_parts(levels.values()))
-    elif stored is not None and stored.organization is not None and not _organization_removed(user, before=before):
-        path = stored.organization.path
-    else:
-        path = settings.SCIM_DEFAULT_ORGANIZATION
+    path, _ = organization_sent(user, stored=stored, before=before)
     values = {
         "email": email,
         "full_name": full_name,
@@ -211,20 +205,28 @@ def roster_values(user: ScimUser, *, stored: Employee | None, before: ScimUser |
     return values
 
 
-def organization_sent(user: ScimUser, *, stored: Employee | None, before: ScimUser | None = None) -> dict[str, str]:
-    """The organization attributes to keep for `user` (`Employee.scim_organization`):
-    those it sends (`_organization_levels`), or, when it sends and removes none, the stored
-    person's, unchanged."""
-    sent = _organization_levels(user, stored=stored, before=before)
-    if not sent and not _organization_removed(user, before=before) and stored is not None:
-        return dict(stored.scim_organization)
-    return sent
+def organization_sent(
+    user: ScimUser, *, stored: Employee | None, before: ScimUser | None = None
+) -> tuple[str, dict[str, str]]:
+    """The organization path `user` asks for, and the attributes to keep with it
+    (`Employee.scim_organization`): those it sends (`_organization_levels`); when it sends
+    and removes none, the stored person's path and attributes, unchanged; else
+    SCIM_DEFAULT_ORGANIZATION and none."""
+    removed = _organization_removed(user, before=before)
+    levels = _organization_levels(user, stored=stored, before=before, removed=removed)
+    if levels:
+        return PATH_SEPARATOR.join(_path_parts(levels.values())), levels
+    if stored is not None and stored.organization is not None and not removed:
+        return stored.organization.path, dict(stored.scim_organization)
+    return settings.SCIM_DEFAULT_ORGANIZATION, {}
 
 
-def _organization_levels(user: ScimUser, *, stored: Employee | None, before: ScimUser | None) -> dict[str, str]:
+def _organization_levels(
+    user: ScimUser, *, stored: Employee | None, before: ScimUser | None, removed: list[str]
+) -> dict[str, str]:
     """The organization attributes `user` sends (attribute -> value, in
     SCIM_ORGANIZATION_ATTRIBUTES order): for a PATCH (`before`), those before the first
-    one it removed.
+    one it `removed`.
 
     A person whose attributes were never recorded (provisioned before they were, or moved
     by the HR file) was read back one level per attribute, which may not be how their
@@ -232,7 +234,6 @@ def _organization_levels(user: ScimUser, *, stored: Employee | None, before: Sci
     that sets attributes to exactly their current path re-states it, and those attributes
     alone are theirs."""
     names = settings.SCIM_ORGANIZATION_ATTRIBUTES
-    removed = _organization_removed(user, before=before)
     if removed:
         names = names[: names.index(removed[0])]
     values = {name: (_enterprise_value(user, name) or "").strip() for name in names}

@@ -222,7 +222,8 @@ def users(request: HttpRequest) -> JsonResponse:
         values = roster_values(user, stored=None)
         if Employee.objects.filter(email__iexact=values["email"]).exists():
             raise UniquenessException(detail=f"{values['email']} is already on the roster.")
-        saved = scim_person_save(values=values, organization=organization_sent(user, stored=None))
+        _, organization = organization_sent(user, stored=None)
+        saved = scim_person_save(values=values, organization=organization)
         written = _written(saved, email=values["email"])
         if isinstance(written, JsonResponse):
             return written
@@ -301,7 +302,7 @@ def user(request: HttpRequest, user_id: str) -> HttpResponse:
         before, user = user_of(employee), user_of(employee)
         patch.patch(user)
     values = roster_values(user, stored=employee, before=before)
-    organization = organization_sent(user, stored=employee, before=before)
+    _, organization = organization_sent(user, stored=employee, before=before)
     written = _written(
         scim_person_save(values=values, organization=organization, employee=employee), email=values["email"]
     )
