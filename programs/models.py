@@ -554,6 +554,14 @@ class Enrollment(models.Model):
         help_text="Digest of the values above (programs.sync.records.enrollment_fingerprint): a sync writes a row "
         "only when it differs",
     )
+    raw_digest = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Digest of the raw record (programs.sync.records.raw_digest): a re-sync reading the same raw "
+        "record for the same employee does not parse it again",
+    )
     first_seen_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

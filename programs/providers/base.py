@@ -109,3 +109,18 @@ class Adapter(Protocol):
     def pages(self) -> Iterator[list[ProviderRecord]]:
         """Yield the records page by page, so memory stays flat whatever the size."""
         ...
+
+
+class RawPagesAdapter(Adapter, Protocol):
+    """An adapter whose records are each read from one JSON object (Coursera's elements) may
+    also hand the objects over unread, so that a re-sync parses only the records that
+    changed: `raw_pages()` yields the same pages as `pages()`, each object as received,
+    `record_from_raw(raw)` is the record `pages()` would give for it, and
+    `learner_from_raw(raw)` reads only (e-mail, external id, course id) as that record has
+    them, with the same code. The pipeline finds it by `raw_pages`."""
+
+    def raw_pages(self) -> Iterator[list[dict[str, Any]]]: ...
+
+    def record_from_raw(self, raw: dict[str, Any]) -> ProviderRecord: ...
+
+    def learner_from_raw(self, raw: dict[str, Any]) -> tuple[str, str, str]: ...

@@ -58,6 +58,16 @@ def course_url(slug: str) -> str:
 # --- Normalization ---------------------------------------------------------------------
 
 
+def _learner(fields: FieldReader) -> tuple[str, str, str]:
+    email = fields.text("email")
+    return email, learner_external_id(fields.text("externalId"), email), fields.text("contentId")
+
+
+def learner_from_element(element: dict[str, Any]) -> tuple[str, str, str]:
+    """(e-mail, external id, course id) of an element, as `record_from_element` reads them."""
+    return _learner(FieldReader(element.get))
+
+
 def record_from_element(element: dict[str, Any]) -> ProviderRecord:
     """One `enrollmentReports` element as a ProviderRecord.
 
@@ -66,7 +76,7 @@ def record_from_element(element: dict[str, Any]) -> ProviderRecord:
     removed `membershipState`. Every value that does not parse is named in `problem`.
     """
     fields = FieldReader(element.get)
-    email = fields.text("email")
+    email, external_id, course_id = _learner(fields)
     enrolled_at = fields.time("enrolledAt")
     last_activity_at = fields.time("lastActivityAt")
     completed_at = fields.time("completedAt")
@@ -79,7 +89,7 @@ def record_from_element(element: dict[str, Any]) -> ProviderRecord:
         is_completed = completed_at is not None or bool(fields.text("completedAt"))
     if is_completed and completed_at is None and not fields.failed("completedAt"):
         fields.problems.append("completedAt: missing although the course is completed")
-    if not fields.text("contentId"):
+    if not course_id:
         fields.problems.append("contentId: missing")
     if not email and not fields.text("externalId"):
         fields.problems.append("no learner: email and externalId are both empty")
@@ -88,9 +98,9 @@ def record_from_element(element: dict[str, Any]) -> ProviderRecord:
     return ProviderRecord(
         raw=element,
         email=email,
-        external_id=learner_external_id(fields.text("externalId"), email),
+        external_id=external_id,
         full_name=fields.text("fullName"),
-        provider_course_id=fields.text("contentId"),
+        provider_course_id=course_id,
         content_type=fields.text("contentType").lower() or "course",
         course_title=fields.text("contentName"),
         partner=partner or fields.text("partnerName"),
@@ -199,11 +209,19 @@ class CourseraApiAdapter:
 
     def pages(self) -> Iterator[list[ProviderRecord]]:
         """Every enrollment of every program, one list per API page."""
+        for elements in self.raw_pages():
+            yield [record_from_element(e) for e in elements]
+
+    def raw_pages(self) -> Iterator[list[dict[str, Any]]]:
+        """The elements of `pages()`, unread (`programs.providers.base.RawPagesAdapter`)."""
         for program_id in self.program_ids:
             for elements in self._paged(
                 "enrollmentReports", {"q": "byProgramId", "programId": program_id}, program_id=program_id
             ):
-                yield [record_from_element(e) for e in elements if isinstance(e, dict)]
+                yield [e for e in elements if isinstance(e, dict)]
+
+    record_from_raw = staticmethod(record_from_element)
+    learner_from_raw = staticmethod(learner_from_element)
 
     def programs(self) -> list[dict[str, Any]]:
         """The org's programs as Coursera describes them (id, name, ...)."""

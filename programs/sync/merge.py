@@ -46,7 +46,10 @@ Locking contract: the merge upsert takes the row lock of each key of the page, i
 (so two tasks of one run never deadlock), and holds it until the page commits: a second
 task reading the same key waits for the first page to commit, then compares with what it
 kept. Enrollment and unmatched rows are written only by the task holding their key's lock,
-in key order; courses are added in course id order.
+in key order; courses are added in course id order. A page of unparsed records locks its
+unchanged keys first, then the others: so the tasks of a run whose adapter hands its records
+over unparsed write their pages one at a time (each page transaction takes the run's
+advisory lock first), and read and parse them side by side.
 
 SQLite (`make run`) runs the same statements but for the lookup of the rows before the run
 (a join where PostgreSQL uses LATERAL, so that its planner probes the unique index whatever
@@ -84,6 +87,9 @@ from programs.sync.records import (
     NO_ACTIVITY,
     enrollment_fingerprint,
     learner_key,
+    learner_key_of,
+    learner_normalized,
+    raw_digest,
     raw_json,
     record_better,
     record_is_course,
@@ -207,11 +213,17 @@ class EmployeeMap:
     def employee_id(self, record: ProviderRecord, *, provider: str) -> int | None:
         """The employee a normalized record of a `provider` connection is about, or None
         (not on the roster)."""
-        employee_id = self.by_alias.get((provider, learner_key(record))) if self.by_alias else None
-        if employee_id is None and record.external_id:
-            employee_id = self.by_external_id.get(record.external_id)
-        if employee_id is None and record.email:
-            employee_id = self.by_email.get(record.email)
+        return self.employee_id_of(
+            key=learner_key(record), external_id=record.external_id, email=record.email, provider=provider
+        )
+
+    def employee_id_of(self, *, key: str, external_id: str, email: str, provider: str) -> int | None:
+        """`employee_id` from a record's learner key, normalized external id and e-mail."""
+        employee_id = self.by_alias.get((provider, key)) if self.by_alias else None
+        if employee_id is None and external_id:
+            employee_id = self.by_external_id.get(external_id)
+        if employee_id is None and email:
+            employee_id = self.by_email.get(email)
         return employee_id
 
 
@@ -234,6 +246,16 @@ class CourseCache:
             self._load(missing, wanted)
         for course_id, record in wanted.items():
             self._fill(self.courses[course_id], record)
+        return self.courses
+
+    def known(self, course_ids: Iterable[str]) -> dict[str, Course]:
+        """The run's courses with these ids that exist (none is created)."""
+        missing = sorted({course_id for course_id in course_ids if course_id not in self.courses})
+        if missing:
+            self.courses.update(
+                (c.provider_course_id, c)
+                for c in Course.objects.filter(provider=self.provider, provider_course_id__in=missing)
+            )
         return self.courses
 
     def _load(self, course_ids: list[str], wanted: dict[str, ProviderRecord]) -> None:
@@ -313,7 +335,20 @@ class _Kept:
     employee_id: int | None = None
     course_pk: int | None = None
     raw_text: str = ""
+    raw_digest: str = ""
     fingerprint: str = ""
+
+
+@dataclass(slots=True)
+class _Unparsed:
+    """A record of a raw page, keyed and matched but not parsed (`raw_page_prepared`)."""
+
+    place: int
+    raw: dict[str, Any]
+    key: str
+    course_id: str
+    employee_id: int
+    raw_digest: str = ""
 
 
 @dataclass
@@ -323,7 +358,9 @@ class PreparedPage:
 
     counts: PageCounts
     invalid: list[InvalidRecord] = field(default_factory=list)
-    kept: list[_Kept] = field(default_factory=list)
+    kept: dict[tuple[str, str], _Kept] = field(default_factory=dict)  # by (learner key, course id)
+    # Of a raw page: the records to look up first (`RunWriter.raw_page_prepared`).
+    unparsed: list[_Unparsed] = field(default_factory=list)
 
 
 @dataclass
@@ -338,11 +375,22 @@ class RunWriter:
     # Of a stored enrollment and a record for it, keep the better (`record_better`): a sync never
     # undoes or moves later a stored completion. Off for a source that may undo one (xAPI voiding).
     keeps_stored: bool = True
+    # An adapter that hands its records over unread (`raw_page_prepared`), or None.
+    raw_reader: Any = None
     read: int = 0  # records of this part read so far: the next record's place
     staged_on: Any = None  # the database connection whose staging tables exist
 
     def __post_init__(self) -> None:
         self.courses = CourseCache(provider=self.connection.kind)
+        # Look records up before parsing them: on PostgreSQL, for a raw adapter, when the
+        # connection has enrollments to find (not on a first sync).
+        self.lookups = (
+            self.raw_reader is not None
+            and _postgresql()
+            and Enrollment.objects.filter(connection=self.connection).exists()
+        )
+        # The tasks of a run write their pages one at a time (the locking contract).
+        self.pages_one_at_a_time = self.raw_reader is not None and _postgresql() and self.run.parts > 1
 
     def page_write(self, page: Sequence[ProviderRecord]) -> PageCounts:
         """Write one page (see the module docstring) and return what it adds to the run's
@@ -353,11 +401,64 @@ class RunWriter:
         """Step 1 of a page, in Python alone (no query: it may run in a thread of its own,
         a page ahead of the writes; pages in their order): normalized, validated, folded,
         matched and fingerprinted."""
-        prepared = PreparedPage(counts=PageCounts(fetched=len(page)))
+        prepared, first = self._page_started(len(page))
+        self._records_folded(prepared, [(first + index, record) for index, record in enumerate(page)])
+        return prepared
+
+    def raw_page_prepared(self, page: Sequence[dict[str, Any]]) -> PreparedPage:
+        """Step 1 of a page of an adapter that hands its records over unread
+        (`programs.providers.base.RawPagesAdapter`), in Python alone like `page_prepared`.
+        While the run finds most records unchanged (`lookups`), a record is only keyed,
+        matched and its raw JSON digested: the writer counts the enrollments holding the
+        same raw JSON for the same employee unchanged (`_unchanged_kept`) and parses the
+        rest. A record of no one on the roster, or keyed like another record of the page,
+        is parsed here."""
+        prepared, first = self._page_started(len(page))
+        reader = self.raw_reader
+        if not self.lookups:
+            self._records_folded(prepared, [(first + i, reader.record_from_raw(raw)) for i, raw in enumerate(page)])
+            return prepared
+        unparsed: dict[tuple[str, str], _Unparsed] = {}
+        parsed: list[tuple[int, dict[str, Any]]] = []
+        parsed_keys: set[tuple[str, str]] = set()
+        for index, raw in enumerate(page):
+            email, external_id, course_id = learner_normalized(*reader.learner_from_raw(raw))
+            key = learner_key_of(external_id=external_id, email=email)
+            employee_id = self.employees.employee_id_of(
+                key=key, external_id=external_id, email=email, provider=self.connection.kind
+            )
+            if employee_id is None or not course_id or (key, course_id) in parsed_keys:
+                parsed.append((first + index, raw))
+                parsed_keys.add((key, course_id))
+            elif (key, course_id) in unparsed:  # keyed like an earlier record: both are parsed and folded
+                earlier = unparsed.pop((key, course_id))
+                parsed += [(earlier.place, earlier.raw), (first + index, raw)]
+                parsed_keys.add((key, course_id))
+            else:
+                unparsed[(key, course_id)] = _Unparsed(
+                    place=first + index, raw=raw, key=key, course_id=course_id, employee_id=employee_id
+                )
+        for item in unparsed.values():
+            item.raw_digest = raw_digest(raw_json(item.raw))
+        prepared.unparsed = list(unparsed.values())
+        parsed.sort(key=lambda placed: placed[0])
+        self._records_folded(prepared, [(place, reader.record_from_raw(raw)) for place, raw in parsed])
+        return prepared
+
+    def _page_started(self, size: int) -> tuple[PreparedPage, int]:
+        """A new page of `size` records, and the place in the run of its first."""
         first = (self.part << PART_SHIFT) + self.read
-        self.read += len(page)
-        kept: dict[tuple[str, str], _Kept] = {}
-        for index, original in enumerate(page):
+        self.read += size
+        return PreparedPage(counts=PageCounts(fetched=size)), first
+
+    def _records_folded(self, prepared: PreparedPage, placed: list[tuple[int, ProviderRecord]]) -> None:
+        """Add records (each with its place in the run, in order) to a prepared page:
+        normalized, validated (invalid: an InvalidRecord; not a course: skipped), folded into
+        its kept records by key (`record_better`), and the records kept matched and
+        fingerprinted."""
+        kept = prepared.kept
+        added: list[tuple[_Kept, ProviderRecord]] = []
+        for place, original in placed:
             record = record_normalized(original)
             problem = record_problem(record)
             if problem:
@@ -380,13 +481,14 @@ class RunWriter:
                 prepared.counts.merged += 1
                 if record_better(previous.record, record) is previous.record:
                     continue
-            kept[(key, record.provider_course_id)] = _Kept(place=first + index, record=record, key=key)
+            item = _Kept(place=place, record=record, key=key)
+            kept[(key, record.provider_course_id)] = item
+            added.append((item, record))
         prepared.counts.invalid = len(prepared.invalid)
-        for item in kept.values():
-            item.employee_id = self.employees.employee_id(item.record, provider=self.connection.kind)
-            _fingerprinted(item)
-        prepared.kept = list(kept.values())
-        return prepared
+        for item, record in added:
+            if kept[(item.key, record.provider_course_id)] is item:
+                item.employee_id = self.employees.employee_id(record, provider=self.connection.kind)
+                _fingerprinted(item, record)
 
     def prepared_write(self, prepared: PreparedPage) -> PageCounts:
         """Steps 2 to 4 of a prepared page, the writes: call inside the page's transaction."""
@@ -396,11 +498,33 @@ class RunWriter:
                 # Its commit need not wait for the disk: a database crash may lose the last
                 # pages committed (rows and counts together), which the next sync writes again.
                 cursor.execute("SET LOCAL synchronous_commit = off")
+                if self.pages_one_at_a_time:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [self.run.pk])
+        if prepared.unparsed:
+            self._unparsed_merged(prepared)
         if prepared.invalid:
             InvalidRecord.objects.bulk_create(prepared.invalid)
         if prepared.kept:
-            self._merge(prepared.kept, counts)
+            self._merge(list(prepared.kept.values()), counts)
         return counts
+
+    def _unparsed_merged(self, prepared: PreparedPage) -> None:
+        """The unparsed records of a raw page found unchanged are merged as they are
+        (`_unchanged_kept`) and counted unchanged; the others are parsed and folded into
+        the page's kept records. Lookups stop for the rest of the run when fewer than half
+        the page was found unchanged (a first sync, a large change): parsing every record a
+        page ahead is then quicker."""
+        kept = _unchanged_kept(
+            connection=self.connection, run_id=self.run.pk, items=prepared.unparsed, courses=self.courses
+        )
+        missed = [
+            (item.place, self.raw_reader.record_from_raw(item.raw))
+            for item in prepared.unparsed
+            if item.place not in kept
+        ]
+        self._records_folded(prepared, missed)
+        prepared.counts.unchanged += len(kept)
+        self.lookups = len(kept) * 2 >= prepared.counts.fetched
 
     def _merge(self, kept: list[_Kept], counts: PageCounts) -> None:
         courses = self.courses.ensure(item.record for item in kept if item.employee_id is not None)
@@ -418,8 +542,9 @@ class RunWriter:
         now = timezone.now()
         enrollments: list[tuple[_Kept, Any]] = []
         unmatched: list[_Kept] = []
+        stale: list[_Kept] = []
         outcome_counts = dict.fromkeys(_COUNTED_AS, 0)
-        for place, outcome, outcome_was, before_fingerprint, before_updated_at in outcomes:
+        for place, outcome, outcome_was, before_fingerprint, before_updated_at, stale_digest in outcomes:
             outcome_counts[outcome] += 1
             if place not in by_place:  # the stored enrollment is better than the record: it stays
                 continue
@@ -434,18 +559,23 @@ class RunWriter:
                 # Back as it was before the run: its row as it was then, updated_at included.
                 restored = before_updated_at if item.fingerprint == before_fingerprint else None
                 enrollments.append((item, restored or now))
+            elif stale_digest:
+                stale.append(item)
         for outcome, number in outcome_counts.items():
             counts.counted(outcome, number)
         if enrollments:
             _enrollments_upsert(connection=self.connection, rows=enrollments, now=now)
+        if stale:
+            _raw_digests_update(connection=self.connection, items=stale)
         if unmatched:
             _unmatched_upsert(connection=self.connection, run=self.run, kept=unmatched)
 
 
-def _fingerprinted(item: _Kept) -> None:
-    """Fill in what merging and writing `item` needs: its raw JSON and its fingerprint."""
-    record = item.record
+def _fingerprinted(item: _Kept, record: ProviderRecord) -> None:
+    """Fill in what merging and writing `item` (whose record is `record`) needs: its raw
+    JSON, its digest and its fingerprint."""
     item.raw_text = raw_json(record.raw)
+    item.raw_digest = raw_digest(item.raw_text)
     if item.employee_id is None:
         item.fingerprint = unmatched_fingerprint(
             email=record.email[:254],
@@ -481,12 +611,73 @@ def enrollments_write(
     for record, employee_id in matched:
         item = _Kept(place=0, record=record, key=learner_key(record), employee_id=employee_id)
         item.course_pk = known[record.provider_course_id].pk
-        _fingerprinted(item)
+        _fingerprinted(item, record)
         items.append(item)
     now = timezone.now()
     with transaction.atomic():
         _staging_tables_create()
         _enrollments_upsert(connection=connection, rows=[(item, now) for item in items], now=now)
+
+
+def _unchanged_kept(
+    *, connection: ProviderConnection, run_id: int, items: list[_Unparsed], courses: CourseCache
+) -> set[int]:
+    """Merge the unparsed records of a page whose enrollment holds the same raw JSON
+    (`raw_digest`) for the same employee into the run's merge state, as they are (PostgreSQL,
+    one statement, UNCHANGED_KEPT): such a record would be parsed into the values its row
+    holds, so it is kept with that row's MergeRank and fingerprint, unchanged, as
+    MERGE_STATE_UPSERT would keep it (a better duplicate later in the run still replaces
+    it). A key the run has already read is left to be parsed and merged as usual. Returns
+    the places of the records kept."""
+    known = courses.known(item.course_id for item in items)
+    # Sent as lines of tab-separated values, split by the database (ten times quicker than arrays);
+    # a key holding a separator or a backslash is parsed instead.
+    lines = "\n".join(
+        f"{item.place}\t{item.key}\t{item.course_id}\t{known[item.course_id].pk}\t{item.employee_id}\t{item.raw_digest}"
+        for item in items
+        if item.course_id in known and _plain_text(item.key) and _plain_text(item.course_id)
+    )
+    if not lines:
+        return set()
+    sql = UNCHANGED_KEPT.format(
+        merge=merge_table(run_id),
+        enrollment=Enrollment._meta.db_table,
+        completed_us=_MOMENT_US_POSTGRESQL.format(column="e.completed_at"),
+        activity_us=f"COALESCE({_MOMENT_US_POSTGRESQL.format(column='e.last_activity_at')}, {NO_ACTIVITY})",
+        progress=_PROGRESS_HUNDREDTHS,
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, [lines, connection.pk])
+        return {place for (place,) in cursor.fetchall()}
+
+
+def _plain_text(value: str) -> bool:
+    return value.isprintable() and "\\" not in value
+
+
+def _raw_digests_update(*, connection: ProviderConnection, items: list[_Kept]) -> None:
+    """Write the raw digest of enrollments read unchanged whose stored digest differs (rows
+    written before digests were kept, or before RECORD_FORMAT changed), so that the next
+    sync finds them without parsing them; a row whose fingerprint differs by now is left."""
+    table = Enrollment._meta.db_table
+    with db.cursor() as cursor:
+        if _postgresql():
+            cursor.execute(
+                RAW_DIGESTS_UPDATE.format(enrollment=table),
+                [
+                    [item.key for item in items],
+                    [item.course_pk for item in items],
+                    [item.fingerprint for item in items],
+                    [item.raw_digest for item in items],
+                    connection.pk,
+                ],
+            )
+        else:
+            cursor.executemany(
+                f'UPDATE "{table}" SET raw_digest = %s '  # noqa: S608 (the model's own table)
+                "WHERE connection_id = %s AND learner_key = %s AND course_id = %s AND fingerprint = %s",
+                [(item.raw_digest, connection.pk, item.key, item.course_pk, item.fingerprint) for item in items],
+            )
 
 
 def _plain(raw: Any) -> Any:
@@ -549,6 +740,7 @@ CREATE {unlogged} TABLE IF NOT EXISTS "{table}" (
     outcome_was char(1),
     before_fingerprint text,
     before_updated_at {timestamp},
+    stale_digest {boolean} NOT NULL,
     PRIMARY KEY (learner_key, course_id)
 )"""
 
@@ -564,6 +756,7 @@ _KEYS_COLUMNS = (
     "progress",
     "fingerprint",
     "matched",
+    "raw_digest",
 )
 _KEYS_TYPES = (
     "bigint",
@@ -576,6 +769,7 @@ _KEYS_TYPES = (
     "integer",
     "text",
     "boolean",
+    "text",
 )
 # The enrollments to write, staged (PostgreSQL; SQLite inserts them directly).
 _ROWS_COLUMNS = (
@@ -590,6 +784,7 @@ _ROWS_COLUMNS = (
     "is_removed",
     "raw",
     "fingerprint",
+    "raw_digest",
     "updated_at",
 )
 _ROWS_TYPES = (
@@ -602,6 +797,7 @@ _ROWS_TYPES = (
     "boolean",
     "timestamptz",
     "boolean",
+    "text",
     "text",
     "text",
     "timestamptz",
@@ -626,7 +822,7 @@ END"""
 _BEFORE_POSTGRESQL = """
 sync_keys k
 LEFT JOIN LATERAL (
-    SELECT e.fingerprint, e.updated_at, e.is_completed, {completed_us} AS completed_us,
+    SELECT e.fingerprint, e.raw_digest, e.updated_at, e.is_completed, {completed_us} AS completed_us,
            {activity_us} AS activity_us, {progress} AS progress, {stored_place} AS place
     FROM "{enrollment}" e
     WHERE e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
@@ -644,7 +840,7 @@ LEFT JOIN LATERAL (
 _BEFORE_SQLITE = """
 sync_keys k
 LEFT JOIN (
-    SELECT e.connection_id, e.learner_key, e.course_id, e.fingerprint, e.updated_at, e.is_completed,
+    SELECT e.connection_id, e.learner_key, e.course_id, e.fingerprint, e.raw_digest, e.updated_at, e.is_completed,
            {completed_us} AS completed_us, {activity_us} AS activity_us, {progress} AS progress,
            {stored_place} AS place
     FROM "{enrollment}" e
@@ -661,6 +857,8 @@ _MOMENT_US_SQLITE = (
     "(CAST(strftime('%%s', {column}) AS integer) * 1000000 + CAST(substr({column} || '.000000', 21, 6) AS integer))"
 )
 
+_PROGRESS_HUNDREDTHS = "COALESCE(CAST(round(e.progress * 100) AS integer), 0)"
+
 # Outcomes: c created, u updated, n unchanged, x unmatched (CREATED, UPDATED, UNCHANGED, UNMATCHED).
 # A key read for the first time in the run whose stored enrollment is better than the record
 # (`stays`: the run keeps the better of the two, unless its source may undo a completion) keeps the
@@ -668,7 +866,7 @@ _MOMENT_US_SQLITE = (
 # replaces it. (A key already in the merge state has its row as it was before the run there.)
 MERGE_STATE_UPSERT = """
 INSERT INTO "{merge}" AS m (learner_key, course_id, place, is_completed, completed_us, activity_us, progress,
-                            fingerprint, outcome, before_fingerprint, before_updated_at)
+                            fingerprint, outcome, before_fingerprint, before_updated_at, stale_digest)
 SELECT learner_key, course_id,
        CASE WHEN stays THEN stored_place ELSE place END,
        CASE WHEN stays THEN stored_is_completed ELSE is_completed END,
@@ -678,14 +876,15 @@ SELECT learner_key, course_id,
        CASE WHEN stays THEN before_fingerprint ELSE fingerprint END,
        CASE WHEN NOT matched THEN 'x' WHEN before_fingerprint IS NULL THEN 'c'
             WHEN stays OR before_fingerprint = fingerprint THEN 'n' ELSE 'u' END,
-       before_fingerprint, before_updated_at
+       before_fingerprint, before_updated_at, stale_digest
 FROM (
     SELECT k.learner_key, k.course_id, k.place, k.is_completed, k.completed_us, k.activity_us, k.progress,
            k.fingerprint, k.matched,
            CASE WHEN k.matched THEN e.fingerprint ELSE u.fingerprint END AS before_fingerprint,
            e.updated_at AS before_updated_at, e.place AS stored_place, e.is_completed AS stored_is_completed,
            e.completed_us AS stored_completed_us, e.activity_us AS stored_activity_us, e.progress AS stored_progress,
-           e.fingerprint IS NOT NULL AND %s AND NOT ({stored_better}) AND r.read IS NULL AS stays
+           e.fingerprint IS NOT NULL AND %s AND NOT ({stored_better}) AND r.read IS NULL AS stays,
+           k.matched AND e.fingerprint IS NOT NULL AND e.raw_digest <> k.raw_digest AS stale_digest
     FROM {before}
 ) page
 WHERE true
@@ -699,24 +898,57 @@ ON CONFLICT (learner_key, course_id) DO UPDATE SET
 WHERE {better}
 RETURNING place, outcome, outcome_was,
     CASE WHEN outcome = 'x' OR outcome_was IS NOT NULL THEN before_fingerprint END,
-    CASE WHEN outcome_was IS NOT NULL THEN before_updated_at END"""
+    CASE WHEN outcome_was IS NOT NULL THEN before_updated_at END,
+    stale_digest AND outcome = 'n' AND outcome_was IS NULL"""
+
+# The records of a page read unchanged (`_unchanged_kept`), merged as MERGE_STATE_UPSERT merges a
+# record equal to its stored enrollment that the run reads for the first time: kept with the row's
+# MergeRank and fingerprint, outcome n. The row of each key: one probe of its unique index, as in
+# _BEFORE_POSTGRESQL. Keys in key order, as MERGE_STATE_UPSERT locks them.
+UNCHANGED_KEPT = """
+INSERT INTO "{merge}" AS m (learner_key, course_id, place, is_completed, completed_us, activity_us, progress,
+                            fingerprint, outcome, before_fingerprint, before_updated_at, stale_digest)
+SELECT k.learner_key, k.course_id, k.place, e.is_completed, {completed_us}, {activity_us}, {progress},
+       e.fingerprint, 'n', e.fingerprint, e.updated_at, false
+FROM (
+    SELECT f[1]::bigint AS place, f[2] AS learner_key, f[3] AS course_id, f[4]::bigint AS course_pk,
+           f[5]::bigint AS employee_id, f[6] AS raw_digest
+    FROM unnest(string_to_array(%s, E'\\n')) AS line, string_to_array(line, E'\\t') AS f
+) k
+JOIN LATERAL (
+    SELECT e.is_completed, e.completed_at, e.last_activity_at, e.progress, e.fingerprint, e.updated_at,
+           e.employee_id, e.raw_digest
+    FROM "{enrollment}" e
+    WHERE e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
+    LIMIT 1
+) e ON e.raw_digest = k.raw_digest AND e.employee_id = k.employee_id
+ORDER BY k.learner_key, k.course_id
+ON CONFLICT (learner_key, course_id) DO NOTHING
+RETURNING place"""
+
+RAW_DIGESTS_UPDATE = """
+UPDATE "{enrollment}" e SET raw_digest = k.raw_digest
+FROM unnest(%s::text[], %s::bigint[], %s::text[], %s::text[]) AS k(learner_key, course_pk, fingerprint, raw_digest)
+WHERE e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
+    AND e.fingerprint = k.fingerprint"""
 
 ENROLLMENTS_UPSERT = """
 INSERT INTO "{enrollment}" AS e (connection_id, learner_key, course_id, employee_id, enrolled_at, last_activity_at,
-                                 progress, is_completed, completed_at, is_removed, raw, fingerprint, first_seen_at,
-                                 updated_at)
+                                 progress, is_completed, completed_at, is_removed, raw, fingerprint, raw_digest,
+                                 first_seen_at, updated_at)
 {rows}
 ON CONFLICT (connection_id, learner_key, course_id) DO UPDATE SET
     employee_id = excluded.employee_id, enrolled_at = excluded.enrolled_at,
     last_activity_at = excluded.last_activity_at, progress = excluded.progress,
     is_completed = excluded.is_completed, completed_at = excluded.completed_at, is_removed = excluded.is_removed,
-    raw = excluded.raw, fingerprint = excluded.fingerprint, updated_at = excluded.updated_at
+    raw = excluded.raw, fingerprint = excluded.fingerprint, raw_digest = excluded.raw_digest,
+    updated_at = excluded.updated_at
 WHERE e.fingerprint {distinct} excluded.fingerprint"""
 _ROWS_POSTGRESQL = """
 SELECT %s, learner_key, course_pk, employee_id, enrolled_at, last_activity_at, progress, is_completed, completed_at,
-       is_removed, raw::jsonb, fingerprint, %s, updated_at
+       is_removed, raw::jsonb, fingerprint, raw_digest, %s, updated_at
 FROM sync_rows ORDER BY learner_key, course_pk"""
-_ROWS_SQLITE = "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_ROWS_SQLITE = "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 UNMATCHED_RESOLVED_DELETE = """
 DELETE FROM "{table}" WHERE connection_id = %s AND EXISTS (
@@ -760,13 +992,14 @@ def _staged(table: str, columns: Sequence[str], rows: list[Any], line: Callable[
 
 def _merge_state_upsert(
     *, connection: ProviderConnection, run_id: int, kept: list[_Kept], keeps_stored: bool
-) -> list[tuple[int, str, str | None, str | None, Any]]:
+) -> list[tuple[int, str, str | None, str | None, Any, bool]]:
     """Merge the page's kept records into the run's merge state (MERGE_STATE_UPSERT);
-    returns (place, outcome, outcome_was, before_fingerprint, before_updated_at) of the
-    records now kept for their key: read for the first time (outcome_was None) or better
-    than the one kept before. The row before the run is returned only where it is used:
-    its fingerprint for unmatched records and better duplicates, its updated_at for
-    better duplicates."""
+    returns (place, outcome, outcome_was, before_fingerprint, before_updated_at,
+    stale_digest) of the records now kept for their key: read for the first time
+    (outcome_was None) or better than the one kept before. The row before the run is
+    returned only where it is used: its fingerprint for unmatched records and better
+    duplicates, its updated_at for better duplicates; `stale_digest` says that a key read
+    for the first time, unchanged, has another raw digest on its row."""
     rows = []
     for item in kept:
         rank = record_rank(item.record)
@@ -782,6 +1015,7 @@ def _merge_state_upsert(
                 rank.progress,
                 item.fingerprint,
                 item.employee_id is not None,
+                item.raw_digest,
             )
         )
     _staged("sync_keys", _KEYS_COLUMNS, rows, _keys_line)
@@ -794,7 +1028,7 @@ def _merge_state_upsert(
         unmatched=UnmatchedRecord._meta.db_table,
         completed_us=moment_us.format(column="e.completed_at"),
         activity_us=f"COALESCE({moment_us.format(column='e.last_activity_at')}, {NO_ACTIVITY})",
-        progress="COALESCE(CAST(round(e.progress * 100) AS integer), 0)",
+        progress=_PROGRESS_HUNDREDTHS,
         stored_place=STORED_PLACE,
     )
     sql = MERGE_STATE_UPSERT.format(
@@ -838,6 +1072,7 @@ def _enrollments_upsert(*, connection: ProviderConnection, rows: list[tuple[_Kep
                         record.is_removed,
                         item.raw_text,
                         item.fingerprint,
+                        item.raw_digest,
                         first_seen,
                         ops.adapt_datetimefield_value(updated_at)
                         if isinstance(updated_at, dt.datetime)
@@ -871,10 +1106,22 @@ def _when(value: dt.datetime | None) -> str:
 
 
 def _keys_line(row: tuple[Any, ...]) -> str:
-    place, key, course_id, course_pk, is_completed, completed_us, activity_us, progress, fingerprint, matched = row
+    (
+        place,
+        key,
+        course_id,
+        course_pk,
+        is_completed,
+        completed_us,
+        activity_us,
+        progress,
+        fingerprint,
+        matched,
+        digest,
+    ) = row
     return (
         f"{place}\t{_text(key)}\t{_text(course_id)}\t{_int(course_pk)}\t{'t' if is_completed else 'f'}\t"
-        f"{_int(completed_us)}\t{activity_us}\t{progress}\t{fingerprint}\t{'t' if matched else 'f'}\n"
+        f"{_int(completed_us)}\t{activity_us}\t{progress}\t{fingerprint}\t{'t' if matched else 'f'}\t{digest}\n"
     )
 
 
@@ -886,5 +1133,5 @@ def _rows_line(row: tuple[_Kept, Any]) -> str:
         f"{_text(item.key)}\t{item.course_pk}\t{item.employee_id}\t{_when(record.enrolled_at)}\t"
         f"{_when(record.last_activity_at)}\t{progress}\t{'t' if record.is_completed else 'f'}\t"
         f"{_when(record.completed_at)}\t{'t' if record.is_removed else 'f'}\t{_json_text(item.raw_text)}\t"
-        f"{item.fingerprint}\t{_when(updated_at)}\n"
+        f"{item.fingerprint}\t{item.raw_digest}\t{_when(updated_at)}\n"
     )

@@ -288,7 +288,12 @@ def _part_run(
     tally = _PartTally(stats=getattr(adapter, "stats", AdapterStats()))
     try:
         writer = RunWriter(
-            connection=connection, run=run, part=part, keeps_stored=not getattr(adapter, "may_uncomplete", False)
+            connection=connection,
+            run=run,
+            part=part,
+            keeps_stored=not getattr(adapter, "may_uncomplete", False),
+            # A page written is told its records: only an adapter's parsed pages have them all.
+            raw_reader=adapter if hasattr(adapter, "raw_pages") and page_written is None else None,
         )
         with _pages_prepared(adapter=adapter, writer=writer, name=connection.name) as prepared:
             for page, ready in prepared:
@@ -324,9 +329,19 @@ def _pages_prepared(
     """The adapter's pages, each with what `writer` prepared of it. Read and prepared a page
     ahead in two threads (HTTP and JSON, then pure Python), so they overlap the writes; an
     adapter that reads the database (`reads_database`, e.g. the stored xAPI statements) is
-    read in the writer's thread instead, under the lease and in its transactions."""
+    read in the writer's thread instead, under the lease and in its transactions. The
+    writer's raw reader is read unparsed (`RunWriter.raw_page_prepared`)."""
     if getattr(adapter, "reads_database", False):
         yield ((page, writer.page_prepared(page)) for page in map(list, adapter.pages()))
+        return
+    if writer.raw_reader is not None:
+        with (
+            PagesAhead(lambda: map(list, writer.raw_reader.raw_pages()), name=f"sync-fetch {name}") as raw,
+            PagesAhead(
+                lambda: ((page, writer.raw_page_prepared(page)) for page in raw), name=f"sync-prepare {name}"
+            ) as prepared,
+        ):
+            yield prepared
         return
     with (
         PagesAhead(lambda: map(list, adapter.pages()), name=f"sync-fetch {name}") as fetched,

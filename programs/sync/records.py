@@ -65,6 +65,10 @@ NO_ACTIVITY = -(2**62)
 # it five times quicker than the standard library, and the same text but for floats below 1e-4
 # (1e-7, not 1e-07); what orjson refuses (a lone surrogate, an integer beyond 64 bits, a key
 # that is not text) the standard library writes.
+# What a raw record becomes (the adapters' parsing, `record_normalized`) in one word: change it
+# when either changes what a stored record reads as, so that every stored `raw_digest` differs
+# and the next sync parses every record again, instead of taking its stored values as they are.
+RECORD_FORMAT = b"1"
 _RAW_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 _RAW_ENCODER = DjangoJSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False)
 
@@ -87,17 +91,24 @@ def _progress(value: Any) -> Decimal | None:
     return progress if 0 <= progress <= 100 else None
 
 
+def learner_normalized(email: str | None, external_id: str | None, course_id: str | None) -> tuple[str, str, str]:
+    """The keys of a record as `record_normalized` makes them: (e-mail trimmed and in lower
+    case, external id trimmed, course id trimmed)."""
+    return (email or "").strip().lower(), (external_id or "").strip(), (course_id or "").strip()
+
+
 def record_normalized(record: ProviderRecord) -> ProviderRecord:
     """Trimmed keys, lower-case e-mail and content type, aware datetimes, progress
     rounded as stored (0.01, outside 0..100 dropped), and no completion date on a record
     that is not completed. A new record: `record` is left as it is, and `raw` is the same
     object (never copied or re-encoded here)."""
+    email, external_id, course_id = learner_normalized(record.email, record.external_id, record.provider_course_id)
     return ProviderRecord(
         raw=record.raw,
-        email=(record.email or "").strip().lower(),
-        external_id=(record.external_id or "").strip(),
+        email=email,
+        external_id=external_id,
         full_name=record.full_name,
-        provider_course_id=(record.provider_course_id or "").strip(),
+        provider_course_id=course_id,
         content_type=(record.content_type or "").strip().lower(),
         course_title=record.course_title,
         partner=record.partner,
@@ -148,7 +159,12 @@ def learner_key(record: ProviderRecord) -> str:
     """The provider's learner key: the external id when set, else the e-mail. Coursera's
     external id defaults to the e-mail, so a key that looks like an e-mail is compared
     in lower case, like the e-mail itself."""
-    key = record.external_id or record.email
+    return learner_key_of(external_id=record.external_id, email=record.email)
+
+
+def learner_key_of(*, external_id: str, email: str) -> str:
+    """`learner_key` from a normalized external id and e-mail."""
+    key = external_id or email
     return key.lower() if "@" in key else key
 
 
@@ -206,6 +222,15 @@ def raw_json(raw: Any) -> str:
         return orjson.dumps(raw, default=_RAW_ENCODER.default, option=_RAW_OPTIONS).decode()
     except TypeError:
         return _RAW_ENCODER.encode(raw)
+
+
+def raw_digest(raw_text: str) -> str:
+    """A digest of a raw record's JSON (`raw_json`), kept on its enrollment: a re-sync that
+    reads the same raw record for the same employee takes the enrollment's values as the
+    record's, without parsing it (`programs.sync.merge`). RECORD_FORMAT is part of it."""
+    digest = hashlib.blake2b(RECORD_FORMAT, digest_size=16)
+    digest.update(raw_text.encode())
+    return digest.hexdigest()
 
 
 def enrollment_fingerprint(
