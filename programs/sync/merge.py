@@ -62,7 +62,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +104,8 @@ MERGE_TABLE_PREFIX = "sync_merge_"
 # A record's place in its run: its part (provider program) in the high bits, its place in
 # that part's pages below, so places are unique and ordered as a single reader would read.
 PART_SHIFT = 40
+# While a run finds records unchanged, the adapter's pages it writes in one transaction.
+LOOKUP_BATCH_PAGES = 4
 # The place of the enrollment stored before the run: it loses every tie to a record of the run
 # (of two completions at the same instant the first read stays, otherwise the later read wins).
 STORED_PLACE = f"CASE WHEN e.is_completed THEN {2**63 - 1} ELSE -1 END"  # the largest bigint, or before all
@@ -354,9 +356,10 @@ class _Unparsed:
 @dataclass
 class PreparedPage:
     """A page made ready to write (`RunWriter.page_prepared`): what it adds to the counts
-    so far, its invalid records, its kept records."""
+    so far, its invalid records, its kept records; how many of the adapter's pages it holds."""
 
     counts: PageCounts
+    pages: int = 1
     invalid: list[InvalidRecord] = field(default_factory=list)
     kept: dict[tuple[str, str], _Kept] = field(default_factory=dict)  # by (learner key, course id)
     # Of a raw page: the records to look up first (`RunWriter.raw_page_prepared`).
@@ -405,7 +408,22 @@ class RunWriter:
         self._records_folded(prepared, [(first + index, record) for index, record in enumerate(page)])
         return prepared
 
-    def raw_page_prepared(self, page: Sequence[dict[str, Any]]) -> PreparedPage:
+    def raw_batches(self, pages: Iterable[list[dict[str, Any]]]) -> Iterator[tuple[list[dict[str, Any]], int]]:
+        """The pages of a raw adapter, each with how many of its pages it holds: while
+        lookups are on, LOOKUP_BATCH_PAGES of them at a time, written in one transaction (a
+        page of unchanged records costs little more than its transaction)."""
+        batch: list[dict[str, Any]] = []
+        taken = 0
+        for page in pages:
+            batch += page
+            taken += 1
+            if taken >= (LOOKUP_BATCH_PAGES if self.lookups else 1):
+                yield batch, taken
+                batch, taken = [], 0
+        if taken:
+            yield batch, taken
+
+    def raw_page_prepared(self, page: Sequence[dict[str, Any]], *, pages: int = 1) -> PreparedPage:
         """Step 1 of a page of an adapter that hands its records over unread
         (`programs.providers.base.RawPagesAdapter`), in Python alone like `page_prepared`.
         While the run finds most records unchanged (`lookups`), a record is only keyed,
@@ -414,6 +432,7 @@ class RunWriter:
         rest. A record of no one on the roster, or keyed like another record of the page,
         is parsed here."""
         prepared, first = self._page_started(len(page))
+        prepared.pages = pages
         reader = self.raw_reader
         if not self.lookups:
             self._records_folded(prepared, [(first + i, reader.record_from_raw(raw)) for i, raw in enumerate(page)])

@@ -87,6 +87,7 @@ from programs.sync.merge import (
     CourseCache,
     EmployeeMap,
     PageCounts,
+    PreparedPage,
     RunWriter,
     enrollments_write,
     merge_state_create,
@@ -297,11 +298,11 @@ def _part_run(
         )
         with _pages_prepared(adapter=adapter, writer=writer, name=connection.name) as prepared:
             for page, ready in prepared:
-                tally.taken += 1
+                tally.taken += ready.pages
                 retries = tally.retries_new
                 with lease.held():
-                    _counts_add(run=run, counts=writer.prepared_write(ready), pages=1, retries=retries)
-                tally.written += 1
+                    _counts_add(run=run, counts=writer.prepared_write(ready), pages=ready.pages, retries=retries)
+                tally.written += ready.pages
                 tally.retries_counted += retries
                 if page_written is not None:
                     page_written(page)
@@ -325,12 +326,13 @@ def _part_run(
 @contextmanager
 def _pages_prepared(
     *, adapter: Adapter, writer: RunWriter, name: str
-) -> Iterator[Iterable[tuple[list[ProviderRecord], Any]]]:
+) -> Iterator[Iterable[tuple[list[Any], PreparedPage]]]:
     """The adapter's pages, each with what `writer` prepared of it. Read and prepared a page
     ahead in two threads (HTTP and JSON, then pure Python), so they overlap the writes; an
     adapter that reads the database (`reads_database`, e.g. the stored xAPI statements) is
     read in the writer's thread instead, under the lease and in its transactions. The
-    writer's raw reader is read unparsed (`RunWriter.raw_page_prepared`)."""
+    writer's raw reader is read unparsed (`RunWriter.raw_page_prepared`), a few pages at a
+    time while its records are found unchanged (`RunWriter.raw_batches`)."""
     if getattr(adapter, "reads_database", False):
         yield ((page, writer.page_prepared(page)) for page in map(list, adapter.pages()))
         return
@@ -338,7 +340,8 @@ def _pages_prepared(
         with (
             PagesAhead(lambda: map(list, writer.raw_reader.raw_pages()), name=f"sync-fetch {name}") as raw,
             PagesAhead(
-                lambda: ((page, writer.raw_page_prepared(page)) for page in raw), name=f"sync-prepare {name}"
+                lambda: ((page, writer.raw_page_prepared(page, pages=n)) for page, n in writer.raw_batches(raw)),
+                name=f"sync-prepare {name}",
             ) as prepared,
         ):
             yield prepared
