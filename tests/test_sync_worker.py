@@ -163,6 +163,40 @@ def test_a_connection_with_two_programs_is_synced_by_two_tasks_side_by_side(work
     conn.refresh_from_db()
     assert (conn.sync_claimed_until, conn.sync_claim_token, conn.last_synced_at) == (None, "", run.started_at)
 
+    # Again, nothing changed: both tasks look their records up unparsed, writing one page at a time.
+    sync_connection.delay(conn.pk)
+    again = wait_for_ended_runs(conn, 2)[0]
+    assert (again.status, again.error, again.parts_done) == ("succeeded", "", 2)
+    assert (
+        again.fetched,
+        again.created,
+        again.updated,
+        again.unchanged,
+        again.merged,
+        again.unmatched,
+        again.pages,
+    ) == (
+        8,
+        0,
+        0,
+        6,
+        1,
+        1,
+        5,
+    )
+    assert Enrollment.objects.get(connection=conn, course__provider_course_id="C1").completed_at == completed
+
+
+def wait_for_ended_runs(conn: ProviderConnection, count: int) -> list[SyncRun]:
+    """The connection's runs, newest first, once `count` of them have ended."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        runs = list(SyncRun.objects.filter(connection=conn).exclude(status="running").order_by("-pk"))
+        if len(runs) >= count:
+            return runs
+        time.sleep(0.1)
+    pytest.fail(f"{conn} has not had {count} runs end")
+
 
 # --- Crashes: a worker SIGKILLed mid-sync --------------------------------------------------
 
