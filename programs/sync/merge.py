@@ -37,6 +37,21 @@ caller's page transaction):
    (updated_at included), so a re-sync counts it unchanged.
 4. People not on the roster: their changed UnmatchedRecords upserted; invalid records kept.
 
+A re-sync need not parse what did not change. An adapter that hands its records over
+unparsed (Coursera: `programs.providers.base.RawPagesAdapter`) is read by
+`RunWriter.raw_page_prepared` instead of step 1: each record is only keyed and matched (the
+adapter reads its learner and course as its parsing does) and its raw JSON digested
+(`raw_digest`, kept on each enrollment). In the writer, ONE statement (`UNCHANGED_KEPT`)
+merges every record whose enrollment holds the same raw JSON for the same employee into the
+merge state as it is, with the row's rank and fingerprint (what parsing it would give), and
+counts it unchanged: no parsing, no staging, no write. The rest (a changed record, someone
+not on the roster, a key read twice, a row written before digests were kept) is parsed and
+goes through steps 1-4; a row whose digest differs although it is unchanged gets the
+record's digest. While records are found unchanged, four of the adapter's pages are written
+in one transaction (`LOOKUP_BATCH_PAGES`); a page where fewer than half are found (a first
+sync, a large change) ends the lookups for the run, and every later record is parsed a page
+ahead as in step 1. PostgreSQL only: SQLite parses every record.
+
 Counting rule (the module docstring of `programs.sync.pipeline`): each key counts once in
 created / updated / unchanged / unmatched by the outcome of the record finally kept for it
 (a better duplicate moves the key from its old outcome to its new one); every other
@@ -516,7 +531,8 @@ class RunWriter:
             with db.cursor() as cursor:
                 # Its commit need not wait for the disk: a database crash may lose the last
                 # pages committed (rows and counts together), which the next sync writes again.
-                cursor.execute("SET LOCAL synchronous_commit = off")
+                # Nor need its lookups, each by a unique key, remember the last (Memoize).
+                cursor.execute("SET LOCAL synchronous_commit = off; SET LOCAL enable_memoize = off")
                 if self.pages_one_at_a_time:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [self.run.pk])
         if prepared.unparsed:
@@ -923,7 +939,7 @@ RETURNING place, outcome, outcome_was,
 # The records of a page read unchanged (`_unchanged_kept`), merged as MERGE_STATE_UPSERT merges a
 # record equal to its stored enrollment that the run reads for the first time: kept with the row's
 # MergeRank and fingerprint, outcome n. The row of each key: one probe of its unique index, as in
-# _BEFORE_POSTGRESQL. Keys in key order, as MERGE_STATE_UPSERT locks them.
+# _BEFORE_POSTGRESQL. In no particular order: the pages of such a run are written one at a time.
 UNCHANGED_KEPT = """
 INSERT INTO "{merge}" AS m (learner_key, course_id, place, is_completed, completed_us, activity_us, progress,
                             fingerprint, outcome, before_fingerprint, before_updated_at, stale_digest)
@@ -941,7 +957,6 @@ JOIN LATERAL (
     WHERE e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
     LIMIT 1
 ) e ON e.raw_digest = k.raw_digest AND e.employee_id = k.employee_id
-ORDER BY k.learner_key, k.course_id
 ON CONFLICT (learner_key, course_id) DO NOTHING
 RETURNING place"""
 

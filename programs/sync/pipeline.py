@@ -288,15 +288,22 @@ def _part_run(
     is logged as a warning, anything else is logged and re-raised."""
     tally = _PartTally(stats=getattr(adapter, "stats", AdapterStats()))
     try:
-        writer = RunWriter(
-            connection=connection,
-            run=run,
-            part=part,
-            keeps_stored=not getattr(adapter, "may_uncomplete", False),
-            # A page written is told its records: only an adapter's parsed pages have them all.
-            raw_reader=adapter if hasattr(adapter, "raw_pages") and page_written is None else None,
-        )
-        with _pages_prepared(adapter=adapter, writer=writer, name=connection.name) as prepared:
+        # A page written is told its records: only an adapter's parsed pages have them all.
+        raw = hasattr(adapter, "raw_pages") and page_written is None
+
+        def writer_made() -> RunWriter:
+            return RunWriter(
+                connection=connection,
+                run=run,
+                part=part,
+                keeps_stored=not getattr(adapter, "may_uncomplete", False),
+                raw_reader=adapter if raw else None,
+            )
+
+        with _pages_prepared(adapter=adapter, writer_made=writer_made, raw=raw, name=connection.name) as (
+            writer,
+            prepared,
+        ):
             for page, ready in prepared:
                 tally.taken += ready.pages
                 retries = tally.retries_new
@@ -325,34 +332,34 @@ def _part_run(
 
 @contextmanager
 def _pages_prepared(
-    *, adapter: Adapter, writer: RunWriter, name: str
-) -> Iterator[Iterable[tuple[list[Any], PreparedPage]]]:
-    """The adapter's pages, each with what `writer` prepared of it. Read and prepared a page
-    ahead in two threads (HTTP and JSON, then pure Python), so they overlap the writes; an
-    adapter that reads the database (`reads_database`, e.g. the stored xAPI statements) is
-    read in the writer's thread instead, under the lease and in its transactions. The
-    writer's raw reader is read unparsed (`RunWriter.raw_page_prepared`), a few pages at a
-    time while its records are found unchanged (`RunWriter.raw_batches`)."""
+    *, adapter: Adapter, writer_made: Callable[[], RunWriter], raw: bool, name: str
+) -> Iterator[tuple[RunWriter, Iterable[tuple[list[Any], PreparedPage]]]]:
+    """The writer `writer_made` makes, and the adapter's pages, each with what the writer
+    prepared of it. Read and prepared a page ahead in two threads (HTTP and JSON, then pure
+    Python), so they overlap the writes; the first page is fetched while the writer is made
+    (it reads the roster). With `raw`, the adapter's pages are read unparsed
+    (`RunWriter.raw_page_prepared`), a few at a time while its records are found unchanged
+    (`RunWriter.raw_batches`). An adapter that reads the database (`reads_database`, e.g.
+    the stored xAPI statements) is read in the writer's thread instead, under the lease and
+    in its transactions."""
     if getattr(adapter, "reads_database", False):
-        yield ((page, writer.page_prepared(page)) for page in map(list, adapter.pages()))
+        writer = writer_made()
+        yield writer, ((page, writer.page_prepared(page)) for page in map(list, adapter.pages()))
         return
-    if writer.raw_reader is not None:
-        with (
-            PagesAhead(lambda: map(list, writer.raw_reader.raw_pages()), name=f"sync-fetch {name}") as raw,
-            PagesAhead(
-                lambda: ((page, writer.raw_page_prepared(page, pages=n)) for page, n in writer.raw_batches(raw)),
-                name=f"sync-prepare {name}",
-            ) as prepared,
-        ):
-            yield prepared
-        return
-    with (
-        PagesAhead(lambda: map(list, adapter.pages()), name=f"sync-fetch {name}") as fetched,
-        PagesAhead(
-            lambda: ((page, writer.page_prepared(page)) for page in fetched), name=f"sync-prepare {name}"
-        ) as prepared,
-    ):
-        yield prepared
+    pages: Callable[[], Iterator[Any]] = adapter.raw_pages if raw else adapter.pages  # type: ignore[attr-defined]
+    with PagesAhead[list[Any]](lambda: map(list, pages()), name=f"sync-fetch {name}") as fetched:
+        writer = writer_made()
+
+        def prepare() -> Iterator[tuple[list[Any], PreparedPage]]:
+            if raw:
+                for batch, taken in writer.raw_batches(fetched):
+                    yield batch, writer.raw_page_prepared(batch, pages=taken)
+            else:
+                for page in fetched:
+                    yield page, writer.page_prepared(page)
+
+        with PagesAhead(prepare, name=f"sync-prepare {name}") as prepared:
+            yield writer, prepared
 
 
 def _part_done(*, connection: ProviderConnection, run: SyncRun, lease: SyncLease, tally: _PartTally) -> None:
