@@ -425,16 +425,17 @@ class RunWriter:
 
     def raw_batches(self, pages: Iterable[list[dict[str, Any]]]) -> Iterator[tuple[list[dict[str, Any]], int]]:
         """The pages of a raw adapter, each with how many of its pages it holds: while
-        lookups are on, LOOKUP_BATCH_PAGES of them at a time, written in one transaction (a
-        page of unchanged records costs little more than its transaction)."""
+        lookups are on, LOOKUP_BATCH_PAGES of them at a time after the first, written in one
+        transaction (a page of unchanged records costs little more than its transaction)."""
         batch: list[dict[str, Any]] = []
         taken = 0
+        first = True
         for page in pages:
             batch += page
             taken += 1
-            if taken >= (LOOKUP_BATCH_PAGES if self.lookups else 1):
+            if first or not self.lookups or taken >= LOOKUP_BATCH_PAGES:
                 yield batch, taken
-                batch, taken = [], 0
+                batch, taken, first = [], 0, False
         if taken:
             yield batch, taken
 
@@ -977,7 +978,7 @@ ON CONFLICT (connection_id, learner_key, course_id) DO UPDATE SET
     is_completed = excluded.is_completed, completed_at = excluded.completed_at, is_removed = excluded.is_removed,
     raw = excluded.raw, fingerprint = excluded.fingerprint, raw_digest = excluded.raw_digest,
     updated_at = excluded.updated_at
-WHERE e.fingerprint {distinct} excluded.fingerprint"""
+WHERE e.fingerprint {distinct} excluded.fingerprint OR e.raw_digest {distinct} excluded.raw_digest"""
 _ROWS_POSTGRESQL = """
 SELECT %s, learner_key, course_pk, employee_id, enrolled_at, last_activity_at, progress, is_completed, completed_at,
        is_removed, raw::jsonb, fingerprint, raw_digest, %s, updated_at
@@ -1078,7 +1079,7 @@ def _merge_state_upsert(
 
 def _enrollments_upsert(*, connection: ProviderConnection, rows: list[tuple[_Kept, Any]], now: dt.datetime) -> None:
     """Upsert the enrollments of `rows` ((kept record, updated_at)) in key order
-    (ENROLLMENTS_UPSERT); a row whose stored fingerprint is the same is left alone."""
+    (ENROLLMENTS_UPSERT); a row whose stored fingerprint and raw digest are the same is left alone."""
     rows = sorted(rows, key=lambda row: (row[0].key, row[0].course_pk or 0))
     enrollment = Enrollment._meta.db_table
     with db.cursor() as cursor:
