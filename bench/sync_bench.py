@@ -8,7 +8,8 @@ re-sync cost and peak memory of `sync_api` reading the Coursera sandbox over HTT
 
 It migrates the database and EMPTIES it first (flush), so the database name must contain
 "bench". Every phase runs in a child process of its own (its peak RSS is the syncing
-process's alone), and the sandbox serves from another process (it shares no GIL with the
+process's alone; a sync phase imports the task modules before its clock starts, as a worker
+does when it starts), and the sandbox serves from another process (it shares no GIL with the
 sync; the reference reads the same server).
 
 Per size N (BENCH_SIZES, default "40000,400000" records): BENCH_PEOPLE learners (default
