@@ -13,7 +13,7 @@ import pytest
 
 from programs.models import Employee, Enrollment, SyncRun
 from programs.providers.base import AdapterStats, ProviderRecord
-from programs.sync.merge import LOOKUP_BATCH_PAGES
+from programs.sync.merge import LOOKUP_BATCH_PAGES, RunWriter
 from programs.sync.pipeline import sync_api, sync_run
 from programs.sync.records import raw_digest, raw_json
 from tests.factories import EmployeeFactory
@@ -201,3 +201,20 @@ def test_a_completion_reported_later_is_written_and_the_rest_stays_as_it_was(san
     assert {course: when for course, when in after.items() if course != "C3"} == {
         course: when for course, when in before.items() if course != "C3"
     }
+
+
+def test_the_tasks_of_a_run_write_one_page_at_a_time_only_when_they_look_records_up():
+    connection = scenario_connection()
+    adapter = RawScenarioAdapter()
+
+    def writer(*, parts: int) -> RunWriter:
+        run = SyncRun.objects.create(connection=connection, status="running", parts=parts)
+        return RunWriter(connection=connection, run=run, raw_reader=adapter)
+
+    first = writer(parts=2)
+    assert (first.lookups, first.pages_one_at_a_time) == (False, False)  # a first sync: side by side
+    SyncRun.objects.filter(pk=first.run.pk).update(status="succeeded", created=9)
+    again = writer(parts=2)
+    assert (again.lookups, again.pages_one_at_a_time) == (True, True)
+    assert (writer(parts=1).lookups, writer(parts=1).pages_one_at_a_time) == (True, False)
+    assert RunWriter(connection=connection, run=again.run).lookups is False  # an adapter that parses its pages

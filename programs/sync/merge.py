@@ -62,9 +62,9 @@ Locking contract: the merge upsert takes the row lock of each key of the page, i
 task reading the same key waits for the first page to commit, then compares with what it
 kept. Enrollment and unmatched rows are written only by the task holding their key's lock,
 in key order; courses are added in course id order. A page of unparsed records locks its
-unchanged keys first, then the others: so the tasks of a run whose adapter hands its records
-over unparsed write their pages one at a time (each page transaction takes the run's
-advisory lock first), and read and parse them side by side.
+unchanged keys first, then the others: so the tasks of a run that looks records up write
+their pages one at a time (each page transaction takes the run's advisory lock first), and
+read and parse them side by side.
 
 SQLite (`make run`) runs the same statements but for the lookup of the rows before the run
 (a join where PostgreSQL uses LATERAL, so that its planner probes the unique index whatever
@@ -400,15 +400,16 @@ class RunWriter:
 
     def __post_init__(self) -> None:
         self.courses = CourseCache(provider=self.connection.kind)
-        # Look records up before parsing them: on PostgreSQL, for a raw adapter, when the
-        # connection has enrollments to find (not on a first sync).
+        # Look records up before parsing them: on PostgreSQL, for a raw adapter, when an
+        # earlier run of the connection created enrollments (not on a first sync). Every task
+        # of the run decides the same, and then they write their pages one at a time (the
+        # locking contract); a first sync's tasks write side by side.
         self.lookups = (
             self.raw_reader is not None
             and _postgresql()
-            and Enrollment.objects.filter(connection=self.connection).exists()
+            and SyncRun.objects.filter(connection=self.connection, pk__lt=self.run.pk, created__gt=0).exists()
         )
-        # The tasks of a run write their pages one at a time (the locking contract).
-        self.pages_one_at_a_time = self.raw_reader is not None and _postgresql() and self.run.parts > 1
+        self.pages_one_at_a_time = self.lookups and self.run.parts > 1
 
     def page_write(self, page: Sequence[ProviderRecord]) -> PageCounts:
         """Write one page (see the module docstring) and return what it adds to the run's
