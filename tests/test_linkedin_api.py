@@ -386,3 +386,27 @@ def test_an_incremental_sync_keeps_a_completion_an_earlier_sync_stored(linkedin,
         True,
         completed,
     )
+
+
+@pytest.mark.django_db
+def test_a_re_sync_parses_only_the_elements_that_changed(linkedin, linkedin_connection, settings, monkeypatch):
+    settings.TIME_ZONE = "UTC"
+    for n in (5, 6, 7):
+        EmployeeFactory(email=f"learner{n}@acme.example", external_id=f"L{n}")
+    ProgramFactory(starts_on=dt.date(2024, 12, 1), ends_on=dt.date(2025, 11, 30))
+    when = dt.datetime(2024, 12, 20, 18, tzinfo=dt.UTC)
+    sandbox = linkedin([element(n, when) for n in (5, 6, 7)])
+    connection = linkedin_connection(sandbox)
+    sync_api(connection=connection, full=True)
+    sandbox.elements[1]["learnerDetails"]["name"] = "Learner Six"  # the report now gives learner 6's full name
+    parsed: list[dict[str, Any]] = []
+    parse = LinkedInApiAdapter.record_from_raw
+    monkeypatch.setattr(
+        LinkedInApiAdapter, "record_from_raw", staticmethod(lambda raw: parsed.append(raw) or parse(raw))
+    )
+
+    run = sync_api(connection=connection, full=True)
+
+    assert (run.status, run.fetched, run.created, run.updated, run.unchanged) == ("succeeded", 3, 0, 1, 2)
+    assert [raw["learnerDetails"]["uniqueUserId"] for raw in parsed] == ["L6"]
+    assert Enrollment.objects.get(learner_key="L6").raw["learnerDetails"]["name"] == "Learner Six"

@@ -347,3 +347,31 @@ def test_a_next_link_to_another_host_is_not_followed_with_the_credentials(provid
         "stopped reading rather than send the connection's credentials there."
     )
     assert [status for _, status in requests_of(sandbox)] == [200]
+
+
+@pytest.mark.django_db
+def test_a_re_sync_parses_only_the_rows_that_changed(udemy, udemy_connection, monkeypatch):
+    for n in range(1, 5):
+        EmployeeFactory(email=f"learner{n}@acme.example", external_id=f"U{n}")
+    rows = [row(n) for n in range(1, 5)] + [row(9, user_email="stranger@elsewhere.example", user_external_id="X9")]
+    sandbox = udemy(rows, max_limit=2)
+    connection = udemy_connection(sandbox)
+    sync_api(connection=connection, full=True)
+    sandbox.rows[1]["course_last_accessed_date"] = "2024-04-01T08:00:00Z"  # learner 2 came back to the course
+    parsed: list[dict[str, Any]] = []
+    parse = UdemyApiAdapter.record_from_raw
+    monkeypatch.setattr(UdemyApiAdapter, "record_from_raw", staticmethod(lambda raw: parsed.append(raw) or parse(raw)))
+
+    run = sync_api(connection=connection, full=True)
+
+    assert (run.status, run.fetched, run.created, run.updated, run.unchanged, run.unmatched) == (
+        "succeeded",
+        5,
+        0,
+        1,
+        3,
+        1,
+    )
+    assert sorted(raw["user_external_id"] for raw in parsed) == ["U2", "X9"]  # the change, and no one on the roster
+    learner2 = Enrollment.objects.get(learner_key="U2")
+    assert learner2.last_activity_at == dt.datetime(2024, 4, 1, 8, tzinfo=dt.UTC)

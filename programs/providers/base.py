@@ -112,7 +112,8 @@ class Adapter(Protocol):
 
 
 class RawPagesAdapter(Adapter, Protocol):
-    """An adapter whose records are each read from one JSON object (Coursera's elements) may
+    """An adapter whose records are each read from one JSON object alone (Coursera, Udemy
+    Business, LinkedIn Learning; not edX, whose dates depend on the company time zone) may
     also hand the objects over unread, so that a re-sync parses only the records that
     changed: `raw_pages()` yields the same pages as `pages()`, each object as received,
     `record_from_raw(raw)` is the record `pages()` would give for it, and

@@ -66,6 +66,26 @@ def report_windows(*, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.dat
     return windows
 
 
+def _learner(fields: FieldReader) -> tuple[str, str, str]:
+    return (
+        fields.text("learnerDetails.email"),
+        fields.text("learnerDetails.uniqueUserId"),
+        fields.text("contentDetails.contentUrn"),
+    )
+
+
+def learner_from_element(element: dict[str, Any]) -> tuple[str, str, str]:
+    """(e-mail, unique user id, content URN) of an element, as `record_from_element` reads them."""
+    learner = _object(element.get("learnerDetails"))
+    content = _object(element.get("contentDetails"))
+    values = {
+        "learnerDetails.email": learner.get("email"),
+        "learnerDetails.uniqueUserId": learner.get("uniqueUserId"),
+        "contentDetails.contentUrn": content.get("contentUrn"),
+    }
+    return _learner(FieldReader(values.get))
+
+
 def record_from_element(element: dict[str, Any]) -> ProviderRecord:
     """One report element as a ProviderRecord: learner `learnerDetails.uniqueUserId`, else
     `learnerDetails.email`; course `contentDetails.contentUrn`; completed when an activity
@@ -100,10 +120,10 @@ def record_from_element(element: dict[str, Any]) -> ProviderRecord:
             completions.append(last)
         elif not fields.failed(f"activities[{index}].lastEngagedAt"):
             fields.problems.append(f"activities[{index}].lastEngagedAt: missing although the course is completed")
-    email, unique_id = fields.text("learnerDetails.email"), fields.text("learnerDetails.uniqueUserId")
+    email, unique_id, content_urn = _learner(fields)
     if not email and not unique_id:
         fields.problems.append("no learner: learnerDetails has neither email nor uniqueUserId")
-    if not fields.text("contentDetails.contentUrn"):
+    if not content_urn:
         fields.problems.append("contentDetails.contentUrn: missing")
     asset_types = [str(a.get("assetType") or "").strip().lower() for a in activities]
     return ProviderRecord(
@@ -111,7 +131,7 @@ def record_from_element(element: dict[str, Any]) -> ProviderRecord:
         email=email,
         external_id=unique_id,
         full_name=fields.text("learnerDetails.name"),
-        provider_course_id=fields.text("contentDetails.contentUrn"),
+        provider_course_id=content_urn,
         content_type=next((t for t in asset_types if t), "course"),
         course_title=fields.text("contentDetails.name"),
         enrolled_at=min(first_engaged, default=None),
@@ -188,9 +208,17 @@ class LinkedInApiAdapter:
 
     def pages(self) -> Iterator[list[ProviderRecord]]:
         """Every element of every slice, one list per API page."""
+        for elements in self.raw_pages():
+            yield [record_from_element(e) for e in elements]
+
+    def raw_pages(self) -> Iterator[list[dict[str, Any]]]:
+        """The elements of `pages()`, unread (`programs.providers.base.RawPagesAdapter`)."""
         for start, days in self.windows():
             for elements in self._window_pages(start, days):
-                yield [record_from_element(e) for e in elements if isinstance(e, dict)]
+                yield [e for e in elements if isinstance(e, dict)]
+
+    record_from_raw = staticmethod(record_from_element)
+    learner_from_raw = staticmethod(learner_from_element)
 
     def _window_pages(self, start: dt.datetime, days: int) -> Iterator[list[Any]]:
         """The pages of one slice: the first with `start=0`, then each `next` link."""

@@ -35,27 +35,37 @@ DEFAULT_PAGE_SIZE = 1000  # the largest page Udemy serves
 REPORT = "user-course-activity"
 
 
+def _learner(fields: FieldReader) -> tuple[str, str, str]:
+    return fields.text("user_email"), fields.text("user_external_id"), fields.text("course_id")
+
+
+def learner_from_row(row: dict[str, Any]) -> tuple[str, str, str]:
+    """(e-mail, external id, course id) of a row, as `record_from_row` reads them."""
+    return _learner(FieldReader(row.get))
+
+
 def record_from_row(row: dict[str, Any]) -> ProviderRecord:
     """One `user-course-activity` row as a ProviderRecord: learner `user_external_id`,
     else `user_email`; course `course_id` (an integer, kept as its string); completed
     when `course_first_completion_date` (else `course_completion_date`) is set, at that
     time (ISO-8601 with `Z`, an offset, or no zone: UTC)."""
     fields = FieldReader(row.get)
+    email, external_id, course_id = _learner(fields)
     first_completion = fields.time("course_first_completion_date")
     last_completion = fields.time("course_completion_date")
     completed_at = first_completion or last_completion
     is_completed = bool(fields.text("course_first_completion_date") or fields.text("course_completion_date"))
-    if not fields.text("course_id"):
+    if not course_id:
         fields.problems.append("course_id: missing")
-    if not fields.text("user_email") and not fields.text("user_external_id"):
+    if not email and not external_id:
         fields.problems.append("no learner: user_email and user_external_id are both empty")
     full_name = " ".join(part for part in (fields.text("user_name"), fields.text("user_surname")) if part)
     return ProviderRecord(
         raw=row,
-        email=fields.text("user_email"),
-        external_id=fields.text("user_external_id"),
+        email=email,
+        external_id=external_id,
         full_name=full_name,
-        provider_course_id=fields.text("course_id"),
+        provider_course_id=course_id,
         course_title=fields.text("course_title"),
         enrolled_at=fields.time("course_enroll_date"),
         last_activity_at=fields.time("course_last_accessed_date"),
@@ -113,6 +123,11 @@ class UdemyApiAdapter:
 
     def pages(self) -> Iterator[list[ProviderRecord]]:
         """Every row of the report, one list per API page."""
+        for rows in self.raw_pages():
+            yield [record_from_row(row) for row in rows]
+
+    def raw_pages(self) -> Iterator[list[dict[str, Any]]]:
+        """The rows of `pages()`, unread (`programs.providers.base.RawPagesAdapter`)."""
         url = url_join(self.base_url, f"organizations/{self.org_id}/analytics/{REPORT}/")
         forbidden = _(
             "Udemy Business accepted the credentials but they give no access to organization '%(org_id)s' "
@@ -121,4 +136,7 @@ class UdemyApiAdapter:
         for rows in self.api.drf_pages(
             url, params={"page_size": str(self.page_size)}, where=REPORT, forbidden=forbidden
         ):
-            yield [record_from_row(row) for row in rows if isinstance(row, dict)]
+            yield [row for row in rows if isinstance(row, dict)]
+
+    record_from_raw = staticmethod(record_from_row)
+    learner_from_raw = staticmethod(learner_from_row)

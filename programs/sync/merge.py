@@ -38,7 +38,8 @@ caller's page transaction):
 4. People not on the roster: their changed UnmatchedRecords upserted; invalid records kept.
 
 A re-sync need not parse what did not change. An adapter that hands its records over
-unparsed (Coursera: `programs.providers.base.RawPagesAdapter`) is read by
+unparsed (`programs.providers.base.RawPagesAdapter`: Coursera, Udemy Business, LinkedIn
+Learning) is read by
 `RunWriter.raw_page_prepared` instead of step 1: each record is only keyed and matched (the
 adapter reads its learner and course as its parsing does) and its raw JSON digested
 (`raw_digest`, kept on each enrollment). In the writer, ONE statement (`UNCHANGED_KEPT`)
