@@ -288,22 +288,15 @@ def _part_run(
     is logged as a warning, anything else is logged and re-raised."""
     tally = _PartTally(stats=getattr(adapter, "stats", AdapterStats()))
     try:
-        # A page written is told its records: only an adapter's parsed pages have them all.
-        raw = hasattr(adapter, "raw_pages") and page_written is None
-
-        def writer_made() -> RunWriter:
-            return RunWriter(
-                connection=connection,
-                run=run,
-                part=part,
-                keeps_stored=not getattr(adapter, "may_uncomplete", False),
-                raw_reader=adapter if raw else None,
-            )
-
-        with _pages_prepared(adapter=adapter, writer_made=writer_made, raw=raw, name=connection.name) as (
-            writer,
-            prepared,
-        ):
+        writer = RunWriter(
+            connection=connection,
+            run=run,
+            part=part,
+            keeps_stored=not getattr(adapter, "may_uncomplete", False),
+            # A page written is told its records: only an adapter's parsed pages have them all.
+            raw_reader=adapter if hasattr(adapter, "raw_pages") and page_written is None else None,
+        )
+        with _pages_prepared(adapter=adapter, writer=writer, name=connection.name) as prepared:
             for page, ready in prepared:
                 tally.taken += ready.pages
                 retries = tally.retries_new
@@ -332,34 +325,33 @@ def _part_run(
 
 @contextmanager
 def _pages_prepared(
-    *, adapter: Adapter, writer_made: Callable[[], RunWriter], raw: bool, name: str
-) -> Iterator[tuple[RunWriter, Iterable[tuple[list[Any], PreparedPage]]]]:
-    """The writer `writer_made` makes, and the adapter's pages, each with what the writer
-    prepared of it. Read and prepared a page ahead in two threads (HTTP and JSON, then pure
-    Python), so they overlap the writes; the first page is fetched while the writer is made
-    (it reads the roster). With `raw`, the adapter's pages are read unparsed
-    (`RunWriter.raw_page_prepared`), a few at a time while its records are found unchanged
-    (`RunWriter.raw_batches`). An adapter that reads the database (`reads_database`, e.g.
-    the stored xAPI statements) is read in the writer's thread instead, under the lease and
-    in its transactions."""
+    *, adapter: Adapter, writer: RunWriter, name: str
+) -> Iterator[Iterable[tuple[list[Any], PreparedPage]]]:
+    """The adapter's pages, each with what `writer` prepared of it. Read and prepared a page
+    ahead in two threads (HTTP and JSON, then pure Python), so they overlap the writes; the
+    writer's raw reader is read unparsed (`RunWriter.raw_page_prepared`), a few pages at a
+    time while its records are found unchanged (`RunWriter.raw_batches`). An adapter that
+    reads the database (`reads_database`, e.g. the stored xAPI statements) is read in the
+    writer's thread instead, under the lease and in its transactions."""
     if getattr(adapter, "reads_database", False):
-        writer = writer_made()
-        yield writer, ((page, writer.page_prepared(page)) for page in map(list, adapter.pages()))
+        yield ((page, writer.page_prepared(page)) for page in map(list, adapter.pages()))
         return
-    pages: Callable[[], Iterator[Any]] = adapter.raw_pages if raw else adapter.pages  # type: ignore[attr-defined]
-    with PagesAhead[list[Any]](lambda: map(list, pages()), name=f"sync-fetch {name}") as fetched:
-        writer = writer_made()
+    raw = writer.raw_reader
 
-        def prepare() -> Iterator[tuple[list[Any], PreparedPage]]:
-            if raw:
-                for batch, taken in writer.raw_batches(fetched):
-                    yield batch, writer.raw_page_prepared(batch, pages=taken)
-            else:
-                for page in fetched:
-                    yield page, writer.page_prepared(page)
+    def prepare(fetched: Iterable[list[Any]]) -> Iterator[tuple[list[Any], PreparedPage]]:
+        if raw is not None:
+            for batch, taken in writer.raw_batches(fetched):
+                yield batch, writer.raw_page_prepared(batch, pages=taken)
+        else:
+            for page in fetched:
+                yield page, writer.page_prepared(page)
 
-        with PagesAhead(prepare, name=f"sync-prepare {name}") as prepared:
-            yield writer, prepared
+    pages = adapter.pages if raw is None else raw.raw_pages
+    with (
+        PagesAhead[list[Any]](lambda: map(list, pages()), name=f"sync-fetch {name}") as fetched,
+        PagesAhead(lambda: prepare(fetched), name=f"sync-prepare {name}") as prepared,
+    ):
+        yield prepared
 
 
 def _part_done(*, connection: ProviderConnection, run: SyncRun, lease: SyncLease, tally: _PartTally) -> None:
