@@ -49,9 +49,10 @@ counts it unchanged: no parsing, no staging, no write. The rest (a changed recor
 not on the roster, a key read twice, a row written before digests were kept) is parsed and
 goes through steps 1-4; a row whose digest differs although it is unchanged gets the
 record's digest. While records are found unchanged, four of the adapter's pages are written
-in one transaction (`LOOKUP_BATCH_PAGES`); a page where fewer than half are found (a first
-sync, a large change) ends the lookups for the run, and every later record is parsed a page
-ahead as in step 1. PostgreSQL only: SQLite parses every record.
+in one transaction (`LOOKUP_BATCH_PAGES`); a page where fewer than half of the records looked
+up are found (a large change) ends the lookups for the run, and every later record is parsed
+a page ahead as in step 1. A first sync (no earlier run of the connection created
+enrollments) does no lookup. PostgreSQL only: SQLite parses every record.
 
 Counting rule (the module docstring of `programs.sync.pipeline`): each key counts once in
 created / updated / unchanged / unmatched by the outcome of the record finally kept for it
@@ -550,8 +551,8 @@ class RunWriter:
         """The unparsed records of a raw page found unchanged are merged as they are
         (`_unchanged_kept`) and counted unchanged; the others are parsed and folded into
         the page's kept records. Lookups stop for the rest of the run when fewer than half
-        the page was found unchanged (a first sync, a large change): parsing every record a
-        page ahead is then quicker."""
+        of those looked up were found unchanged (a large change): parsing every record a
+        page ahead is then quicker. (The pages prepared ahead meanwhile are looked up.)"""
         kept = _unchanged_kept(
             connection=self.connection, run_id=self.run.pk, items=prepared.unparsed, courses=self.courses
         )
@@ -562,7 +563,7 @@ class RunWriter:
         ]
         self._records_folded(prepared, missed)
         prepared.counts.unchanged += len(kept)
-        self.lookups = len(kept) * 2 >= prepared.counts.fetched
+        self.lookups = len(kept) * 2 >= len(prepared.unparsed)
 
     def _merge(self, kept: list[_Kept], counts: PageCounts) -> None:
         courses = self.courses.ensure(item.record for item in kept if item.employee_id is not None)
