@@ -558,6 +558,7 @@ class Enrollment(models.Model):
         max_length=32,
         blank=True,
         default="",
+        db_default="",  # a process still running the code before this field inserts rows too
         editable=False,
         help_text="Digest of the raw record (programs.sync.records.raw_digest): a re-sync reading the same raw "
         "record for the same employee does not parse it again",

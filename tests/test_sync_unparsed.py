@@ -10,13 +10,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.db import connection as db
+from django.utils import timezone
 
 from programs.models import Employee, Enrollment, SyncRun
 from programs.providers.base import AdapterStats, ProviderRecord
 from programs.sync.merge import LOOKUP_BATCH_PAGES, RunWriter
 from programs.sync.pipeline import sync_api, sync_run
 from programs.sync.records import raw_digest, raw_json
-from tests.factories import EmployeeFactory
+from tests.factories import ConnectionFactory, CourseFactory, EmployeeFactory
 from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, coursera_element
 from tests.sync_scenario import StoppedAdapter, scenario_connection, scenario_counts, scenario_pages, scenario_rows
 
@@ -136,8 +138,6 @@ def test_a_record_read_again_for_someone_else_on_the_roster_moves_to_them(sandbo
     """The same raw record, but the roster changed: its e-mail now belongs to another
     employee. The lookup finds no row of that employee, so the record is parsed and its
     enrollment moves."""
-    from tests.factories import ConnectionFactory
-
     old = EmployeeFactory(email="sam@acme.example", external_id="")
     other = EmployeeFactory(email="kim@acme.example", external_id="")
     records = [coursera_element(n, email) for n in range(1, 4) for email in ("sam@acme.example", "kim@acme.example")]
@@ -168,8 +168,6 @@ def test_a_record_read_again_for_someone_else_on_the_roster_moves_to_them(sandbo
 
 
 def test_a_completion_reported_later_is_written_and_the_rest_stays_as_it_was(sandbox_factory):
-    from tests.factories import ConnectionFactory
-
     EmployeeFactory(email="sam@acme.example", external_id="")
     records = [coursera_element(n, "sam@acme.example", isCompleted=False, completedAt=None) for n in range(1, 6)]
     sandbox = sandbox_factory(records=records)
@@ -218,3 +216,16 @@ def test_the_tasks_of_a_run_write_one_page_at_a_time_only_when_they_look_records
     assert (again.lookups, again.pages_one_at_a_time) == (True, True)
     assert (writer(parts=1).lookups, writer(parts=1).pages_one_at_a_time) == (True, False)
     assert RunWriter(connection=connection, run=again.run).lookups is False  # an adapter that parses its pages
+
+
+def test_a_process_still_running_the_code_before_raw_digests_can_insert_enrollments():
+    """During a deploy, a worker with the code before the column inserts rows without it."""
+    connection, employee, course = ConnectionFactory(), EmployeeFactory(), CourseFactory()
+    with db.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO programs_enrollment (connection_id, learner_key, employee_id, course_id, is_completed, "
+            "is_removed, raw, fingerprint, first_seen_at, updated_at) VALUES (%s, %s, %s, %s, false, false, '{}', '', "
+            "%s, %s)",
+            [connection.pk, employee.email, employee.pk, course.pk, timezone.now(), timezone.now()],
+        )
+    assert Enrollment.objects.values_list("raw_digest", flat=True).get() == ""
