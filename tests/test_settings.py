@@ -26,6 +26,7 @@ DECIDED = {
     "SECURE_HSTS_SECONDS",
     "DJANGO_SETTINGS_MODULE",
     "DJANGO_ALLOW_ASYNC_UNSAFE",  # the browser tests set it in this process; production never does
+    "DISABLE_SERVER_SIDE_CURSORS",
 }
 
 
@@ -102,3 +103,9 @@ def test_with_redis_tasks_go_to_the_broker(tmp_path):
 
     assert setting("CELERY_TASK_ALWAYS_EAGER", env) == "False"
     assert setting("CELERY_BROKER_URL", env) == "'redis://127.0.0.1:6379/5'"
+
+
+def test_server_side_cursors_are_on_unless_a_transaction_pooler_needs_them_off(tmp_path):
+    assert setting("DATABASES['default']['DISABLE_SERVER_SIDE_CURSORS']", production_env(tmp_path)) == "False"
+    behind_pgbouncer = production_env(tmp_path, DISABLE_SERVER_SIDE_CURSORS="true")
+    assert setting("DATABASES['default']['DISABLE_SERVER_SIDE_CURSORS']", behind_pgbouncer) == "True"
