@@ -68,6 +68,7 @@ NO_ACTIVITY = -(2**62)
 # What a raw record becomes (the adapters' parsing, `record_normalized`) in one word: change it
 # when either changes what a stored record reads as, so that every stored `raw_digest` differs
 # and the next sync parses every record again, instead of taking its stored values as they are.
+# tests/test_sync_records.py keeps a digest of that code and fails when it changes, as a reminder.
 RECORD_FORMAT = b"1"
 _RAW_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
 _RAW_ENCODER = DjangoJSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False)
