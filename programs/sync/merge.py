@@ -39,20 +39,19 @@ caller's page transaction):
 
 A re-sync need not parse what did not change. An adapter that hands its records over
 unparsed (`programs.providers.base.RawPagesAdapter`: Coursera, Udemy Business, LinkedIn
-Learning) is read by
-`RunWriter.raw_page_prepared` instead of step 1: each record is only keyed and matched (the
-adapter reads its learner and course as its parsing does) and its raw JSON digested
-(`raw_digest`, kept on each enrollment). In the writer, ONE statement (`UNCHANGED_KEPT`)
-merges every record whose enrollment holds the same raw JSON for the same employee into the
-merge state as it is, with the row's rank and fingerprint (what parsing it would give), and
-counts it unchanged: no parsing, no staging, no write. The rest (a changed record, someone
-not on the roster, a key read twice, a row written before digests were kept) is parsed and
-goes through steps 1-4; a row whose digest differs although it is unchanged gets the
-record's digest. While records are found unchanged, four of the adapter's pages are written
-in one transaction (`LOOKUP_BATCH_PAGES`); a page where fewer than half of the records looked
-up are found (a large change) ends the lookups for the run, and every later record is parsed
-a page ahead as in step 1. A first sync (no earlier run of the connection created
-enrollments) does no lookup. PostgreSQL only: SQLite parses every record.
+Learning) is read by `RunWriter.raw_page_prepared` instead of step 1: each record is only
+keyed and matched (the adapter reads its learner and course as its parsing does) and its raw
+JSON digested (`raw_digest`, kept on each enrollment). In the writer, ONE statement
+(`UNCHANGED_KEPT`) merges every record whose enrollment holds the same raw JSON for the same
+employee into the merge state as it is, with the row's rank and fingerprint (what parsing it
+would give), and counts it unchanged: no parsing, no staging, no write. The rest (a changed
+record, someone not on the roster, a key read twice, a row written before digests were kept)
+is parsed and goes through steps 1-4; a row whose digest differs although it is unchanged
+gets the record's digest. While records are found unchanged, the adapter's pages after the
+first are written four to a transaction (`LOOKUP_BATCH_PAGES`); a page where fewer than half
+of the records looked up are found (a large change) ends the lookups for the run, and every
+later record is parsed a page ahead as in step 1. A first sync (no earlier run of the
+connection created enrollments) does no lookup. PostgreSQL only: SQLite parses every record.
 
 Counting rule (the module docstring of `programs.sync.pipeline`): each key counts once in
 created / updated / unchanged / unmatched by the outcome of the record finally kept for it
