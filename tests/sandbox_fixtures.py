@@ -8,7 +8,8 @@ module that uses them declares
 program "demo-program", client "demo"/"demo-secret") and returns it;
 `provider_sandbox(UdemySandbox, rows=[...], **faults)` starts another provider's (the
 keyword arguments that are SandboxFaults fields are faults, the others its data).
-`sandbox.base_url` and `sandbox.token_url` go into the adapter or a ProviderConnection.
+`sandbox.base_url` and `sandbox.token_url` go into the adapter or a ProviderConnection;
+`sandbox_connection(sandbox)` saves a Coursera connection that reads the Coursera sandbox.
 """
 
 from __future__ import annotations
@@ -28,6 +29,21 @@ CLIENT_ID = "demo"
 CLIENT_SECRET = "demo-secret"
 ORG_ID = "demo-org"
 PROGRAM_ID = "demo-program"
+
+
+def sandbox_connection(sandbox: SandboxServer, *, name: str = "sandbox") -> Any:
+    """A saved Coursera connection that reads `sandbox` (its org, program and client)."""
+    from tests.factories import ConnectionFactory
+
+    return ConnectionFactory(
+        name=name,
+        base_url=sandbox.base_url,
+        token_url=sandbox.token_url,
+        provider_org_id=ORG_ID,
+        provider_program_ids=[PROGRAM_ID],
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+    )
 
 
 def coursera_element(n: int, email: str, /, **overrides: Any) -> dict[str, Any]:

@@ -49,8 +49,8 @@ from programs.models import (
 from reports.models import ProgressSnapshot
 from reports.snapshots import snapshots_write
 from tests import factories
-from tests.factories import CollectionItemFactory, ConnectionFactory, EnrollmentFactory, StudyGroupFactory
-from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID
+from tests.factories import CollectionItemFactory, EnrollmentFactory, StudyGroupFactory
+from tests.sandbox_fixtures import sandbox_connection
 
 pytest_plugins = ["tests.sandbox_fixtures"]
 # Ids from 1 (reset_sequences) and factory sequences from 0, as if this module ran alone:
@@ -123,15 +123,7 @@ def api_world(personas, sandbox_factory, settings) -> ApiWorld:
     item = CollectionItemFactory(collection__program=program, collection__organization=None)
     group = StudyGroupFactory(program=program, collection=item.collection)
     sandbox = sandbox_factory(records=[])
-    connection = ConnectionFactory(
-        name="coursera",
-        base_url=sandbox.base_url,
-        token_url=sandbox.token_url,
-        provider_org_id=ORG_ID,
-        provider_program_ids=[PROGRAM_ID],
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-    )
+    connection = sandbox_connection(sandbox, name="coursera")
     run = SyncRun.objects.create(
         connection=connection, status=SyncStatus.SUCCEEDED, started_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     )

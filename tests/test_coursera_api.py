@@ -34,6 +34,7 @@ from tests.sandbox_fixtures import (
     Sleeps,
     child_env,
     coursera_element,
+    sandbox_connection,
 )
 
 pytest_plugins = ["tests.sandbox_fixtures"]
@@ -726,15 +727,7 @@ def test_catalog_and_programs(sandbox_factory):
 @pytest.mark.django_db
 def test_adapter_from_a_saved_connection(sandbox_factory):
     sandbox = sandbox_factory(records=[element(1), element(2)])
-    connection = ConnectionFactory(
-        name="sandbox",
-        base_url=sandbox.base_url,
-        token_url=sandbox.token_url,
-        provider_org_id=ORG_ID,
-        provider_program_ids=[PROGRAM_ID],
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-    )
+    connection = sandbox_connection(sandbox)
     since = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
     adapter = CourseraApiAdapter.from_connection(connection, since=since, sleep=Sleeps())

@@ -21,7 +21,15 @@ from programs.providers.edx_api import EdxApiAdapter
 from programs.providers.linkedin_api import LinkedInApiAdapter
 from programs.providers.udemy_api import UdemyApiAdapter
 from tests.factories import ConnectionFactory, EmployeeFactory, ProgramFactory
-from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, child_env, coursera_element
+from tests.sandbox_fixtures import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    ORG_ID,
+    PROGRAM_ID,
+    child_env,
+    coursera_element,
+    sandbox_connection,
+)
 
 pytestmark = pytest.mark.django_db
 pytest_plugins = ["tests.sandbox_fixtures"]
@@ -355,15 +363,7 @@ def test_sync_provider_runs_the_pipeline_against_the_sandbox(sandbox_factory):
             coursera_element(3, "stranger@elsewhere.example"),
         ]
     )
-    ConnectionFactory(
-        name="sandbox",
-        base_url=sandbox.base_url,
-        token_url=sandbox.token_url,
-        provider_org_id=ORG_ID,
-        provider_program_ids=[PROGRAM_ID],
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-    )
+    sandbox_connection(sandbox)
 
     out, _ = run_command("sync_provider", "sandbox")
 

@@ -33,7 +33,7 @@ from programs.sync.lease import SyncAlreadyRunningError, connection_claim
 from programs.sync.pipeline import sync_api, sync_run
 from programs.sync.schedule import sync_wait_seconds
 from tests.factories import ConnectionFactory, EmployeeFactory
-from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID
+from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, sandbox_connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
 pytest_plugins = ["tests.sandbox_fixtures"]
@@ -133,15 +133,7 @@ def test_the_lease_is_short_and_renewed_while_a_slow_page_is_fetched(short_lease
         ],
         slow_seconds=4.0,
     )
-    conn = ConnectionFactory(
-        name="sandbox",
-        base_url=sandbox.base_url,
-        token_url=sandbox.token_url,
-        provider_org_id=ORG_ID,
-        provider_program_ids=[PROGRAM_ID],
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-    )
+    conn = sandbox_connection(sandbox)
 
     with Watcher(conn) as watcher:
         run = sync_api(connection=conn)

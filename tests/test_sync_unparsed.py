@@ -19,7 +19,7 @@ from programs.sync.merge import LOOKUP_BATCH_PAGES, RunWriter
 from programs.sync.pipeline import sync_api, sync_run
 from programs.sync.records import raw_digest, raw_json
 from tests.factories import ConnectionFactory, CourseFactory, EmployeeFactory
-from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, coursera_element
+from tests.sandbox_fixtures import coursera_element, sandbox_connection
 from tests.sync_scenario import StoppedAdapter, scenario_connection, scenario_counts, scenario_pages, scenario_rows
 
 pytestmark = pytest.mark.django_db
@@ -142,15 +142,7 @@ def test_a_record_read_again_for_someone_else_on_the_roster_moves_to_them(sandbo
     other = EmployeeFactory(email="kim@acme.example", external_id="")
     records = [coursera_element(n, email) for n in range(1, 4) for email in ("sam@acme.example", "kim@acme.example")]
     sandbox = sandbox_factory(records=records)
-    connection = ConnectionFactory(
-        name="coursera",
-        base_url=sandbox.base_url,
-        token_url=sandbox.token_url,
-        provider_org_id=ORG_ID,
-        provider_program_ids=[PROGRAM_ID],
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-    )
+    connection = sandbox_connection(sandbox, name="coursera")
     first = sync_api(connection=connection, full=True)
     assert (first.status, first.created) == ("succeeded", 6)
 
@@ -171,15 +163,7 @@ def test_a_completion_reported_later_is_written_and_the_rest_stays_as_it_was(san
     EmployeeFactory(email="sam@acme.example", external_id="")
     records = [coursera_element(n, "sam@acme.example", isCompleted=False, completedAt=None) for n in range(1, 6)]
     sandbox = sandbox_factory(records=records)
-    connection = ConnectionFactory(
-        name="coursera",
-        base_url=sandbox.base_url,
-        token_url=sandbox.token_url,
-        provider_org_id=ORG_ID,
-        provider_program_ids=[PROGRAM_ID],
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-    )
+    connection = sandbox_connection(sandbox, name="coursera")
     sync_api(connection=connection, full=True)
     before = dict(
         Enrollment.objects.filter(connection=connection).values_list("course__provider_course_id", "updated_at")

@@ -21,7 +21,7 @@ from programs.sync.lease import connection_claim
 from programs.sync.schedule import sync_request
 from programs.tasks import sync_connection
 from tests.factories import ConnectionFactory, EmployeeFactory
-from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, PROGRAM_ID, coursera_element
+from tests.sandbox_fixtures import CLIENT_ID, CLIENT_SECRET, ORG_ID, coursera_element, sandbox_connection
 from tests.worker_support import Worker, celery_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -37,18 +37,6 @@ def worker(tmp_path) -> Iterator[Worker]:
     """`celery -A learnhub worker` on a queue of its own, against the test database."""
     with celery_worker(tmp_path, concurrency=2, env=WORKER_ENV) as running:
         yield running
-
-
-def sandbox_connection(sandbox) -> ProviderConnection:
-    return ConnectionFactory(
-        name="sandbox",
-        base_url=sandbox.base_url,
-        token_url=sandbox.token_url,
-        provider_org_id=ORG_ID,
-        provider_program_ids=[PROGRAM_ID],
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-    )
 
 
 def test_a_queued_sync_runs_on_the_worker(worker, sandbox_factory):

@@ -277,10 +277,7 @@ class CourseCache:
         return self.courses
 
     def _load(self, course_ids: list[str], wanted: dict[str, ProviderRecord]) -> None:
-        found = {
-            c.provider_course_id: c
-            for c in Course.objects.filter(provider=self.provider, provider_course_id__in=course_ids)
-        }
+        known = self.known(course_ids)
         new = [
             Course(
                 provider=self.provider,
@@ -291,15 +288,11 @@ class CourseCache:
                 hours=wanted[course_id].course_hours,
             )
             for course_id in course_ids
-            if course_id not in found
+            if course_id not in known
         ]
         if new:
             Course.objects.bulk_create(new, ignore_conflicts=True)  # another task may add the same course
-            found = {
-                c.provider_course_id: c
-                for c in Course.objects.filter(provider=self.provider, provider_course_id__in=course_ids)
-            }
-        self.courses.update(found)
+            self.known(course_ids)
 
     def _fill(self, course: Course, record: ProviderRecord) -> None:
         changes: dict[str, Any] = {}
