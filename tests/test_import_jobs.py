@@ -197,7 +197,8 @@ def test_a_nul_byte_in_an_export_refuses_the_file_with_its_line(personas, conn, 
 @pytest.fixture
 def failing_insert():
     """A real database failure on page 3 of 3: PostgreSQL refuses the enrollment of p2500
-    (line 2502), as a full disk or a lost connection would, once pages 1 and 2 are written."""
+    (line 2502), as a full disk or a lost connection would, once page 1 is written (pages 2
+    and 3 are written together, so neither is kept)."""
     if db_connection.vendor != "postgresql":
         pytest.skip("the failure is a PostgreSQL trigger")
     table = Enrollment._meta.db_table
@@ -231,16 +232,16 @@ def test_a_failure_part_way_says_what_was_kept_and_importing_again_completes_it(
 
     assert failed is not None
     first_run = SyncRun.objects.get()
-    assert (failed.status, failed.sync_run, failed.rows_total, failed.rows_done) == ("failed", first_run, 3000, 2000)
+    assert (failed.status, failed.sync_run, failed.rows_total, failed.rows_done) == ("failed", first_run, 3000, 1000)
     assert failed.error.startswith("The sync stopped on an unexpected error (InternalError)")
     kept = (
-        "The rows up to line 2001 are imported and kept (fetched 2000, created 2000, updated 0, unchanged 0, "
+        "The rows up to line 1001 are imported and kept (fetched 1000, created 1000, updated 0, unchanged 0, "
         "merged 0, skipped 0, invalid 0, unmatched 0); the rows after it are not. Import the same file again to "
         "complete it: the rows already imported are counted as unchanged, nothing is doubled."
     )
-    assert (failed.result["kept"], failed.result["kept_through_line"]) == (kept, 2001)
-    assert (first_run.status, first_run.fetched, first_run.created) == ("failed", 2000, 2000)
-    assert Enrollment.objects.count() == 2000
+    assert (failed.result["kept"], failed.result["kept_through_line"]) == (kept, 1001)
+    assert (first_run.status, first_run.fetched, first_run.created) == ("failed", 1000, 1000)
+    assert Enrollment.objects.count() == 1000
     assert stored_files(settings) == []  # the job has ended
     html = client.get(response["Location"]).content.decode()
     assert f"<p><strong>What was kept:</strong> {kept}</p>" in html
@@ -252,9 +253,9 @@ def test_a_failure_part_way_says_what_was_kept_and_importing_again_completes_it(
     assert (completed.status, completed.rows_done, completed.error) == ("succeeded", 3000, "")
     assert completed.result["counts"] == {
         "fetched": 3000,
-        "created": 1000,
+        "created": 2000,
         "updated": 0,
-        "unchanged": 2000,
+        "unchanged": 1000,
         "merged": 0,
         "skipped": 0,
         "invalid": 0,
@@ -433,9 +434,9 @@ def test_the_command_reports_a_failure_part_way_with_what_was_kept(conn, tmp_pat
 
     assert str(stopped.value).startswith("The file was not imported: The sync stopped on an unexpected error")
     assert str(stopped.value).endswith(
-        "The rows up to line 2001 are imported and kept (fetched 2000, created 2000, updated 0, unchanged 0, "
+        "The rows up to line 1001 are imported and kept (fetched 1000, created 1000, updated 0, unchanged 0, "
         "merged 0, skipped 0, invalid 0, unmatched 0); the rows after it are not. Import the same file again to "
         "complete it: the rows already imported are counted as unchanged, nothing is doubled."
     )
-    assert "fetched 3000, created 1000, updated 0, unchanged 2000, merged 0" in out
+    assert "fetched 3000, created 2000, updated 0, unchanged 1000, merged 0" in out
     assert Enrollment.objects.count() == 3000

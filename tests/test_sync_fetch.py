@@ -16,6 +16,7 @@ from django.db import connection as db_connection
 from programs.models import Enrollment
 from programs.providers.base import AdapterStats, ProviderRecord, ProviderUnavailableError
 from programs.sync.fetch import PagesAhead
+from programs.sync.merge import BATCH_PAGES
 from programs.sync.pipeline import sync_run
 from tests.factories import ConnectionFactory, EmployeeFactory
 
@@ -46,7 +47,7 @@ class WatchedAdapter:
 
 
 class SlowWrites:
-    """Makes the first write of each page (its merge statement) take `seconds`."""
+    """Makes the first write of each batch of pages (its merge statement) take `seconds`."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -57,30 +58,33 @@ class SlowWrites:
         return execute(sql, params, many, context)
 
 
-def test_the_next_page_is_fetched_in_another_thread_while_a_page_is_written_and_no_further():
+def test_the_next_page_is_fetched_in_another_thread_while_a_batch_is_written_and_no_further():
     EmployeeFactory(email="ada@acme.example", external_id="")
     conn = ConnectionFactory(name="coursera")
-    adapter = WatchedAdapter(6)
-    written: list[tuple[int, float, int, str]] = []  # page, when, pages made by then, thread
+    adapter = WatchedAdapter(14)
+    written: list[tuple[int, int, float, int, str]] = []  # first and last page, when, pages made by then, thread
 
-    def page_written(page: list[ProviderRecord]) -> None:
-        number = int(page[0].provider_course_id[1:])
-        written.append((number, time.monotonic(), len(adapter.made), threading.current_thread().name))
+    def page_written(batch: list[ProviderRecord]) -> None:
+        first, last = (int(record.provider_course_id[1:]) for record in (batch[0], batch[-1]))
+        written.append((first, last, time.monotonic(), len(adapter.made), threading.current_thread().name))
 
     with db_connection.execute_wrapper(SlowWrites(0.3)):
         run = sync_run(connection=conn, adapter=adapter, page_written=page_written)
 
-    assert (run.status, run.created, run.pages) == ("succeeded", 6, 6)
+    assert (run.status, run.created, run.pages) == ("succeeded", 14, 14)
     assert {thread for _, _, thread in adapter.made} == {"sync-fetch coursera"}
     assert {thread for *_, thread in written} == {threading.current_thread().name}  # the writer's: the database's
+    # The first page alone, then BATCH_PAGES at a time, each batch in one transaction.
+    assert BATCH_PAGES == 4
+    assert [(first, last) for first, last, *_ in written] == [(1, 1), (2, 5), (6, 9), (10, 13), (14, 14)]
     made_at = {number: when for number, when, _ in adapter.made}
-    for number, when, made, _ in written[:-1]:
-        assert made_at[number + 1] < when  # the next page was fetched while this one was written...
-        # ...and no further than two stages of one page waiting and one on its way each.
-        assert made <= number + 4
-    assert sorted(Enrollment.objects.values_list("course__provider_course_id", flat=True)) == [
-        f"C{n}" for n in range(1, 7)
-    ]
+    for _, last, when, made, _ in written[:-1]:
+        assert made_at[last + 1] < when  # the next page was fetched while this batch was written...
+        # ...and no further than a batch waiting and one being gathered, a page waiting and one on its way.
+        assert made <= last + 2 * BATCH_PAGES + 2
+    assert sorted(Enrollment.objects.values_list("course__provider_course_id", flat=True)) == sorted(
+        f"C{n}" for n in range(1, 15)
+    )
 
 
 def test_an_error_of_the_fetching_thread_reaches_the_run_after_the_pages_before_it():

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from programs.models import Employee, Enrollment, SyncRun
 from programs.providers.base import AdapterStats, ProviderRecord
-from programs.sync.merge import LOOKUP_BATCH_PAGES, RunWriter
+from programs.sync.merge import BATCH_PAGES, RunWriter
 from programs.sync.pipeline import sync_api, sync_run
 from programs.sync.records import raw_digest, raw_json
 from tests.factories import ConnectionFactory, CourseFactory, EmployeeFactory
@@ -96,13 +96,13 @@ def test_unparsed_records_leave_the_rows_and_counts_of_a_sync_that_parses_them_a
     )
     assert scenario_rows(connection) == rows
     assert dict(Enrollment.objects.filter(connection=connection).values_list("pk", "updated_at")) == written
-    # Page 1 is written alone, then pages 2-5 together, then page 6 (LOOKUP_BATCH_PAGES). Parsed:
+    # Page 1 is written alone, then pages 2-5 together, then page 6 (BATCH_PAGES). Parsed:
     # the records of no one on the roster (V1), the invalid one and the specialization (no
     # enrollment to find), the keys read twice in their batch (grace A1 and A2, linus A2), and two
     # records whose key the run read before: ada A1 on page 2 (not equal to its row) and grace A1 on
     # page 5 (equal to it). Not parsed: the six records read once and equal to their row (ada A1 on
     # page 1, A3, A4, A6, grace A3, linus A5).
-    assert LOOKUP_BATCH_PAGES == 4
+    assert BATCH_PAGES == 4
     assert parsed_keys(again) == sorted(
         [("vendor@elsewhere.example", course) for course in ("A1", "A2", "A1", "A3")]
         + [("ada@contoso.example", ""), ("ada@contoso.example", "S12N")]

@@ -188,7 +188,7 @@ def wait_for_ended_runs(conn: ProviderConnection, count: int) -> list[SyncRun]:
 
 # --- Crashes: a worker SIGKILLed mid-sync --------------------------------------------------
 
-RECORDS = 10
+RECORDS = 18
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LAPSED = re.compile(
     r"Stopped without finishing: its hold on the connection lapsed at (\d+ \w+ \d{4}, \d\d:\d\d:\d\d) UTC "
@@ -201,8 +201,9 @@ LAPSED = re.compile(
 
 @pytest.fixture
 def crash_world(sandbox_factory) -> tuple[ProviderConnection, set[tuple[Any, ...]]]:
-    """A connection whose sync takes about 6 s (5 pages of 2 records, 1 s per answer) and
-    the enrollment rows a clean run of it leaves."""
+    """A connection whose sync takes about 10 s (9 pages of 2 records, 1 s per answer,
+    written as page 1, then pages 2-5, then 6-9) and the enrollment rows a clean run of it
+    leaves."""
     people = [EmployeeFactory(email=f"learner{n}@acme.example", external_id="") for n in range(RECORDS)]
     records = [
         coursera_element(n, p.email, isCompleted=n % 2 == 0, completedAt=1706781600000 + n if n % 2 == 0 else None)

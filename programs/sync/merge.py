@@ -12,7 +12,9 @@ and how the key is counted. Every task of the run (one per provider program,
 whichever task reads it. Python keeps nothing per key: a run's memory does not grow with
 its size.
 
-One page (`RunWriter.page_write`: `page_prepared`, then `prepared_write` inside the
+The adapter's pages are written in batches: the first page alone, then BATCH_PAGES at a
+time (`RunWriter.page_batches`), each batch in one transaction and handled as one page
+below. One page (`RunWriter.page_write`: `page_prepared`, then `prepared_write` inside the
 caller's page transaction):
 
 1. In Python, without a query (the run does it in a thread of its own, a page ahead):
@@ -47,10 +49,9 @@ employee into the merge state as it is, with the row's rank and fingerprint (wha
 would give), and counts it unchanged: no parsing, no staging, no write. The rest (a changed
 record, someone not on the roster, a key read twice, a row written before digests were kept)
 is parsed and goes through steps 1-4; a row whose digest differs although it is unchanged
-gets the record's digest. While records are found unchanged, the adapter's pages after the
-first are written four to a transaction (`LOOKUP_BATCH_PAGES`); a page where fewer than half
-of the records looked up are found (a large change) ends the lookups for the run, and every
-later record is parsed a page ahead as in step 1. A first sync (no earlier run of the
+gets the record's digest. A batch where fewer than half of the records looked up are found
+(a large change) ends the lookups for the run, and every later record is parsed a batch
+ahead as in step 1. A first sync (no earlier run of the
 connection created enrollments) does no lookup. PostgreSQL only: SQLite parses every record.
 
 Counting rule (the module docstring of `programs.sync.pipeline`): each key counts once in
@@ -120,8 +121,8 @@ MERGE_TABLE_PREFIX = "sync_merge_"
 # A record's place in its run: its part (provider program) in the high bits, its place in
 # that part's pages below, so places are unique and ordered as a single reader would read.
 PART_SHIFT = 40
-# While a run finds records unchanged, the adapter's pages it writes in one transaction.
-LOOKUP_BATCH_PAGES = 4
+# The adapter's pages written in one transaction, after the first (written alone).
+BATCH_PAGES = 4
 # The place of the enrollment stored before the run: it loses every tie to a record of the run
 # (of two completions at the same instant the first read stays, otherwise the later read wins).
 STORED_PLACE = f"CASE WHEN e.is_completed THEN {2**63 - 1} ELSE -1 END"  # the largest bigint, or before all
@@ -410,27 +411,35 @@ class RunWriter:
         counts. Call inside the page's transaction."""
         return self.prepared_write(self.page_prepared(page))
 
-    def page_prepared(self, page: Sequence[ProviderRecord]) -> PreparedPage:
-        """Step 1 of a page, in Python alone (no query: it may run in a thread of its own,
-        a page ahead of the writes; pages in their order): normalized, validated, folded,
-        matched and fingerprinted."""
+    def page_prepared(self, page: Sequence[ProviderRecord], *, pages: int = 1) -> PreparedPage:
+        """Step 1 of a page (or a batch of `pages` pages), in Python alone (no query: it may
+        run in a thread of its own, a page ahead of the writes; pages in their order):
+        normalized, validated, folded, matched and fingerprinted."""
         prepared, first = self._page_started(len(page))
+        prepared.pages = pages
         self._records_folded(prepared, [(first + index, record) for index, record in enumerate(page)])
         return prepared
 
-    def raw_batches(self, pages: Iterable[list[dict[str, Any]]]) -> Iterator[tuple[list[dict[str, Any]], int]]:
-        """The pages of a raw adapter, each with how many of its pages it holds: while
-        lookups are on, LOOKUP_BATCH_PAGES of them at a time after the first, written in one
-        transaction (a page of unchanged records costs little more than its transaction)."""
-        batch: list[dict[str, Any]] = []
+    def page_batches(self, pages: Iterable[list[Any]]) -> Iterator[tuple[list[Any], int]]:
+        """The adapter's pages, each batch with how many of them it holds: the first alone
+        (its commit comes soon, and a re-sync learns from it whether records are found
+        unchanged), then BATCH_PAGES at a time, each batch written in one transaction (a
+        page's statements and commit cost a fraction of their rows). When reading fails, the
+        pages read before the error are yielded first, so they are written as before it."""
+        batch: list[Any] = []
         taken = 0
         first = True
-        for page in pages:
-            batch += page
-            taken += 1
-            if first or not self.lookups or taken >= LOOKUP_BATCH_PAGES:
+        try:
+            for page in pages:
+                batch += page
+                taken += 1
+                if first or taken >= BATCH_PAGES:
+                    yield batch, taken
+                    batch, taken, first = [], 0, False
+        except BaseException:
+            if taken:
                 yield batch, taken
-                batch, taken, first = [], 0, False
+            raise
         if taken:
             yield batch, taken
 
@@ -1007,9 +1016,12 @@ def _staged(table: str, columns: Sequence[str], rows: list[Any], line: Callable[
         if not _postgresql() or db.savepoint_ids:
             cursor.execute(f"DELETE FROM {table}")  # noqa: S608 (our own staging table)
         if _postgresql():
+            data = "".join(map(line, rows))
             with db.wrap_database_errors:
+                # Sent in one piece: each piece lets the run's other threads take the GIL, and
+                # the writer then waits its turn to send the next one.
                 cursor.cursor.copy_expert(
-                    f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO("".join(map(line, rows)))
+                    f"COPY {table} ({', '.join(columns)}) FROM STDIN", io.StringIO(data), size=len(data) + 1
                 )
         else:
             marks = ", ".join(["%s"] * len(columns))

@@ -32,10 +32,12 @@ fetched = created + updated + unchanged + merged + skipped + invalid + unmatched
   better duplicate on a later page moves its key from one count to another).
 
 A run holds its connection's lease from start to end (`programs.sync.lease`: one run per
-connection at a time, a dead run taken over; every task of the run holds it). Each page is
-committed in its own transaction with the run's counts, so a run that fails on page 3
-leaves pages 1-2 written and counted (its error says so); the next run re-reads them (all
-unchanged) and completes the rest. The unique keys make double counting impossible.
+connection at a time, a dead run taken over; every task of the run holds it). The first
+page is committed alone, then a few pages at a time (`RunWriter.page_batches`), each batch
+in its own transaction with the run's counts; when reading fails, the pages read before
+the error are written first, so a run that fails on page 3 leaves pages 1-2 written and
+counted (its error says so); the next run re-reads them (all unchanged) and completes the
+rest. The unique keys make double counting impossible.
 """
 
 from __future__ import annotations
@@ -227,9 +229,11 @@ def sync_run(
     Holds the connection's lease for the whole run (raises SyncAlreadyRunningError, writing
     nothing, when another run holds it), renewed by a heartbeat and by each page
     transaction (the locking contract: `programs.sync.lease`). The adapter is read a page
-    ahead in a thread, and each page prepared in another (`programs.sync.fetch`: neither
-    touches the database), while each page is written and counted in its own transaction
-    in this thread; `page_written` hears of each page once it is committed. A
+    ahead in a thread, and its pages prepared in another (`programs.sync.fetch`: neither
+    touches the database), while they are written and counted in this thread, the first
+    page alone and then a few at a time, each batch in its own transaction
+    (`RunWriter.page_batches`); `page_written` hears of each batch's records once it is
+    committed. A
     ProviderError (configuration or unavailability) ends the run as failed with the
     adapter's admin-friendly message, and a lost lease with its own; any other error ends
     it as failed and is re-raised. A failed run's message ends with what it kept
@@ -327,24 +331,21 @@ def _part_run(
 def _pages_prepared(
     *, adapter: Adapter, writer: RunWriter, name: str
 ) -> Iterator[Iterable[tuple[list[Any], PreparedPage]]]:
-    """The adapter's pages, each with what `writer` prepared of it. Read and prepared a page
-    ahead in two threads (HTTP and JSON, then pure Python), so they overlap the writes; the
-    writer's raw reader is read unparsed (`RunWriter.raw_page_prepared`), a few pages at a
-    time while its records are found unchanged (`RunWriter.raw_batches`). An adapter that
-    reads the database (`reads_database`, e.g. the stored xAPI statements) is read in the
-    writer's thread instead, under the lease and in its transactions."""
+    """The adapter's pages in batches (`RunWriter.page_batches`), each with what `writer`
+    prepared of it. Read and prepared ahead in two threads (HTTP and JSON, then pure
+    Python), so they overlap the writes; the writer's raw reader is read unparsed
+    (`RunWriter.raw_page_prepared`). An adapter that reads the database (`reads_database`,
+    e.g. the stored xAPI statements) is read page by page in the writer's thread instead,
+    under the lease and in its transactions."""
     if getattr(adapter, "reads_database", False):
         yield ((page, writer.page_prepared(page)) for page in map(list, adapter.pages()))
         return
     raw = writer.raw_reader
 
     def prepare(fetched: Iterable[list[Any]]) -> Iterator[tuple[list[Any], PreparedPage]]:
-        if raw is not None:
-            for batch, taken in writer.raw_batches(fetched):
-                yield batch, writer.raw_page_prepared(batch, pages=taken)
-        else:
-            for page in fetched:
-                yield page, writer.page_prepared(page)
+        made = writer.page_prepared if raw is None else writer.raw_page_prepared
+        for batch, taken in writer.page_batches(fetched):
+            yield batch, made(batch, pages=taken)
 
     pages = adapter.pages if raw is None else raw.raw_pages
     with (
