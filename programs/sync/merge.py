@@ -102,6 +102,7 @@ from programs.models import (
 from programs.providers.base import ProviderRecord
 from programs.sync.records import (
     NO_ACTIVITY,
+    MergeRank,
     enrollment_fingerprint,
     learner_key,
     learner_key_of,
@@ -349,6 +350,10 @@ class _Kept:
     raw_text: str = ""
     raw_digest: str = ""
     fingerprint: str = ""
+    # On PostgreSQL, its lines of the staging tables but for the course's pk (and the row's
+    # updated_at), made where it is prepared: the writer's thread only joins them.
+    keys_text: str = ""
+    row_text: str = ""
 
 
 @dataclass(slots=True)
@@ -395,6 +400,7 @@ class RunWriter:
 
     def __post_init__(self) -> None:
         self.courses = CourseCache(provider=self.connection.kind)
+        self.copies = _postgresql()  # its records' staging lines are made as they are prepared
         # Look records up before parsing them: on PostgreSQL, for a raw adapter, when an
         # earlier run of the connection created enrollments (not on a first sync). Every task
         # of the run decides the same, and then they write their pages one at a time (the
@@ -527,7 +533,7 @@ class RunWriter:
         for item, record in added:
             if kept[(item.key, record.provider_course_id)] is item:
                 item.employee_id = self.employees.employee_id(record, provider=self.connection.kind)
-                _fingerprinted(item, record)
+                _fingerprinted(item, record, copies=self.copies)
 
     def prepared_write(self, prepared: PreparedPage) -> PageCounts:
         """Steps 2 to 4 of a prepared page, the writes: call inside the page's transaction."""
@@ -611,9 +617,10 @@ class RunWriter:
             _unmatched_upsert(connection=self.connection, run=self.run, kept=unmatched)
 
 
-def _fingerprinted(item: _Kept, record: ProviderRecord) -> None:
+def _fingerprinted(item: _Kept, record: ProviderRecord, *, copies: bool) -> None:
     """Fill in what merging and writing `item` (whose record is `record`) needs: its raw
-    JSON, its digest and its fingerprint."""
+    JSON, its digest, its fingerprint, and when the writer `copies` (PostgreSQL) its lines of
+    the staging tables."""
     item.raw_text = raw_json(record.raw)
     item.raw_digest = raw_digest(item.raw_text)
     if item.employee_id is None:
@@ -624,17 +631,21 @@ def _fingerprinted(item: _Kept, record: ProviderRecord) -> None:
             record=record_to_json(record),
             raw_text=item.raw_text,
         )
-        return
-    item.fingerprint = enrollment_fingerprint(
-        employee_id=item.employee_id,
-        enrolled_at=record.enrolled_at,
-        last_activity_at=record.last_activity_at,
-        progress=record.progress,
-        is_completed=record.is_completed,
-        completed_at=record.completed_at,
-        is_removed=record.is_removed,
-        raw_text=item.raw_text,
-    )
+    else:
+        item.fingerprint = enrollment_fingerprint(
+            employee_id=item.employee_id,
+            enrolled_at=record.enrolled_at,
+            last_activity_at=record.last_activity_at,
+            progress=record.progress,
+            is_completed=record.is_completed,
+            completed_at=record.completed_at,
+            is_removed=record.is_removed,
+            raw_text=item.raw_text,
+        )
+    if copies:
+        item.keys_text = _keys_text(item, record_rank(record))
+        if item.employee_id is not None:
+            item.row_text = _row_text(item)
 
 
 def enrollments_write(
@@ -651,7 +662,7 @@ def enrollments_write(
     for record, employee_id in matched:
         item = _Kept(place=0, record=record, key=learner_key(record), employee_id=employee_id)
         item.course_pk = known[record.provider_course_id].pk
-        _fingerprinted(item, record)
+        _fingerprinted(item, record, copies=_postgresql())
         items.append(item)
     now = timezone.now()
     with transaction.atomic():
@@ -780,12 +791,13 @@ CREATE {unlogged} TABLE IF NOT EXISTS "{table}" (
     PRIMARY KEY (learner_key, course_id)
 )"""
 
-# The page's kept records, staged (a temporary table of each task's database session).
+# The page's kept records, staged (a temporary table of each task's database session). The
+# course's pk first: the rest of a record's line is made where it is prepared (`_keys_text`).
 _KEYS_COLUMNS = (
+    "course_pk",
     "place",
     "learner_key",
     "course_id",
-    "course_pk",
     "is_completed",
     "completed_us",
     "activity_us",
@@ -796,9 +808,9 @@ _KEYS_COLUMNS = (
 )
 _KEYS_TYPES = (
     "bigint",
-    "text",
-    "text",
     "bigint",
+    "text",
+    "text",
     "boolean",
     "bigint",
     "bigint",
@@ -807,10 +819,12 @@ _KEYS_TYPES = (
     "boolean",
     "text",
 )
-# The enrollments to write, staged (PostgreSQL; SQLite inserts them directly).
+# The enrollments to write, staged (PostgreSQL; SQLite inserts them directly). The course's pk
+# and the row's updated_at first: the rest of a record's line is made where it is prepared.
 _ROWS_COLUMNS = (
-    "learner_key",
     "course_pk",
+    "updated_at",
+    "learner_key",
     "employee_id",
     "enrolled_at",
     "last_activity_at",
@@ -821,11 +835,11 @@ _ROWS_COLUMNS = (
     "raw",
     "fingerprint",
     "raw_digest",
-    "updated_at",
 )
 _ROWS_TYPES = (
-    "text",
     "bigint",
+    "timestamptz",
+    "text",
     "bigint",
     "timestamptz",
     "timestamptz",
@@ -836,7 +850,6 @@ _ROWS_TYPES = (
     "text",
     "text",
     "text",
-    "timestamptz",
 )
 
 # A record (`{new}`) better than the one kept (`{kept}`): `record_better`, ties settled by the place in
@@ -1008,15 +1021,15 @@ def _staging_tables_create() -> None:
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS sync_rows ({rows}){on_commit}")
 
 
-def _staged(table: str, columns: Sequence[str], rows: list[Any], line: Callable[[Any], str]) -> None:
-    """Load `rows` into an empty staging table: COPY on PostgreSQL (each row made a line of
-    its text format by `line`), executemany elsewhere. Rows left by an earlier page of the
-    same transaction (a caller's outer transaction: the tests) are deleted first."""
+def _staged(table: str, columns: Sequence[str], *, text: Callable[[], str], rows: Callable[[], list[Any]]) -> None:
+    """Load an empty staging table: COPY on PostgreSQL (`text()`: its lines in COPY's text
+    format), executemany elsewhere (`rows()`). Rows left by an earlier page of the same
+    transaction (a caller's outer transaction: the tests) are deleted first."""
     with db.cursor() as cursor:
         if not _postgresql() or db.savepoint_ids:
             cursor.execute(f"DELETE FROM {table}")  # noqa: S608 (our own staging table)
         if _postgresql():
-            data = "".join(map(line, rows))
+            data = text()
             with db.wrap_database_errors:
                 # Sent in one piece: each piece lets the run's other threads take the GIL, and
                 # the writer then waits its turn to send the next one.
@@ -1025,7 +1038,7 @@ def _staged(table: str, columns: Sequence[str], rows: list[Any], line: Callable[
                 )
         else:
             marks = ", ".join(["%s"] * len(columns))
-            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608 (our own staging table)
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows())  # noqa: S608 (our own staging table)
 
 
 def _merge_state_upsert(
@@ -1038,25 +1051,34 @@ def _merge_state_upsert(
     returned only where it is used: its fingerprint for unmatched records and better
     duplicates, its updated_at for better duplicates; `stale_digest` says that a key read
     for the first time, unchanged, has another raw digest on its row."""
-    rows = []
-    for item in kept:
-        rank = record_rank(item.record)
-        rows.append(
-            (
-                item.place,
-                item.key,
-                item.record.provider_course_id,
-                item.course_pk,
-                rank.is_completed,
-                rank.completed_us,
-                rank.activity_us,
-                rank.progress,
-                item.fingerprint,
-                item.employee_id is not None,
-                item.raw_digest,
+
+    def rows() -> list[tuple[Any, ...]]:
+        values = []
+        for item in kept:
+            rank = record_rank(item.record)
+            values.append(
+                (
+                    item.course_pk,
+                    item.place,
+                    item.key,
+                    item.record.provider_course_id,
+                    rank.is_completed,
+                    rank.completed_us,
+                    rank.activity_us,
+                    rank.progress,
+                    item.fingerprint,
+                    item.employee_id is not None,
+                    item.raw_digest,
+                )
             )
-        )
-    _staged("sync_keys", _KEYS_COLUMNS, rows, _keys_line)
+        return values
+
+    _staged(
+        "sync_keys",
+        _KEYS_COLUMNS,
+        text=lambda: "".join(f"{_int(item.course_pk)}\t{item.keys_text}" for item in kept),
+        rows=rows,
+    )
     before, moment_us = (
         (_BEFORE_POSTGRESQL, _MOMENT_US_POSTGRESQL) if _postgresql() else (_BEFORE_SQLITE, _MOMENT_US_SQLITE)
     )
@@ -1083,18 +1105,26 @@ def _merge_state_upsert(
 def _enrollments_upsert(*, connection: ProviderConnection, rows: list[tuple[_Kept, Any]], now: dt.datetime) -> None:
     """Upsert the enrollments of `rows` ((kept record, updated_at)) in key order
     (ENROLLMENTS_UPSERT); a row whose stored fingerprint and raw digest are the same is left alone."""
-    rows = sorted(rows, key=lambda row: (row[0].key, row[0].course_pk or 0))
     enrollment = Enrollment._meta.db_table
     with db.cursor() as cursor:
-        if _postgresql():
-            _staged("sync_rows", _ROWS_COLUMNS, rows, _rows_line)
+        if _postgresql():  # in key order: ENROLLMENTS_UPSERT sorts them
+            stamp = _when(now)
+            _staged(
+                "sync_rows",
+                _ROWS_COLUMNS,
+                text=lambda: "".join(
+                    f"{item.course_pk}\t{stamp if updated_at is now else _when(updated_at)}\t{item.row_text}"
+                    for item, updated_at in rows
+                ),
+                rows=list,
+            )
             sql = ENROLLMENTS_UPSERT.format(enrollment=enrollment, rows=_ROWS_POSTGRESQL, distinct="IS DISTINCT FROM")
             cursor.execute(sql, [connection.pk, now])
         else:
             ops = db.ops
             first_seen = ops.adapt_datetimefield_value(now)
             values = []
-            for item, updated_at in rows:
+            for item, updated_at in sorted(rows, key=lambda row: (row[0].key, row[0].course_pk or 0)):
                 record = item.record
                 values.append(
                     (
@@ -1143,33 +1173,21 @@ def _when(value: dt.datetime | None) -> str:
     return _NULL if value is None else value.isoformat()
 
 
-def _keys_line(row: tuple[Any, ...]) -> str:
-    (
-        place,
-        key,
-        course_id,
-        course_pk,
-        is_completed,
-        completed_us,
-        activity_us,
-        progress,
-        fingerprint,
-        matched,
-        digest,
-    ) = row
+def _keys_text(item: _Kept, rank: MergeRank) -> str:
+    """`item`'s line of sync_keys after its course's pk (_KEYS_COLUMNS); `rank`: its record's."""
     return (
-        f"{place}\t{_text(key)}\t{_text(course_id)}\t{_int(course_pk)}\t{'t' if is_completed else 'f'}\t"
-        f"{_int(completed_us)}\t{activity_us}\t{progress}\t{fingerprint}\t{'t' if matched else 'f'}\t{digest}\n"
+        f"{item.place}\t{_text(item.key)}\t{_text(item.record.provider_course_id)}\t"
+        f"{'t' if rank.is_completed else 'f'}\t{_int(rank.completed_us)}\t{rank.activity_us}\t{rank.progress}\t"
+        f"{item.fingerprint}\t{'f' if item.employee_id is None else 't'}\t{item.raw_digest}\n"
     )
 
 
-def _rows_line(row: tuple[_Kept, Any]) -> str:
-    item, updated_at = row
+def _row_text(item: _Kept) -> str:
+    """`item`'s line of sync_rows after its course's pk and updated_at (_ROWS_COLUMNS)."""
     record = item.record
     progress = _NULL if record.progress is None else str(record.progress)
     return (
-        f"{_text(item.key)}\t{item.course_pk}\t{item.employee_id}\t{_when(record.enrolled_at)}\t"
-        f"{_when(record.last_activity_at)}\t{progress}\t{'t' if record.is_completed else 'f'}\t"
-        f"{_when(record.completed_at)}\t{'t' if record.is_removed else 'f'}\t{_json_text(item.raw_text)}\t"
-        f"{item.fingerprint}\t{item.raw_digest}\t{_when(updated_at)}\n"
+        f"{_text(item.key)}\t{item.employee_id}\t{_when(record.enrolled_at)}\t{_when(record.last_activity_at)}\t"
+        f"{progress}\t{'t' if record.is_completed else 'f'}\t{_when(record.completed_at)}\t"
+        f"{'t' if record.is_removed else 'f'}\t{_json_text(item.raw_text)}\t{item.fingerprint}\t{item.raw_digest}\n"
     )
