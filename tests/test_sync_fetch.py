@@ -5,6 +5,7 @@ the pages read before it."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from django.db import connection as db_connection
 
 from programs.models import Enrollment
 from programs.providers.base import AdapterStats, ProviderRecord, ProviderUnavailableError
-from programs.sync.fetch import PagesAhead
+from programs.sync.fetch import SWITCH_INTERVAL_SECONDS, PagesAhead
 from programs.sync.merge import BATCH_PAGES
 from programs.sync.pipeline import sync_run
 from tests.factories import ConnectionFactory, EmployeeFactory
@@ -115,3 +116,21 @@ def test_a_writer_that_stops_early_stops_the_fetching_thread():
     assert first[0].provider_course_id == "C1"
     assert len(adapter.made) <= 3
     assert not pages.thread.is_alive()
+
+
+def test_while_pages_are_read_ahead_the_gil_is_handed_over_within_a_millisecond():
+    EmployeeFactory(email="ada@acme.example", external_id="")
+    conn = ConnectionFactory(name="coursera")
+    intervals: list[float] = []
+
+    class Adapter(WatchedAdapter):
+        def pages(self) -> Iterator[list[ProviderRecord]]:
+            intervals.append(sys.getswitchinterval())
+            yield from super().pages()
+
+    before = sys.getswitchinterval()
+    run = sync_run(connection=conn, adapter=Adapter(2))
+
+    assert (run.status, run.created) == ("succeeded", 2)
+    assert intervals == [SWITCH_INTERVAL_SECONDS] == [0.001]
+    assert sys.getswitchinterval() == before == 0.005  # CPython's default, the process's again

@@ -10,15 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from decimal import Decimal
+from typing import Any
 
+import psycopg2
 import pytest
+from django.db import connection as db_connection
 from django.db import transaction
 
-from programs.models import Enrollment, SyncRun
+from programs.models import Course, Enrollment, SyncRun
 from programs.providers.base import ProviderRecord
 from programs.sync.merge import EmployeeMap, RunWriter, merge_state_create
+from programs.sync.pipeline import sync_run
 from programs.sync.records import record_better, record_normalized
 from tests.factories import ConnectionFactory, EmployeeFactory
+from tests.test_sync_pipeline import PagesAdapter
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +120,40 @@ def test_a_source_that_may_undo_a_completion_writes_its_record_over_a_better_sto
 
     assert Enrollment.objects.values_list("raw", "is_completed", "completed_at").get() == ({"n": 2}, False, None)
     assert (counts.created, counts.updated, counts.unchanged) == (0, 1, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_row_another_writer_added_meanwhile_is_upserted_instead_of_copied():
+    """A key with no row before the run is COPYed into the table; should another writer (the
+    re-match of unmatched records) add its row between the run's lookup and its COPY, the
+    COPY is undone and the row upserted, and the run goes on."""
+    if db_connection.vendor != "postgresql":
+        pytest.skip("the COPY is PostgreSQL's")
+    ada = EmployeeFactory(email="ada@acme.example", external_id="")
+    conn = ConnectionFactory(name="coursera")
+    course = Course.objects.create(provider=conn.kind, provider_course_id="C1", title="C1")
+    added: list[str] = []
+
+    def other_writer(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.startswith("SAVEPOINT") and not added:  # the COPY's savepoint, inside the page transaction
+            with psycopg2.connect(**db_connection.get_connection_params()) as other, other.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO programs_enrollment (connection_id, learner_key, course_id, employee_id, "
+                    "progress, is_completed, is_removed, raw, fingerprint, raw_digest, first_seen_at, updated_at) "
+                    "VALUES (%s, 'ada@acme.example', %s, %s, 5, false, false, '{}', 'other', '', now(), now())",
+                    [conn.pk, course.pk, ada.pk],
+                )
+            added.append(sql)
+        return execute(sql, params, many, context)
+
+    record = ProviderRecord(
+        raw={"n": 1}, email="ada@acme.example", provider_course_id="C1", progress=Decimal("60.00"), last_activity_at=T
+    )
+    with db_connection.execute_wrapper(other_writer):
+        run = sync_run(connection=conn, adapter=PagesAdapter([record]))
+
+    assert len(added) == 1
+    assert (run.status, run.fetched, run.created, run.updated) == ("succeeded", 1, 1, 0)
+    assert list(Enrollment.objects.values_list("learner_key", "progress", "last_activity_at", "raw")) == [
+        ("ada@acme.example", Decimal("60.00"), T, {"n": 1})
+    ]

@@ -32,7 +32,9 @@ caller's page transaction):
    the place in the run: MERGE_BETTER), and then the key's outcome is worked out again
    against the row as it was before the run. RETURNING says which records are now kept
    and how to count them; the others are merged.
-3. Only kept records whose row must change are written: COPY and one
+3. Only kept records whose row must change are written. On PostgreSQL a key that had no
+   row before the run, read for the first time, is COPYed straight into the table
+   (`_enrollments_copied`); the others are staged (COPY) and merged by one
    `INSERT ... ON CONFLICT DO UPDATE ... WHERE` the stored fingerprint differs. A record
    whose fingerprint is unchanged costs that comparison, not a write. A key kept again on
    a later page that ends as it was before the run gets its row back as it was
@@ -84,8 +86,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from django.db import IntegrityError, transaction
 from django.db import connection as db
-from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -587,6 +589,7 @@ class RunWriter:
         by_place = {item.place: item for item in kept}
         now = timezone.now()
         enrollments: list[tuple[_Kept, Any]] = []
+        new: list[_Kept] = []
         unmatched: list[_Kept] = []
         stale: list[_Kept] = []
         outcome_counts = dict.fromkeys(_COUNTED_AS, 0)
@@ -601,6 +604,8 @@ class RunWriter:
             if outcome == UNMATCHED:
                 if outcome_was is not None or item.fingerprint != before_fingerprint:
                     unmatched.append(item)
+            elif outcome == CREATED and outcome_was is None and self.copies:
+                new.append(item)  # no row before the run, read for the first time: none to conflict with
             elif outcome in (CREATED, UPDATED) or outcome_was is not None:
                 # Back as it was before the run: its row as it was then, updated_at included.
                 restored = before_updated_at if item.fingerprint == before_fingerprint else None
@@ -609,6 +614,8 @@ class RunWriter:
                 stale.append(item)
         for outcome, number in outcome_counts.items():
             counts.counted(outcome, number)
+        if new:
+            _enrollments_copied(connection=self.connection, items=new, now=now)
         if enrollments:
             _enrollments_upsert(connection=self.connection, rows=enrollments, now=now)
         if stale:
@@ -1149,6 +1156,26 @@ def _enrollments_upsert(*, connection: ProviderConnection, rows: list[tuple[_Kep
                 )
             sql = ENROLLMENTS_UPSERT.format(enrollment=enrollment, rows=_ROWS_SQLITE, distinct="IS NOT")
             cursor.executemany(sql, values)
+
+
+def _enrollments_copied(*, connection: ProviderConnection, items: list[_Kept], now: dt.datetime) -> None:
+    """Insert the enrollments of keys that had no row before the run, read for the first time
+    in it (PostgreSQL): COPY straight into the table, in key order, a third quicker than
+    staging them for ENROLLMENTS_UPSERT. Their keys are locked in the merge state, so no task
+    of the run writes them meanwhile; should another writer have added one of them since
+    (the re-match of unmatched records), the COPY is undone (a savepoint) and they are upserted
+    instead."""
+    items = sorted(items, key=lambda item: (item.key, item.course_pk or 0))
+    stamp = _when(now)
+    data = "".join(f"{connection.pk}\t{item.course_pk}\t{stamp}\t{stamp}\t{item.row_text}" for item in items)
+    columns = ", ".join(("connection_id", "course_id", "first_seen_at", "updated_at", *_ROWS_COLUMNS[2:]))
+    try:
+        with transaction.atomic(), db.cursor() as cursor, db.wrap_database_errors:
+            cursor.cursor.copy_expert(
+                f'COPY "{Enrollment._meta.db_table}" ({columns}) FROM STDIN', io.StringIO(data), size=len(data) + 1
+            )
+    except IntegrityError:
+        _enrollments_upsert(connection=connection, rows=[(item, now) for item in items], now=now)
 
 
 # COPY's text format: tab-separated, \N for NULL, backslash, tab, newline and return escaped.
