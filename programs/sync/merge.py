@@ -367,7 +367,8 @@ class _Unparsed:
     key: str
     course_id: str
     employee_id: int
-    raw_digest: str = ""
+    # Its line for UNCHANGED_KEPT but for the course's pk: made where it is prepared.
+    line: str = ""
 
 
 @dataclass
@@ -457,8 +458,8 @@ class RunWriter:
         While the run finds most records unchanged (`lookups`), a record is only keyed,
         matched and its raw JSON digested: the writer counts the enrollments holding the
         same raw JSON for the same employee unchanged (`_unchanged_kept`) and parses the
-        rest. A record of no one on the roster, or keyed like another record of the page,
-        is parsed here."""
+        rest. A record of no one on the roster, keyed like another record of the page, or whose
+        key or course id holds a tab or a line break (it cannot go on a line), is parsed here."""
         prepared, first = self._page_started(len(page))
         prepared.pages = pages
         reader = self.raw_reader
@@ -474,7 +475,12 @@ class RunWriter:
             employee_id = self.employees.employee_id_of(
                 key=key, external_id=external_id, email=email, provider=self.connection.kind
             )
-            if employee_id is None or not course_id or (key, course_id) in parsed_keys:
+            if (
+                employee_id is None
+                or not course_id
+                or (key, course_id) in parsed_keys
+                or not (key.isprintable() and course_id.isprintable())
+            ):
                 parsed.append((first + index, raw))
                 parsed_keys.add((key, course_id))
             elif (key, course_id) in unparsed:  # keyed like an earlier record: both are parsed and folded
@@ -486,7 +492,8 @@ class RunWriter:
                     place=first + index, raw=raw, key=key, course_id=course_id, employee_id=employee_id
                 )
         for item in unparsed.values():
-            item.raw_digest = raw_digest(raw_json(item.raw))
+            digest = raw_digest(raw_json(item.raw))
+            item.line = f"{item.place}\t{item.key}\t{item.course_id}\t{item.employee_id}\t{digest}"
         prepared.unparsed = list(unparsed.values())
         parsed.sort(key=lambda placed: placed[0])
         self._records_folded(prepared, [(place, reader.record_from_raw(raw)) for place, raw in parsed])
@@ -688,13 +695,9 @@ def _unchanged_kept(
     it). A key the run has already read is left to be parsed and merged as usual. Returns
     the places of the records kept."""
     known = courses.known(item.course_id for item in items)
-    # Sent as lines of tab-separated values, split by the database (ten times quicker than arrays);
-    # a key holding a tab or a line break (not printable) is parsed instead.
-    lines = "\n".join(
-        f"{item.place}\t{item.key}\t{item.course_id}\t{known[item.course_id].pk}\t{item.employee_id}\t{item.raw_digest}"
-        for item in items
-        if item.course_id in known and item.key.isprintable() and item.course_id.isprintable()
-    )
+    pks = {course_id: course.pk for course_id, course in known.items()}
+    # Sent as lines of tab-separated values, split by the database (ten times quicker than arrays).
+    lines = "\n".join(f"{pks[item.course_id]}\t{item.line}" for item in items if item.course_id in pks)
     if not lines:
         return set()
     sql = UNCHANGED_KEPT.format(
@@ -967,7 +970,7 @@ INSERT INTO "{merge}" AS m (learner_key, course_id, place, is_completed, complet
 SELECT k.learner_key, k.course_id, k.place, e.is_completed, {completed_us}, {activity_us}, {progress},
        e.fingerprint, 'n', e.fingerprint, e.updated_at, false
 FROM (
-    SELECT f[1]::bigint AS place, f[2] AS learner_key, f[3] AS course_id, f[4]::bigint AS course_pk,
+    SELECT f[1]::bigint AS course_pk, f[2]::bigint AS place, f[3] AS learner_key, f[4] AS course_id,
            f[5]::bigint AS employee_id, f[6] AS raw_digest
     FROM unnest(string_to_array(%s, E'\\n')) AS line, string_to_array(line, E'\\t') AS f
 ) k
