@@ -263,10 +263,12 @@ def phase_sync(port: int, *, full: bool) -> dict[str, Any]:
 
     conn = bench_connection(port)
     statements = 0
-    # As a worker does when it starts: the task modules (the progress hook's) are imported before the clock.
+    # As a worker does when it starts: the task modules (the progress hook's) are imported and the
+    # Celery app finalized before the clock.
     from learnhub.celery import app
 
     app.loader.import_default_modules()
+    app.finalize()
 
     def counted(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         nonlocal statements

@@ -9,7 +9,8 @@ no assertions here):
 
 `faults` maps the end of a request path (e.g. "enrollmentReports") to the fate of each
 request to it in turn ("ok", "cut", "not-json"); requests past the list, and other paths,
-pass through unchanged. `log` is (path, fate) per request.
+pass through unchanged. `log` is (path, fate) per request. It serves as a forward proxy
+too (a client's HTTP_PROXY): a request naming a whole URL goes to the upstream all the same.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class FaultyProxy:
 
     def forward(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, list, bytes]:
         upstream = http.client.HTTPConnection(self.upstream.hostname or "127.0.0.1", self.upstream.port, timeout=30)
+        target = urlsplit(target)._replace(scheme="", netloc="").geturl()  # a forward proxy is sent whole URLs
         try:
             upstream.request(method, target, body=body or None, headers=headers)
             answer = upstream.getresponse()

@@ -698,6 +698,38 @@ def proxied_connection(proxy: FaultyProxy):
     )
 
 
+def proxy_environment(monkeypatch: pytest.MonkeyPatch, *, proxy: str, no_proxy: str = "") -> None:
+    for name in ("http_proxy", "HTTP_PROXY"):
+        monkeypatch.setenv(name, proxy)
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.setenv(name, no_proxy)
+
+
+def test_the_proxy_the_environment_names_is_used_as_read_when_the_run_started(faulty, monkeypatch):
+    proxy = faulty(records=[element(n) for n in range(1, 6)], faults={})
+    proxy_environment(monkeypatch, proxy=proxy.address)
+    hidden = "http://coursera.behind-the-proxy.invalid"  # only the proxy can reach it
+    adapter, _ = through(proxy, page_size=2, base_url=hidden + "/api/", token_url=hidden + TOKEN_PATH)
+
+    pages = adapter.raw_pages()
+    first = next(pages)
+    proxy_environment(monkeypatch, proxy="http://127.0.0.1:9")  # changed meanwhile: the run's next one reads it
+    rest = list(pages)
+
+    assert [e["contentId"] for page in [first, *rest] for e in page] == ["C001", "C002", "C003", "C004", "C005"]
+    assert [path for path, _ in proxy.log] == [TOKEN_PATH] + [REPORTS_PATH] * 3
+    with pytest.raises(ProviderUnavailableError):  # a new run reads the environment again: nothing listens there
+        list(through(proxy, base_url=hidden + "/api/", token_url=hidden + TOKEN_PATH, max_retries=0)[0].raw_pages())
+
+
+def test_a_host_no_proxy_names_is_reached_directly(sandbox_factory, monkeypatch):
+    sandbox = sandbox_factory(records=[element(n) for n in range(1, 4)])
+    proxy_environment(monkeypatch, proxy="http://127.0.0.1:9", no_proxy="127.0.0.1")  # nothing listens on port 9
+    adapter, sleeps = adapter_for(sandbox)
+    assert [e["contentId"] for page in adapter.raw_pages() for e in page] == ["C001", "C002", "C003"]
+    assert sleeps == []
+
+
 def test_retry_after_accepts_seconds_and_http_dates():
     now = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 

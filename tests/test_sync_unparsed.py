@@ -13,10 +13,10 @@ import pytest
 from django.db import connection as db
 from django.utils import timezone
 
-from programs.models import Employee, Enrollment, SyncRun
+from programs.models import Course, Employee, Enrollment, SyncRun
 from programs.providers.base import AdapterStats, ProviderRecord
 from programs.sync.merge import BATCH_PAGES, RunWriter
-from programs.sync.pipeline import sync_api, sync_run
+from programs.sync.pipeline import API_ADAPTERS, sync_api, sync_run
 from programs.sync.records import raw_digest, raw_json
 from tests.factories import ConnectionFactory, CourseFactory, EmployeeFactory
 from tests.sandbox_fixtures import coursera_element, sandbox_connection
@@ -183,6 +183,29 @@ def test_a_completion_reported_later_is_written_and_the_rest_stays_as_it_was(san
     assert {course: when for course, when in after.items() if course != "C3"} == {
         course: when for course, when in before.items() if course != "C3"
     }
+
+
+def test_a_record_of_a_course_with_no_row_yet_is_parsed_without_a_lookup_and_created(sandbox_factory):
+    EmployeeFactory(email="sam@acme.example", external_id="")
+    sandbox = sandbox_factory(records=[coursera_element(n, "sam@acme.example") for n in range(1, 5)])
+    connection = sandbox_connection(sandbox, name="coursera")
+    sync_api(connection=connection, full=True)
+    Enrollment.objects.filter(course__provider_course_id="C4").delete()
+    Course.objects.filter(provider_course_id="C4").delete()  # a course no enrollment can hold yet
+
+    run = SyncRun.objects.create(connection=connection, status="running")
+    writer = RunWriter(connection=connection, run=run, raw_reader=API_ADAPTERS[connection.kind](connection, since=None))
+    prepared = writer.raw_page_prepared(sandbox.data.elements)
+    assert writer.lookups
+    assert [item.course_id for item in prepared.unparsed] == ["C1", "C2", "C3"]  # looked up by the writer
+    assert [item.record.provider_course_id for item in prepared.kept.values()] == ["C4"]  # parsed here
+    assert prepared.unparsed_lines.count("\n") == 2
+    SyncRun.objects.filter(pk=run.pk).delete()
+
+    again = sync_api(connection=connection, full=True)
+    assert (again.status, again.created, again.updated, again.unchanged) == ("succeeded", 1, 0, 3)
+    courses = Enrollment.objects.filter(connection=connection).values_list("course__provider_course_id", flat=True)
+    assert sorted(courses) == ["C1", "C2", "C3", "C4"]
 
 
 def test_the_tasks_of_a_run_write_one_page_at_a_time_only_when_they_look_records_up():

@@ -270,9 +270,14 @@ class CourseCache:
             self._fill(self.courses[course_id], record)
         return self.courses
 
+    def provider_courses_load(self) -> None:
+        """Read every course of the provider (a few thousand at most), as a re-sync that
+        looks its records up needs them from its first page."""
+        self.courses.update((c.provider_course_id, c) for c in Course.objects.filter(provider=self.provider))
+
     def known(self, course_ids: Iterable[str]) -> dict[str, Course]:
         """The run's courses with these ids that exist (none is created)."""
-        missing = sorted({course_id for course_id in course_ids if course_id not in self.courses})
+        missing = sorted(set(course_ids).difference(self.courses))
         if missing:
             self.courses.update(
                 (c.provider_course_id, c)
@@ -367,8 +372,6 @@ class _Unparsed:
     key: str
     course_id: str
     employee_id: int
-    # Its line for UNCHANGED_KEPT but for the course's pk: made where it is prepared.
-    line: str = ""
 
 
 @dataclass
@@ -380,8 +383,10 @@ class PreparedPage:
     pages: int = 1
     invalid: list[InvalidRecord] = field(default_factory=list)
     kept: dict[tuple[str, str], _Kept] = field(default_factory=dict)  # by (learner key, course id)
-    # Of a raw page: the records to look up first (`RunWriter.raw_page_prepared`).
+    # Of a raw page: the records to look up first (`RunWriter.raw_page_prepared`), and their
+    # lines for UNCHANGED_KEPT.
     unparsed: list[_Unparsed] = field(default_factory=list)
+    unparsed_lines: str = ""
 
 
 @dataclass
@@ -414,6 +419,8 @@ class RunWriter:
             and SyncRun.objects.filter(connection=self.connection, pk__lt=self.run.pk, created__gt=0).exists()
         )
         self.pages_one_at_a_time = self.lookups and self.run.parts > 1
+        if self.lookups:  # a record is looked up by its course's pk, found where it is prepared
+            self.courses.provider_courses_load()
 
     def page_write(self, page: Sequence[ProviderRecord]) -> PageCounts:
         """Write one page (see the module docstring) and return what it adds to the run's
@@ -457,9 +464,10 @@ class RunWriter:
         (`programs.providers.base.RawPagesAdapter`), in Python alone like `page_prepared`.
         While the run finds most records unchanged (`lookups`), a record is only keyed,
         matched and its raw JSON digested: the writer counts the enrollments holding the
-        same raw JSON for the same employee unchanged (`_unchanged_kept`) and parses the
-        rest. A record of no one on the roster, keyed like another record of the page, or whose
-        key or course id holds a tab or a line break (it cannot go on a line), is parsed here."""
+        same raw JSON for the same employee unchanged (`_unchanged_missed`) and parses the
+        rest. A record of no one on the roster, of a course with no row yet (no enrollment
+        can hold it), keyed like another record of the page, or whose key or course id holds
+        a tab or a line break (it cannot go on a line), is parsed here."""
         prepared, first = self._page_started(len(page))
         prepared.pages = pages
         reader = self.raw_reader
@@ -469,6 +477,7 @@ class RunWriter:
         unparsed: dict[tuple[str, str], _Unparsed] = {}
         parsed: list[tuple[int, dict[str, Any]]] = []
         parsed_keys: set[tuple[str, str]] = set()
+        courses = self.courses.courses  # the writer's thread adds to it meanwhile, never removes
         for index, raw in enumerate(page):
             email, external_id, course_id = learner_normalized(*reader.learner_from_raw(raw))
             key = learner_key_of(external_id=external_id, email=email)
@@ -477,7 +486,7 @@ class RunWriter:
             )
             if (
                 employee_id is None
-                or not course_id
+                or course_id not in courses
                 or (key, course_id) in parsed_keys
                 or not (key.isprintable() and course_id.isprintable())
             ):
@@ -491,10 +500,12 @@ class RunWriter:
                 unparsed[(key, course_id)] = _Unparsed(
                     place=first + index, raw=raw, key=key, course_id=course_id, employee_id=employee_id
                 )
-        for item in unparsed.values():
-            digest = raw_digest(raw_json(item.raw))
-            item.line = f"{item.place}\t{item.key}\t{item.course_id}\t{item.employee_id}\t{digest}"
         prepared.unparsed = list(unparsed.values())
+        prepared.unparsed_lines = "\n".join(
+            f"{courses[item.course_id].pk}\t{item.place}\t{item.key}\t{item.course_id}\t{item.employee_id}\t"
+            f"{raw_digest(raw_json(item.raw))}"
+            for item in prepared.unparsed
+        )
         parsed.sort(key=lambda placed: placed[0])
         self._records_folded(prepared, [(place, reader.record_from_raw(raw)) for place, raw in parsed])
         return prepared
@@ -565,21 +576,22 @@ class RunWriter:
 
     def _unparsed_merged(self, prepared: PreparedPage) -> None:
         """The unparsed records of a raw page found unchanged are merged as they are
-        (`_unchanged_kept`) and counted unchanged; the others are parsed and folded into
+        (`_unchanged_missed`) and counted unchanged; the others are parsed and folded into
         the page's kept records. Lookups stop for the rest of the run when fewer than half
         of those looked up were found unchanged (a large change): parsing every record a
         page ahead is then quicker. (The pages prepared ahead meanwhile are looked up.)"""
-        kept = _unchanged_kept(
-            connection=self.connection, run_id=self.run.pk, items=prepared.unparsed, courses=self.courses
+        missed = _unchanged_missed(connection=self.connection, run_id=self.run.pk, lines=prepared.unparsed_lines)
+        self._records_folded(
+            prepared,
+            [
+                (item.place, self.raw_reader.record_from_raw(item.raw))
+                for item in prepared.unparsed
+                if item.place in missed
+            ],
         )
-        missed = [
-            (item.place, self.raw_reader.record_from_raw(item.raw))
-            for item in prepared.unparsed
-            if item.place not in kept
-        ]
-        self._records_folded(prepared, missed)
-        prepared.counts.unchanged += len(kept)
-        self.lookups = len(kept) * 2 >= len(prepared.unparsed)
+        kept = len(prepared.unparsed) - len(missed)
+        prepared.counts.unchanged += kept
+        self.lookups = kept * 2 >= len(prepared.unparsed)
 
     def _merge(self, kept: list[_Kept], counts: PageCounts) -> None:
         courses = self.courses.ensure(item.record for item in kept if item.employee_id is not None)
@@ -684,20 +696,15 @@ def enrollments_write(
         _enrollments_upsert(connection=connection, rows=[(item, now) for item in items], now=now)
 
 
-def _unchanged_kept(
-    *, connection: ProviderConnection, run_id: int, items: list[_Unparsed], courses: CourseCache
-) -> set[int]:
+def _unchanged_missed(*, connection: ProviderConnection, run_id: int, lines: str) -> set[int]:
     """Merge the unparsed records of a page whose enrollment holds the same raw JSON
     (`raw_digest`) for the same employee into the run's merge state, as they are (PostgreSQL,
     one statement, UNCHANGED_KEPT): such a record would be parsed into the values its row
     holds, so it is kept with that row's MergeRank and fingerprint, unchanged, as
     MERGE_STATE_UPSERT would keep it (a better duplicate later in the run still replaces
-    it). A key the run has already read is left to be parsed and merged as usual. Returns
-    the places of the records kept."""
-    known = courses.known(item.course_id for item in items)
-    pks = {course_id: course.pk for course_id, course in known.items()}
-    # Sent as lines of tab-separated values, split by the database (ten times quicker than arrays).
-    lines = "\n".join(f"{pks[item.course_id]}\t{item.line}" for item in items if item.course_id in pks)
+    it). A key the run has already read is left to be parsed and merged as usual. `lines`:
+    a line of tab-separated values a record (`RunWriter.raw_page_prepared`), split by the
+    database (ten times quicker than arrays). Returns the places of the records not kept."""
     if not lines:
         return set()
     sql = UNCHANGED_KEPT.format(
@@ -709,7 +716,7 @@ def _unchanged_kept(
     )
     with db.cursor() as cursor:
         cursor.execute(sql, [lines, connection.pk])
-        return {place for (place,) in cursor.fetchall()}
+        return {place for (place,) in cursor.fetchall()}  # usually a few: the places kept are not sent back
 
 
 def _raw_digests_update(*, connection: ProviderConnection, items: list[_Kept]) -> None:
@@ -960,29 +967,33 @@ RETURNING place, outcome, outcome_was,
     CASE WHEN outcome_was IS NOT NULL THEN before_updated_at END,
     stale_digest AND outcome = 'n' AND outcome_was IS NULL"""
 
-# The records of a page read unchanged (`_unchanged_kept`), merged as MERGE_STATE_UPSERT merges a
+# The records of a page read unchanged (`_unchanged_missed`), merged as MERGE_STATE_UPSERT merges a
 # record equal to its stored enrollment that the run reads for the first time: kept with the row's
 # MergeRank and fingerprint, outcome n. The row of each key: one probe of its unique index, as in
 # _BEFORE_POSTGRESQL. In no particular order: the pages of such a run are written one at a time.
+# Returns the places of the records not kept.
 UNCHANGED_KEPT = """
-INSERT INTO "{merge}" AS m (learner_key, course_id, place, is_completed, completed_us, activity_us, progress,
-                            fingerprint, outcome, before_fingerprint, before_updated_at, stale_digest)
-SELECT k.learner_key, k.course_id, k.place, e.is_completed, {completed_us}, {activity_us}, {progress},
-       e.fingerprint, 'n', e.fingerprint, e.updated_at, false
-FROM (
+WITH k AS MATERIALIZED (
     SELECT f[1]::bigint AS course_pk, f[2]::bigint AS place, f[3] AS learner_key, f[4] AS course_id,
            f[5]::bigint AS employee_id, f[6] AS raw_digest
     FROM unnest(string_to_array(%s, E'\\n')) AS line, string_to_array(line, E'\\t') AS f
-) k
-JOIN LATERAL (
-    SELECT e.is_completed, e.completed_at, e.last_activity_at, e.progress, e.fingerprint, e.updated_at,
-           e.employee_id, e.raw_digest
-    FROM "{enrollment}" e
-    WHERE e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
-    LIMIT 1
-) e ON e.raw_digest = k.raw_digest AND e.employee_id = k.employee_id
-ON CONFLICT (learner_key, course_id) DO NOTHING
-RETURNING place"""
+), kept AS (
+    INSERT INTO "{merge}" AS m (learner_key, course_id, place, is_completed, completed_us, activity_us, progress,
+                                fingerprint, outcome, before_fingerprint, before_updated_at, stale_digest)
+    SELECT k.learner_key, k.course_id, k.place, e.is_completed, {completed_us}, {activity_us}, {progress},
+           e.fingerprint, 'n', e.fingerprint, e.updated_at, false
+    FROM k
+    JOIN LATERAL (
+        SELECT e.is_completed, e.completed_at, e.last_activity_at, e.progress, e.fingerprint, e.updated_at,
+               e.employee_id, e.raw_digest
+        FROM "{enrollment}" e
+        WHERE e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
+        LIMIT 1
+    ) e ON e.raw_digest = k.raw_digest AND e.employee_id = k.employee_id
+    ON CONFLICT (learner_key, course_id) DO NOTHING
+    RETURNING place
+)
+SELECT place FROM k EXCEPT SELECT place FROM kept"""
 
 RAW_DIGESTS_UPDATE = """
 UPDATE "{enrollment}" e SET raw_digest = k.raw_digest
