@@ -17,7 +17,7 @@ from django.db import connection as db_connection
 from programs.models import Enrollment
 from programs.providers.base import AdapterStats, ProviderRecord, ProviderUnavailableError
 from programs.sync.fetch import SWITCH_INTERVAL_SECONDS, PagesAhead
-from programs.sync.merge import BATCH_PAGES
+from programs.sync.merge import BATCH_PAGES, RunWriter
 from programs.sync.pipeline import sync_run
 from tests.factories import ConnectionFactory, EmployeeFactory
 
@@ -103,6 +103,22 @@ def test_an_error_of_the_fetching_thread_reaches_the_run_after_the_pages_before_
         "completes the rest."
     )
     assert (run.pages, Enrollment.objects.count()) == (3, 3)
+
+
+def test_pages_are_batched_the_first_alone_and_those_read_before_an_error_still_come():
+    def pages(error: Exception | None) -> Iterator[list[int]]:
+        yield from ([n] for n in range(1, 8))
+        if error is not None:
+            raise error
+
+    assert list(RunWriter.page_batches(pages(None))) == [([1], 1), ([2, 3, 4, 5], 4), ([6, 7], 2)]
+    batches = RunWriter.page_batches(pages(ProviderUnavailableError("Coursera is not answering.")))
+    assert [next(batches), next(batches), next(batches)] == [([1], 1), ([2, 3, 4, 5], 4), ([6, 7], 2)]
+    with pytest.raises(ProviderUnavailableError, match="not answering"):
+        next(batches)
+    stopped = RunWriter.page_batches(pages(None))
+    assert next(stopped) == ([1], 1)
+    stopped.close()  # the writer stopped early: the pages read meanwhile are dropped, nothing raised
 
 
 def test_a_writer_that_stops_early_stops_the_fetching_thread():

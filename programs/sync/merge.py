@@ -436,7 +436,8 @@ class RunWriter:
         self._records_folded(prepared, [(first + index, record) for index, record in enumerate(page)])
         return prepared
 
-    def page_batches(self, pages: Iterable[list[Any]]) -> Iterator[tuple[list[Any], int]]:
+    @staticmethod
+    def page_batches(pages: Iterable[list[Any]]) -> Iterator[tuple[list[Any], int]]:
         """The adapter's pages, each batch with how many of them it holds: the first alone
         (its commit comes soon, and a re-sync learns from it whether records are found
         unchanged), then BATCH_PAGES at a time, each batch written in one transaction (a
@@ -452,7 +453,7 @@ class RunWriter:
                 if first or taken >= BATCH_PAGES:
                     yield batch, taken
                     batch, taken, first = [], 0, False
-        except BaseException:
+        except Exception:  # a reading error (not the generator being closed)
             if taken:
                 yield batch, taken
             raise

@@ -233,10 +233,9 @@ def sync_run(
     touches the database), while they are written and counted in this thread, the first
     page alone and then a few at a time, each batch in its own transaction
     (`RunWriter.page_batches`); `page_written` hears of each batch's records once it is
-    committed. A
-    ProviderError (configuration or unavailability) ends the run as failed with the
-    adapter's admin-friendly message, and a lost lease with its own; any other error ends
-    it as failed and is re-raised. A failed run's message ends with what it kept
+    committed. A ProviderError (configuration or unavailability) ends the run as failed
+    with the adapter's admin-friendly message, and a lost lease with its own; any other
+    error ends it as failed and is re-raised. A failed run's message ends with what it kept
     (`run_kept`). After a success, a large write refreshes the planner's view of the tables
     it wrote (`tables_upkeep`), `reports.hooks.progress_changed()` is called, and an API
     run also stamps `connection.last_synced_at` (the schedule's clock)."""
