@@ -704,8 +704,8 @@ def _unchanged_missed(*, connection: ProviderConnection, run_id: int, lines: str
     holds, so it is kept with that row's MergeRank and fingerprint, unchanged, as
     MERGE_STATE_UPSERT would keep it (a better duplicate later in the run still replaces
     it). A key the run has already read is left to be parsed and merged as usual. `lines`:
-    a line of tab-separated values a record (`RunWriter.raw_page_prepared`), split by the
-    database (ten times quicker than arrays). Returns the places of the records not kept."""
+    one line of tab-separated values per record (`RunWriter.raw_page_prepared`), split by
+    the database (ten times quicker than arrays). Returns the places of the records not kept."""
     if not lines:
         return set()
     sql = UNCHANGED_KEPT.format(
