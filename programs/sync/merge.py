@@ -273,17 +273,17 @@ class CourseCache:
     def provider_courses_load(self) -> None:
         """Read every course of the provider (a few thousand at most), as a re-sync that
         looks its records up needs them from its first page."""
-        self.courses.update((c.provider_course_id, c) for c in Course.objects.filter(provider=self.provider))
+        self._read()
 
     def known(self, course_ids: Iterable[str]) -> dict[str, Course]:
         """The run's courses with these ids that exist (none is created)."""
         missing = sorted(set(course_ids).difference(self.courses))
         if missing:
-            self.courses.update(
-                (c.provider_course_id, c)
-                for c in Course.objects.filter(provider=self.provider, provider_course_id__in=missing)
-            )
+            self._read(provider_course_id__in=missing)
         return self.courses
+
+    def _read(self, **filters: Any) -> None:
+        self.courses.update((c.provider_course_id, c) for c in Course.objects.filter(provider=self.provider, **filters))
 
     def _load(self, course_ids: list[str], wanted: dict[str, ProviderRecord]) -> None:
         known = self.known(course_ids)
@@ -706,8 +706,6 @@ def _unchanged_missed(*, connection: ProviderConnection, run_id: int, lines: str
     it). A key the run has already read is left to be parsed and merged as usual. `lines`:
     one line of tab-separated values per record (`RunWriter.raw_page_prepared`), split by
     the database (ten times quicker than arrays). Returns the places of the records not kept."""
-    if not lines:
-        return set()
     sql = UNCHANGED_KEPT.format(
         merge=merge_table(run_id),
         enrollment=Enrollment._meta.db_table,
