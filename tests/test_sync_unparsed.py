@@ -63,6 +63,34 @@ def parsed_keys(adapter: RawScenarioAdapter) -> list[tuple[str, str]]:
 
 
 def test_unparsed_records_leave_the_rows_and_counts_of_a_sync_that_parses_them_all():
+    """Inside the test's transaction: each batch is looked up in its own transaction."""
+    unparsed_and_parsed_compared()
+
+
+def backends() -> int:
+    with db.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_re_sync_looks_records_up_ahead_on_a_connection_of_its_own_and_closes_it():
+    """As a worker runs it: the lookups run a batch ahead, in a thread with a connection of
+    its own (none of them on the writer's), with the same rows, counts and parsed records."""
+    before = backends()
+    statements: list[str] = []
+
+    def noted(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with db.execute_wrapper(noted):
+        unparsed_and_parsed_compared()
+    assert statements and not [sql for sql in statements if "WITH k AS MATERIALIZED" in sql]
+    assert backends() == before  # the lookup thread's connection is closed
+
+
+def unparsed_and_parsed_compared() -> None:
     connection = scenario_connection()
     parsing_first = sync_run(connection=connection, adapter=StoppedAdapter())
     parsing_again = sync_run(connection=connection, adapter=StoppedAdapter())

@@ -9,8 +9,9 @@ next page is on its way while the current one is written, and at most `ahead` pa
 producer raises arrives after the pages produced before it, and is raised in the reader's
 thread as it was raised (the same exception: a ProviderError keeps its message), so the
 run handles it exactly as if it had read the adapter itself. Leaving the `with` block
-early (the writer failed) stops the thread after its current page. These threads never
-touch the database: the writer's thread does every query.
+early (the writer failed) stops the thread after its current page. Reading and preparing
+never touch the database; the one stage that does, a re-sync's lookups
+(`programs.sync.merge.RunWriter.looked_up_ahead`), has a connection of its own.
 
 While pages are read ahead, the writer's thread waits on the database most of the time and
 needs the GIL back each time a statement returns, while the reading threads hold it, running

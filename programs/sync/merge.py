@@ -45,10 +45,14 @@ A re-sync need not parse what did not change. An adapter that hands its records 
 unparsed (`programs.providers.base.RawPagesAdapter`: Coursera, Udemy Business, LinkedIn
 Learning) is read by `RunWriter.raw_page_prepared` instead of step 1: each record is only
 keyed and matched (the adapter reads its learner and course as its parsing does) and its raw
-JSON digested (`raw_digest`, kept on each enrollment). In the writer, ONE statement
-(`UNCHANGED_KEPT`) merges every record whose enrollment holds the same raw JSON for the same
-employee into the merge state as it is, with the row's rank and fingerprint (what parsing it
-would give), and counts it unchanged: no parsing, no staging, no write. The rest (a changed
+JSON digested (`raw_digest`, kept on each enrollment). Then ONE statement (`UNCHANGED_KEPT`)
+merges every record whose enrollment holds the same raw JSON for the same employee into the
+merge state as it is, with the row's rank and fingerprint (what parsing it would give), and
+counts it unchanged: no parsing, no staging, no write. It runs a batch ahead of the writes,
+in a thread of its own with its own database connection (`RunWriter.looked_up_ahead`), in a
+transaction of its own: a record it keeps is written nowhere else, and its count is added
+with its batch's. (Inside a caller's transaction, e.g. a test's, it runs in the batch's
+transaction instead.) The rest (a changed
 record, someone not on the roster, a key read twice, a row written before digests were kept)
 is parsed and goes through steps 1-4; a row whose digest differs although it is unchanged
 gets the record's digest. A batch where fewer than half of the records looked up are found
@@ -65,10 +69,11 @@ Locking contract: the merge upsert takes the row lock of each key of the page, i
 (so two tasks of one run never deadlock), and holds it until the page commits: a second
 task reading the same key waits for the first page to commit, then compares with what it
 kept. Enrollment and unmatched rows are written only by the task holding their key's lock,
-in key order; courses are added in course id order. A page of unparsed records locks its
-unchanged keys first, then the others: so the tasks of a run that looks records up write
-their pages one at a time (each page transaction takes the run's advisory lock first), and
-read and parse them side by side.
+in key order; courses are added in course id order. UNCHANGED_KEPT locks the keys it keeps
+in key order too, in a transaction of its own when it runs ahead. A page looked up in its
+own transaction locks its unchanged keys first, then the others: so the tasks of a run that
+looks records up write their pages one at a time (each page transaction takes the run's
+advisory lock first), and read, look up and parse them side by side.
 
 SQLite (`make run`) runs the same statements but for the lookup of the rows before the run
 (a join where PostgreSQL uses LATERAL, so that its planner probes the unique index whatever
@@ -110,6 +115,7 @@ from programs.sync.records import (
     learner_key_of,
     learner_normalized,
     raw_digest,
+    raw_digest_of,
     raw_json,
     record_better,
     record_is_course,
@@ -504,12 +510,28 @@ class RunWriter:
         prepared.unparsed = list(unparsed.values())
         prepared.unparsed_lines = "\n".join(
             f"{courses[item.course_id].pk}\t{item.place}\t{item.key}\t{item.course_id}\t{item.employee_id}\t"
-            f"{raw_digest(raw_json(item.raw))}"
+            f"{raw_digest_of(item.raw)}"
             for item in prepared.unparsed
         )
         parsed.sort(key=lambda placed: placed[0])
         self._records_folded(prepared, [(place, reader.record_from_raw(raw)) for place, raw in parsed])
         return prepared
+
+    def looked_up_ahead(self, prepared: Iterable[tuple[Any, PreparedPage]]) -> Iterator[tuple[Any, PreparedPage]]:
+        """The prepared pages of a run that looks records up (`lookups`), each looked up
+        (`_unparsed_merged`) as it arrives, on this thread's own database connection, in a
+        transaction of its own: run in a thread a batch ahead of the writes (the pipeline),
+        so that the writer's statements and the lookups run side by side. The connection is
+        closed when the pages end."""
+        try:
+            with db.cursor() as cursor:
+                cursor.execute(LOOKUP_SESSION)
+            for page, ready in prepared:
+                if ready.unparsed:
+                    self._unparsed_merged(ready)
+                yield page, ready
+        finally:
+            db.close()
 
     def _page_started(self, size: int) -> tuple[PreparedPage, int]:
         """A new page of `size` records, and the place in the run of its first."""
@@ -582,17 +604,18 @@ class RunWriter:
         of those looked up were found unchanged (a large change): parsing every record a
         page ahead is then quicker. (The pages prepared ahead meanwhile are looked up.)"""
         missed = _unchanged_missed(connection=self.connection, run_id=self.run.pk, lines=prepared.unparsed_lines)
+        unparsed, prepared.unparsed, prepared.unparsed_lines = prepared.unparsed, [], ""
         self._records_folded(
             prepared,
             [
                 (item.place, self.raw_reader.record_from_raw(item.raw))
-                for item in prepared.unparsed
+                for item in unparsed
                 if item.place in missed
             ],
         )
-        kept = len(prepared.unparsed) - len(missed)
+        kept = len(unparsed) - len(missed)
         prepared.counts.unchanged += kept
-        self.lookups = kept * 2 >= len(prepared.unparsed)
+        self.lookups = kept * 2 >= len(unparsed)
 
     def _merge(self, kept: list[_Kept], counts: PageCounts) -> None:
         courses = self.courses.ensure(item.record for item in kept if item.employee_id is not None)
@@ -969,8 +992,8 @@ RETURNING place, outcome, outcome_was,
 # The records of a page read unchanged (`_unchanged_missed`), merged as MERGE_STATE_UPSERT merges a
 # record equal to its stored enrollment that the run reads for the first time: kept with the row's
 # MergeRank and fingerprint, outcome n. The row of each key: one probe of its unique index, as in
-# _BEFORE_POSTGRESQL. In no particular order: the pages of such a run are written one at a time.
-# Returns the places of the records not kept.
+# _BEFORE_POSTGRESQL. The keys are locked in key order, as MERGE_STATE_UPSERT locks them. Returns the
+# places of the records not kept.
 UNCHANGED_KEPT = """
 WITH k AS MATERIALIZED (
     SELECT f[1]::bigint AS course_pk, f[2]::bigint AS place, f[3] AS learner_key, f[4] AS course_id,
@@ -989,10 +1012,15 @@ WITH k AS MATERIALIZED (
         WHERE e.connection_id = %s AND e.learner_key = k.learner_key AND e.course_id = k.course_pk
         LIMIT 1
     ) e ON e.raw_digest = k.raw_digest AND e.employee_id = k.employee_id
+    ORDER BY k.learner_key, k.course_id
     ON CONFLICT (learner_key, course_id) DO NOTHING
     RETURNING place
 )
 SELECT place FROM k EXCEPT SELECT place FROM kept"""
+
+# The session of a thread that looks records up ahead (`RunWriter.looked_up_ahead`), as a page
+# transaction's (`RunWriter.prepared_write`); its connection is closed when the run's pages end.
+LOOKUP_SESSION = "SET synchronous_commit = off; SET enable_memoize = off"
 
 RAW_DIGESTS_UPDATE = """
 UPDATE "{enrollment}" e SET raw_digest = k.raw_digest

@@ -230,7 +230,8 @@ def sync_run(
     nothing, when another run holds it), renewed by a heartbeat and by each page
     transaction (the locking contract: `programs.sync.lease`). The adapter is read a page
     ahead in a thread, and its pages prepared in another (`programs.sync.fetch`: neither
-    touches the database), while they are written and counted in this thread, the first
+    touches the database; a re-sync looks records up in a third, on a connection of its
+    own: `_pages_prepared`), while they are written and counted in this thread, the first
     page alone and then a few at a time, each batch in its own transaction
     (`RunWriter.page_batches`); `page_written` hears of each batch's records once it is
     committed. A ProviderError (configuration or unavailability) ends the run as failed
@@ -334,9 +335,11 @@ def _pages_prepared(
     prepared of it. Read and prepared ahead in two threads (HTTP and JSON, then pure
     Python), so they overlap the writes (the GIL handed over promptly meanwhile:
     `switches_prompt`); the writer's raw reader is read unparsed
-    (`RunWriter.raw_page_prepared`). An adapter that reads the database (`reads_database`,
-    e.g. the stored xAPI statements) is read page by page in the writer's thread instead,
-    under the lease and in its transactions."""
+    (`RunWriter.raw_page_prepared`), and while the run looks records up, a third thread
+    looks them up on a database connection of its own (`RunWriter.looked_up_ahead`). An
+    adapter that reads the database (`reads_database`, e.g. the stored xAPI statements) is
+    read page by page in the writer's thread instead, under the lease and in its
+    transactions."""
     if getattr(adapter, "reads_database", False):
         yield ((page, writer.page_prepared(page)) for page in map(list, adapter.pages()))
         return
@@ -353,7 +356,12 @@ def _pages_prepared(
         PagesAhead[list[Any]](lambda: map(list, pages()), name=f"sync-fetch {name}") as fetched,
         PagesAhead(lambda: prepare(fetched), name=f"sync-prepare {name}") as prepared,
     ):
-        yield prepared
+        # Inside a caller's transaction (a test's) the lookups run in the writer's, which alone sees its rows.
+        if not writer.lookups or transaction.get_connection().in_atomic_block:
+            yield prepared
+            return
+        with PagesAhead(lambda: writer.looked_up_ahead(prepared), name=f"sync-lookup {name}") as looked_up:
+            yield looked_up
 
 
 def _part_done(*, connection: ProviderConnection, run: SyncRun, lease: SyncLease, tally: _PartTally) -> None:

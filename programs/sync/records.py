@@ -219,18 +219,34 @@ def raw_json(raw: Any) -> str:
     """The raw record as JSON text, as it is stored and fingerprinted: sorted keys, no
     spaces (so the same record reads the same from the provider and from the database);
     a datetime or decimal an adapter left in it is written as DjangoJSONEncoder does."""
+    return _raw_json_utf8(raw).decode()
+
+
+def _raw_json_utf8(raw: Any) -> bytes:
     try:
-        return orjson.dumps(raw, default=_RAW_ENCODER.default, option=_RAW_OPTIONS).decode()
+        return orjson.dumps(raw, default=_RAW_ENCODER.default, option=_RAW_OPTIONS)
     except TypeError:
-        return _RAW_ENCODER.encode(raw)
+        return _RAW_ENCODER.encode(raw).encode()
 
 
 def raw_digest(raw_text: str) -> str:
     """A digest of a raw record's JSON (`raw_json`), kept on its enrollment: a re-sync that
     reads the same raw record for the same employee takes the enrollment's values as the
     record's, without parsing it (`programs.sync.merge`). RECORD_FORMAT is part of it."""
-    digest = hashlib.blake2b(RECORD_FORMAT, digest_size=16)
-    digest.update(raw_text.encode())
+    return _raw_utf8_digest(raw_text.encode())
+
+
+def raw_digest_of(raw: Any) -> str:
+    """`raw_digest(raw_json(raw))`, without making the text (a re-sync's lookups)."""
+    return _raw_utf8_digest(_raw_json_utf8(raw))
+
+
+_RAW_DIGEST = hashlib.blake2b(RECORD_FORMAT, digest_size=16)  # never updated: each digest starts from a copy
+
+
+def _raw_utf8_digest(data: bytes) -> str:
+    digest = _RAW_DIGEST.copy()
+    digest.update(data)
     return digest.hexdigest()
 
 
