@@ -607,11 +607,7 @@ class RunWriter:
         unparsed, prepared.unparsed, prepared.unparsed_lines = prepared.unparsed, [], ""
         self._records_folded(
             prepared,
-            [
-                (item.place, self.raw_reader.record_from_raw(item.raw))
-                for item in unparsed
-                if item.place in missed
-            ],
+            [(item.place, self.raw_reader.record_from_raw(item.raw)) for item in unparsed if item.place in missed],
         )
         kept = len(unparsed) - len(missed)
         prepared.counts.unchanged += kept
