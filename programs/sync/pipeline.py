@@ -86,6 +86,7 @@ from programs.sync.lease import (
     when_shown,
 )
 from programs.sync.merge import (
+    BATCH_PAGES,
     CourseCache,
     EmployeeMap,
     PageCounts,
@@ -353,7 +354,8 @@ def _pages_prepared(
     pages = adapter.pages if raw is None else raw.raw_pages
     with (
         switches_prompt(),
-        PagesAhead[list[Any]](lambda: map(list, pages()), name=f"sync-fetch {name}") as fetched,
+        # Up to a batch read ahead: the pages of the next batch come while the current one is prepared.
+        PagesAhead[list[Any]](lambda: map(list, pages()), name=f"sync-fetch {name}", ahead=BATCH_PAGES) as fetched,
         PagesAhead(lambda: prepare(fetched), name=f"sync-prepare {name}") as prepared,
     ):
         # Inside a caller's transaction (a test's) the lookups run in the writer's, which alone sees its rows.
