@@ -15,8 +15,7 @@ sync; the reference reads the same server).
 Per size N (BENCH_SIZES, default "40000,400000" records): BENCH_PEOPLE learners (default
 50,000; 1% of them are not on the roster), N / BENCH_PEOPLE courses each, and 1% of the
 records repeating an earlier record on a later page (half of those repeats win the merge).
-The phases (BENCH_PHASES, default all of them, in this order), each run BENCH_REPEAT times
-(default 3; the first sync starts from empty tables each time):
+The phases (BENCH_PHASES, default all of them, in this order):
 
 - reference: HTTP pages -> JSON -> COPY into a table with the enrollments' unique key, one
   transaction per page, nothing else (a repeated record is left out in Python, as COPY
@@ -25,15 +24,19 @@ The phases (BENCH_PHASES, default all of them, in this order), each run BENCH_RE
 - resync: a full re-sync (`--full`), nothing changed;
 - incremental: an incremental re-sync, nothing changed (Coursera cannot filter by date: the
   adapter reads everything either way);
-- changed: a full re-sync with another 1% of the records changed each time (the sandbox
+- changed: a full re-sync with 1% of the records changed since the first sync (the sandbox
   restarted with them);
 - naive: `update_or_create` per record (and a query per employee and course), once, on a
   sample of BENCH_NAIVE_SAMPLE (2,000) records, into a connection of its own.
 
-The machine may be busy: each phase shows its quickest run (the one the rest of the machine
-disturbed least) and the median, and the ratios compare quickest runs: full sync speed /
-reference and / naive loop, each re-sync's time / the full sync's, and the peak RSS (the
-highest of the runs) of the largest size / the smallest.
+The phases run in BENCH_REPEAT rounds (default 3), each round every phase in this order (the
+naive loop in the first round only): the first sync from empty tables, then its re-syncs.
+The machine may be busy, and its speed drift over a long run: each phase shows its quickest
+run (the one the rest of the machine disturbed least) and the median, and each ratio (full
+sync speed / reference and / naive loop, each re-sync's time / the full sync's) is shown
+twice: the median of the rounds' own ratios (runs minutes apart at most), and the ratio of
+the quickest runs. Then the peak RSS (the highest of the runs) of the largest size / the
+smallest.
 
 With --csv, per row count (BENCH_CSV_ROWS, default "100000,1000000"), a CourseActivity
 export of that many rows (the same generator) is written to a temporary file and imported
@@ -523,31 +526,62 @@ RESYNCS = {
 }
 
 
-def size_run(size: int, phases: list[str], repeat: int) -> dict[str, dict[str, Any]]:
-    """Each phase `repeat` times (the first sync again each time; each 1% change another 1%)."""
-    results: dict[str, dict[str, Any]] = {}
+def size_run(size: int, phases: list[str], repeat: int) -> dict[str, list[dict[str, Any]]]:
+    """`repeat` rounds, each of the phases in order (the naive loop in the first only): the
+    first sync from empty tables, then its re-syncs, the 1% change against what it wrote. So
+    the runs a ratio compares ran minutes apart at most, however the machine's speed drifts
+    over the whole run. Returns each phase's runs, one a round."""
+    if "full" not in phases:
+        phases = [phase for phase in phases if phase not in RESYNCS]
+    runs: dict[str, list[dict[str, Any]]] = {phase: [] for phase in phases}
+    for number in range(repeat):
+        for phase in phases:
+            if phase == "naive" and number:
+                continue
+            with Sandbox(size, changes=1 if phase == "changed" else 0) as sandbox:
+                runs[phase].append(child(phase, str(sandbox.port)))
     for phase in phases:
-        if phase in RESYNCS and "full" not in results:
-            continue
-        runs = []
-        for number in range(repeat if phase != "naive" else 1):
-            with Sandbox(size, changes=number + 1 if phase == "changed" else 0) as sandbox:
-                runs.append(child(phase, str(sandbox.port)))
-        results[phase] = best(runs)
-        print(shown(phase, results[phase]), flush=True)
-    return results
+        print(shown(phase, best(runs[phase])), flush=True)
+    return runs
 
 
-def ratios_shown(results: dict[str, dict[str, Any]]) -> None:
-    full = results["full"]
-    print("  ratios (quickest runs):")
-    if "reference" in results:
-        print(f"    full sync speed / reference pipeline           {rate(full) / rate(results['reference']):6.2f}x")
-    if "naive" in results:
-        print(f"    full sync speed / update_or_create loop        {rate(full) / rate(results['naive']):6.1f}x")
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def ratios_shown(runs: dict[str, list[dict[str, Any]]]) -> None:
+    """Each ratio as the median of the rounds' own ratios (each round's runs side by side in
+    time), and as the ratio of the quickest runs."""
+    full = runs["full"]
+    quickest = {phase: best(phase_runs) for phase, phase_runs in runs.items()}
+    print(f"  ratios {'(median of rounds; quickest runs)':>58}")
+
+    def shown_ratio(label: str, per_round: list[float], of_quickest: float, digits: int = 2) -> None:
+        print(f"    {label:<56} {median(per_round):6.{digits}f}x {of_quickest:6.{digits}f}x")
+
+    if "reference" in runs:
+        shown_ratio(
+            "full sync speed / reference pipeline",
+            [rate(f) / rate(r) for f, r in zip(full, runs["reference"], strict=True)],
+            rate(quickest["full"]) / rate(quickest["reference"]),
+        )
+    if "naive" in runs:
+        naive = rate(quickest["naive"])
+        shown_ratio(
+            "full sync speed / update_or_create loop",
+            [rate(f) / naive for f in full],
+            rate(quickest["full"]) / naive,
+            1,
+        )
     for phase, label in RESYNCS.items():
-        if phase in results:
-            print(f"    {label + ' / full sync time':<46} {results[phase]['seconds'] / full['seconds']:6.2f}x")
+        if phase in runs:
+            shown_ratio(
+                f"{label} / full sync time",
+                [r["seconds"] / f["seconds"] for r, f in zip(runs[phase], full, strict=True)],
+                quickest[phase]["seconds"] / quickest["full"]["seconds"],
+            )
 
 
 def sizes_main() -> None:
@@ -558,15 +592,15 @@ def sizes_main() -> None:
     if unknown:
         sys.exit(f"Unknown BENCH_PHASES {sorted(unknown)}: choose from {', '.join(PHASES)}")
     database = os.environ["DATABASE_URL"].rsplit("/", 1)[-1]
-    print(f"page size {PAGE_SIZE}; {PEOPLE:,} learners; {repeat} runs a phase; database {database}")
+    print(f"page size {PAGE_SIZE}; {PEOPLE:,} learners; {repeat} rounds; database {database}")
     peaks: dict[int, float] = {}
     for size in sizes:
         people = child("setup", str(size))["people"]
         print(f"\n{size:,} records ({people:,} people on the roster)", flush=True)
-        results = size_run(size, phases, repeat)
-        if "full" in results:
-            peaks[size] = results["full"]["peak_rss_mb"]
-            ratios_shown(results)
+        runs = size_run(size, phases, repeat)
+        if "full" in runs:
+            peaks[size] = best(runs["full"])["peak_rss_mb"]
+            ratios_shown(runs)
     if len(peaks) > 1:
         small, large = min(peaks), max(peaks)
         print(
