@@ -62,7 +62,7 @@ class SlowWrites:
 def test_the_next_page_is_fetched_in_another_thread_while_a_batch_is_written_and_no_further():
     EmployeeFactory(email="ada@acme.example", external_id="")
     conn = ConnectionFactory(name="coursera")
-    adapter = WatchedAdapter(14)
+    adapter = WatchedAdapter(22)
     written: list[tuple[int, int, float, int, str]] = []  # first and last page, when, pages made by then, thread
 
     def page_written(batch: list[ProviderRecord]) -> None:
@@ -72,19 +72,28 @@ def test_the_next_page_is_fetched_in_another_thread_while_a_batch_is_written_and
     with db_connection.execute_wrapper(SlowWrites(0.3)):
         run = sync_run(connection=conn, adapter=adapter, page_written=page_written)
 
-    assert (run.status, run.created, run.pages) == ("succeeded", 14, 14)
+    assert (run.status, run.created, run.pages) == ("succeeded", 22, 22)
     assert {thread for _, _, thread in adapter.made} == {"sync-fetch coursera"}
     assert {thread for *_, thread in written} == {threading.current_thread().name}  # the writer's: the database's
     # The first page alone, then BATCH_PAGES at a time, each batch in one transaction.
     assert BATCH_PAGES == 4
-    assert [(first, last) for first, last, *_ in written] == [(1, 1), (2, 5), (6, 9), (10, 13), (14, 14)]
+    assert [(first, last) for first, last, *_ in written] == [
+        (1, 1),
+        (2, 5),
+        (6, 9),
+        (10, 13),
+        (14, 17),
+        (18, 21),
+        (22, 22),
+    ]
     made_at = {number: when for number, when, _ in adapter.made}
     for _, last, when, made, _ in written[:-1]:
         assert made_at[last + 1] < when  # the next page was fetched while this batch was written...
-        # ...and no further than a batch waiting and one being gathered, a page waiting and one on its way.
-        assert made <= last + 2 * BATCH_PAGES + 2
+        # ...and no further than a batch waiting and one being gathered, a batch of pages waiting and one
+        # page on its way.
+        assert made <= last + 3 * BATCH_PAGES + 1
     assert sorted(Enrollment.objects.values_list("course__provider_course_id", flat=True)) == sorted(
-        f"C{n}" for n in range(1, 15)
+        f"C{n}" for n in range(1, 23)
     )
 
 
