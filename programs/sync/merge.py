@@ -52,13 +52,13 @@ counts it unchanged: no parsing, no staging, no write. It runs a batch ahead of 
 in a thread of its own with its own database connection (`RunWriter.looked_up_ahead`), in a
 transaction of its own: a record it keeps is written nowhere else, and its count is added
 with its batch's. (Inside a caller's transaction, e.g. a test's, it runs in the batch's
-transaction instead.) The rest (a changed
-record, someone not on the roster, a key read twice, a row written before digests were kept)
-is parsed and goes through steps 1-4; a row whose digest differs although it is unchanged
-gets the record's digest. A batch where fewer than half of the records looked up are found
-(a large change) ends the lookups for the run, and every later record is parsed a batch
-ahead as in step 1. A first sync (no earlier run of the
-connection created enrollments) does no lookup. PostgreSQL only: SQLite parses every record.
+transaction instead.) The rest (a changed record, someone not on the roster, a key read
+twice, a row written before digests were kept) is parsed and goes through steps 1-4; a row
+whose digest differs although it is unchanged gets the record's digest. A batch where fewer
+than half of the records looked up are found (a large change) ends the lookups for the run,
+and every later record is parsed a batch ahead as in step 1. A first sync (no earlier run of
+the connection created enrollments) does no lookup. PostgreSQL only: SQLite parses every
+record.
 
 Counting rule (the module docstring of `programs.sync.pipeline`): each key counts once in
 created / updated / unchanged / unmatched by the outcome of the record finally kept for it
