@@ -63,7 +63,7 @@ def parsed_keys(adapter: RawScenarioAdapter) -> list[tuple[str, str]]:
 
 
 def test_unparsed_records_leave_the_rows_and_counts_of_a_sync_that_parses_them_all():
-    """Inside the test's transaction: each batch is looked up in its own transaction."""
+    """Inside the test's transaction: each batch is looked up in the writer's transaction."""
     unparsed_and_parsed_compared()
 
 
