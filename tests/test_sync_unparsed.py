@@ -68,10 +68,12 @@ def test_unparsed_records_leave_the_rows_and_counts_of_a_sync_that_parses_them_a
 
 
 def sessions_started_since(moment: dt.datetime) -> int:
-    """Database sessions on the test database opened since `moment` and still open."""
+    """Database sessions on the test database opened since `moment` and still open, but
+    for this one (which may have been opened since, too)."""
     with db.cursor() as cursor:
         cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND backend_start > %s",
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND backend_start > %s "
+            "AND pid <> pg_backend_pid()",
             [moment],
         )
         return cursor.fetchone()[0]
