@@ -132,6 +132,12 @@ MERGE_TABLE_PREFIX = "sync_merge_"
 PART_SHIFT = 40
 # The adapter's pages written in one transaction, after the first (written alone).
 BATCH_PAGES = 4
+# A page transaction's settings (`RunWriter.prepared_write`), and the session's of a thread that
+# looks records up ahead (`RunWriter.looked_up_ahead`, whose connection is closed when the pages end).
+# A commit need not wait for the disk: a database crash may lose the last pages committed (rows and
+# counts together), which the next sync writes again. Nor need the lookups, each by a unique key,
+# remember the last (Memoize).
+WRITE_SETTINGS = ("synchronous_commit = off", "enable_memoize = off")
 # The place of the enrollment stored before the run: it loses every tie to a record of the run
 # (of two completions at the same instant the first read stays, otherwise the later read wins).
 STORED_PLACE = f"CASE WHEN e.is_completed THEN {2**63 - 1} ELSE -1 END"  # the largest bigint, or before all
@@ -525,7 +531,7 @@ class RunWriter:
         closed when the pages end."""
         try:
             with db.cursor() as cursor:
-                cursor.execute(LOOKUP_SESSION)
+                cursor.execute("; ".join(f"SET {setting}" for setting in WRITE_SETTINGS))
             for page, ready in prepared:
                 if ready.unparsed:
                     self._unparsed_merged(ready)
@@ -583,10 +589,7 @@ class RunWriter:
         counts = prepared.counts
         if _postgresql():
             with db.cursor() as cursor:
-                # Its commit need not wait for the disk: a database crash may lose the last
-                # pages committed (rows and counts together), which the next sync writes again.
-                # Nor need its lookups, each by a unique key, remember the last (Memoize).
-                cursor.execute("SET LOCAL synchronous_commit = off; SET LOCAL enable_memoize = off")
+                cursor.execute("; ".join(f"SET LOCAL {setting}" for setting in WRITE_SETTINGS))
                 if self.pages_one_at_a_time:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [self.run.pk])
         if prepared.unparsed:
@@ -1013,10 +1016,6 @@ WITH k AS MATERIALIZED (
     RETURNING place
 )
 SELECT place FROM k EXCEPT SELECT place FROM kept"""
-
-# The session of a thread that looks records up ahead (`RunWriter.looked_up_ahead`), as a page
-# transaction's (`RunWriter.prepared_write`); its connection is closed when the run's pages end.
-LOOKUP_SESSION = "SET synchronous_commit = off; SET enable_memoize = off"
 
 RAW_DIGESTS_UPDATE = """
 UPDATE "{enrollment}" e SET raw_digest = k.raw_digest
