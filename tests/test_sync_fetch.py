@@ -5,6 +5,7 @@ the pages read before it."""
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import time
@@ -16,7 +17,7 @@ from django.db import connection as db_connection
 
 from programs.models import Enrollment
 from programs.providers.base import AdapterStats, ProviderRecord, ProviderUnavailableError
-from programs.sync.fetch import SWITCH_INTERVAL_SECONDS, PagesAhead
+from programs.sync.fetch import COLLECT_AFTER_CONTAINERS, SWITCH_INTERVAL_SECONDS, PagesAhead, collections_spaced
 from programs.sync.merge import BATCH_PAGES, RunWriter
 from programs.sync.pipeline import sync_run
 from tests.factories import ConnectionFactory, EmployeeFactory
@@ -143,14 +144,16 @@ def test_a_writer_that_stops_early_stops_the_fetching_thread():
     assert not pages.thread.is_alive()
 
 
-def test_while_pages_are_read_ahead_the_gil_is_handed_over_within_a_millisecond():
+def test_while_pages_are_read_ahead_the_gil_is_handed_over_within_a_millisecond_and_cycles_collected_less_often():
     EmployeeFactory(email="ada@acme.example", external_id="")
     conn = ConnectionFactory(name="coursera")
     intervals: list[float] = []
+    thresholds: list[tuple[int, int, int]] = []
 
     class Adapter(WatchedAdapter):
         def pages(self) -> Iterator[list[ProviderRecord]]:
             intervals.append(sys.getswitchinterval())
+            thresholds.append(gc.get_threshold())
             yield from super().pages()
 
     before = sys.getswitchinterval()
@@ -159,3 +162,18 @@ def test_while_pages_are_read_ahead_the_gil_is_handed_over_within_a_millisecond(
     assert (run.status, run.created) == ("succeeded", 2)
     assert intervals == [SWITCH_INTERVAL_SECONDS] == [0.001]
     assert sys.getswitchinterval() == before == 0.005  # CPython's default, the process's again
+    assert thresholds == [(COLLECT_AFTER_CONTAINERS, 10, 10)] == [(20_000, 10, 10)]
+    assert gc.get_threshold() == (700, 10, 10)  # CPython's default, the process's again
+
+
+def test_a_process_that_already_collects_less_often_keeps_its_threshold_while_pages_are_read_ahead():
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 5, 5)
+    try:
+        with collections_spaced():
+            inside = gc.get_threshold()
+        after = gc.get_threshold()
+    finally:
+        gc.set_threshold(*before)
+
+    assert (inside, after) == ((50_000, 5, 5), (50_000, 5, 5))

@@ -74,7 +74,7 @@ from programs.providers.base import Adapter, AdapterStats, ProviderConfiguration
 from programs.providers.coursera_api import CourseraApiAdapter
 from programs.providers.udemy_api import UdemyApiAdapter
 from programs.sync.adapters import edx_adapter, linkedin_adapter
-from programs.sync.fetch import PagesAhead, switches_prompt
+from programs.sync.fetch import PagesAhead, collections_spaced, switches_prompt
 from programs.sync.lease import (
     LeaseHeartbeat,
     SyncAlreadyRunningError,
@@ -334,13 +334,13 @@ def _pages_prepared(
 ) -> Iterator[Iterable[tuple[list[Any], PreparedPage]]]:
     """The adapter's pages in batches (`RunWriter.page_batches`), each with what `writer`
     prepared of it. Read and prepared ahead in two threads (HTTP and JSON, then pure
-    Python), so they overlap the writes (the GIL handed over promptly meanwhile:
-    `switches_prompt`); the writer's raw reader is read unparsed
-    (`RunWriter.raw_page_prepared`), and while the run looks records up, a third thread
-    looks them up on a database connection of its own (`RunWriter.looked_up_ahead`). An
-    adapter that reads the database (`reads_database`, e.g. the stored xAPI statements) is
-    read page by page in the writer's thread instead, under the lease and in its
-    transactions."""
+    Python), so they overlap the writes (meanwhile the GIL is handed over promptly,
+    `switches_prompt`, and cycles are collected less often, `collections_spaced`); the
+    writer's raw reader is read unparsed (`RunWriter.raw_page_prepared`), and while the
+    run looks records up, a third thread looks them up on a database connection of its own
+    (`RunWriter.looked_up_ahead`). An adapter that reads the database (`reads_database`,
+    e.g. the stored xAPI statements) is read page by page in the writer's thread instead,
+    under the lease and in its transactions."""
     if getattr(adapter, "reads_database", False):
         yield ((page, writer.page_prepared(page)) for page in map(list, adapter.pages()))
         return
@@ -354,6 +354,7 @@ def _pages_prepared(
     pages = adapter.pages if raw is None else raw.raw_pages
     with (
         switches_prompt(),
+        collections_spaced(),
         # Up to a batch read ahead: the pages of the next batch come while the current one is prepared.
         PagesAhead[list[Any]](lambda: map(list, pages()), name=f"sync-fetch {name}", ahead=BATCH_PAGES) as fetched,
         PagesAhead(lambda: prepare(fetched), name=f"sync-prepare {name}") as prepared,
