@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 from django.utils.translation import gettext as _
 
 from programs.providers.base import AdapterStats, ProviderError, ProviderRecord, settings_required
-from programs.providers.formats import FieldReader, parse_decimal, parse_flag, parse_timestamp
+from programs.providers.formats import FieldReader, parse_decimal, parse_flag, parse_timestamp, text_of
 from programs.providers.http import HttpOptions, provider_api, url_join
 
 if TYPE_CHECKING:
@@ -58,14 +58,11 @@ def course_url(slug: str) -> str:
 # --- Normalization ---------------------------------------------------------------------
 
 
-def _learner(fields: FieldReader) -> tuple[str, str, str]:
-    email = fields.text("email")
-    return email, learner_external_id(fields.text("externalId"), email), fields.text("contentId")
-
-
 def learner_from_element(element: dict[str, Any]) -> tuple[str, str, str]:
-    """(e-mail, external id, course id) of an element, as `record_from_element` reads them."""
-    return _learner(FieldReader(element.get))
+    """(e-mail, external id, course id) of an element, as `record_from_element` reads them
+    (texts never fail to read: a re-sync reads these of every record, without a FieldReader)."""
+    email = text_of(element.get("email"))
+    return email, learner_external_id(text_of(element.get("externalId")), email), text_of(element.get("contentId"))
 
 
 def record_from_element(element: dict[str, Any]) -> ProviderRecord:
@@ -76,7 +73,7 @@ def record_from_element(element: dict[str, Any]) -> ProviderRecord:
     removed `membershipState`. Every value that does not parse is named in `problem`.
     """
     fields = FieldReader(element.get)
-    email, external_id, course_id = _learner(fields)
+    email, external_id, course_id = learner_from_element(element)
     enrolled_at = fields.time("enrolledAt")
     last_activity_at = fields.time("lastActivityAt")
     completed_at = fields.time("completedAt")

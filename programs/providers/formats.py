@@ -142,6 +142,11 @@ def shown(value: Any) -> str:
     return text if len(text) <= SHOWN_MAX else text[: SHOWN_MAX - 3] + "..."
 
 
+def text_of(value: Any) -> str:
+    """A source value as text, trimmed ("" for none): how `FieldReader.text` reads a field."""
+    return "" if value is None else str(value).strip()
+
+
 class FieldReader:
     """Reads the fields of one source record (`get(key)` gives a raw value) and notes each
     value that does not parse in `problems`, as "<label>: cannot parse '<value>'" (`label`
@@ -154,8 +159,7 @@ class FieldReader:
         self.problems: list[str] = []
 
     def text(self, key: str) -> str:
-        value = self.get(key)
-        return "" if value is None else str(value).strip()
+        return text_of(self.get(key))
 
     def time(self, key: str) -> dt.datetime | None:
         return self._parsed(key, parse_timestamp)

@@ -491,28 +491,27 @@ class RunWriter:
         parsed: list[tuple[int, dict[str, Any]]] = []
         parsed_keys: set[tuple[str, str]] = set()
         courses = self.courses.courses  # the writer's thread adds to it meanwhile, never removes
-        for index, raw in enumerate(page):
-            email, external_id, course_id = learner_normalized(*reader.learner_from_raw(raw))
+        # Every record of a re-sync comes through this loop: what it calls is looked up once.
+        learner_of, employee_id_of, kind = reader.learner_from_raw, self.employees.employee_id_of, self.connection.kind
+        for place, raw in enumerate(page, first):
+            email, external_id, course_id = learner_normalized(*learner_of(raw))
             key = learner_key_of(external_id=external_id, email=email)
-            employee_id = self.employees.employee_id_of(
-                key=key, external_id=external_id, email=email, provider=self.connection.kind
-            )
+            keyed = (key, course_id)
+            employee_id = employee_id_of(key=key, external_id=external_id, email=email, provider=kind)
             if (
                 employee_id is None
                 or course_id not in courses
-                or (key, course_id) in parsed_keys
+                or keyed in parsed_keys
                 or not (key.isprintable() and course_id.isprintable())
             ):
-                parsed.append((first + index, raw))
-                parsed_keys.add((key, course_id))
-            elif (key, course_id) in unparsed:  # keyed like an earlier record: both are parsed and folded
-                earlier = unparsed.pop((key, course_id))
-                parsed += [(earlier.place, earlier.raw), (first + index, raw)]
-                parsed_keys.add((key, course_id))
+                parsed.append((place, raw))
+                parsed_keys.add(keyed)
+            elif keyed in unparsed:  # keyed like an earlier record: both are parsed and folded
+                earlier = unparsed.pop(keyed)
+                parsed += [(earlier.place, earlier.raw), (place, raw)]
+                parsed_keys.add(keyed)
             else:
-                unparsed[(key, course_id)] = _Unparsed(
-                    place=first + index, raw=raw, key=key, course_id=course_id, employee_id=employee_id
-                )
+                unparsed[keyed] = _Unparsed(place, raw, key, course_id, employee_id)
         prepared.unparsed = list(unparsed.values())
         prepared.unparsed_lines = "\n".join(
             f"{courses[item.course_id].pk}\t{item.place}\t{item.key}\t{item.course_id}\t{item.employee_id}\t"
