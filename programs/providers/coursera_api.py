@@ -59,8 +59,9 @@ def course_url(slug: str) -> str:
 
 
 def learner_from_element(element: dict[str, Any]) -> tuple[str, str, str]:
-    """(e-mail, external id, course id) of an element, as `record_from_element` reads them
-    (texts never fail to read: a re-sync reads these of every record, without a FieldReader)."""
+    """(e-mail, external id, course id) of an element, as `record_from_element` reads them:
+    with `text_of`, as a FieldReader reads a text (which never fails), but without one, as a
+    re-sync reads them of every record."""
     email = text_of(element.get("email"))
     return email, learner_external_id(text_of(element.get("externalId")), email), text_of(element.get("contentId"))
 

@@ -24,8 +24,7 @@ frees as soon as the page is written: they make no cycles. Yet at CPython's defa
 (a young collection every 700 containers made and not yet freed) the cyclic garbage collector
 ran some 1,500 young and a dozen full collections in a re-sync of 400,000 records, each full
 one walking the whole process (Django and every module): 1.2 s in all, holding the GIL, in a
-7 s run.
-`collections_spaced` lets COLLECT_AFTER_CONTAINERS accumulate instead while the
+7 s run. `collections_spaced` lets COLLECT_AFTER_CONTAINERS accumulate instead while the
 pages are read ahead: a handful of collections, and the same peak memory.
 """
 
