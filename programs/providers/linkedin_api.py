@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 from django.utils.translation import gettext as _
 
 from programs.providers.base import AdapterStats, ProviderError, ProviderRecord, settings_required
-from programs.providers.formats import FieldReader, epoch_ms
+from programs.providers.formats import FieldReader, epoch_ms, text_of
 from programs.providers.http import HttpOptions, next_page_url, provider_api, url_join
 
 if TYPE_CHECKING:
@@ -66,24 +66,13 @@ def report_windows(*, start: dt.datetime, end: dt.datetime) -> list[tuple[dt.dat
     return windows
 
 
-def _learner(fields: FieldReader) -> tuple[str, str, str]:
-    return (
-        fields.text("learnerDetails.email"),
-        fields.text("learnerDetails.uniqueUserId"),
-        fields.text("contentDetails.contentUrn"),
-    )
-
-
 def learner_from_element(element: dict[str, Any]) -> tuple[str, str, str]:
-    """(e-mail, unique user id, content URN) of an element, as `record_from_element` reads them."""
+    """(e-mail, unique user id, content URN) of an element, as `record_from_element` reads
+    them: with `text_of`, as a FieldReader reads a text (which never fails), but without one,
+    as a re-sync reads them of every record."""
     learner = _object(element.get("learnerDetails"))
     content = _object(element.get("contentDetails"))
-    values = {
-        "learnerDetails.email": learner.get("email"),
-        "learnerDetails.uniqueUserId": learner.get("uniqueUserId"),
-        "contentDetails.contentUrn": content.get("contentUrn"),
-    }
-    return _learner(FieldReader(values.get))
+    return text_of(learner.get("email")), text_of(learner.get("uniqueUserId")), text_of(content.get("contentUrn"))
 
 
 def record_from_element(element: dict[str, Any]) -> ProviderRecord:
@@ -120,7 +109,7 @@ def record_from_element(element: dict[str, Any]) -> ProviderRecord:
             completions.append(last)
         elif not fields.failed(f"activities[{index}].lastEngagedAt"):
             fields.problems.append(f"activities[{index}].lastEngagedAt: missing although the course is completed")
-    email, unique_id, content_urn = _learner(fields)
+    email, unique_id, content_urn = learner_from_element(element)
     if not email and not unique_id:
         fields.problems.append("no learner: learnerDetails has neither email nor uniqueUserId")
     if not content_urn:

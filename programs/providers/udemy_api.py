@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Unpack
 from django.utils.translation import gettext as _
 
 from programs.providers.base import AdapterStats, ProviderRecord, settings_required
-from programs.providers.formats import FieldReader
+from programs.providers.formats import FieldReader, text_of
 from programs.providers.http import HttpOptions, provider_api, url_join
 
 if TYPE_CHECKING:
@@ -35,13 +35,11 @@ DEFAULT_PAGE_SIZE = 1000  # the largest page Udemy serves
 REPORT = "user-course-activity"
 
 
-def _learner(fields: FieldReader) -> tuple[str, str, str]:
-    return fields.text("user_email"), fields.text("user_external_id"), fields.text("course_id")
-
-
 def learner_from_row(row: dict[str, Any]) -> tuple[str, str, str]:
-    """(e-mail, external id, course id) of a row, as `record_from_row` reads them."""
-    return _learner(FieldReader(row.get))
+    """(e-mail, external id, course id) of a row, as `record_from_row` reads them: with
+    `text_of`, as a FieldReader reads a text (which never fails), but without one, as a
+    re-sync reads them of every record."""
+    return text_of(row.get("user_email")), text_of(row.get("user_external_id")), text_of(row.get("course_id"))
 
 
 def record_from_row(row: dict[str, Any]) -> ProviderRecord:
@@ -50,7 +48,7 @@ def record_from_row(row: dict[str, Any]) -> ProviderRecord:
     when `course_first_completion_date` (else `course_completion_date`) is set, at that
     time (ISO-8601 with `Z`, an offset, or no zone: UTC)."""
     fields = FieldReader(row.get)
-    email, external_id, course_id = _learner(fields)
+    email, external_id, course_id = learner_from_row(row)
     first_completion = fields.time("course_first_completion_date")
     last_completion = fields.time("course_completion_date")
     completed_at = first_completion or last_completion

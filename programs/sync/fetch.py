@@ -8,9 +8,9 @@ bounded queue, so the next page is on its way while the current one is written, 
 most `ahead` pages wait (memory stays at a few pages whatever the size). The pages arrive
 in order; an error the producer raises arrives after the pages produced before it, and is
 raised in the reader's thread as it was raised (the same exception: a ProviderError keeps
-its message), so the run handles it exactly as if it had read the adapter itself. Leaving the `with` block
-early (the writer failed) stops the thread after its current page. Reading and preparing
-never touch the database; the one stage that does, a re-sync's lookups
+its message), so the run handles it exactly as if it had read the adapter itself. Leaving
+the `with` block early (the writer failed) stops the thread after its current page. Reading
+and preparing never touch the database; the one stage that does, a re-sync's lookups
 (`programs.sync.merge.RunWriter.looked_up_ahead`), has a connection of its own.
 
 While pages are read ahead, the writer's thread waits on the database most of the time and
