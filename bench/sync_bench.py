@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import os
@@ -90,12 +91,25 @@ def is_unmatched(learner: int) -> bool:
     return learner % 100 == 99
 
 
+@functools.cache
+def learner_texts(learner: int) -> tuple[str, str]:
+    """A learner's e-mail and name (made once: the sandbox serves each learner's many records)."""
+    return f"learner{learner:06d}@bench.example", f"Learner {learner}"
+
+
+@functools.cache
+def course_texts(course: int) -> tuple[str, str, str]:
+    """A course's id, name and slug."""
+    return f"course-{course:03d}", f"Course {course}", f"course-{course}"
+
+
 def element(learner: int, course: int, *, variant: int = 0) -> dict[str, Any]:
     """A Coursera enrollment element for (learner, course); `variant` 1 is a repeat that
     wins the merge when the record is not completed (later activity) and loses otherwise,
     2 is the record changed since the last sync. Integer arithmetic only: the sandbox makes
     each page as it is asked for, and must not be the slow end of the line."""
-    email = f"learner{learner:06d}@bench.example"
+    email, full_name = learner_texts(learner)
+    content_id, content_name, content_slug = course_texts(course)
     enrolled = START_MS + (learner % 2000 + course * 7) * HOUR_MS
     activity = enrolled + 20 * DAY_MS
     completed = (learner + course) % 3 != 0
@@ -105,16 +119,16 @@ def element(learner: int, course: int, *, variant: int = 0) -> dict[str, Any]:
     elif variant == 2:
         activity, progress = activity + 2 * DAY_MS, (progress + 1 if progress < 100 else progress)
     return {
-        "id": f"{email}~course-{course:03d}~{PROGRAM_ID}",
+        "id": f"{email}~{content_id}~{PROGRAM_ID}",
         "externalId": email,
         "email": email,
-        "fullName": f"Learner {learner}",
+        "fullName": full_name,
         "programId": PROGRAM_ID,
         "membershipState": "MEMBER",
-        "contentId": f"course-{course:03d}",
+        "contentId": content_id,
         "contentType": "Course",
-        "contentName": f"Course {course}",
-        "contentSlug": f"course-{course}",
+        "contentName": content_name,
+        "contentSlug": content_slug,
         "partnerNames": ["Bench University"],
         "enrolledAt": enrolled,
         "lastActivityAt": activity,

@@ -98,6 +98,28 @@ def test_the_next_page_is_fetched_in_another_thread_while_a_batch_is_written_and
     )
 
 
+def test_the_first_page_is_fetched_while_the_writer_reads_the_roster(monkeypatch: pytest.MonkeyPatch):
+    EmployeeFactory(email="ada@acme.example", external_id="")
+    conn = ConnectionFactory(name="coursera")
+    adapter = WatchedAdapter(3)
+    made_while_writer_made: list[int] = []
+    post_init = RunWriter.__post_init__
+
+    def waiting_for_a_page(writer: RunWriter) -> None:
+        deadline = time.monotonic() + 2
+        while not adapter.made and time.monotonic() < deadline:
+            time.sleep(0.01)
+        made_while_writer_made.append(len(adapter.made))
+        post_init(writer)
+
+    monkeypatch.setattr(RunWriter, "__post_init__", waiting_for_a_page)
+    run = sync_run(connection=conn, adapter=adapter)
+
+    assert (run.status, run.created, run.pages) == ("succeeded", 3, 3)
+    assert made_while_writer_made[0] >= 1
+    assert adapter.made[0][2] == "sync-fetch coursera"
+
+
 def test_an_error_of_the_fetching_thread_reaches_the_run_after_the_pages_before_it():
     EmployeeFactory(email="ada@acme.example", external_id="")
     conn = ConnectionFactory(name="coursera")

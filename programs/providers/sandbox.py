@@ -17,7 +17,6 @@ import base64
 import binascii
 import dataclasses
 import datetime as dt
-import json
 import secrets
 import sys
 import threading
@@ -29,6 +28,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+import orjson
 
 from programs.providers.formats import parse_timestamp
 
@@ -492,7 +493,7 @@ def _handler_for(sandbox: ProviderSandbox) -> type[BaseHTTPRequestHandler]:
                 headers={k.lower(): v for k, v in self.headers.items()},
                 body=body,
             )
-            payload = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode()
+            payload = answer.body if isinstance(answer.body, bytes) else orjson.dumps(answer.body)
             self.send_response(answer.status)
             self.send_header("Content-Type", answer.content_type)
             self.send_header("Content-Length", str(len(payload)))

@@ -48,7 +48,8 @@ import shlex
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 from django.db import DatabaseError, transaction
 from django.db.models import Exists, F, OuterRef, Q
@@ -70,7 +71,14 @@ from programs.models import (
     SyncStatus,
     UnmatchedRecord,
 )
-from programs.providers.base import Adapter, AdapterStats, ProviderConfigurationError, ProviderError, ProviderRecord
+from programs.providers.base import (
+    Adapter,
+    AdapterStats,
+    ProviderConfigurationError,
+    ProviderError,
+    ProviderRecord,
+    RawPagesAdapter,
+)
 from programs.providers.coursera_api import CourseraApiAdapter
 from programs.providers.udemy_api import UdemyApiAdapter
 from programs.sync.adapters import edx_adapter, linkedin_adapter
@@ -293,15 +301,20 @@ def _part_run(
     is logged as a warning, anything else is logged and re-raised."""
     tally = _PartTally(stats=getattr(adapter, "stats", AdapterStats()))
     try:
-        writer = RunWriter(
+        # A page written is told its records: only an adapter's parsed pages have them all.
+        raw = hasattr(adapter, "raw_pages") and page_written is None
+        writer_made = partial(
+            RunWriter,
             connection=connection,
             run=run,
             part=part,
             keeps_stored=not getattr(adapter, "may_uncomplete", False),
-            # A page written is told its records: only an adapter's parsed pages have them all.
-            raw_reader=adapter if hasattr(adapter, "raw_pages") and page_written is None else None,
+            raw_reader=adapter if raw else None,
         )
-        with _pages_prepared(adapter=adapter, writer=writer, name=connection.name) as prepared:
+        with _pages_prepared(adapter=adapter, raw=raw, writer_made=writer_made, name=connection.name) as (
+            writer,
+            prepared,
+        ):
             for page, ready in prepared:
                 tally.taken += ready.pages
                 retries = tally.retries_new
@@ -330,41 +343,44 @@ def _part_run(
 
 @contextmanager
 def _pages_prepared(
-    *, adapter: Adapter, writer: RunWriter, name: str
-) -> Iterator[Iterable[tuple[list[Any], PreparedPage]]]:
-    """The adapter's pages in batches (`RunWriter.page_batches`), each with what `writer`
-    prepared of it. Read and prepared ahead in two threads (HTTP and JSON, then pure
-    Python), so they overlap the writes (meanwhile the GIL is handed over promptly,
-    `switches_prompt`, and cycles are collected less often, `collections_spaced`); the
-    writer's raw reader is read unparsed (`RunWriter.raw_page_prepared`), and while the
-    run looks records up, a third thread looks them up on a database connection of its own
-    (`RunWriter.looked_up_ahead`). An adapter that reads the database (`reads_database`,
-    e.g. the stored xAPI statements) is read page by page in the writer's thread instead,
-    under the lease and in its transactions."""
+    *, adapter: Adapter, raw: bool, writer_made: Callable[[], RunWriter], name: str
+) -> Iterator[tuple[RunWriter, Iterable[tuple[list[Any], PreparedPage]]]]:
+    """The writer `writer_made` makes, and the adapter's pages in batches
+    (`RunWriter.page_batches`), each with what the writer prepared of it (with `raw`, of
+    the adapter's `raw_pages`: `RunWriter.raw_page_prepared`). Read and prepared
+    ahead in two threads (HTTP and JSON, then pure Python), so they overlap the writes
+    (meanwhile the GIL is handed over promptly, `switches_prompt`, and cycles are collected
+    less often, `collections_spaced`); the first pages are on their way while the writer
+    is made (it reads the roster). While the run looks records up, a third thread
+    looks them up on a database connection of its own (`RunWriter.looked_up_ahead`). An
+    adapter that reads the database (`reads_database`, e.g. the stored xAPI statements) is
+    read page by page in the writer's thread instead, under the lease and in its
+    transactions."""
     if getattr(adapter, "reads_database", False):
-        yield ((page, writer.page_prepared(page)) for page in map(list, adapter.pages()))
+        writer = writer_made()
+        yield writer, ((page, writer.page_prepared(page)) for page in map(list, adapter.pages()))
         return
-    raw = writer.raw_reader
 
     def prepare(fetched: Iterable[list[Any]]) -> Iterator[tuple[list[Any], PreparedPage]]:
-        made = writer.page_prepared if raw is None else writer.raw_page_prepared
+        made = writer.raw_page_prepared if raw else writer.page_prepared
         for batch, taken in writer.page_batches(fetched):
             yield batch, made(batch, pages=taken)
 
-    pages = adapter.pages if raw is None else raw.raw_pages
+    pages = cast(RawPagesAdapter, adapter).raw_pages if raw else adapter.pages
     with (
         switches_prompt(),
         collections_spaced(),
         # Up to a batch read ahead: the pages of the next batch come while the current one is prepared.
         PagesAhead[list[Any]](lambda: map(list, pages()), name=f"sync-fetch {name}", ahead=BATCH_PAGES) as fetched,
-        PagesAhead(lambda: prepare(fetched), name=f"sync-prepare {name}") as prepared,
     ):
-        # Inside a caller's transaction (a test's) the lookups run in the writer's, which alone sees its rows.
-        if not writer.lookups or transaction.get_connection().in_atomic_block:
-            yield prepared
-            return
-        with PagesAhead(lambda: writer.looked_up_ahead(prepared), name=f"sync-lookup {name}") as looked_up:
-            yield looked_up
+        writer = writer_made()
+        with PagesAhead(lambda: prepare(fetched), name=f"sync-prepare {name}") as prepared:
+            # Inside a caller's transaction (a test's) the lookups run in the writer's, which alone sees its rows.
+            if not writer.lookups or transaction.get_connection().in_atomic_block:
+                yield writer, prepared
+                return
+            with PagesAhead(lambda: writer.looked_up_ahead(prepared), name=f"sync-lookup {name}") as looked_up:
+                yield writer, looked_up
 
 
 def _part_done(*, connection: ProviderConnection, run: SyncRun, lease: SyncLease, tally: _PartTally) -> None:
