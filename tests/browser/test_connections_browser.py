@@ -106,8 +106,9 @@ def test_without_javascript_the_kind_comes_first_then_its_fields(browser, live_s
         assert page.get_by_label("Name").is_hidden()
         page.get_by_label("Kind").select_option("xapi")
         page.get_by_role("button", name="Show the fields of this kind").click()
+        page.wait_for_url("**/providers/new/?kind=xapi")
+        expect(page.get_by_label("Name", exact=True)).to_be_visible()  # the new page has loaded
 
-        assert page.url.endswith("/providers/new/?kind=xapi")
         visible = [label for label in ("Name", "Client id", "Client secret", "API base URL", "Token URL")
                    if page.get_by_label(label, exact=True).is_visible()]  # fmt: skip
         assert visible == ["Name", "Client id", "Client secret"]
@@ -118,7 +119,7 @@ def test_without_javascript_the_kind_comes_first_then_its_fields(browser, live_s
 
         connection = ProviderConnection.objects.get()
         assert (connection.kind, connection.client_id) == ("xapi", "linkedin-learning")
-        assert page.get_by_text(f"/xapi/{connection.pk}/statements").first.is_visible()
+        expect(page.get_by_text(f"/xapi/{connection.pk}/statements").first).to_be_visible()
         assert "a-long-random-secret-0123456789" not in page.content()
         assert horizontal_overflow(page) == 0
     finally:
@@ -131,7 +132,7 @@ def test_removing_asks_first_and_says_what_goes(page, personas, sign_in):
 
     page.goto(f"/providers/{connection.pk}/")
     page.get_by_role("link", name="Remove").click()
-    assert page.get_by_role("heading", name="Pause it instead").is_visible()
+    expect(page.get_by_role("heading", name="Pause it instead")).to_be_visible()
     assert axe_findings(page) == []
     page.get_by_role("button", name="Remove Old Coursera and all it holds").click()
 
